@@ -1,0 +1,136 @@
+"""The command line: ``adamw-rms derive | steps | latex`` (also ``python -m adamw_rms``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEFAULT_OUT = Path("derivations")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adamw-rms",
+        description="Re-derive, verify and export the mean-field weight RMS of AdamW.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    derive = commands.add_parser(
+        "derive", help="re-derive and verify every step; write derivations/ (LaTeX, Markdown)"
+    )
+    derive.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: derivations)"
+    )
+    derive.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if the folder differs from what the code derives",
+    )
+    steps = commands.add_parser("steps", help="list the step ids")
+    steps.add_argument("name", nargs="?", help="only this derivation")
+    latex = commands.add_parser("latex", help="print one step's LaTeX (a fragment, no label)")
+    latex.add_argument("step_id", help="a step id, e.g. weight_rms.double_sum_m or theta_rms")
+    return parser
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if k < len(row) - 1 else cell.rjust(w)
+                  for k, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    )
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from .artifacts import ArtifactError, differences, render, write_atomically
+    from .derivation import DERIVATION_NAMES, derivation
+
+    start = time.perf_counter()
+    derivations = [derivation(name) for name in DERIVATION_NAMES]
+    rows = [("step", "kind", "verified by", "result", "ms")]
+    failed = errata = 0
+    for d in derivations:
+        for result in d.verify():
+            verdict = "pass" if result.passed else "FAIL"
+            if result.erratum:
+                verdict += " (erratum)"
+            failed += not result.passed
+            errata += result.erratum
+            rows.append(
+                (f"{d.name}.{result.step_id}", result.kind.value, result.method, verdict,
+                 f"{result.elapsed_ms:.0f}")
+            )
+    print(_table(rows))
+    steps = len(rows) - 1
+    if failed:
+        print(f"\n{failed} of {steps} steps FAILED verification; nothing written.", file=sys.stderr)
+        for d in derivations:
+            for result in d.verify():
+                for check in result.checks:
+                    if not check.passed:
+                        print(f"  {d.name}.{result.step_id}: {check.method}: {check.detail}",
+                              file=sys.stderr)
+        return 1
+    tree = render(derivations)
+    summary = f"{steps} steps verified, {errata} errata, {time.perf_counter() - start:.1f} s"
+    if args.check:
+        changes = differences(tree, args.out)
+        if changes:
+            print(f"\n{args.out} differs from what the code derives:", file=sys.stderr)
+            print("\n".join(changes), file=sys.stderr)
+            print("Run `adamw-rms derive` and commit the result.", file=sys.stderr)
+            return 1
+        print(f"\n{summary}; {args.out} is up to date ({len(tree)} files).")
+        return 0
+    try:
+        write_atomically(tree, args.out)
+    except (ArtifactError, OSError) as error:
+        print(f"error: {error}; previous artifacts left intact.", file=sys.stderr)
+        return 1
+    print(f"\n{summary}; wrote {len(tree)} files to {args.out}/")
+    return 0
+
+
+def _steps(args: argparse.Namespace) -> int:
+    from .derivation import DERIVATION_NAMES, derivation
+
+    names = DERIVATION_NAMES
+    if args.name is not None:
+        if args.name not in DERIVATION_NAMES:
+            print(f"error: unknown derivation {args.name!r}; known: {', '.join(names)}",
+                  file=sys.stderr)
+            return 2
+        names = (args.name,)
+    for name in names:
+        for step in derivation(name).steps:
+            label = f"  ({step.label})" if step.label else ""
+            print(f"{name}.{step.id:<22} {step.kind.value:>2}  {step.title}{label}")
+    return 0
+
+
+def _latex(args: argparse.Namespace) -> int:
+    from .derivation import UnknownStepError, find_step
+
+    try:
+        step = find_step(args.step_id)
+    except UnknownStepError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(step.latex())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = _parser().parse_args(argv)
+    handler = {"derive": _derive, "steps": _steps, "latex": _latex}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

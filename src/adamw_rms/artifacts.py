@@ -1,0 +1,109 @@
+"""The generated tree ``derivations/``: render it, compare it, and replace it atomically."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .derivation import Derivation
+from .latex import fragments
+
+__all__ = ["ArtifactError", "differences", "render", "write_atomically"]
+
+
+class ArtifactError(RuntimeError):
+    """The output folder cannot be (re)written safely."""
+
+
+def render(derivations: Iterable[Derivation]) -> dict[str, str]:
+    """Every generated file, ``{relative path: text}``: document, Markdown and fragments."""
+    tree: dict[str, str] = {}
+    for d in derivations:
+        tree[f"{d.name}.tex"] = d.latex()
+        tree[f"{d.name}.md"] = d.markdown()
+        for filename, text in fragments(d).items():
+            tree[f"{d.name}/{filename}"] = text
+    return tree
+
+
+def _existing(out: Path) -> dict[str, str]:
+    if not out.is_dir():
+        return {}
+    return {
+        path.relative_to(out).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
+
+
+def differences(tree: Mapping[str, str], out: Path, context: int = 2) -> list[str]:
+    """A summary of how ``out`` differs from ``tree``: missing, extra and changed files."""
+    existing = _existing(out)
+    lines: list[str] = []
+    for path in sorted(set(tree) - set(existing)):
+        lines.append(f"missing: {path}")
+    for path in sorted(set(existing) - set(tree)):
+        lines.append(f"not generated (stale): {path}")
+    for path in sorted(set(tree) & set(existing)):
+        if tree[path] != existing[path]:
+            lines.append(f"differs: {path}")
+            diff = difflib.unified_diff(
+                existing[path].splitlines(),
+                tree[path].splitlines(),
+                f"committed/{path}",
+                f"derived/{path}",
+                n=context,
+                lineterm="",
+            )
+            lines.extend("    " + line for line in list(diff)[:12])
+    return lines
+
+
+def _check_owned(out: Path, tree: Mapping[str, str]) -> None:
+    # The folder is replaced whole; refuse to delete anything this package did not write.
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ArtifactError(f"{out} exists and is not a folder")
+    owned_tops = {path.split("/")[0] for path in tree}
+    strangers = sorted(p.name for p in out.iterdir() if p.name not in owned_tops)
+    if strangers:
+        raise ArtifactError(
+            f"refusing to replace {out}: it holds files derive did not write: {', '.join(strangers)}"
+        )
+
+
+def write_atomically(tree: Mapping[str, str], out: Path) -> None:
+    """Replace ``out`` by ``tree`` in one step: on any failure the old folder stays intact.
+
+    Everything is written into a temporary sibling folder first, which is then swapped in by
+    two renames on the same file system.
+    """
+    out = out.resolve()
+    _check_owned(out, tree)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+    backup = out.with_name(f".{out.name}-old-{os.getpid()}")
+    try:
+        for relative, text in tree.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if out.exists():
+            os.rename(out, backup)
+        try:
+            os.rename(staging, out)
+        except OSError:
+            if backup.exists():
+                os.rename(backup, out)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(backup, ignore_errors=True)

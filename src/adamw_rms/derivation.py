@@ -1,0 +1,299 @@
+"""Steps, derivations and their verification; the registry of derivations.
+
+A :class:`Step` is a frozen record of one line of an argument: a statement ``lhs (= | ≈ | :=) rhs``,
+its justification, the source's label, and the checks that prove it. A :class:`Derivation` is an
+ordered, immutable tuple of steps with a report and document export (see :mod:`adamw_rms.latex`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import importlib
+import time
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+
+import sympy as sp
+
+from .proof import CheckResult, ClaimCheck, bind
+
+__all__ = [
+    "DERIVATION_NAMES",
+    "Assumption",
+    "Claim",
+    "Derivation",
+    "Kind",
+    "Source",
+    "Step",
+    "UnknownStepError",
+    "Verification",
+    "derivation",
+]
+
+DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms")
+
+
+class Kind(enum.Enum):
+    """What a step asserts: a definition, an exact identity or an approximation."""
+
+    DEFINITION = ":="
+    IDENTITY = "="
+    APPROXIMATION = "≈"
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A statistical assumption that algebra cannot prove; the simulation measures it."""
+
+    key: str
+    statement: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A citable source: the reader is pointed to it from the document and the Markdown."""
+
+    key: str
+    author: str
+    title: str
+    title_en: str
+    date: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A formula exactly as the source prints it, typed once, to compare with the derivation."""
+
+    rhs: sp.Expr
+    where: str
+    given: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of verifying one step (all checks) and comparing it with the source."""
+
+    step_id: str
+    kind: Kind
+    checks: tuple[CheckResult, ...]
+    claim: CheckResult | None
+    elapsed_ms: float
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def erratum(self) -> bool:
+        """True when the derived formula differs from what the source prints."""
+        return self.claim is not None and not self.claim.passed
+
+    @property
+    def method(self) -> str:
+        if not self.checks:
+            return "definition"
+        return ", ".join(c.method for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation.
+
+    Parameters
+    ----------
+    id
+        Short identifier, unique within the derivation (``"double_sum_m"``).
+    title
+        A few words for headings and tables.
+    section
+        The section of the source the step belongs to.
+    lhs, rhs
+        The two sides of the statement; ``rhs`` is computed from earlier steps, never retyped.
+    kind
+        :class:`Kind`: ``:=``, ``=`` or ``≈``.
+    justification
+        One or two sentences of prose; ``[[step_id]]`` refers to an earlier step.
+    label
+        The source's equation label (``"eq:theta-rms"``), if it has one.
+    checks
+        The proofs (:mod:`adamw_rms.proof`); all must pass. Empty only for definitions.
+    uses
+        Ids of the earlier steps whose results this step consumes.
+    limit
+        For approximations: the limit or small parameter that justifies it (LaTeX).
+    assumptions
+        Statistical assumptions the step relies on, for the simulation to measure.
+    claim
+        The source's printed formula for this step, compared with ``rhs``.
+    """
+
+    id: str
+    title: str
+    section: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+    kind: Kind
+    justification: str
+    label: str | None = None
+    checks: tuple = ()
+    uses: tuple[str, ...] = ()
+    limit: str | None = None
+    assumptions: tuple[Assumption, ...] = ()
+    claim: Claim | None = None
+    derivation: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind is not Kind.DEFINITION and not self.checks:
+            raise ValueError(f"step {self.id!r} asserts {self.kind.value} but has no check")
+        if self.kind is Kind.APPROXIMATION and not (self.limit or self.assumptions):
+            raise ValueError(f"approximation {self.id!r} names neither a limit nor an assumption")
+
+    @property
+    def qualified_id(self) -> str:
+        return f"{self.derivation}.{self.id}" if self.derivation else self.id
+
+    def verify(self) -> Verification:
+        """Run every check of the step and compare it with the source's printed claim."""
+        start = time.perf_counter()
+        results = tuple(bind(c, self.lhs, self.rhs).run() for c in self.checks)
+        claim = None
+        if self.claim is not None:
+            claim = ClaimCheck(
+                self.rhs, self.claim.rhs, self.qualified_id, given=dict(self.claim.given)
+            ).run()
+        elapsed = (time.perf_counter() - start) * 1000
+        return Verification(self.id, self.kind, results, claim, elapsed)
+
+    def latex(self) -> str:
+        """The statement as a LaTeX math body (no delimiters, no label)."""
+        from .latex import statement
+
+        return statement(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$$\\displaystyle {self.latex()}$$"
+
+
+class UnknownStepError(KeyError):
+    """A step id that is not in the derivation; carries the closest ids."""
+
+    def __init__(self, step_id: str, suggestions: list[str]) -> None:
+        self.step_id = step_id
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown step {step_id!r}{hint}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """An ordered, immutable sequence of verified steps, with its source and sections."""
+
+    name: str
+    title: str
+    abstract: str
+    source: Source
+    sections: tuple[str, ...]
+    steps: tuple[Step, ...]
+    results: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate step ids in {self.name}")
+        for position, step in enumerate(self.steps):
+            earlier = set(ids[:position])
+            missing = [u for u in step.uses if u not in earlier and "." not in u]
+            if missing:
+                raise ValueError(f"step {step.id!r} uses {missing}, not earlier steps")
+            if step.section not in self.sections:
+                raise ValueError(f"step {step.id!r} is in unknown section {step.section!r}")
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id (``"double_sum_m"`` or ``"weight_rms.double_sum_m"``)."""
+        local = step_id.removeprefix(f"{self.name}.")
+        for step in self.steps:
+            if step.id == local:
+                return step
+        raise UnknownStepError(step_id, difflib.get_close_matches(local, self.ids, n=3))
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.steps]
+
+    def result(self, name: str) -> sp.Expr:
+        """A final expression by name (``"weight_rms_sq"``), as the step that derives it states it."""
+        for key, step_id in self.results:
+            if key == name:
+                return self.step(step_id).rhs
+        raise KeyError(f"no result {name!r}; known: {[k for k, _ in self.results]}")
+
+    def verify(self) -> tuple[Verification, ...]:
+        """Verify every step, in order (computed once per derivation object)."""
+        return self._verification
+
+    @cached_property
+    def _verification(self) -> tuple[Verification, ...]:
+        return tuple(step.verify() for step in self.steps)
+
+    def latex(self) -> str:
+        """The standalone LaTeX document."""
+        from .latex import document
+
+        return document(self)
+
+    def markdown(self) -> str:
+        """The derivation as Markdown with ``$$`` math (renders on GitHub)."""
+        from .latex import markdown
+
+        return markdown(self)
+
+    def _repr_latex_(self) -> str:
+        body = r" \\ ".join(
+            f"&\\text{{({n})}}\\quad {s.latex()}" for n, s in enumerate(self.steps, 1)
+        )
+        return f"$$\\begin{{aligned}}{body}\\end{{aligned}}$$"
+
+
+@cache
+def derivation(name: str) -> Derivation:
+    """Build (once) the named derivation: ``"update_rms"`` or ``"weight_rms"``.
+
+    Examples
+    --------
+    >>> from adamw_rms import derivation
+    >>> derivation("weight_rms").step("double_sum_m").label is None
+    True
+    """
+    if name not in DERIVATION_NAMES:
+        close = difflib.get_close_matches(name, DERIVATION_NAMES, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown derivation {name!r}{hint} (known: {', '.join(DERIVATION_NAMES)})")
+    module = importlib.import_module(f"adamw_rms.derivations.{name}")
+    return module.build()
+
+
+def find_step(step_id: str) -> Step:
+    """Find a step by ``name.step`` or by a bare id that is unique across derivations."""
+    if "." in step_id:
+        name, _, local = step_id.partition(".")
+        if name in DERIVATION_NAMES:
+            return derivation(name).step(local)
+    matches = [d.step(step_id) for d in map(derivation, DERIVATION_NAMES) if step_id in d.ids]
+    if len(matches) == 1:
+        return matches[0]
+    every = [f"{n}.{i}" for n in DERIVATION_NAMES for i in derivation(n).ids]
+    if matches:
+        raise UnknownStepError(step_id, [m.qualified_id for m in matches])
+    local = step_id.rpartition(".")[2]
+    suggestions = difflib.get_close_matches(step_id, every, n=3) or [
+        f"{n}.{m}"
+        for n in DERIVATION_NAMES
+        for m in difflib.get_close_matches(local, derivation(n).ids, n=2)
+    ]
+    raise UnknownStepError(step_id, suggestions[:3])

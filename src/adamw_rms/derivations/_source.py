@@ -1,0 +1,103 @@
+"""The sources, and the formulas they print, typed once so the derivations can be compared.
+
+Nothing here is used to *compute* a step. Each claim is the source's formula as printed (same
+grouping, same notation mapped onto :mod:`adamw_rms.symbols`); a derived step that differs is an
+erratum in the generated documents.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .. import symbols as S
+from ..derivation import Claim, Source
+
+b1, b2, b3, t, j = S.beta1, S.beta2, S.beta3, S.t, S.j
+eta, lam, mu, sigma, snr = S.eta, S.lam, S.mu, S.sigma, S.snr
+
+UPDATE_RMS_SOURCE = Source(
+    key="su2025updaterms",
+    author="Su Jianlin",
+    title="为什么Adam的Update RMS是0.2?",
+    title_en="Why is Adam's update RMS 0.2?",
+    date="2025-09-02",
+    url="https://kexue.fm/archives/11267",
+)
+
+WEIGHT_RMS_SOURCE = Source(
+    key="su2025weightrms",
+    author="Su Jianlin",
+    title="AdamW的Weight RMS的渐近估计(上)",
+    title_en="Asymptotic estimate of AdamW's weight RMS, part 1",
+    date="2025-10-01",
+    url="https://kexue.fm/archives/11307",
+)
+
+
+def _claim(rhs: sp.Expr, where: str, **given: sp.Expr) -> Claim:
+    return Claim(rhs, where, tuple((getattr(S, k), v) for k, v in given.items()))
+
+
+# --- "Why is Adam's update RMS 0.2?" ----------------------------------------------------------------
+UPDATE_RMS_CLAIMS = {
+    "mean_v": _claim((1 - b2**t) * (mu**2 + sigma**2), "11267, E[v_t]"),
+    "var_m": _claim(
+        (1 - b1) ** 2 * (1 - b1 ** (2 * t)) / (1 - b1**2) * sigma**2, "11267, Var[m_t]"
+    ),
+    "var_m_limit": _claim((1 - b1) / (1 + b1) * sigma**2, "11267, Var[m_t] as t -> oo"),
+    "update_rms_sq": _claim((snr + (1 - b1) / (1 + b1)) / (snr + 1), "11267, ||u||_RMS^2"),
+    "update_rms_mu0": _claim(sp.sqrt((1 - b1) / (1 + b1)), "11267, mu = 0"),
+}
+
+# --- "Asymptotic estimate of AdamW's weight RMS (part 1)" -----------------------------------------
+_theta_rms = b3 ** (2 * t) * S.rho0 + (1 - b3**t) ** 2 * (
+    snr + (1 - b3) * (1 + b3**t) / 2 / (1 - b3**t)
+) / (lam**2 * (snr + 1))
+
+WEIGHT_RMS_CLAIMS = {
+    "ema_wd": _claim(b3 * S.theta[t - 1] + (1 - b3) * (-S.u[t] / lam), "11307, eq:ema-wd"),
+    "quick_estimate": _claim(sp.sqrt((1 - b1) / (1 + b1) * eta / (2 * lam)), "11307, quick"),
+    "double_sum_m": _claim(
+        (1 - b1) * sp.Sum((b3 ** (t - j + 1) - b1 ** (t - j + 1)) / (b3 - b1) * S.g[j], (j, 1, t)),
+        "11307, step 2",
+    ),
+    "double_sum_v": _claim(
+        (1 - b2)
+        * sp.Sum((b3 ** (t - j + 1) - b2 ** (t - j + 1)) / (b3 - b2) * S.g[j] ** 2, (j, 1, t)),
+        "11307, step 2",
+    ),
+    "mean_v_bar_exact": _claim(
+        (1 - b3)
+        * (1 - b2)
+        / ((1 - b3**t) * (b3 - b2))
+        * ((b3 - b3 ** (t + 1)) / (1 - b3) - (b2 - b2 ** (t + 1)) / (1 - b2))
+        * (mu**2 + sigma**2),
+        "11307, step 3",
+    ),
+    "mean_v_bar_approx": _claim(mu**2 + sigma**2, "11307, step 3"),
+    "var_m_bar_exact": _claim(
+        (1 - b3) ** 2
+        * (1 - b1) ** 2
+        / ((1 - b3**t) ** 2 * (b3 - b1) ** 2)
+        * (
+            (b3**2 - b3 ** (2 * (t + 1))) / (1 - b3**2)
+            + (b1**2 - b1 ** (2 * (t + 1))) / (1 - b1**2)
+            - 2 * (b1 * b3 - b1 ** (t + 1) * b3 ** (t + 1)) / (1 - b1 * b3)
+        )
+        * sigma**2,
+        "11307, step 4",
+    ),
+    "var_m_bar_approx": _claim(
+        (1 - b3) * (1 + b3**t) * sigma**2 / 2 / (1 - b3**t), "11307, step 4"
+    ),
+    "theta_rms": _claim(_theta_rms, "11307, eq:theta-rms"),
+    "theta_rms_mu0": _claim(
+        b3 ** (2 * t) * S.rho0 + (1 - b3 ** (2 * t)) * eta / 2 / lam, "11307, eq:theta-rms-mu0"
+    ),
+    "theta_rms_simple": _claim(sp.sqrt(eta / (2 * lam)), "11307, eq:theta-rms-simple"),
+    "theta_rms_no_decay": _claim(S.rho0 + eta**2 * t, "11307, lambda -> 0"),
+    "theta_rms_large_snr": _claim(
+        b3 ** (2 * t) * S.rho0 + (1 - b3**t) ** 2 * snr / (lam**2 * (snr + 1)),
+        "11307, SNR dominant",
+    ),
+}

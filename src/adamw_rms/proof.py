@@ -1,0 +1,620 @@
+"""How a step is proved: exact rewrites, spot checks, induction, brute force, checked limits.
+
+Each check is a small frozen record with a ``run()`` that returns a :class:`CheckResult`. A step
+carries a tuple of them; every one must pass. The rules here are deliberately independent of
+the rules that *compute* a step (``geometric_sum``, ``swap_triangular_sum``, ...): a step is
+derived one way and verified another way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import mpmath
+import sympy as sp
+
+from . import symbols as S
+
+__all__ = [
+    "LHS",
+    "RHS",
+    "BruteForce",
+    "ByCoordinates",
+    "CheckResult",
+    "ClaimCheck",
+    "DropsTerm",
+    "Induction",
+    "LimitRatio",
+    "LimitValue",
+    "MeanFieldRewrite",
+    "NumericValue",
+    "RewriteToZero",
+    "SpotCheck",
+    "BRUTE_FORCE_POINT",
+    "bind",
+    "freeze_powers",
+    "gaussian_expectation",
+    "geometric_sum",
+    "is_zero",
+    "mean_field",
+    "split_powers",
+    "swap_triangular_sum",
+]
+
+
+# Placeholders for the two sides of the step a check belongs to: a check written with ``RHS``
+# verifies whatever the step states, so a mutated statement fails its own checks.
+LHS = sp.Symbol("__step_lhs__")
+RHS = sp.Symbol("__step_rhs__")
+
+
+def bind(check, lhs: sp.Expr, rhs: sp.Expr):
+    """The check with ``LHS``/``RHS`` replaced by the sides of a concrete statement."""
+    sides = {LHS: lhs, RHS: rhs}
+    changes = {
+        name: value.xreplace(sides)
+        for name, value in vars(check).items()
+        if isinstance(value, sp.Basic) and value.has(LHS, RHS)
+    }
+    return dataclasses.replace(check, **changes) if changes else check
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check: a short method name for the table and a sentence of detail."""
+
+    method: str
+    passed: bool
+    detail: str
+
+
+# --- exact zero testing --------------------------------------------------------------------------
+
+
+@cache
+def _power_symbol(base: sp.Expr, index: sp.Symbol) -> sp.Symbol:
+    # One stand-in per (base, symbolic index): base**index becomes an independent positive unknown.
+    return sp.Symbol(f"P[{sp.srepr(base)}^{index}]", positive=True)
+
+
+def split_powers(expr: sp.Expr) -> sp.Expr:
+    """Replace every ``b**(c0 + c1*t + c2*j)`` by ``b**c0 * P_bt**c1 * P_bj**c2``.
+
+    After this, an expression with symbolic exponents is a rational function in ordinary
+    symbols, so ``cancel`` decides whether it is zero. Only integer coefficients of the
+    symbolic indices are split, which is all the derivations produce.
+    """
+    expr = sp.expand_power_base(sp.sympify(expr))
+
+    def visit(e: sp.Basic) -> sp.Basic:
+        if isinstance(e, sp.Pow):
+            base, exponent = visit(e.base), sp.expand(e.exp)
+            free = exponent.free_symbols
+            if not free:
+                return base**exponent
+            parts = exponent.as_coefficients_dict()
+            out = sp.Integer(1)
+            for term, coeff in parts.items():
+                if term == 1:
+                    out *= base**coeff
+                elif isinstance(term, sp.Symbol) and sp.sympify(coeff).is_integer:
+                    out *= _power_symbol(base, term) ** coeff
+                else:
+                    out *= base ** (coeff * term)
+            return out
+        if e.args and not isinstance(e, sp.Sum):
+            return e.func(*(visit(a) for a in e.args))
+        if isinstance(e, sp.Sum):
+            return _canonical_sum(e)
+        return e
+
+    return visit(expr)
+
+
+def _canonical_sum(s: sp.Sum) -> sp.Expr:
+    # Pull factors that do not depend on the summation index out of the sum and split sums of
+    # terms, so that equal sums written differently become the same atom.
+    (index, lower, upper), *rest = s.limits
+    if rest:
+        return s
+    body = split_powers(sp.expand(s.function))
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(body):
+        outside, inside = term.as_independent(index, as_Add=False)
+        total += outside * sp.Sum(inside, (index, lower, upper))
+    return total
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """Decide ``expr == 0`` exactly by splitting powers and cancelling a rational function."""
+    return sp.cancel(sp.together(split_powers(expr))) == 0
+
+
+# --- derivation rules (used to compute steps, not to verify them) -------------------------------
+
+
+class NotGeometricError(ValueError):
+    """The summand is not a finite sum of geometric terms in the summation index."""
+
+
+def geometric_sum(summand: sp.Expr, index: sp.Symbol, lower: sp.Expr, upper: sp.Expr) -> sp.Expr:
+    """Sum a finite combination of geometric terms in ``index`` in closed form.
+
+    Each term is written as ``c * P**index / Q**index`` (``P``, ``Q`` products of positive
+    symbols) and summed with the two-base form
+
+    .. math:: \\sum_{k=a}^{b} P^{k-a} Q^{b-k} = \\frac{Q^{n} - P^{n}}{Q - P}, \\quad n = b - a + 1,
+
+    which is how the source writes its sums; ``P = Q`` (ratio 1) is decided structurally and
+    gives ``n`` equal terms, never a Piecewise.
+    """
+    # Shield negative powers of sums, e.g. 1/(beta3 - beta1)**2, so expand leaves them alone.
+    shields = {
+        power: sp.Dummy("shield")
+        for power in summand.atoms(sp.Pow)
+        if isinstance(power.base, sp.Add) and not power.base.has(index) and power.exp.is_negative
+    }
+    body = sp.expand(sp.expand_power_exp(sp.expand_power_base(summand.xreplace(shields))))
+    count = upper - lower + 1
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(body):
+        outside, inside = term.as_independent(index, as_Add=False)
+        rising, falling = sp.Integer(1), sp.Integer(1)
+        for factor in sp.Mul.make_args(inside):
+            base, exponent = factor.as_base_exp()
+            slope = sp.expand(exponent).coeff(index)
+            offset = sp.expand(exponent - slope * index)
+            if base.has(index) or offset.has(index) or slope == 0:
+                raise NotGeometricError(f"{factor} is not geometric in {index}")
+            outside *= base**offset
+            if slope > 0:
+                rising *= base**slope
+            else:
+                falling *= base ** (-slope)
+        if rising == falling:
+            total += outside * rising**index * count / falling**index
+            continue
+        scale = outside * rising**lower / falling**upper
+        total += scale * (falling**count - rising**count) / (falling - rising)
+    total = total.subs(index, 0) if total.has(index) else total
+    return sp.powsimp(total.xreplace({d: p for p, d in shields.items()}), combine="exp")
+
+
+def swap_triangular_sum(double_sum: sp.Sum) -> sp.Sum:
+    """Exchange the order of a triangular double sum.
+
+    :math:`\\sum_{o=a}^{b}\\sum_{n=a}^{o} f(o, n) = \\sum_{n=a}^{b}\\sum_{o=n}^{b} f(o, n)`.
+    SymPy stores the nested sum as one ``Sum`` with limits ``((n, a, o), (o, a, b))``.
+    """
+    if len(double_sum.limits) != 2:
+        raise ValueError("expected a double sum")
+    (inner_index, inner_lower, inner_upper), (outer_index, lower, upper) = double_sum.limits
+    if inner_lower != lower or inner_upper != outer_index:
+        raise ValueError("the inner sum must run from the outer lower limit to the outer index")
+    return sp.Sum(
+        double_sum.function, (outer_index, inner_index, upper), (inner_index, lower, upper)
+    )
+
+
+def mean_field(expr: sp.Expr) -> sp.Expr:
+    """Apply the mean-field decoupling :math:`E[X/Y] \\approx E[X]/E[Y]` everywhere."""
+
+    def rule(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, S.Expect):
+            numerator, denominator = sp.fraction(e.args[0])
+            if denominator != 1:
+                return S.Expect(numerator) / S.Expect(denominator)
+        return e
+
+    return expr.replace(lambda e: isinstance(e, S.Expect), rule)
+
+
+# Hyperparameters at which brute-force expansions run: exact, generic (no coincidences such as
+# beta1 = beta3), and cheap. Symbolic identities are proved separately for all values.
+BRUTE_FORCE_POINT: dict[sp.Symbol, sp.Rational] = {
+    S.beta1: sp.Rational(9, 11),
+    S.beta2: sp.Rational(19, 23),
+    S.beta3: sp.Rational(29, 31),
+    S.eta: sp.Rational(3, 100),
+    S.lam: sp.Rational(7, 10),
+}
+
+
+def _show(point: Mapping) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in point.items())
+
+
+# --- random exact spot points ---------------------------------------------------------------------
+
+
+def _rng(key: str) -> random.Random:
+    return random.Random(zlib.crc32(key.encode()))
+
+
+def _rational(rng: random.Random, low: float, high: float) -> sp.Rational:
+    return sp.Rational(round(low * 1000 + rng.random() * (high - low) * 1000), 1000)
+
+
+def sample_point(expr: sp.Expr, rng: random.Random, given: Mapping | None = None) -> dict:
+    """A random exact point for every free symbol of ``expr`` within its valid domain."""
+    point: dict[sp.Basic, sp.Expr] = {}
+    free = set(expr.free_symbols)
+    if S.t in free or any(isinstance(a, sp.Sum) for a in expr.atoms(sp.Sum)):
+        point[S.t] = sp.Integer(rng.randint(1, 7))
+    for index in (S.j, S.i):
+        if index in free:
+            point[index] = sp.Integer(rng.randint(1, int(point.get(S.t, 7))))
+    ranges = {
+        S.beta1: (0.05, 0.99),
+        S.beta2: (0.05, 0.99),
+        S.beta3: (0.5, 0.999),
+        S.eta: (0.001, 0.5),
+        S.lam: (0.01, 1.5),
+        S.mu: (-2.0, 2.0),
+        S.sigma: (0.2, 2.0),
+        S.snr: (0.0, 5.0),
+        S.mu_norm: (0.0, 2.0),
+        S.sigma_norm: (0.2, 2.0),
+        S.beta3_pow_t: (0.01, 0.99),
+        S.beta2_pow_t: (0.01, 0.99),
+        S.beta1_pow_t: (0.01, 0.99),
+    }
+    for symbol in sorted(free, key=str):
+        if symbol in point or not isinstance(symbol, sp.Symbol):
+            continue
+        low, high = ranges.get(symbol, (0.1, 2.0))
+        point[symbol] = _rational(rng, low, high)
+    # Norms and entries of vectors are opaque positive numbers at a spot point.
+    for atom in sorted(expr.atoms(S.RMS2, S.MeanDot, sp.Indexed), key=sp.default_sort_key):
+        if not atom.free_symbols & {S.t, S.i, S.j}:
+            point[atom] = _rational(rng, 0.1, 2.0)
+    if given:
+        point = {k: sp.sympify(v).xreplace(point) for k, v in {**point, **given}.items()}
+    return point
+
+
+def _evaluate_exact(expr: sp.Expr, point: Mapping, rng: random.Random) -> sp.Expr:
+    value = expr.xreplace(dict(point)).doit()
+    # Vector entries (g_1, u_3, theta_0, ...) and norms become random exact numbers too.
+    opaque = sorted(
+        value.atoms(sp.Indexed, S.RMS2, S.Expect, S.Variance, S.MeanDot), key=sp.default_sort_key
+    )
+    value = value.xreplace({a: _rational(rng, -2.0, 2.0) for a in opaque})
+    return sp.nsimplify(value) if value.has(sp.Float) else value
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewriteToZero:
+    """``lhs - rhs`` reduces to 0 by splitting powers and ``cancel``: an exact proof."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    given: Mapping = field(default_factory=dict)
+    method: str = "rewrite to 0"
+
+    def run(self) -> CheckResult:
+        difference = (self.lhs - self.rhs).xreplace(dict(self.given))
+        ok = is_zero(difference)
+        return CheckResult(self.method, ok, "cancel(lhs - rhs) = 0" if ok else "lhs - rhs ≠ 0")
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    """``lhs == rhs`` at random exact Rational points (integer indices, valid hyperparameters)."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    key: str
+    points: int = 4
+    given: Mapping = field(default_factory=dict)
+    method: str = "Rational spot checks"
+
+    def run(self) -> CheckResult:
+        rng = _rng(self.key)
+        difference = self.lhs - self.rhs
+        for _ in range(self.points):
+            point = sample_point(difference, rng, self.given)
+            value = _evaluate_exact(difference, point, _rng(self.key + str(point)))
+            if value != 0:
+                shown = {str(k): str(v) for k, v in point.items()}
+                return CheckResult(self.method, False, f"lhs - rhs = {value} at {shown}")
+        return CheckResult(self.method, True, f"exact equality at {self.points} random points")
+
+
+@dataclass(frozen=True)
+class BruteForce:
+    """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
+
+    A side is a function of ``t`` or an expression in ``t`` (then ``subs(t, n).doit()``).
+    """
+
+    lhs_at: Callable[[int], sp.Expr] | sp.Expr
+    rhs_at: Callable[[int], sp.Expr] | sp.Expr
+    steps: Sequence[int] = (1, 2, 3, 4, 5, 6)
+    method: str = "brute force"
+    at: Mapping = field(default_factory=dict)
+
+    def _side(self, side, n: int) -> sp.Expr:
+        value = side(n) if callable(side) else side.xreplace(dict(self.at)).subs(S.t, n).doit()
+        return value.xreplace(dict(self.at))
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            if not is_zero(sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+@dataclass(frozen=True)
+class ByCoordinates:
+    """An RMS expansion checked on explicit coordinates, for dimensions d = 1..4.
+
+    ``combination`` is a linear combination of vectors; ``expansion`` is its claimed squared RMS
+    in terms of :class:`~adamw_rms.symbols.RMS2` and :class:`~adamw_rms.symbols.MeanDot`.
+    """
+
+    combination: sp.Expr
+    expansion: sp.Expr
+    dimensions: Sequence[int] = (1, 2, 3, 4)
+    method: str = "explicit coordinates"
+
+    def run(self) -> CheckResult:
+        vectors = sorted(self.combination.atoms(sp.Indexed), key=sp.default_sort_key)
+        for d in self.dimensions:
+            coords = [{a: sp.Symbol(f"c{n}_{k}") for n, a in enumerate(vectors)} for k in range(d)]
+            lhs = sum(self.combination.xreplace(c) ** 2 for c in coords) / d
+
+            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
+                first, second = (e.args * 2)[:2]
+                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
+
+            rhs = self.expansion.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
+            if not is_zero(lhs - rhs):
+                return CheckResult(self.method, False, f"expansion wrong for d = {d}")
+        return CheckResult(
+            self.method, True, f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}"
+        )
+
+
+@dataclass(frozen=True)
+class Induction:
+    """``closed`` solves ``S(n) = factor * S(n-1) + term(n)``, ``S(base - 1) = 0``, by induction.
+
+    With ``factor = 1`` this proves ``closed(n) = sum_{k=base}^{n} term(k)``; with ``factor = beta``
+    it proves the closed form of an exponential moving average sum.
+    """
+
+    closed: sp.Expr
+    term: sp.Expr
+    index: sp.Symbol
+    factor: sp.Expr = sp.Integer(1)
+    base: sp.Expr = sp.Integer(1)
+    method: str = "induction on t"
+
+    def run(self) -> CheckResult:
+        n = self.index
+        base_ok = is_zero(self.closed.subs(n, self.base) - self.term.subs(n, self.base))
+        step_ok = is_zero(self.closed - self.factor * self.closed.subs(n, n - 1) - self.term)
+        if base_ok and step_ok:
+            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+@dataclass(frozen=True)
+class DropsTerm:
+    """``exact - approx`` is exactly the named term, which the recorded assumption neglects."""
+
+    exact: sp.Expr
+    approx: sp.Expr
+    dropped: sp.Expr
+    assumption: str
+    method: str = "dropped term identified"
+
+    def run(self) -> CheckResult:
+        ok = is_zero(self.exact - self.approx - self.dropped)
+        detail = f"exact - approx is exactly the term set to 0 by ${self.assumption}$"
+        return CheckResult(self.method, ok, detail if ok else "exact - approx ≠ the named term")
+
+
+@dataclass(frozen=True)
+class MeanFieldRewrite:
+    """The right side is the left side with every ``E[X/Y]`` replaced by ``E[X]/E[Y]``."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    method: str = "mean-field rewrite"
+
+    def run(self) -> CheckResult:
+        rewritten = mean_field(self.lhs)
+        ok = rewritten != self.lhs and is_zero(rewritten - self.rhs)
+        return CheckResult(
+            self.method, ok, "rhs = lhs with E[X/Y] -> E[X]/E[Y]" if ok else "not that rewrite"
+        )
+
+
+def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:
+    with mpmath.workdps(dps):
+        value = expr.xreplace({k: sp.Float(v, dps) for k, v in point.items()})
+        return mpmath.mpf(str(sp.N(value, dps)))
+
+
+@dataclass(frozen=True)
+class LimitRatio:
+    """``exact/approx -> 1`` under the named limits (SymPy ``limit``), cross-checked with mpmath.
+
+    ``limits`` are applied in order; ``freeze`` names powers held fixed (``beta3**t -> x``). The
+    numeric cross-check moves every limit variable towards its limit at 60 digits, the earlier
+    limits faster, and requires the ratio's distance from 1 to shrink below ``1e-6``.
+    """
+
+    exact: sp.Expr
+    approx: sp.Expr
+    limits: tuple[tuple[sp.Symbol, sp.Expr, str], ...]
+    key: str
+    freeze: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    method: str = "limit of ratio = 1"
+
+    def _ratio(self) -> sp.Expr:
+        ratio = (self.exact / self.approx).xreplace(dict(self.given))
+        return freeze_powers(ratio, self.freeze)
+
+    def run(self) -> CheckResult:
+        ratio = self._ratio()
+        value = ratio
+        for variable, point, direction in self.limits:
+            value = sp.limit(value, variable, point, direction)
+        symbolic_ok = value == 1 or is_zero(value - 1)
+        names = ", ".join(f"{v} -> {p}{d if p != sp.oo else ''}" for v, p, d in self.limits)
+        if not symbolic_ok:
+            return CheckResult(self.method, False, f"limit ({names}) of exact/approx = {value}")
+        distances = self._numeric_distances(ratio)
+        numeric_ok = distances[-1] < 1e-6 and all(
+            b <= a * 1.001 for a, b in zip(distances, distances[1:], strict=False)
+        )
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        detail = f"limit ({names}) = 1; mpmath |ratio - 1| = {shown}"
+        return CheckResult(self.method + " (+mpmath)", numeric_ok, detail)
+
+    def _numeric_distances(self, ratio: sp.Expr) -> list:
+        limit_vars = {v for v, _, _ in self.limits}
+        rng = _rng(self.key)
+        fixed = {k: v for k, v in sample_point(ratio, rng).items() if k not in limit_vars}
+        distances = []
+        count = len(self.limits)
+        for delta in (sp.Rational(1, 10**4), sp.Rational(1, 10**8), sp.Rational(1, 10**12)):
+            point = dict(fixed)
+            for order, (variable, target, direction) in enumerate(self.limits):
+                step = delta ** (count - order)
+                if target == sp.oo:
+                    point[variable] = 1 / step
+                else:
+                    point[variable] = target - step if direction == "-" else target + step
+            distances.append(abs(_numeric(ratio, point) - 1))
+        return distances
+
+
+@dataclass(frozen=True)
+class LimitValue:
+    """``limit(expr) == value`` (SymPy), cross-checked by mpmath near the limit."""
+
+    expr: sp.Expr
+    value: sp.Expr
+    variable: sp.Symbol
+    point: sp.Expr
+    key: str
+    direction: str = "+"
+    freeze: Mapping = field(default_factory=dict)
+    method: str = "limit value"
+
+    def run(self) -> CheckResult:
+        expr = freeze_powers(self.expr, self.freeze)
+        found = sp.limit(expr, self.variable, self.point, self.direction)
+        if not is_zero(found - self.value):
+            return CheckResult(self.method, False, f"limit is {found}, not {self.value}")
+        rng = _rng(self.key)
+        fixed = {
+            k: v for k, v in sample_point(expr - self.value, rng).items() if k != self.variable
+        }
+        distances = []
+        for delta in (sp.Rational(1, 10**5), sp.Rational(1, 10**10)):
+            if self.point == sp.oo:
+                at = 1 / delta
+            else:
+                at = self.point + (delta if self.direction == "+" else -delta)
+            point = {**fixed, self.variable: at}
+            target = _numeric(self.value, point)
+            distances.append(abs(_numeric(expr, point) - target) / max(abs(target), 1e-300))
+        ok = distances[-1] < 1e-6 and distances[-1] <= distances[0]
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        return CheckResult(
+            self.method + " (+mpmath)", ok, f"limit = {self.value}; mpmath rel. distance {shown}"
+        )
+
+
+@dataclass(frozen=True)
+class NumericValue:
+    """``expr`` evaluated with mpmath at a point equals ``value`` to ``digits`` significant digits."""
+
+    expr: sp.Expr
+    point: Mapping
+    value: str
+    digits: int
+    method: str = "mpmath value"
+
+    def run(self) -> CheckResult:
+        got = _numeric(self.expr, self.point)
+        ok = mpmath.nstr(got, self.digits) == self.value
+        return CheckResult(self.method, ok, f"{mpmath.nstr(got, 12)} ≈ {self.value}")
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The derived right side equals the formula the source prints (typed once, separately)."""
+
+    derived: sp.Expr
+    printed: sp.Expr
+    key: str
+    given: Mapping = field(default_factory=dict)
+    method: str = "matches source"
+
+    def run(self) -> CheckResult:
+        exact = RewriteToZero(self.derived, self.printed, self.given).run()
+        spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
+        ok = exact.passed and spot.passed
+        return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
+
+
+def freeze_powers(expr: sp.Expr, freeze: Mapping) -> sp.Expr:
+    """Hold ``base**index`` fixed as a symbol, e.g. ``{beta3**t: x}`` turns beta3**(t+1) into beta3*x."""
+    if not freeze:
+        return expr
+    out = split_powers(expr)
+    replacements = {}
+    for power, symbol in freeze.items():
+        base, exponent = power.as_base_exp()
+        replacements[_power_symbol(base, exponent)] = symbol
+    return out.xreplace(replacements)
+
+
+# --- exact Gaussian moments (brute-force expectations) ---------------------------------------------
+
+_GAUSSIAN_RAW_MOMENTS = {
+    0: lambda mu, sigma: sp.Integer(1),
+    1: lambda mu, sigma: mu,
+    2: lambda mu, sigma: mu**2 + sigma**2,
+    3: lambda mu, sigma: mu**3 + 3 * mu * sigma**2,
+    4: lambda mu, sigma: mu**4 + 6 * mu**2 * sigma**2 + 3 * sigma**4,
+}
+
+
+def gaussian_expectation(
+    expr: sp.Expr, variables: Sequence[sp.Expr], mu: sp.Expr, sigma: sp.Expr
+) -> sp.Expr:
+    """E[expr] for a polynomial in iid N(mu, sigma^2) ``variables``, by expanding monomials.
+
+    Independent of every closed form in the derivations: it only uses the raw Gaussian moments
+    up to order 4 and independence (the expectation of a monomial factorises).
+    """
+    poly = sp.Poly(sp.expand(expr), *variables)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        term = coeff
+        for power in powers:
+            if power not in _GAUSSIAN_RAW_MOMENTS:
+                raise ValueError(f"moment of order {power} is not tabulated")
+            term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
+        total += term
+    return sp.expand(total)

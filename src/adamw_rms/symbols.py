@@ -1,0 +1,125 @@
+"""Every SymPy symbol of the derivations, created once, with its assumptions and LaTeX name.
+
+Vectors live in :math:`\\mathbb{R}^d` and every operation on them is element-wise, so the
+derivations treat a vector at step ``t`` as one commutative scalar per coordinate
+(``theta[t]``). Norms and expectations are kept as unevaluated functions (:class:`RMS2`,
+:class:`Expect`, ...) so a step can state ``E[u^2] ≈ E[m^2]/E[v]`` literally.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+# --- hyperparameters -------------------------------------------------------------------------
+beta1 = sp.Symbol("beta_1", positive=True)
+beta2 = sp.Symbol("beta_2", positive=True)
+beta3 = sp.Symbol("beta_3", positive=True)
+eta = sp.Symbol("eta", positive=True)
+lam = sp.Symbol("lambda", positive=True)
+
+# --- indices ---------------------------------------------------------------------------------
+t = sp.Symbol("t", integer=True, positive=True)
+i = sp.Symbol("i", integer=True, positive=True)
+j = sp.Symbol("j", integer=True, positive=True)
+
+# --- gradient statistics ---------------------------------------------------------------------
+mu = sp.Symbol("mu", real=True)
+sigma = sp.Symbol("sigma", positive=True)
+snr = sp.Symbol("SNR", nonnegative=True)
+mu_norm = sp.Symbol("mu_norm", nonnegative=True)
+sigma_norm = sp.Symbol("sigma_norm", positive=True)
+
+# --- stand-ins for powers that the approximations keep fixed -----------------------------------
+# NOTE: the source keeps beta3^t (it need not be small over a run) while sending the lone beta3
+# to 1 and beta2^t to 0; these symbols let a limit hold beta3^t fixed explicitly.
+beta3_pow_t = sp.Symbol("x", positive=True)
+beta2_pow_t = sp.Symbol("y", positive=True)
+beta1_pow_t = sp.Symbol("z", positive=True)
+
+# --- vectors (one coordinate of each) ----------------------------------------------------------
+_theta = sp.Symbol("theta_vec")
+_u = sp.Symbol("u_vec")
+_m = sp.Symbol("m_vec")
+_v = sp.Symbol("v_vec")
+_g = sp.Symbol("g_vec")
+_u_bar = sp.Symbol("u_bar_vec")
+_m_bar = sp.Symbol("m_bar_vec")
+_v_bar = sp.Symbol("v_bar_vec")
+
+theta = sp.IndexedBase(_theta)
+u = sp.IndexedBase(_u)
+m = sp.IndexedBase(_m)
+v = sp.IndexedBase(_v)
+g = sp.IndexedBase(_g)
+u_bar = sp.IndexedBase(_u_bar)
+m_bar = sp.IndexedBase(_m_bar)
+v_bar = sp.IndexedBase(_v_bar)
+
+# Symbols whose default LaTeX is not what a reader expects.
+LATEX_NAMES: dict[sp.Symbol, str] = {
+    _theta: r"\boldsymbol{\theta}",
+    _u: r"\boldsymbol{u}",
+    _m: r"\boldsymbol{m}",
+    _v: r"\boldsymbol{v}",
+    _g: r"\boldsymbol{g}",
+    _u_bar: r"\bar{\boldsymbol{u}}",
+    _m_bar: r"\bar{\boldsymbol{m}}",
+    _v_bar: r"\bar{\boldsymbol{v}}",
+    snr: r"\mathrm{SNR}",
+    mu_norm: r"\Vert\boldsymbol{\mu}\Vert",
+    sigma_norm: r"\Vert\boldsymbol{\sigma}\Vert",
+    beta3_pow_t: r"\beta_{3}^{t}",
+    beta2_pow_t: r"\beta_{2}^{t}",
+    beta1_pow_t: r"\beta_{1}^{t}",
+}
+
+
+class Expect(sp.Function):
+    """Unevaluated expectation :math:`\\mathbb{E}[x]`."""
+
+    nargs = 1
+
+    def _latex(self, printer) -> str:
+        return r"\mathbb{E}\left[%s\right]" % printer._print(self.args[0])
+
+
+class Variance(sp.Function):
+    """Unevaluated variance :math:`\\mathbb{V}\\mathrm{ar}[x]`."""
+
+    nargs = 1
+
+    def _latex(self, printer) -> str:
+        return r"\mathbb{V}\mathrm{ar}\left[%s\right]" % printer._print(self.args[0])
+
+
+class RMS2(sp.Function):
+    """Squared RMS over coordinates, :math:`\\Vert x\\Vert_{RMS}^2 = \\frac1d\\sum_k x_k^2`."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None) -> str:
+        power = "2" if exp is None else r"2 \cdot %s" % exp
+        return r"\Vert %s\Vert_{\mathrm{RMS}}^{%s}" % (printer._print(self.args[0]), power)
+
+
+class RMS(sp.Function):
+    """RMS over coordinates, :math:`\\Vert x\\Vert_{RMS}`."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\Vert %s\Vert_{\mathrm{RMS}}" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+class MeanDot(sp.Function):
+    """Coordinate mean of the product, :math:`\\frac{1}{d}\\, x\\cdot y`."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\frac{%s \cdot %s}{d}" % tuple(printer._print(a) for a in self.args)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+rho0 = RMS2(theta[0])
