@@ -19,12 +19,12 @@ __version__ = "0.1.0"
 __all__ = ["DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"]
 
 if TYPE_CHECKING:
-    from .derivation import DERIVATION_NAMES, Derivation, Step, derivation, find_step
+    from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import derivation as _module
+        from . import steps as _module
 
         return getattr(_module, name)
     raise AttributeError(f"module 'adamw_rms' has no attribute {name!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: derivations)"
     )
     derive.add_argument(
+        "--jobs",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="worker processes for verification (default: the CPU count, at most 4)",
+    )
+    derive.add_argument(
         "--check",
         action="store_true",
         help="write nothing; fail if the folder differs from what the code derives",
@@ -40,18 +47,23 @@ def _parser() -> argparse.ArgumentParser:
 def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(cell.ljust(w) if k < len(row) - 1 else cell.rjust(w)
-                  for k, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        "  ".join(
+            cell.ljust(w) if k < len(row) - 1 else cell.rjust(w)
+            for k, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
         for row in rows
     )
 
 
 def _derive(args: argparse.Namespace) -> int:
     from .artifacts import ArtifactError, differences, render, write_atomically
-    from .derivation import DERIVATION_NAMES, derivation
+    from .steps import DERIVATION_NAMES, build_and_verify
 
+    if args.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
-    derivations = [derivation(name) for name in DERIVATION_NAMES]
+    derivations = build_and_verify(DERIVATION_NAMES, jobs=args.jobs)
     rows = [("step", "kind", "verified by", "result", "ms")]
     failed = errata = 0
     for d in derivations:
@@ -62,8 +74,13 @@ def _derive(args: argparse.Namespace) -> int:
             failed += not result.passed
             errata += result.erratum
             rows.append(
-                (f"{d.name}.{result.step_id}", result.kind.value, result.method, verdict,
-                 f"{result.elapsed_ms:.0f}")
+                (
+                    f"{d.name}.{result.step_id}",
+                    result.kind.value,
+                    result.method,
+                    verdict,
+                    f"{result.elapsed_ms:.0f}",
+                )
             )
     print(_table(rows))
     steps = len(rows) - 1
@@ -73,8 +90,10 @@ def _derive(args: argparse.Namespace) -> int:
             for result in d.verify():
                 for check in result.checks:
                     if not check.passed:
-                        print(f"  {d.name}.{result.step_id}: {check.method}: {check.detail}",
-                              file=sys.stderr)
+                        print(
+                            f"  {d.name}.{result.step_id}: {check.method}: {check.detail}",
+                            file=sys.stderr,
+                        )
         return 1
     tree = render(derivations)
     summary = f"{steps} steps verified, {errata} errata, {time.perf_counter() - start:.1f} s"
@@ -97,13 +116,15 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _steps(args: argparse.Namespace) -> int:
-    from .derivation import DERIVATION_NAMES, derivation
+    from .steps import DERIVATION_NAMES, derivation
 
     names = DERIVATION_NAMES
     if args.name is not None:
         if args.name not in DERIVATION_NAMES:
-            print(f"error: unknown derivation {args.name!r}; known: {', '.join(names)}",
-                  file=sys.stderr)
+            print(
+                f"error: unknown derivation {args.name!r}; known: {', '.join(names)}",
+                file=sys.stderr,
+            )
             return 2
         names = (args.name,)
     for name in names:
@@ -114,7 +135,7 @@ def _steps(args: argparse.Namespace) -> int:
 
 
 def _latex(args: argparse.Namespace) -> int:
-    from .derivation import UnknownStepError, find_step
+    from .steps import UnknownStepError, find_step
 
     try:
         step = find_step(args.step_id)

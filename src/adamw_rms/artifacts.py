@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .derivation import Derivation
+from .steps import Derivation
 from .latex import fragments
 
 __all__ = ["ArtifactError", "differences", "render", "write_atomically"]
@@ -92,10 +92,7 @@ def write_atomically(tree: Mapping[str, str], out: Path) -> None:
         for relative, text in tree.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
+            path.write_text(text, encoding="utf-8", newline="\n")
         if out.exists():
             os.rename(out, backup)
         try:

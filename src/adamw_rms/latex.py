@@ -15,7 +15,7 @@ import sympy as sp
 from . import symbols as S
 
 if TYPE_CHECKING:
-    from .derivation import Derivation, Step, Verification
+    from .steps import Derivation, Step, Verification
 
 PRINTER_SETTINGS: dict = {
     "symbol_names": S.LATEX_NAMES,
@@ -52,7 +52,7 @@ def fragment_name(position: int, step: Step) -> str:
 def fragments(derivation: Derivation) -> dict[str, str]:
     """``{"NN-step.tex": body}`` for every step, in order."""
     return {
-        fragment_name(n, step): statement(step) + "\n" for n, step in enumerate(derivation.steps, 1)
+        fragment_name(n, step): step.latex() + "\n" for n, step in enumerate(derivation.steps, 1)
     }
 
 
@@ -161,7 +161,7 @@ def document(derivation: Derivation) -> str:
             if step.assumptions:
                 lines.append(_tex_text(_assumption_sentence(step)))
             lines.append(r"\begin{equation}")
-            lines.append(statement(step))
+            lines.append(step.latex())
             lines.append(f"\\label{{{equation_label(derivation, step)}}}")
             lines.append(r"\end{equation}")
             tail = " ".join(
@@ -245,7 +245,7 @@ def markdown(derivation: Derivation) -> str:
                 lines += [f"Approximation, valid as ${step.limit}$.", ""]
             if step.assumptions:
                 lines += [_assumption_sentence(step), ""]
-            lines += ["$$", statement(step), "$$", ""]
+            lines += ["$$", step.latex(), "$$", ""]
             tail = " ".join(
                 x for x in (_verification_sentence(result), _claim_sentence(step, result)) if x
             )

@@ -41,6 +41,7 @@ __all__ = [
     "gaussian_expectation",
     "geometric_sum",
     "is_zero",
+    "limit",
     "mean_field",
     "split_powers",
     "swap_triangular_sum",
@@ -288,6 +289,54 @@ def _evaluate_exact(expr: sp.Expr, point: Mapping, rng: random.Random) -> sp.Exp
     return sp.nsimplify(value) if value.has(sp.Float) else value
 
 
+def limit(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr, direction: str = "+") -> sp.Expr:
+    """``limit(expr, variable, point, direction)``, fast for rational functions.
+
+    A rational function is continuous wherever its denominator, after cancelling common
+    factors, does not vanish identically in the other (generic) parameters; there the limit is
+    a substitution. A point at infinity is mapped to 0 by ``variable -> 1/w``. Anything else
+    (a pole, a non-rational expression such as ``beta**t``) goes to SymPy's ``limit``.
+    """
+    point = sp.sympify(point)
+    if point in (sp.oo, -sp.oo) and expr.is_rational_function(variable):
+        w = sp.Dummy("w", positive=True)
+        sign = 1 if point == sp.oo else -1
+        return limit(expr.subs(variable, sign / w), w, 0, "+")
+    if point.is_finite and expr.is_rational_function(variable):
+        if _continuous_at(expr, variable, point):
+            return expr.subs(variable, point)
+        # Expand numerator and denominator in h = variable - point and compare lowest orders.
+        h = sp.Dummy("h")
+        numerator, denominator = sp.fraction(sp.together(expr.subs(variable, point + h)))
+        low_num = _lowest_order(numerator, h)
+        low_den = _lowest_order(denominator, h)
+        if low_num is None:
+            return sp.Integer(0)
+        if low_den is not None and low_num[0] >= low_den[0]:
+            if low_num[0] > low_den[0]:
+                return sp.Integer(0)
+            return sp.factor(low_num[1] / low_den[1])
+    return sp.limit(expr, variable, point, direction)
+
+
+def _continuous_at(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr) -> bool:
+    """A rational expression is continuous at ``point`` if no divisor vanishes there."""
+    for power in expr.atoms(sp.Pow):
+        if power.base.has(variable) and power.exp.is_negative:
+            if sp.expand(power.base.subs(variable, point)) == 0:
+                return False
+    return True
+
+
+def _lowest_order(expr: sp.Expr, h: sp.Symbol) -> tuple[int, sp.Expr] | None:
+    """The lowest power of ``h`` in the polynomial ``expr`` and its (nonzero) coefficient."""
+    poly = sp.Poly(sp.expand(expr), h)
+    for (degree,), coefficient in reversed(poly.terms()):
+        if coefficient != 0:
+            return degree, coefficient
+    return None
+
+
 # --- checks ---------------------------------------------------------------------------------------
 
 
@@ -338,7 +387,7 @@ class BruteForce:
 
     lhs_at: Callable[[int], sp.Expr] | sp.Expr
     rhs_at: Callable[[int], sp.Expr] | sp.Expr
-    steps: Sequence[int] = (1, 2, 3, 4, 5, 6)
+    steps: Sequence[int] = (1, 2, 3, 4, 5)
     method: str = "brute force"
     at: Mapping = field(default_factory=dict)
 
@@ -348,7 +397,9 @@ class BruteForce:
 
     def run(self) -> CheckResult:
         for n in self.steps:
-            if not is_zero(sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))):
+            difference = sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))
+            # A polynomial difference that expands to 0 is 0; otherwise decide exactly.
+            if difference != 0 and not is_zero(difference):
                 return CheckResult(self.method, False, f"sides differ at t = {n}")
         where = f" at {_show(self.at)}" if self.at else ""
         return CheckResult(
@@ -366,7 +417,7 @@ class ByCoordinates:
 
     combination: sp.Expr
     expansion: sp.Expr
-    dimensions: Sequence[int] = (1, 2, 3, 4)
+    dimensions: Sequence[int] = (1, 2, 3)
     method: str = "explicit coordinates"
 
     def run(self) -> CheckResult:
@@ -475,7 +526,7 @@ class LimitRatio:
         ratio = self._ratio()
         value = ratio
         for variable, point, direction in self.limits:
-            value = sp.limit(value, variable, point, direction)
+            value = limit(value, variable, point, direction)
         symbolic_ok = value == 1 or is_zero(value - 1)
         names = ", ".join(f"{v} -> {p}{d if p != sp.oo else ''}" for v, p, d in self.limits)
         if not symbolic_ok:
@@ -494,7 +545,7 @@ class LimitRatio:
         fixed = {k: v for k, v in sample_point(ratio, rng).items() if k not in limit_vars}
         distances = []
         count = len(self.limits)
-        for delta in (sp.Rational(1, 10**4), sp.Rational(1, 10**8), sp.Rational(1, 10**12)):
+        for delta in (sp.Rational(1, 10**6), sp.Rational(1, 10**12)):
             point = dict(fixed)
             for order, (variable, target, direction) in enumerate(self.limits):
                 step = delta ** (count - order)
@@ -521,7 +572,7 @@ class LimitValue:
 
     def run(self) -> CheckResult:
         expr = freeze_powers(self.expr, self.freeze)
-        found = sp.limit(expr, self.variable, self.point, self.direction)
+        found = limit(expr, self.variable, self.point, self.direction)
         if not is_zero(found - self.value):
             return CheckResult(self.method, False, f"limit is {found}, not {self.value}")
         rng = _rng(self.key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols as S
-from ..derivation import Claim, Source
+from ..steps import Claim, Source
 
 b1, b2, b3, t, j = S.beta1, S.beta2, S.beta3, S.t, S.j
 eta, lam, mu, sigma, snr = S.eta, S.lam, S.mu, S.sigma, S.snr

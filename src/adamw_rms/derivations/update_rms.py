@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols as S
-from ..derivation import Assumption, Derivation, Kind, Step
+from ..steps import Assumption, Derivation, Kind, Step
 from ..proof import (
     BRUTE_FORCE_POINT as POINT,
     RHS,
@@ -22,6 +22,7 @@ from ..proof import (
     RewriteToZero,
     SpotCheck,
     gaussian_expectation,
+    limit,
     geometric_sum,
     mean_field,
 )
@@ -237,7 +238,7 @@ def build() -> Derivation:
     )
     z, y = S.beta1_pow_t, S.beta2_pow_t
     late = "t \\to \\infty:\\ \\beta_1^t, \\beta_2^t \\to 0"
-    mean_m_limit = sp.limit(mean_m.subs(b1**t, z), z, 0)
+    mean_m_limit = limit(mean_m.subs(b1**t, z), z, 0)
     add(
         id="mean_m_limit",
         title="Mean of m, late",
@@ -252,7 +253,7 @@ def build() -> Derivation:
             LimitRatio(mean_m, RHS, ((z, 0, "+"),), f"{NAME}.mean_m_limit", freeze={b1**t: z}),
         ),
     )
-    var_m_limit = sp.factor(sp.limit(var_m.subs(b1 ** (2 * t), z**2), z, 0))
+    var_m_limit = sp.factor(limit(var_m.subs(b1 ** (2 * t), z**2), z, 0))
     add(
         id="var_m_limit",
         title="Variance of m, late",
@@ -265,7 +266,7 @@ def build() -> Derivation:
         uses=("var_m",),
         checks=(LimitRatio(var_m, RHS, ((z, 0, "+"),), f"{NAME}.var_m_limit", freeze={b1**t: z}),),
     )
-    mean_v_limit = sp.factor(sp.limit(mean_v.subs(b2**t, y), y, 0))
+    mean_v_limit = sp.factor(limit(mean_v.subs(b2**t, y), y, 0))
     add(
         id="mean_v_limit",
         title="Mean of v, late",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols as S
-from ..derivation import Assumption, Derivation, Kind, Step, derivation
+from ..steps import Assumption, Derivation, Kind, Step, derivation
 from ..proof import (
     BRUTE_FORCE_POINT as POINT,
     RHS,
@@ -23,6 +23,7 @@ from ..proof import (
     MeanFieldRewrite,
     RewriteToZero,
     freeze_powers,
+    limit,
     geometric_sum,
     mean_field,
     swap_triangular_sum,
@@ -158,7 +159,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
     def iterate_theta(n: int) -> sp.Expr:
         state = theta[0]
         for k in range(1, n + 1):
-            state = ema.subs({theta[t - 1]: state, u[t]: u[k]})
+            state = ema.xreplace(POINT).subs({theta[t - 1]: state, u[t]: u[k]})
         return state
 
     add(
@@ -174,7 +175,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
             "close to 1, so $\\beta_3^t$ need not be small over a whole run."
         ),
         uses=("ema_wd",),
-        checks=(BruteForce(iterate_theta, RHS),),
+        checks=(BruteForce(iterate_theta, RHS, at=POINT),),
     )
     for moment, prerequisite_id, label in (
         ("m", "m_unrolled", "eq:mv-roll"),
@@ -240,7 +241,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
         ),
     )
     rho_quick = sp.cancel((balance / (1 - b3**2)).subs(b3, 1 - eta * lam))
-    rho_quick_leading = sp.limit(rho_quick / eta, eta, 0) * eta
+    rho_quick_leading = limit(rho_quick / eta, eta, 0) * eta
     quick = sp.sqrt(sp.factor(rho_quick_leading))
     add(
         id="quick_estimate",
@@ -331,7 +332,8 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
             BruteForce(
                 lambda n: averaged_ratio(n, False),
                 lambda n: averaged_ratio(n, True),
-                method="exact for constant v, t=1..6",
+                steps=(1, 2, 3, 4),
+                method="exact for constant v",
             ),
         ),
     )
@@ -463,7 +465,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
         ),
     )
     late3 = ((y, 0, "+"), (b3, 1, "-"))
-    mean_v_bar_approx = sp.factor(sp.limit(sp.limit(_frozen(mean_v_bar), y, 0), b3, 1, "-"))
+    mean_v_bar_approx = sp.factor(limit(limit(_frozen(mean_v_bar), y, 0), b3, 1, "-"))
     add(
         id="mean_v_bar_approx",
         title="Mean of the averaged second moment, approximated",
@@ -481,7 +483,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
     )
     mean_m_seq = prerequisite.step("mean_m").rhs
     mean_m_bar = weight * mu * geometric_sum(collapsed["m"][0] * (1 - b1), j, 1, t)
-    mean_m_bar_approx = sp.factor(sp.limit(sp.limit(_frozen(mean_m_bar), z, 0), b3, 1, "-"))
+    mean_m_bar_approx = sp.factor(limit(limit(_frozen(mean_m_bar), z, 0), b3, 1, "-"))
     add(
         id="mean_m_bar",
         title="Mean of the averaged first moment",
@@ -542,7 +544,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
             ),
         ),
     )
-    leading = sp.limit(sp.limit(_frozen(var_m_bar), z, 0) / (1 - b3), b3, 1, "-")
+    leading = limit(limit(_frozen(var_m_bar), z, 0) / (1 - b3), b3, 1, "-")
     var_m_bar_approx = (1 - b3) * sp.factor(leading).xreplace({x: b3**t})
     add(
         id="var_m_bar_approx",
@@ -655,7 +657,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
         uses=("theta_rms", "beta3_def"),
         checks=(RewriteToZero(at_mu0, RHS, given=beta3_value, method="substitution SNR = 0"),),
     )
-    equilibrium_sq = sp.limit(_frozen(mu0), x, 0, "+")
+    equilibrium_sq = limit(_frozen(mu0), x, 0, "+")
     simple = sp.sqrt(equilibrium_sq)
     add(
         id="theta_rms_simple",
@@ -679,7 +681,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
         ),
     )
     in_eta = mu0.subs(beta3_value)
-    no_decay = sp.expand(sp.limit(in_eta, lam, 0, "+"))
+    no_decay = sp.expand(limit(in_eta, lam, 0, "+"))
     add(
         id="theta_rms_no_decay",
         title="No weight decay",

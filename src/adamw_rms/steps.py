@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import enum
 import importlib
+import multiprocessing
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -29,6 +31,8 @@ __all__ = [
     "UnknownStepError",
     "Verification",
     "derivation",
+    "find_step",
+    "build_and_verify",
 ]
 
 DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms")
@@ -158,7 +162,7 @@ class Step:
     def verify(self) -> Verification:
         """Run every check of the step and compare it with the source's printed claim."""
         start = time.perf_counter()
-        results = tuple(bind(c, self.lhs, self.rhs).run() for c in self.checks)
+        results = tuple(_run_check(c, self.lhs, self.rhs) for c in self.checks)
         claim = None
         if self.claim is not None:
             claim = ClaimCheck(
@@ -169,12 +173,28 @@ class Step:
 
     def latex(self) -> str:
         """The statement as a LaTeX math body (no delimiters, no label)."""
+        return self._latex
+
+    @cached_property
+    def _latex(self) -> str:
+        # Printed once: the document, the Markdown and the fragment all reuse it.
         from .latex import statement
 
         return statement(self)
 
     def _repr_latex_(self) -> str:
         return f"$$\\displaystyle {self.latex()}$$"
+
+
+_CHECK_RESULTS: dict[tuple[int, sp.Expr, sp.Expr], CheckResult] = {}
+
+
+def _run_check(check, lhs: sp.Expr, rhs: sp.Expr) -> CheckResult:
+    # A step restated in a later derivation (eq:mv-roll) shares its check objects: run once.
+    key = (id(check), lhs, rhs)
+    if key not in _CHECK_RESULTS:
+        _CHECK_RESULTS[key] = bind(check, lhs, rhs).run()
+    return _CHECK_RESULTS[key]
 
 
 class UnknownStepError(KeyError):
@@ -258,6 +278,53 @@ class Derivation:
             f"&\\text{{({n})}}\\quad {s.latex()}" for n, s in enumerate(self.steps, 1)
         )
         return f"$$\\begin{{aligned}}{body}\\end{{aligned}}$$"
+
+
+_PENDING: list[Step] = []
+
+
+def _verify_pending(position: int) -> tuple[Verification, str]:
+    step = _PENDING[position]
+    return step.verify(), step.latex()
+
+
+def build_and_verify(names: Sequence[str], jobs: int = 1) -> list[Derivation]:
+    """Build the named derivations in order and verify every step, with ``jobs`` workers.
+
+    Steps are independent once built, so they are spread over forked worker processes (fork
+    shares the built objects, whose checks hold closures that cannot be pickled). Each
+    derivation's steps start verifying as soon as it is built, while the next one is being
+    built. The workers also print each statement's LaTeX. The results are stored on each
+    derivation exactly as :meth:`Derivation.verify` would compute them, in step order.
+    """
+    global _PENDING
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        derivations = [derivation(name) for name in names]
+        for d in derivations:
+            d.verify()
+        return derivations
+    context = multiprocessing.get_context("fork")
+    derivations, running = [], []
+    try:
+        for name in names:
+            d = derivation(name)
+            derivations.append(d)
+            if "_verification" in vars(d):
+                continue
+            _PENDING = list(d.steps)
+            pool = context.Pool(jobs)
+            running.append((d, pool, pool.map_async(_verify_pending, range(len(d.steps)), 1)))
+        for d, _, outcome in running:
+            outcomes = outcome.get()
+            for step, (_, latex) in zip(d.steps, outcomes, strict=True):
+                vars(step)["_latex"] = latex
+            vars(d)["_verification"] = tuple(verification for verification, _ in outcomes)
+    finally:
+        _PENDING = []
+        for _, pool, _ in running:
+            pool.close()
+            pool.join()
+    return derivations
 
 
 @cache

@@ -1,0 +1,53 @@
+"""Benchmarks, run by ``make bench``: each target measured side by side with its baseline.
+
+derive: wall time of ``adamw-rms derive --check`` (a fresh process each run, SymPy import
+included) with verification spread over the CPUs (the default) against one process
+(``--jobs 1``, the baseline). The bar from the derivation-engine issue: at most 5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEATS = 5
+DERIVE_BAR_S = 5.0
+
+
+def wall_time(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measure(label: str, command: list[str]) -> tuple[str, float, float]:
+    samples = [wall_time(command) for _ in range(REPEATS)]
+    return label, statistics.median(samples), min(samples)
+
+
+def main() -> int:
+    cli = [sys.executable, "-m", "adamw_rms", "derive", "--check"]
+    rows = [
+        measure("derive --jobs 1 (baseline)", [*cli, "--jobs", "1"]),
+        measure(f"derive (default jobs, {os.cpu_count()} CPUs)", cli),
+        measure("python -c 'import adamw_rms'", [sys.executable, "-c", "import adamw_rms"]),
+    ]
+    print(f"{'benchmark':<40} {'median s':>9} {'best s':>8}   ({REPEATS} runs each)")
+    for label, median, best in rows:
+        print(f"{label:<40} {median:>9.2f} {best:>8.2f}")
+    default_median = rows[1][1]
+    verdict = "met" if default_median <= DERIVE_BAR_S else "MISSED"
+    print(
+        f"\nbar: derive <= {DERIVE_BAR_S:.0f} s wall -> {verdict} (median {default_median:.2f} s); "
+        f"speed-up over baseline {rows[0][1] / default_median:.2f}x"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

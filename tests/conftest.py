@@ -1,0 +1,35 @@
+"""Shared fixtures: the repository root and the two derivations, built and verified once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adamw_rms.steps import DERIVATION_NAMES, Derivation, Verification, derivation
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def derivations() -> dict[str, Derivation]:
+    """Both derivations, verified once per session (``derivation`` is cached, so is ``verify``)."""
+    built = {name: derivation(name) for name in DERIVATION_NAMES}
+    for d in built.values():
+        d.verify()
+    return built
+
+
+@pytest.fixture(scope="session")
+def verifications(derivations: dict[str, Derivation]) -> dict[str, Verification]:
+    """``{"weight_rms.theta_rms": Verification, ...}`` for every step of both derivations."""
+    return {
+        f"{name}.{result.step_id}": result
+        for name, d in derivations.items()
+        for result in d.verify()
+    }
