@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 
 from adamw_rms import symbols as S
+from adamw_rms.derivations._source import UPDATE_RMS_CLAIMS, WEIGHT_RMS_CLAIMS
 from adamw_rms.steps import (
     DERIVATION_NAMES,
     Derivation,
@@ -15,7 +16,6 @@ from adamw_rms.steps import (
     derivation,
     find_step,
 )
-from adamw_rms.derivations._source import UPDATE_RMS_CLAIMS, WEIGHT_RMS_CLAIMS
 
 # Collected once at import: building (without verifying) is cached by ``derivation``.
 QUALIFIED_IDS = [f"{name}.{sid}" for name in DERIVATION_NAMES for sid in derivation(name).ids]

@@ -10,30 +10,24 @@ from adamw_rms.steps import DERIVATION_NAMES, derivation, find_step
 
 GOLDEN = {
     "weight_rms.ema_wd": (
-        r"{\boldsymbol{\theta}}_{t} = \beta_{3} {\boldsymbol{\theta}}_{t - 1} + "
-        r"\frac{\left(\beta_{3} - 1\right) {\boldsymbol{u}}_{t}}{\lambda}"
+        r"{\boldsymbol{\theta}}_{t} = \beta_{3} {\boldsymbol{\theta}}_{t - 1} - "
+        r"\frac{\left(1 - \beta_{3}\right) {\boldsymbol{u}}_{t}}{\lambda}"
     ),
     "weight_rms.double_sum_m": (
-        r"\sum_{i=1}^{t} \beta_{3}^{- i + t} {\boldsymbol{m}}_{i} = "
-        r"\left(1 - \beta_{1}\right) \sum_{j=1}^{t} "
-        r"\frac{\left(- \beta_{1}^{- j + t + 1} + \beta_{3}^{- j + t + 1}\right) "
-        r"{\boldsymbol{g}}_{j}}{- \beta_{1} + \beta_{3}}"
+        r"\sum_{i=1}^{t} \beta_{3}^{- i + t} {\boldsymbol{m}}_{i} = \left(1 - "
+        r"\beta_{1}\right) \sum_{j=1}^{t} \frac{\left(- \beta_{1}^{- j + t + 1} + "
+        r"\beta_{3}^{- j + t + 1}\right) {\boldsymbol{g}}_{j}}{- \beta_{1} + \beta_{3}}"
     ),
     "weight_rms.theta_rms": (
-        r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}}^{2} \approx "
-        r"\beta_{3}^{2 t} \Vert {\boldsymbol{\theta}}_{0}\Vert_{\mathrm{RMS}}^{2} + "
-        r"\frac{\left(\frac{\beta_{3}^{t}}{\lambda} - \frac{1}{\lambda}\right)^{2} "
-        r"\left(2 \mathrm{SNR} \left(\beta_{3}^{t} - 1\right) + \beta_{3} \beta_{3}^{t} + "
-        r"\beta_{3} - \beta_{3}^{t} - 1\right)}"
-        r"{2 \left(\mathrm{SNR} \beta_{3}^{t} - \mathrm{SNR} + \beta_{3}^{t} - 1\right)}"
+        r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}}^{2} \approx \beta_{3}^{2 t} "
+        r"\Vert {\boldsymbol{\theta}}_{0}\Vert_{\mathrm{RMS}}^{2} + \frac{\left(1 - "
+        r"\beta_{3}^{t}\right)^{2} \left(\mathrm{SNR} + \frac{\left(1 - \beta_{3}\right) "
+        r"\left(\beta_{3}^{t} + 1\right)}{2 \left(1 - "
+        r"\beta_{3}^{t}\right)}\right)}{\lambda^{2} \left(\mathrm{SNR} + 1\right)}"
     ),
     "weight_rms.theta_rms_simple": (
-        r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}} \approx "
-        r"\frac{\sqrt{2} \sqrt{\eta}}{2 \sqrt{\lambda}}"
-    ),
-    "update_rms.update_rms_mu0": (
-        r"\Vert {\boldsymbol{u}}_{t}\Vert_{\mathrm{RMS}} \approx "
-        r"\frac{\sqrt{1 - \beta_{1}}}{\sqrt{\beta_{1} + 1}}"
+        r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}} \approx \frac{\sqrt{2} "
+        r"\sqrt{\eta}}{2 \sqrt{\lambda}}"
     ),
 }
 

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .steps import Derivation
 from .latex import fragments
+from .steps import Derivation
 
 __all__ = ["ArtifactError", "differences", "render", "write_atomically"]
 
@@ -73,7 +73,8 @@ def _check_owned(out: Path, tree: Mapping[str, str]) -> None:
     strangers = sorted(p.name for p in out.iterdir() if p.name not in owned_tops)
     if strangers:
         raise ArtifactError(
-            f"refusing to replace {out}: it holds files derive did not write: {', '.join(strangers)}"
+            f"refusing to replace {out}: it holds files derive did not write: "
+            f"{', '.join(strangers)}"
         )
 
 

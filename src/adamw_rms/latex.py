@@ -69,7 +69,8 @@ def _tex_references(text: str, derivation: Derivation) -> str:
         target = match.group(1)
         if "." in target:
             name, _, local = target.partition(".")
-            return f"step \\texttt{{{local.replace('_', chr(92) + '_')}}} of the {name.replace('_', ' ')} derivation"
+            escaped = local.replace("_", "\\_")
+            return f"step \\texttt{{{escaped}}} of the {name.replace('_', ' ')} derivation"
         return "\\eqref{%s}" % equation_label(derivation, derivation.step(target))
 
     return _REFERENCE.sub(replace, text)

@@ -9,6 +9,7 @@ derived one way and verified another way.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ import sympy as sp
 from . import symbols as S
 
 __all__ = [
+    "BRUTE_FORCE_POINT",
     "LHS",
     "RHS",
     "BruteForce",
@@ -35,7 +37,6 @@ __all__ = [
     "NumericValue",
     "RewriteToZero",
     "SpotCheck",
-    "BRUTE_FORCE_POINT",
     "bind",
     "freeze_powers",
     "gaussian_expectation",
@@ -43,8 +44,10 @@ __all__ = [
     "is_zero",
     "limit",
     "mean_field",
+    "prefer_one_minus",
     "split_powers",
     "swap_triangular_sum",
+    "tidy",
 ]
 
 
@@ -167,6 +170,8 @@ def geometric_sum(summand: sp.Expr, index: sp.Symbol, lower: sp.Expr, upper: sp.
         outside, inside = term.as_independent(index, as_Add=False)
         rising, falling = sp.Integer(1), sp.Integer(1)
         for factor in sp.Mul.make_args(inside):
+            if factor == 1:  # a term constant in the index: ratio 1
+                continue
             base, exponent = factor.as_base_exp()
             slope = sp.expand(exponent).coeff(index)
             offset = sp.expand(exponent - slope * index)
@@ -200,6 +205,55 @@ def swap_triangular_sum(double_sum: sp.Sum) -> sp.Sum:
     return sp.Sum(
         double_sum.function, (outer_index, inner_index, upper), (inner_index, lower, upper)
     )
+
+
+def prefer_one_minus(expr: sp.Expr) -> sp.Expr:
+    """Write integer powers of ``c (b - 1)`` as powers of ``c (1 - b)``, the source's convention.
+
+    SymPy's canonical form of ``1/(2(1 - beta**t))`` is ``-1/(2 beta**t - 2)``; the value is
+    unchanged, only the sign moves out so that the printed formula reads like the source.
+    """
+
+    def split(base: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+        if not isinstance(base, sp.Add):
+            return None
+        content, primitive = base.as_content_primitive()
+        if not isinstance(primitive, sp.Add) or -1 not in primitive.args:
+            return None
+        if not all(arg.is_positive for arg in primitive.args if arg != -1):
+            return None
+        return content, primitive
+
+    def needs_rule(e: sp.Expr) -> bool:
+        return isinstance(e, sp.Pow) and bool(e.exp.is_integer) and split(e.base) is not None
+
+    def rule(power: sp.Pow) -> sp.Expr:
+        content, primitive = split(power.base)
+        return content**power.exp * (-1) ** power.exp * (-primitive) ** power.exp
+
+    def flip_factors(product: sp.Mul) -> sp.Expr:
+        # Bare factors (b - 1) of a product: flip them all and keep the overall sign.
+        flipped = [(-a if split(a) is not None and split(a)[0] == 1 else a) for a in product.args]
+        count = sum(1 for a, f in zip(product.args, flipped, strict=True) if a is not f)
+        return sp.Mul(*flipped) * (-1) ** count
+
+    def has_bare_factor(e: sp.Expr) -> bool:
+        return isinstance(e, sp.Mul) and any(
+            split(a) is not None and split(a)[0] == 1 for a in e.args
+        )
+
+    return expr.replace(needs_rule, rule).replace(has_bare_factor, flip_factors)
+
+
+def tidy(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """``factor`` with ``b**(k*index)`` kept whole, then the source's ``(1 - b)`` signs."""
+    powers = {
+        p: sp.Dummy("power", positive=True)
+        for p in expr.atoms(sp.Pow)
+        if p.exp.has(index) and sp.expand(p.exp).coeff(index) not in (0, 1)
+    }
+    factored = sp.factor(expr.xreplace(powers))
+    return prefer_one_minus(factored).xreplace({d: p for p, d in powers.items()})
 
 
 def mean_field(expr: sp.Expr) -> sp.Expr:
@@ -449,8 +503,8 @@ class Induction:
     closed: sp.Expr
     term: sp.Expr
     index: sp.Symbol
-    factor: sp.Expr = sp.Integer(1)
-    base: sp.Expr = sp.Integer(1)
+    factor: sp.Expr = sp.S.One
+    base: sp.Expr = sp.S.One
     method: str = "induction on t"
 
     def run(self) -> CheckResult:
@@ -533,7 +587,7 @@ class LimitRatio:
             return CheckResult(self.method, False, f"limit ({names}) of exact/approx = {value}")
         distances = self._numeric_distances(ratio)
         numeric_ok = distances[-1] < 1e-6 and all(
-            b <= a * 1.001 for a, b in zip(distances, distances[1:], strict=False)
+            b <= a * 1.001 for a, b in itertools.pairwise(distances)
         )
         shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
         detail = f"limit ({names}) = 1; mpmath |ratio - 1| = {shown}"
@@ -597,7 +651,7 @@ class LimitValue:
 
 @dataclass(frozen=True)
 class NumericValue:
-    """``expr`` evaluated with mpmath at a point equals ``value`` to ``digits`` significant digits."""
+    """``expr`` evaluated with mpmath at a point equals ``value`` to ``digits`` digits."""
 
     expr: sp.Expr
     point: Mapping
@@ -629,7 +683,7 @@ class ClaimCheck:
 
 
 def freeze_powers(expr: sp.Expr, freeze: Mapping) -> sp.Expr:
-    """Hold ``base**index`` fixed as a symbol, e.g. ``{beta3**t: x}`` turns beta3**(t+1) into beta3*x."""
+    """Hold ``base**index`` fixed as a symbol: ``{beta3**t: x}`` turns beta3**(t+1) into beta3*x."""
     if not freeze:
         return expr
     out = split_powers(expr)
@@ -640,7 +694,7 @@ def freeze_powers(expr: sp.Expr, freeze: Mapping) -> sp.Expr:
     return out.xreplace(replacements)
 
 
-# --- exact Gaussian moments (brute-force expectations) ---------------------------------------------
+# --- exact Gaussian moments (brute-force expectations) ------------------------------------
 
 _GAUSSIAN_RAW_MOMENTS = {
     0: lambda mu, sigma: sp.Integer(1),

@@ -30,9 +30,9 @@ __all__ = [
     "Step",
     "UnknownStepError",
     "Verification",
+    "build_and_verify",
     "derivation",
     "find_step",
-    "build_and_verify",
 ]
 
 DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms")
@@ -186,15 +186,17 @@ class Step:
         return f"$$\\displaystyle {self.latex()}$$"
 
 
-_CHECK_RESULTS: dict[tuple[int, sp.Expr, sp.Expr], CheckResult] = {}
+_CHECK_RESULTS: dict[tuple[int, sp.Expr, sp.Expr], tuple[object, CheckResult]] = {}
 
 
 def _run_check(check, lhs: sp.Expr, rhs: sp.Expr) -> CheckResult:
     # A step restated in a later derivation (eq:mv-roll) shares its check objects: run once.
+    # The cache holds the check itself, so its id() cannot be reused by another object.
     key = (id(check), lhs, rhs)
-    if key not in _CHECK_RESULTS:
-        _CHECK_RESULTS[key] = bind(check, lhs, rhs).run()
-    return _CHECK_RESULTS[key]
+    cached = _CHECK_RESULTS.get(key)
+    if cached is None or cached[0] is not check:
+        cached = _CHECK_RESULTS[key] = (check, bind(check, lhs, rhs).run())
+    return cached[1]
 
 
 class UnknownStepError(KeyError):
@@ -247,7 +249,7 @@ class Derivation:
         return [s.id for s in self.steps]
 
     def result(self, name: str) -> sp.Expr:
-        """A final expression by name (``"weight_rms_sq"``), as the step that derives it states it."""
+        """A final expression by name (``"weight_rms_sq"``), as its step states it."""
         for key, step_id in self.results:
             if key == name:
                 return self.step(step_id).rhs

@@ -38,7 +38,7 @@ def _claim(rhs: sp.Expr, where: str, **given: sp.Expr) -> Claim:
     return Claim(rhs, where, tuple((getattr(S, k), v) for k, v in given.items()))
 
 
-# --- "Why is Adam's update RMS 0.2?" ----------------------------------------------------------------
+# --- "Why is Adam's update RMS 0.2?" ---------------------------------------------------
 UPDATE_RMS_CLAIMS = {
     "mean_v": _claim((1 - b2**t) * (mu**2 + sigma**2), "11267, E[v_t]"),
     "var_m": _claim(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols as S
-from ..steps import Assumption, Derivation, Kind, Step
 from ..proof import (
     BRUTE_FORCE_POINT as POINT,
+)
+from ..proof import (
     RHS,
     BruteForce,
     Induction,
@@ -22,10 +23,13 @@ from ..proof import (
     RewriteToZero,
     SpotCheck,
     gaussian_expectation,
-    limit,
     geometric_sum,
+    limit,
     mean_field,
+    prefer_one_minus,
+    tidy,
 )
+from ..steps import Assumption, Derivation, Kind, Step
 from ._source import UPDATE_RMS_CLAIMS, UPDATE_RMS_SOURCE
 
 b1, b2, t, i = S.beta1, S.beta2, S.t, S.i
@@ -70,8 +74,32 @@ def moment_at(n: int, statistic) -> sp.Expr:
     return gaussian_expectation(statistic(gradients(n)), gradients(n), mu, sigma)
 
 
+def coordinate_average(ratio: sp.Expr) -> sp.Expr:
+    """Average numerator and denominator over coordinates: mu^2, sigma^2 become squared norms."""
+    return ratio.xreplace({mu: S.mu_norm, sigma: S.sigma_norm})
+
+
+SNR_OF_NORMS = {S.mu_norm: sp.sqrt(S.snr) * S.sigma_norm}
+
+
+def in_snr(averaged: sp.Expr) -> sp.Expr:
+    """Divide numerator and denominator term by term by ||sigma||^2; ||mu||^2 = SNR ||sigma||^2.
+
+    Term by term (no ``cancel``) keeps the source's grouping, e.g. ``(SNR + c)/(SNR + 1)``.
+    """
+    numerator, denominator = sp.fraction(averaged)
+
+    def per_noise(side: sp.Expr) -> sp.Expr:
+        terms = sp.Add.make_args(sp.expand(side, mul=False, multinomial=False, deep=False))
+        return sp.Add(
+            *(sp.powsimp(term.xreplace(SNR_OF_NORMS) / S.sigma_norm**2) for term in terms)
+        )
+
+    return per_noise(numerator) / per_noise(denominator)
+
+
 def _sum_closed(summand_of_i: sp.Expr) -> sp.Expr:
-    return sp.factor(geometric_sum(summand_of_i, i, 1, t))
+    return tidy(geometric_sum(summand_of_i, i, 1, t), t)
 
 
 def build() -> Derivation:
@@ -79,6 +107,7 @@ def build() -> Derivation:
     steps: list[Step] = []
 
     def add(**fields) -> Step:
+        fields["rhs"] = prefer_one_minus(fields["rhs"])
         step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
         steps.append(step)
         return step
@@ -133,7 +162,10 @@ def build() -> Derivation:
         lhs=E(m[t]),
         rhs=mean_m,
         kind=Kind.IDENTITY,
-        justification="Linearity of expectation in [[m_unrolled]] with $\\mathbb{E}[g_i] = \\mu$, then a geometric sum.",
+        justification=(
+            "Linearity of expectation in [[m_unrolled]] with $\\mathbb{E}[g_i] = "
+            "\\mu$, then a geometric sum."
+        ),
         uses=("m_unrolled",),
         checks=(
             Induction(RHS, (1 - b1) * mu, t, factor=b1),
@@ -182,7 +214,9 @@ def build() -> Derivation:
         lhs=Var(m[t]),
         rhs=var_m,
         kind=Kind.IDENTITY,
-        justification="[[variance_of_sum]] with $a_i = (1-\\beta_1)\\beta_1^{t-i}$, then a geometric sum.",
+        justification=(
+            "[[variance_of_sum]] with $a_i = (1-\\beta_1)\\beta_1^{t-i}$, then a geometric sum."
+        ),
         uses=("m_unrolled", "variance_of_sum"),
         checks=(
             Induction(RHS, (1 - b1) ** 2 * sigma**2, t, factor=b1**2),
@@ -205,7 +239,9 @@ def build() -> Derivation:
         lhs=E(v[t]),
         rhs=mean_v,
         kind=Kind.IDENTITY,
-        justification="Linearity in [[v_unrolled]] with $\\mathbb{E}[g_i^2] = \\mu^2 + \\sigma^2$.",
+        justification=(
+            "Linearity in [[v_unrolled]] with $\\mathbb{E}[g_i^2] = \\mu^2 + \\sigma^2$."
+        ),
         uses=("v_unrolled",),
         checks=(
             Induction(RHS, (1 - b2) * (mu**2 + sigma**2), t, factor=b2),
@@ -225,7 +261,10 @@ def build() -> Derivation:
         lhs=E(m[t] ** 2),
         rhs=second_m,
         kind=Kind.IDENTITY,
-        justification="$\\mathbb{E}[X^2] = \\mathbb{E}[X]^2 + \\mathbb{V}\\mathrm{ar}[X]$ with [[mean_m]] and [[var_m]].",
+        justification=(
+            "$\\mathbb{E}[X^2] = \\mathbb{E}[X]^2 + \\mathbb{V}\\mathrm{ar}[X]$ "
+            "with [[mean_m]] and [[var_m]]."
+        ),
         uses=("mean_m", "var_m"),
         checks=(
             BruteForce(
@@ -301,8 +340,8 @@ def build() -> Derivation:
         checks=(MeanFieldRewrite(E((u[t] ** 2).subs(u[t], m[t] / sp.sqrt(v[t]))), RHS),),
     )
     finite = decoupled.xreplace({E(m[t] ** 2): second_m, E(v[t]): mean_v})
-    late_value = sp.factor(
-        decoupled.xreplace({E(m[t] ** 2): mean_m_limit**2 + var_m_limit, E(v[t]): mean_v_limit})
+    late_value = decoupled.xreplace(
+        {E(m[t] ** 2): mean_m_limit**2 + var_m_limit, E(v[t]): mean_v_limit}
     )
     add(
         id="u_sq_finite",
@@ -311,7 +350,7 @@ def build() -> Derivation:
         lhs=E(u[t] ** 2),
         rhs=finite,
         kind=Kind.APPROXIMATION,
-        justification="[[mean_field_u]] with [[second_moment_m]] and [[mean_v]] for finite t.",
+        justification=("[[mean_field_u]] with [[second_moment_m]] and [[mean_v]] for finite t."),
         assumptions=(MEAN_FIELD,),
         uses=("mean_field_u", "second_moment_m", "mean_v"),
         checks=(
@@ -334,7 +373,9 @@ def build() -> Derivation:
         lhs=E(u[t] ** 2),
         rhs=late_value,
         kind=Kind.APPROXIMATION,
-        justification="[[u_sq_finite]] with [[mean_m_limit]], [[var_m_limit]] and [[mean_v_limit]].",
+        justification=(
+            "[[u_sq_finite]] with [[mean_m_limit]], [[var_m_limit]] and [[mean_v_limit]]."
+        ),
         limit=late,
         assumptions=(MEAN_FIELD,),
         uses=("u_sq_finite", "mean_m_limit", "var_m_limit", "mean_v_limit"),
@@ -348,9 +389,8 @@ def build() -> Derivation:
     # --- update RMS ----------------------------------------------------------------------------
     # Averaging numerator and denominator over coordinates turns mu^2, sigma^2 into the squared
     # norms; dividing through by ||sigma||^2 leaves only SNR = ||mu||^2/||sigma||^2.
-    averaged = late_value.xreplace({mu: S.mu_norm, sigma: S.sigma_norm})
-    rms_sq = sp.factor(sp.cancel(averaged.subs(S.mu_norm, sp.sqrt(S.snr) * S.sigma_norm)))
-    rms_sq = sp.collect(sp.expand(sp.numer(rms_sq)), S.snr) / sp.denom(rms_sq)
+    averaged = coordinate_average(late_value)
+    rms_sq = in_snr(averaged)
     add(
         id="update_rms_sq",
         title="Update RMS with signal-to-noise ratio",
@@ -361,17 +401,18 @@ def build() -> Derivation:
         justification=(
             "Average the numerator and denominator of [[u_sq]] over coordinates separately (a "
             "second mean-field step) and divide by $\\Vert\\boldsymbol{\\sigma}\\Vert^2$, with "
-            "$\\mathrm{SNR} = \\Vert\\boldsymbol{\\mu}\\Vert^2/\\Vert\\boldsymbol{\\sigma}\\Vert^2$."
+            "$\\mathrm{SNR} = "
+            "\\Vert\\boldsymbol{\\mu}\\Vert^2/\\Vert\\boldsymbol{\\sigma}\\Vert^2$."
         ),
         assumptions=(COORDINATE_AVERAGE,),
         uses=("u_sq",),
         checks=(
-            RewriteToZero(averaged, RHS, given={S.mu_norm: sp.sqrt(S.snr) * S.sigma_norm}),
+            RewriteToZero(averaged, RHS, given=SNR_OF_NORMS),
             SpotCheck(
                 averaged,
                 RHS,
                 f"{NAME}.update_rms_sq",
-                given={S.mu_norm: sp.sqrt(S.snr) * S.sigma_norm},
+                given=SNR_OF_NORMS,
             ),
         ),
     )
@@ -383,7 +424,10 @@ def build() -> Derivation:
         lhs=S.RMS(u[t]),
         rhs=mu0,
         kind=Kind.APPROXIMATION,
-        justification="[[update_rms_sq]] at $\\mathrm{SNR} = 0$ ($\\boldsymbol{\\mu} = 0$); $\\beta_2$ plays no role.",
+        justification=(
+            "[[update_rms_sq]] at $\\mathrm{SNR} = 0$ ($\\boldsymbol{\\mu} = 0$); "
+            "$\\beta_2$ plays no role."
+        ),
         limit="\\mathrm{SNR} = 0 \\text{ in the late-time mean-field result}",
         uses=("update_rms_sq",),
         checks=(RewriteToZero(RHS**2, rms_sq.subs(S.snr, 0)),),

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbols as S
-from ..steps import Assumption, Derivation, Kind, Step, derivation
 from ..proof import (
     BRUTE_FORCE_POINT as POINT,
+)
+from ..proof import (
     RHS,
-    ByCoordinates,
     BruteForce,
+    ByCoordinates,
     DropsTerm,
     Induction,
     LimitRatio,
@@ -23,13 +24,25 @@ from ..proof import (
     MeanFieldRewrite,
     RewriteToZero,
     freeze_powers,
-    limit,
     geometric_sum,
+    limit,
     mean_field,
+    prefer_one_minus,
     swap_triangular_sum,
+    tidy,
 )
+from ..steps import Assumption, Derivation, Kind, Step, derivation
 from ._source import WEIGHT_RMS_CLAIMS, WEIGHT_RMS_SOURCE
-from .update_rms import COORDINATE_AVERAGE, MEAN_FIELD, ema_recursion, gradients, moment_at
+from .update_rms import (
+    COORDINATE_AVERAGE,
+    MEAN_FIELD,
+    SNR_OF_NORMS,
+    coordinate_average,
+    ema_recursion,
+    gradients,
+    in_snr,
+    moment_at,
+)
 
 b1, b2, b3, t, i, j = S.beta1, S.beta2, S.beta3, S.t, S.i, S.j
 eta, lam, mu, sigma, snr = S.eta, S.lam, S.mu, S.sigma, S.snr
@@ -60,7 +73,8 @@ ORTHOGONAL_UPDATE = Assumption(
 STEADY_STATE = Assumption(
     "steady_state",
     "the weight RMS has reached its steady state",
-    r"\Vert\boldsymbol{\theta}_t\Vert_{\mathrm{RMS}} = \Vert\boldsymbol{\theta}_{t-1}\Vert_{\mathrm{RMS}}",
+    r"\Vert\boldsymbol{\theta}_t\Vert_{\mathrm{RMS}} = "
+    r"\Vert\boldsymbol{\theta}_{t-1}\Vert_{\mathrm{RMS}}",
 )
 ORTHOGONAL_INIT = Assumption(
     "theta0_perp_u_bar",
@@ -80,7 +94,7 @@ def expand_rms2(combination: sp.Expr) -> sp.Expr:
     """Bilinearity of the squared RMS: ``RMS2(sum c_a a) = sum c_a c_b <a, b>/d``."""
     vectors = sorted(combination.atoms(sp.Indexed), key=sp.default_sort_key)
     expanded = sp.expand(combination)
-    coefficients = [expanded.coeff(a) for a in vectors]
+    coefficients = [sp.factor(expanded.coeff(a)) for a in vectors]
     if not is_linear(expanded, vectors, coefficients):
         raise ValueError(f"{combination} is not linear in its vectors")
     total = sp.Integer(0)
@@ -96,12 +110,13 @@ def is_linear(expr: sp.Expr, vectors: list, coefficients: list) -> bool:
     return sp.expand(expr - rebuilt) == 0 and not any(c.has(*vectors) for c in coefficients)
 
 
-def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
+def build() -> Derivation:
     prerequisite = derivation("update_rms")
     claims = WEIGHT_RMS_CLAIMS
     steps: list[Step] = []
 
     def add(**fields) -> Step:
+        fields["rhs"] = prefer_one_minus(fields["rhs"])
         step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
         steps.append(step)
         return step
@@ -598,11 +613,8 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
     )
 
     # --- step 5: result ------------------------------------------------------------------------
-    averaged = u_bar_sq.xreplace({mu: S.mu_norm, sigma: S.sigma_norm})
-    by_snr = {S.mu_norm: sp.sqrt(snr) * S.sigma_norm}
-    u_bar_rms = sp.cancel(averaged.subs(by_snr))
-    u_bar_rms = sp.collect(sp.expand(sp.numer(u_bar_rms)), snr) / sp.denom(u_bar_rms)
-    u_bar_rms = sp.factor_terms(u_bar_rms)
+    averaged = coordinate_average(u_bar_sq)
+    u_bar_rms = in_snr(averaged)
     add(
         id="u_bar_rms",
         title="RMS of the averaged update",
@@ -616,7 +628,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
         ),
         assumptions=(COORDINATE_AVERAGE,),
         uses=("u_bar_sq",),
-        checks=(RewriteToZero(averaged, RHS, given=by_snr),),
+        checks=(RewriteToZero(averaged, RHS, given=SNR_OF_NORMS),),
     )
     theta_rms = split.xreplace({RMS2(u_bar[t]): u_bar_rms})
     add(
@@ -639,8 +651,9 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
     # --- special cases ---------------------------------------------------------------------------
     beta3_value = {b3: 1 - eta * lam}
     at_mu0 = theta_rms.subs(snr, 0)
-    mu0 = _unfreeze(sp.factor_terms(sp.cancel(_frozen(at_mu0).subs(beta3_value))))
-    mu0 = sp.collect(sp.expand(mu0), S.rho0)
+    mu0_frozen = sp.expand(sp.cancel(_frozen(at_mu0).subs(beta3_value)))
+    from_init = mu0_frozen.coeff(S.rho0) * S.rho0
+    mu0 = _unfreeze(from_init + tidy((mu0_frozen - from_init).subs(x**2, x2), t).subs(x2, x**2))
     add(
         id="theta_rms_mu0",
         title="Zero-mean gradients",
@@ -739,6 +752,7 @@ def build() -> Derivation:  # noqa: PLR0915 - one derivation, one linear story
 
 
 _FREEZE = {b3**t: x, b2**t: y, b1**t: z}
+x2 = sp.Symbol("x2", positive=True)  # beta3^(2t), kept whole in the printed special case
 
 
 def _frozen(expr: sp.Expr) -> sp.Expr:
