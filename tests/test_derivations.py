@@ -299,3 +299,14 @@ def test_update_rms_value(derivations):
     assert not rhs.free_symbols
     assert float(rhs) == pytest.approx(0.22941573387, abs=1e-11)
     assert sp.simplify(rhs - 1 / sp.sqrt(19)) == 0
+
+
+def test_assumptions_are_listed_with_the_steps_that_use_them():
+    from adamw_rms import derivation
+
+    found = derivation("weight_rms").assumptions()
+    assert {"theta0_perp_u_bar", "theta_perp_u", "mean_field_ratio", "coordinate_average"} <= set(
+        found
+    )
+    assumption, users = found["theta0_perp_u_bar"]
+    assert "theta_rms_split" in users and assumption.latex

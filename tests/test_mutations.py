@@ -460,3 +460,32 @@ def test_fast_limit_agrees_with_sympy(expr, variable, point, direction):
     expected = sp.limit(expr, variable, point, direction)
     got = fast(expr, variable, point, direction)
     assert sp.simplify(got - expected) == 0, (got, expected)
+
+
+# --- every step's checks test its own statement -----------------------------------------------
+
+
+def _non_definitions():
+    from adamw_rms.steps import DERIVATION_NAMES, derivation
+
+    return [
+        pytest.param(step, id=step.qualified_id)
+        for name in DERIVATION_NAMES
+        for step in derivation(name).steps
+        if step.kind is not Kind.DEFINITION
+    ]
+
+
+@pytest.mark.parametrize("step", _non_definitions())
+def test_doubling_the_right_side_fails(step):
+    """No step passes whatever its right side says: doubling it must be caught."""
+    doubled = dataclasses.replace(step, rhs=2 * step.rhs)
+    assert not doubled.verify().passed
+
+
+def test_average_of_ratios_step_checks_its_statement():
+    from adamw_rms import symbols as S
+
+    step = find_step("weight_rms.u_bar_mean_field")
+    without_root = dataclasses.replace(step, rhs=S.m_bar[S.t] / S.v_bar[S.t])
+    assert not without_root.verify().passed

@@ -444,10 +444,13 @@ class BruteForce:
     steps: Sequence[int] = (1, 2, 3, 4, 5)
     method: str = "brute force"
     at: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
 
     def _side(self, side, n: int) -> sp.Expr:
-        value = side(n) if callable(side) else side.xreplace(dict(self.at)).subs(S.t, n).doit()
-        return value.xreplace(dict(self.at))
+        if callable(side):
+            return side(n).xreplace(dict(self.at))
+        side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
+        return side.subs(S.t, n).doit().xreplace(dict(self.at))
 
     def run(self) -> CheckResult:
         for n in self.steps:

@@ -255,6 +255,18 @@ class Derivation:
                 return self.step(step_id).rhs
         raise KeyError(f"no result {name!r}; known: {[k for k, _ in self.results]}")
 
+    def assumptions(self) -> dict[str, tuple[Assumption, tuple[str, ...]]]:
+        """Each statistical assumption, with the ids of the steps that rely on it.
+
+        These are what algebra cannot prove; the simulation measures them.
+        """
+        found: dict[str, tuple[Assumption, tuple[str, ...]]] = {}
+        for step in self.steps:
+            for assumption in step.assumptions:
+                known, users = found.get(assumption.key, (assumption, ()))
+                found[assumption.key] = (known, (*users, step.id))
+        return found
+
     def verify(self) -> tuple[Verification, ...]:
         """Verify every step, in order (computed once per derivation object)."""
         return self._verification

@@ -133,7 +133,7 @@ def build() -> Derivation:
         justification=(
             "Decoupled weight decay as in PyTorch and the source, with $\\boldsymbol{u}_t = "
             "\\boldsymbol{m}_t/\\sqrt{\\boldsymbol{v}_t}$ late in training "
-            "(step \\texttt{adam\\_update} of the update-RMS derivation)."
+            "([[update_rms.adam_update]])."
         ),
     )
     add(
@@ -320,14 +320,10 @@ def build() -> Derivation:
     ratio_avg = m_bar[t] / sp.sqrt(v_bar[t])
     constant_v = sp.Symbol("V", positive=True)
 
-    def averaged_ratio(n: int, ratio_of_averages: bool) -> sp.Expr:
-        # With v_i = V for every i, both sides must coincide exactly.
-        constant = {v[k]: constant_v for k in range(1, n + 1)}
-        if ratio_of_averages:
-            v_avg = sp.cancel(v_bar_sum.subs(t, n).doit().xreplace(constant))
-            return m_bar_sum.subs(t, n).doit() / sp.sqrt(v_avg)
-        average = weight * sp.Sum(b3 ** (t - i) * m[i] / sp.sqrt(v[i]), (i, 1, t))
-        return average.subs(t, n).doit().xreplace(constant)
+    # The approximation is exact when v_i = V over the whole window: both sides are then
+    # averages of m_i / sqrt(V), because the weights sum to 1.
+    average_of_ratios = weight * sp.Sum(b3 ** (t - i) * m[i] / sp.sqrt(constant_v), (i, 1, t))
+    constant_window = {m_bar[t]: m_bar_sum, v_bar[t]: v_bar_sum.xreplace({v[i]: constant_v})}
 
     add(
         id="u_bar_mean_field",
@@ -345,9 +341,11 @@ def build() -> Derivation:
         uses=("u_bar_def", "m_bar_def", "v_bar_def"),
         checks=(
             BruteForce(
-                lambda n: averaged_ratio(n, False),
-                lambda n: averaged_ratio(n, True),
+                average_of_ratios,
+                RHS,
                 steps=(1, 2, 3, 4),
+                at=POINT,
+                given=constant_window,
                 method="exact for constant v",
             ),
         ),
