@@ -1,7 +1,8 @@
 """adamw-rms: the mean-field weight RMS of AdamW, re-derived step by step with SymPy.
 
 The symbolic side (SymPy) is imported lazily, so ``import adamw_rms`` stays light; the first
-use of :func:`derivation` loads it.
+use of :func:`derivation` loads it. The estimators (``weight_rms``, ``update_rms``, ...) are
+NumPy code printed from the derivations and never load SymPy.
 
 Examples
 --------
@@ -16,15 +17,42 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"]
+__all__ = [
+    "DERIVATION_NAMES",
+    "Derivation",
+    "Step",
+    "derivation",
+    "equilibrium_weight_rms",
+    "find_step",
+    "lambdify_result",
+    "timescale",
+    "update_rms",
+    "weight_rms",
+    "weight_rms_quick",
+]
+_SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
+_NUMERIC = frozenset(__all__) - _SYMBOLIC
 
 if TYPE_CHECKING:
+    from .estimators import (
+        equilibrium_weight_rms,
+        lambdify_result,
+        timescale,
+        update_rms,
+        weight_rms,
+        weight_rms_quick,
+    )
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    # Lazy: the numeric estimators never load SymPy; the symbolic side loads it on first use.
+    if name in _SYMBOLIC:
         from . import steps as _module
+
+        return getattr(_module, name)
+    if name in _NUMERIC:
+        from . import estimators as _module
 
         return getattr(_module, name)
     raise AttributeError(f"module 'adamw_rms' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 DEFAULT_OUT = Path("derivations")
+DEFAULT_CODE_OUT = Path("src/adamw_rms/estimators/_generated.py")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     derive.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: derivations)"
+    )
+    derive.add_argument(
+        "--code-out",
+        type=Path,
+        default=DEFAULT_CODE_OUT,
+        help="where to print the estimator kernels (default: %(default)s; skipped when its "
+        "folder does not exist, i.e. outside a source checkout)",
     )
     derive.add_argument(
         "--jobs",
@@ -56,14 +64,25 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from .artifacts import ArtifactError, differences, render, write_atomically
+    from .artifacts import (
+        ArtifactError,
+        differences,
+        file_differences,
+        render,
+        write_atomically,
+        write_file_atomically,
+    )
+    from .codegen import generated_source
     from .steps import DERIVATION_NAMES, build_and_verify
 
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    derivations = build_and_verify(DERIVATION_NAMES, jobs=args.jobs)
+    print_code = args.code_out.parent.is_dir()
+    derivations, code = build_and_verify(
+        DERIVATION_NAMES, jobs=args.jobs, meanwhile=generated_source if print_code else None
+    )
     rows = [("step", "kind", "verified by", "result", "ms")]
     failed = errata = 0
     for d in derivations:
@@ -97,8 +116,12 @@ def _derive(args: argparse.Namespace) -> int:
         return 1
     tree = render(derivations)
     summary = f"{steps} steps verified, {errata} errata, {time.perf_counter() - start:.1f} s"
+    if code is None:
+        print(f"note: {args.code_out.parent} does not exist; estimator kernels not printed.")
     if args.check:
         changes = differences(tree, args.out)
+        if code is not None:
+            changes += file_differences(code, args.code_out)
         if changes:
             print(f"\n{args.out} differs from what the code derives:", file=sys.stderr)
             print("\n".join(changes), file=sys.stderr)
@@ -108,10 +131,13 @@ def _derive(args: argparse.Namespace) -> int:
         return 0
     try:
         write_atomically(tree, args.out)
+        if code is not None:
+            write_file_atomically(code, args.code_out)
     except (ArtifactError, OSError) as error:
         print(f"error: {error}; previous artifacts left intact.", file=sys.stderr)
         return 1
-    print(f"\n{summary}; wrote {len(tree)} files to {args.out}/")
+    printed = f" and {args.code_out}" if code is not None else ""
+    print(f"\n{summary}; wrote {len(tree)} files to {args.out}/{printed}")
     return 0
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from .latex import fragments
 from .steps import Derivation
 
-__all__ = ["ArtifactError", "differences", "render", "write_atomically"]
+__all__ = [
+    "ArtifactError",
+    "differences",
+    "file_differences",
+    "render",
+    "write_atomically",
+    "write_file_atomically",
+]
 
 
 class ArtifactError(RuntimeError):
@@ -76,6 +83,36 @@ def _check_owned(out: Path, tree: Mapping[str, str]) -> None:
             f"refusing to replace {out}: it holds files derive did not write: "
             f"{', '.join(strangers)}"
         )
+
+
+def write_file_atomically(text: str, path: Path) -> None:
+    """Replace one file by ``text``: a temporary file in the same folder, then ``os.replace``."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def file_differences(text: str, path: Path) -> list[str]:
+    """How the file at ``path`` differs from ``text`` (empty when identical)."""
+    if not path.is_file():
+        return [f"missing: {path}"]
+    existing = path.read_text(encoding="utf-8")
+    if existing == text:
+        return []
+    diff = difflib.unified_diff(
+        existing.splitlines(),
+        text.splitlines(),
+        f"committed/{path.name}",
+        f"derived/{path.name}",
+        n=2,
+        lineterm="",
+    )
+    return [f"differs: {path}", *("    " + line for line in list(diff)[:12])]
 
 
 def write_atomically(tree: Mapping[str, str], out: Path) -> None:

@@ -12,7 +12,7 @@ import enum
 import importlib
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -302,7 +302,9 @@ def _verify_pending(position: int) -> tuple[Verification, str]:
     return step.verify(), step.latex()
 
 
-def build_and_verify(names: Sequence[str], jobs: int = 1) -> list[Derivation]:
+def build_and_verify(
+    names: Sequence[str], jobs: int = 1, meanwhile: Callable[[], object] | None = None
+) -> tuple[list[Derivation], object]:
     """Build the named derivations in order and verify every step, with ``jobs`` workers.
 
     Steps are independent once built, so they are spread over forked worker processes (fork
@@ -310,13 +312,15 @@ def build_and_verify(names: Sequence[str], jobs: int = 1) -> list[Derivation]:
     derivation's steps start verifying as soon as it is built, while the next one is being
     built. The workers also print each statement's LaTeX. The results are stored on each
     derivation exactly as :meth:`Derivation.verify` would compute them, in step order.
+    ``meanwhile`` (if given) runs in this process while the workers verify; its result is
+    returned with the derivations.
     """
     global _PENDING
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         derivations = [derivation(name) for name in names]
         for d in derivations:
             d.verify()
-        return derivations
+        return derivations, meanwhile() if meanwhile else None
     context = multiprocessing.get_context("fork")
     derivations, running = [], []
     try:
@@ -328,6 +332,7 @@ def build_and_verify(names: Sequence[str], jobs: int = 1) -> list[Derivation]:
             _PENDING = list(d.steps)
             pool = context.Pool(jobs)
             running.append((d, pool, pool.map_async(_verify_pending, range(len(d.steps)), 1)))
+        extra = meanwhile() if meanwhile else None
         for d, _, outcome in running:
             outcomes = outcome.get()
             for step, (_, latex) in zip(d.steps, outcomes, strict=True):
@@ -338,7 +343,7 @@ def build_and_verify(names: Sequence[str], jobs: int = 1) -> list[Derivation]:
         for _, pool, _ in running:
             pool.close()
             pool.join()
-    return derivations
+    return derivations, extra
 
 
 @cache

@@ -1,0 +1,207 @@
+"""Print the derivations' final expressions as NumPy and mpmath code (``estimators/_generated.py``).
+
+The numeric side must not import SymPy, so ``adamw-rms derive`` prints the kernels once and the
+file is committed (``derive --check`` catches drift). Each kernel is the derived expression after
+exact, verified reparametrisations that make it stable in floating point:
+
+* ``x = beta3**t`` and ``r1 = (1 - beta3**t)/(eta*lambda)`` replace the powers, so that no
+  ``1 - beta3**t`` is formed by subtraction and nothing is divided by ``lambda**2`` (the wrappers
+  compute ``x = exp(t*log1p(-eta*lambda))`` and ``r1 = -expm1(t*log1p(-eta*lambda))/(eta*lambda)``,
+  with the exact limits ``r1 = t`` at ``lambda = 0`` and ``x = 0, r1 = 1/(eta*lambda)`` at
+  ``t = inf``);
+* the lone ``beta3`` is ``1 - eta*lambda``.
+
+Each reparametrised kernel is checked equal to the derived expression before it is printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import MpmathPrinter
+
+from . import symbols as S
+from .proof import freeze_powers, is_zero
+from .steps import derivation
+
+__all__ = ["KERNEL_ARGUMENTS", "Kernel", "generated_source", "kernels"]
+
+# Argument names follow torch.optim.AdamW; these symbols stand for them in the kernels.
+lr = sp.Symbol("lr", positive=True)
+weight_decay = sp.Symbol("weight_decay", nonnegative=True)
+beta1 = sp.Symbol("beta1", positive=True)
+snr = sp.Symbol("snr", nonnegative=True)
+init_rms = sp.Symbol("init_rms", nonnegative=True)
+decay_power = sp.Symbol("decay_power", nonnegative=True)  # x = beta3**t
+decay_sum = sp.Symbol("decay_sum", nonnegative=True)  # r1 = (1 - beta3**t)/(lr*weight_decay)
+decay_per_step = sp.Symbol("decay_per_step", nonnegative=True)  # lr*weight_decay, computed once
+
+TO_ARGUMENTS = {
+    S.eta: lr,
+    S.lam: weight_decay,
+    S.beta1: beta1,
+    S.snr: snr,
+    S.rho0: init_rms**2,
+}
+
+KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
+    "weight_rms_sq": (lr, weight_decay, decay_power, decay_sum, snr, init_rms),
+    "weight_rms_quick": (lr, weight_decay, beta1),
+    "equilibrium_weight_rms": (lr, weight_decay),
+    "update_rms": (beta1, snr),
+    "timescale": (lr, weight_decay),
+}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One printed function: its name, arguments, expression and the step it comes from."""
+
+    name: str
+    arguments: tuple[sp.Symbol, ...]
+    expr: sp.Expr
+    source_step: str
+
+
+class ReparametrisationError(AssertionError):
+    """A stable form was not exactly equal to the derived expression."""
+
+
+def _weight_rms_sq() -> Kernel:
+    weight = derivation("weight_rms")
+    derived = freeze_powers(weight.result("weight_rms_sq"), {S.beta3**S.t: S.beta3_pow_t})
+    x, q = S.beta3_pow_t, S.eta * S.lam
+    from_init = sp.expand(derived).coeff(S.rho0) * S.rho0
+    rest = (derived - from_init).subs(S.beta3, 1 - q)
+    stable_rest = sp.factor(sp.cancel(rest.subs(x, 1 - q * decay_sum)))
+    if not is_zero(stable_rest.subs(decay_sum, (1 - x) / q) - rest):
+        raise ReparametrisationError("weight_rms_sq: r1 form differs from the derivation")
+    expr = (from_init + stable_rest).subs(x, decay_power).xreplace(TO_ARGUMENTS)
+    return Kernel("weight_rms_sq", KERNEL_ARGUMENTS["weight_rms_sq"], expr, "weight_rms.theta_rms")
+
+
+def _weight_rms_parts(full: Kernel) -> list[Kernel]:
+    # theta_t^2 = (init factor * init_rms)^2 + noise: evaluated with hypot so that neither a
+    # tiny init_rms**2 underflows nor a huge one overflows.
+    expanded = sp.expand(full.expr)
+    init_factor = sp.sqrt(expanded.coeff(init_rms**2))
+    noise = sp.factor(full.expr.subs(init_rms, 0)).subs(lr * weight_decay, decay_per_step)
+    recombined = init_factor**2 * init_rms**2 + noise.subs(decay_per_step, lr * weight_decay)
+    if not is_zero(recombined - full.expr):
+        raise ReparametrisationError("weight_rms_sq does not split into init and noise parts")
+    noise_arguments = (lr, decay_per_step, decay_sum, snr)
+    if noise.free_symbols - set(noise_arguments):
+        raise ReparametrisationError(f"weight_rms noise depends on more than {noise_arguments}")
+    return [
+        Kernel("weight_rms_init_factor", (decay_power,), init_factor, full.source_step),
+        Kernel("weight_rms_noise_sq", noise_arguments, noise, full.source_step),
+    ]
+
+
+def kernels() -> list[Kernel]:
+    """Every kernel, built from the derivations (SymPy work: only ``derive`` calls this)."""
+    weight, update = derivation("weight_rms"), derivation("update_rms")
+    timescale = 1 / (1 - weight.step("beta3_def").rhs)
+    full = _weight_rms_sq()
+    return [
+        full,
+        *_weight_rms_parts(full),
+        Kernel(
+            "weight_rms_quick",
+            KERNEL_ARGUMENTS["weight_rms_quick"],
+            weight.result("weight_rms_quick").xreplace(TO_ARGUMENTS),
+            "weight_rms.quick_estimate",
+        ),
+        Kernel(
+            "equilibrium_weight_rms",
+            KERNEL_ARGUMENTS["equilibrium_weight_rms"],
+            weight.result("equilibrium_weight_rms").xreplace(TO_ARGUMENTS),
+            "weight_rms.theta_rms_simple",
+        ),
+        Kernel(
+            "update_rms",
+            KERNEL_ARGUMENTS["update_rms"],
+            sp.sqrt(update.result("update_rms_sq")).xreplace(TO_ARGUMENTS),
+            "update_rms.update_rms_sq",
+        ),
+        Kernel(
+            "timescale",
+            KERNEL_ARGUMENTS["timescale"],
+            sp.cancel(timescale).xreplace(TO_ARGUMENTS),
+            "weight_rms.beta3_def",
+        ),
+    ]
+
+
+def _compact(expr: sp.Expr) -> sp.Expr:
+    # sqrt(a)*sqrt(b)/sqrt(c) -> sqrt(a*b/c): one root instead of three (all arguments >= 0).
+    # The square is rebuilt on assumption-free symbols so SymPy does not split the root again.
+    has_root = any(not p.exp.is_integer for p in expr.atoms(sp.Pow))
+    if not has_root or not (expr.is_Pow or expr.is_Mul):
+        return expr
+    square = sp.cancel(sp.powsimp(expr**2, force=True))
+    if any(not p.exp.is_integer for p in square.atoms(sp.Pow)):
+        return expr
+    plain = {a: sp.Symbol(a.name) for a in square.free_symbols}
+    return sp.sqrt(square.xreplace(plain))
+
+
+def _split_for_arrays(expr: sp.Expr, variable: sp.Symbol) -> tuple[list, sp.Expr]:
+    """``c * p(v)`` as two temporaries: the factor free of ``v``, and ``p`` in Horner form.
+
+    With arrays, each printed operation is a full pass over memory; grouping the factor that
+    does not involve the per-element ``v`` and nesting the polynomial keeps the passes few.
+    """
+    factor, rest = expr.as_independent(variable, as_Add=False)
+    numerator, denominator = sp.fraction(sp.together(rest))
+    if denominator.has(variable) or not numerator.is_polynomial(variable):
+        return [], expr
+    factor = factor / denominator
+    if factor.could_extract_minus_sign():
+        factor, numerator = -factor, -numerator
+    nested = sp.horner(sp.expand(numerator), variable)
+    scale, polynomial = sp.Symbol("_scale"), sp.Symbol("_poly")
+    return [(scale, factor), (polynomial, nested)], scale * polynomial
+
+
+def _function(kernel: Kernel, printer, suffix: str) -> list[str]:
+    names = ", ".join(str(a) for a in kernel.arguments)
+    if decay_sum in kernel.arguments:
+        temporaries, result = _split_for_arrays(kernel.expr, decay_sum)
+    else:
+        temporaries, (result,) = sp.cse(
+            _compact(kernel.expr), symbols=sp.numbered_symbols("_t"), optimizations="basic"
+        )
+    lines = [
+        f"def {kernel.name}_{suffix}({names}):",
+        f'    """{kernel.name} from step {kernel.source_step}: {sp.sstr(kernel.expr)}."""',
+    ]
+    if suffix == "mpmath":
+        lines.append("    import mpmath  # only the arbitrary-precision backend needs it")
+    lines += [f"    {symbol} = {printer.doprint(value)}" for symbol, value in temporaries]
+    lines.append(f"    return {printer.doprint(result)}")
+    return lines
+
+
+def generated_source() -> str:
+    """The text of ``estimators/_generated.py``."""
+    numpy_printer = NumPyPrinter({"fully_qualified_modules": True})
+    mpmath_printer = MpmathPrinter({"fully_qualified_modules": True})
+    lines = [
+        '"""Kernels printed by ``adamw-rms derive`` from the derivations. Do not edit by hand.',
+        "",
+        "Each function is one derived expression after the stable reparametrisation described",
+        "in :mod:`adamw_rms.codegen`; ``*_numpy`` takes float64 arrays, ``*_mpmath`` mpmath",
+        "numbers. Validation and special cases live in :mod:`adamw_rms.estimators`.",
+        '"""',
+        "",
+        "# ruff: noqa",
+        "import numpy",
+        "",
+    ]
+    for kernel in kernels():
+        for printer, suffix in ((numpy_printer, "numpy"), (mpmath_printer, "mpmath")):
+            lines += ["", *_function(kernel, printer, suffix), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,336 @@
+"""The derived formulas as fast, validated numeric functions (no SymPy at import time).
+
+Every function evaluates a kernel that ``adamw-rms derive`` printed from the derivations
+(:mod:`adamw_rms.estimators._generated`), broadcasts over NumPy arrays (scalars in, Python floats
+out), validates its input, and can evaluate in arbitrary precision with ``backend="mpmath"``.
+
+Weight-decay convention (PyTorch's ``torch.optim.AdamW`` and the source):
+``theta <- theta - lr * (u + weight_decay * theta)``, i.e. the decay per step is
+``lr * weight_decay`` and ``beta3 = 1 - lr * weight_decay``.
+
+Accuracy: these are mean-field estimates. Their agreement with simulated AdamW is measured by
+the simulation checks of this package, not assumed; until those land, treat them as the
+source's approximations (iid Gaussian gradients, ``eps -> 0``, late training).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _generated as kernels
+from ._validate import check_range, raise_where
+
+__all__ = [
+    "equilibrium_weight_rms",
+    "lambdify_result",
+    "timescale",
+    "update_rms",
+    "weight_rms",
+    "weight_rms_quick",
+]
+
+_BACKENDS = ("numpy", "mpmath")
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}; got {backend!r}")
+
+
+def _hyper(lr: Any, weight_decay: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``lr``, ``weight_decay`` and their product ``lr * weight_decay``."""
+    lr_array = check_range("lr", lr, 0.0)
+    decay_array = check_range("weight_decay", weight_decay, 0.0)
+    product = lr_array * decay_array
+    # beta3 = 1 - lr * weight_decay must stay positive for the derivation to hold.
+    if product.max(initial=0.0) >= 1.0:
+        raise_where(product >= 1.0, "lr * weight_decay", product, "[0, 1)")
+    return lr_array, decay_array, product
+
+
+def _beta1(beta1: Any) -> np.ndarray:
+    return check_range("beta1", beta1, 0.0, 1.0, high_open=True)
+
+
+def _output(result: np.ndarray, *inputs: Any) -> Any:
+    if all(np.ndim(a) == 0 for a in inputs):
+        return float(result)
+    return result
+
+
+def _elementwise_mpmath(function: Callable, *arrays: np.ndarray) -> Any:
+    import mpmath
+
+    broadcast = np.broadcast_arrays(*arrays)
+    if broadcast[0].ndim == 0:
+        return function(*(mpmath.mpf(float(a)) for a in broadcast))
+    out = np.empty(broadcast[0].shape, dtype=object)
+    for index in np.ndindex(out.shape):
+        out[index] = function(*(mpmath.mpf(float(a[index])) for a in broadcast))
+    return out
+
+
+def _decay_terms_numpy(q: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x = (1-q)**t`` and ``r1 = (1 - x)/q`` without cancellation, warnings or NaN.
+
+    ``q = 0`` (no weight decay) gives the exact limits ``x = 1, r1 = t``; ``t = inf`` gives
+    ``x = 0, r1 = 1/q`` (and ``r1 = inf`` when also ``q = 0``).
+    """
+    if q.min(initial=np.inf) > 0 and steps.max(initial=0.0) < np.inf:
+        # The common case: no masks and no copies.
+        exponent = np.negative(q)
+        in_place = exponent if isinstance(exponent, np.ndarray) else None
+        exponent = np.log1p(exponent, out=in_place)
+        exponent = np.multiply(exponent, steps, out=in_place if np.shape(steps) == () else None)
+        in_place = exponent if isinstance(exponent, np.ndarray) else None
+        decay_power = np.exp(exponent)
+        decay_sum = np.negative(np.expm1(exponent, out=in_place), out=in_place)
+        decay_sum /= q
+        return decay_power, decay_sum
+    finite = np.isfinite(steps)
+    exponent = np.where(finite, steps, 0.0) * np.log1p(-q)
+    decay_power = np.where(finite, np.exp(exponent), np.where(q > 0, 0.0, 1.0))
+    numerator = np.where(finite, -np.expm1(exponent), 1.0)
+    positive = q > 0
+    limit = np.where(finite, steps, np.inf)
+    shape = np.broadcast_shapes(numerator.shape, q.shape)
+    decay_sum = np.divide(numerator, q, out=np.broadcast_to(limit, shape).copy(), where=positive)
+    return decay_power, decay_sum
+
+
+def _decay_terms_mpmath(q: Any, steps: Any) -> tuple[Any, Any]:
+    import mpmath
+
+    if mpmath.isinf(steps):
+        return (mpmath.mpf(0), 1 / q) if q > 0 else (mpmath.mpf(1), mpmath.inf)
+    if q == 0:
+        return mpmath.mpf(1), steps
+    exponent = steps * mpmath.log1p(-q)
+    return mpmath.exp(exponent), -mpmath.expm1(exponent) / q
+
+
+def weight_rms(
+    lr: Any,
+    weight_decay: Any,
+    beta1: Any = 0.9,
+    steps: Any = np.inf,
+    snr: Any = 0.0,
+    init_rms: Any = 0.0,
+    *,
+    backend: str = "numpy",
+) -> Any:
+    r"""The mean-field weight RMS of AdamW after ``steps`` steps (eq:theta-rms).
+
+    .. math::
+
+        \Vert\theta_t\Vert_{\mathrm{RMS}}^2 \approx \beta_3^{2t}\Vert\theta_0\Vert_{\mathrm{RMS}}^2
+        + (1-\beta_3^t)^2\,\frac{\mathrm{SNR} + \frac{(1-\beta_3)(1+\beta_3^t)}{2(1-\beta_3^t)}}
+        {\lambda^2(\mathrm{SNR}+1)}, \qquad \beta_3 = 1 - \eta\lambda .
+
+    ==============  ================================  =====================================
+    argument        symbol                            allowed
+    ==============  ================================  =====================================
+    lr              :math:`\eta`                      ``>= 0``, with ``lr*weight_decay < 1``
+    weight_decay    :math:`\lambda`                   ``>= 0`` (0: the exact no-decay limit)
+    beta1           :math:`\beta_1`                   ``[0, 1)``; the result does not depend
+                                                      on it (it drops out of the derivation)
+    steps           :math:`t`                         ``>= 0`` or ``inf`` (the equilibrium)
+    snr             :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`  ``>= 0``
+    init_rms        :math:`\Vert\theta_0\Vert_{\mathrm{RMS}}`  ``>= 0``
+    ==============  ================================  =====================================
+
+    Source step: ``weight_rms.theta_rms``; its special cases ``theta_rms_mu0`` (``snr=0``),
+    ``theta_rms_simple`` (``steps=inf``), ``theta_rms_no_decay`` (``weight_decay=0``) and
+    ``theta_rms_large_snr`` follow from the arguments. Decay convention:
+    ``theta <- theta - lr * (u + weight_decay * theta)``. Evaluated as
+    :math:`x^2\rho_0 + \eta^2 r (2 + 2\,\mathrm{SNR}\, r - \eta\lambda r)/(2(\mathrm{SNR}+1))`
+    with :math:`x = e^{t\,\mathrm{log1p}(-\eta\lambda)}` and
+    :math:`r = -\mathrm{expm1}(t\,\mathrm{log1p}(-\eta\lambda))/(\eta\lambda)`, which is exact
+    algebra on the derived formula and free of cancellation.
+
+    Accuracy: a mean-field estimate (iid Gaussian gradients, late training, ``eps -> 0``);
+    its error against simulated AdamW is measured by this package's simulation checks.
+
+    Parameters
+    ----------
+    backend
+        ``"numpy"`` (float64, broadcasting) or ``"mpmath"`` (the current ``mpmath.mp``
+        precision, elementwise).
+
+    Returns
+    -------
+    float or ndarray
+        A Python float for scalar inputs, otherwise an array of the broadcast shape.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms
+    >>> round(weight_rms(1e-3, 0.1), 6)  # sqrt(lr / (2 weight_decay))
+    0.070711
+    >>> round(weight_rms(1e-3, 0.0, steps=10_000, init_rms=0.1), 6)  # sqrt(0.01 + lr^2 t)
+    0.141421
+    """
+    _check_backend(backend)
+    lr_a, decay_a, q = _hyper(lr, weight_decay)
+    _beta1(beta1)
+    steps_a = check_range("steps", steps, 0.0, allow_inf=True)
+    snr_a = check_range("snr", snr, 0.0)
+    init_a = check_range("init_rms", init_rms, 0.0)
+    if backend == "mpmath":
+        import mpmath
+
+        def one(lr_v, decay_v, steps_v, snr_v, init_v):
+            power, total = _decay_terms_mpmath(lr_v * decay_v, steps_v)
+            if mpmath.isinf(total):
+                return mpmath.inf
+            return mpmath.sqrt(
+                kernels.weight_rms_sq_mpmath(lr_v, decay_v, power, total, snr_v, init_v)
+            )
+
+        return _elementwise_mpmath(one, lr_a, decay_a, steps_a, snr_a, init_a)
+    decay_power, decay_sum = _decay_terms_numpy(q, steps_a)
+    unbounded = np.isinf(decay_sum) if decay_sum.max(initial=0.0) == np.inf else None
+    if unbounded is not None:
+        # No weight decay and infinitely many steps: the RMS grows without bound.
+        decay_sum = np.where(unbounded, 0.0, decay_sum)
+    noise = kernels.weight_rms_noise_sq_numpy(lr_a, q, decay_sum, snr_a)
+    init_part = kernels.weight_rms_init_factor_numpy(decay_power) * init_a
+    result = np.square(init_part, out=init_part if isinstance(init_part, np.ndarray) else None)
+    result += noise
+    result = np.sqrt(result, out=result if isinstance(result, np.ndarray) else None)
+    if noise.min(initial=np.inf) == 0:
+        # Nothing learned yet (steps = 0 or lr = 0): exactly the decayed initialisation, even
+        # where init_rms**2 would underflow.
+        exact = kernels.weight_rms_init_factor_numpy(decay_power) * init_a
+        result = np.where(noise == 0, exact, result)
+    if unbounded is not None:
+        result = np.where(unbounded & (lr_a > 0), np.inf, result)
+    return _output(result, lr, weight_decay, steps, snr, init_rms)
+
+
+def weight_rms_quick(
+    lr: Any, weight_decay: Any, beta1: Any = 0.9, *, backend: str = "numpy"
+) -> Any:
+    r"""The source's quick estimate :math:`\sqrt{\frac{1-\beta_1}{1+\beta_1}\frac{\eta}{2\lambda}}`.
+
+    Source step ``weight_rms.quick_estimate``. It assumes the weights and the update are
+    orthogonal, which momentum breaks, so it is biased low by about
+    :math:`\sqrt{(1-\beta_1)/(1+\beta_1)}` relative to :func:`equilibrium_weight_rms` (the
+    mean-field result has no :math:`\beta_1`). Kept for comparison, not for prediction.
+    Arguments as in :func:`weight_rms` (``weight_decay > 0``); decay convention
+    ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms_quick
+    >>> round(weight_rms_quick(1e-3, 0.1, beta1=0.9), 6)
+    0.016222
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    beta1_a = _beta1(beta1)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.weight_rms_quick_mpmath, lr_a, decay_a, beta1_a)
+    result = kernels.weight_rms_quick_numpy(lr_a, decay_a, beta1_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, beta1)
+
+
+def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy") -> Any:
+    r"""The equilibrium weight RMS :math:`\sqrt{\eta/(2\lambda)}` (eq:theta-rms-simple).
+
+    Source step ``weight_rms.theta_rms_simple``: :func:`weight_rms` with ``snr=0`` and
+    ``steps=inf``. ``lr >= 0``, ``weight_decay > 0``, ``lr * weight_decay < 1``; decay
+    convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import equilibrium_weight_rms
+    >>> round(equilibrium_weight_rms(1e-3, 0.1), 6)
+    0.070711
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.equilibrium_weight_rms_mpmath, lr_a, decay_a)
+    result = kernels.equilibrium_weight_rms_numpy(lr_a, decay_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay)
+
+
+def update_rms(beta1: Any, snr: Any = 0.0, *, backend: str = "numpy") -> Any:
+    r"""The mean-field RMS of Adam's update.
+
+    .. math:: \Vert u\Vert_{\mathrm{RMS}} \approx
+        \sqrt{\frac{\mathrm{SNR} + \frac{1-\beta_1}{1+\beta_1}}{\mathrm{SNR}+1}}
+
+    Source step ``update_rms.update_rms_sq``; at ``snr=0`` it is
+    :math:`\sqrt{(1-\beta_1)/(1+\beta_1)}` (``update_rms.update_rms_mu0``). ``beta1`` in
+    ``[0, 1)``, ``snr >= 0``. Independent of ``beta2`` in this approximation.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import update_rms
+    >>> round(update_rms(0.9), 4)
+    0.2294
+    """
+    _check_backend(backend)
+    beta1_a = _beta1(beta1)
+    snr_a = check_range("snr", snr, 0.0)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.update_rms_mpmath, beta1_a, snr_a)
+    result = kernels.update_rms_numpy(beta1_a, snr_a)
+    return _output(np.asarray(result, dtype=np.float64), beta1, snr)
+
+
+def timescale(lr: Any, weight_decay: Any, *, backend: str = "numpy") -> Any:
+    r"""The weight-decay timescale :math:`1/(1-\beta_3) = 1/(\eta\lambda)` in steps.
+
+    From step ``weight_rms.beta3_def``: the weights forget their initialisation like
+    :math:`\beta_3^t \approx e^{-t\eta\lambda}`. ``lr > 0``, ``weight_decay > 0``,
+    ``lr * weight_decay < 1``; convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import timescale
+    >>> timescale(1e-3, 0.1)
+    10000.0
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("lr", lr, 0.0, low_open=True)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.timescale_mpmath, lr_a, decay_a)
+    result = kernels.timescale_numpy(lr_a, decay_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay)
+
+
+def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
+    """The derived expression ``name`` as a function for any array library, via SymPy.
+
+    ``name`` is a kernel name (``"weight_rms_sq"``, ``"weight_rms_quick"``,
+    ``"equilibrium_weight_rms"``, ``"update_rms"``, ``"timescale"``); ``modules`` is passed to
+    :func:`sympy.lambdify` (``"jax"``, ``"torch"``, ``"cupy"``, ...). Imports SymPy and builds
+    the derivations at call time. The arguments are those of the kernel, see
+    :data:`adamw_rms.codegen.KERNEL_ARGUMENTS`.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import lambdify_result
+    >>> f = lambdify_result("equilibrium_weight_rms")
+    >>> round(float(f(1e-3, 0.1)), 6)
+    0.070711
+    """
+    import sympy as sp
+
+    from ..codegen import kernels as build_kernels
+
+    found = {k.name: k for k in build_kernels()}
+    if name not in found:
+        raise ValueError(f"unknown result {name!r}; known: {', '.join(sorted(found))}")
+    kernel = found[name]
+    return sp.lambdify(kernel.arguments, kernel.expr, modules=modules)
