@@ -441,7 +441,7 @@ class BruteForce:
 
     lhs_at: Callable[[int], sp.Expr] | sp.Expr
     rhs_at: Callable[[int], sp.Expr] | sp.Expr
-    steps: Sequence[int] = (1, 2, 3, 4, 5)
+    steps: Sequence[int] = (1, 2, 3, 4)
     method: str = "brute force"
     at: Mapping = field(default_factory=dict)
     given: Mapping = field(default_factory=dict)

@@ -170,9 +170,10 @@ def build() -> Derivation:
         checks=(
             Induction(RHS, (1 - b1) * mu, t, factor=b1),
             BruteForce(
-                lambda n: moment_at(n, lambda gs: ema_recursion(b1, gs)),
+                lambda n: moment_at(n, lambda gs: ema_recursion(POINT[b1], gs)),
                 RHS,
                 steps=(1, 2, 3, 4),
+                at=POINT,
                 method="brute-force Gaussian moments",
             ),
         ),
@@ -222,11 +223,12 @@ def build() -> Derivation:
             Induction(RHS, (1 - b1) ** 2 * sigma**2, t, factor=b1**2),
             BruteForce(
                 lambda n: (
-                    moment_at(n, lambda gs: ema_recursion(b1, gs) ** 2)
-                    - moment_at(n, lambda gs: ema_recursion(b1, gs)) ** 2
+                    moment_at(n, lambda gs: ema_recursion(POINT[b1], gs) ** 2)
+                    - moment_at(n, lambda gs: ema_recursion(POINT[b1], gs)) ** 2
                 ),
                 RHS,
                 steps=(1, 2, 3, 4),
+                at=POINT,
                 method="brute-force Gaussian moments",
             ),
         ),
@@ -246,9 +248,10 @@ def build() -> Derivation:
         checks=(
             Induction(RHS, (1 - b2) * (mu**2 + sigma**2), t, factor=b2),
             BruteForce(
-                lambda n: moment_at(n, lambda gs: ema_recursion(b2, [x**2 for x in gs])),
+                lambda n: moment_at(n, lambda gs: ema_recursion(POINT[b2], [x**2 for x in gs])),
                 RHS,
                 steps=(1, 2, 3, 4),
+                at=POINT,
                 method="brute-force Gaussian moments",
             ),
         ),
@@ -268,9 +271,10 @@ def build() -> Derivation:
         uses=("mean_m", "var_m"),
         checks=(
             BruteForce(
-                lambda n: moment_at(n, lambda gs: ema_recursion(b1, gs) ** 2),
+                lambda n: moment_at(n, lambda gs: ema_recursion(POINT[b1], gs) ** 2),
                 RHS,
                 steps=(1, 2, 3, 4),
+                at=POINT,
                 method="brute-force Gaussian moments",
             ),
         ),
