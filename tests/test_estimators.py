@@ -209,3 +209,49 @@ def test_lambdify_result_gives_the_same_numbers():
     assert float(f(1e-3, 0.1, 0.9)) == pytest.approx(weight_rms_quick(1e-3, 0.1, 0.9), rel=1e-14)
     with pytest.raises(ValueError, match="unknown result"):
         lambdify_result("weight_rms_cubed")
+
+
+def _derived(name: str) -> tuple[tuple, sp.Expr]:
+    """The derived SymPy expression behind each simple estimator, in estimator arguments."""
+    weight, update = derivation("weight_rms"), derivation("update_rms")
+    beta3 = weight.step("beta3_def").rhs
+    table = {
+        "update_rms": ((S.beta1, S.snr), sp.sqrt(update.result("update_rms_sq"))),
+        "weight_rms_quick": ((S.eta, S.lam, S.beta1), weight.result("weight_rms_quick")),
+        "equilibrium_weight_rms": ((S.eta, S.lam), weight.result("equilibrium_weight_rms")),
+        "timescale": ((S.eta, S.lam), 1 / (1 - beta3)),
+    }
+    return table[name]
+
+
+SIMPLE = {
+    "update_rms": (update_rms, lambda r: (r.uniform(0, 0.9999), r.uniform(0, 1e3))),
+    "weight_rms_quick": (
+        weight_rms_quick,
+        lambda r: (10 ** r.uniform(-6, -2), 10 ** r.uniform(-4, 1), r.uniform(0, 0.9999)),
+    ),
+    "equilibrium_weight_rms": (
+        equilibrium_weight_rms,
+        lambda r: (10 ** r.uniform(-6, -2), 10 ** r.uniform(-4, 1)),
+    ),
+    "timescale": (timescale, lambda r: (10 ** r.uniform(-6, -2), 10 ** r.uniform(-4, 1))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIMPLE))
+def test_simple_estimators_match_their_derived_expressions(name):
+    function, draw = SIMPLE[name]
+    arguments, expr = _derived(name)
+    reference = sp.lambdify(arguments, expr, modules="mpmath")
+    rng = np.random.default_rng(len(name))
+    for _ in range(50):
+        values = draw(rng)
+        with mpmath.workdps(REFERENCE_DIGITS):
+            expected = reference(*(mpmath.mpf(v) for v in values))
+        assert relative_error(function(*values), expected) <= 1e-14
+
+
+@settings(max_examples=50, deadline=None)
+@given(beta1=st.floats(min_value=0, max_value=0.9999))
+def test_weight_rms_does_not_depend_on_beta1(beta1):
+    assert weight_rms(1e-3, 0.1, beta1=beta1, steps=1e4) == weight_rms(1e-3, 0.1, steps=1e4)
