@@ -664,7 +664,7 @@ def build() -> Derivation:
             "[[theta_rms]] at $\\boldsymbol{\\mu} = 0$, using $1 - \\beta_3 = \\eta\\lambda$ "
             "outside the powers."
         ),
-        limit="\\boldsymbol{\\mu} = 0 \\text{ in \\eqref{eq:theta-rms} (exact substitution)}",
+        limit="\\boldsymbol{\\mu} = 0 \\text{ (an exact substitution)}",
         uses=("theta_rms", "beta3_def"),
         checks=(RewriteToZero(at_mu0, RHS, given=beta3_value, method="substitution SNR = 0"),),
     )
