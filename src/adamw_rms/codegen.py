@@ -63,6 +63,7 @@ class Kernel:
     arguments: tuple[sp.Symbol, ...]
     expr: sp.Expr
     source_step: str
+    backends: tuple[str, ...] = ("numpy", "mpmath")
 
 
 class ReparametrisationError(AssertionError):
@@ -79,7 +80,14 @@ def _weight_rms_sq() -> Kernel:
     if not is_zero(stable_rest.subs(decay_sum, (1 - x) / q) - rest):
         raise ReparametrisationError("weight_rms_sq: r1 form differs from the derivation")
     expr = (from_init + stable_rest).subs(x, decay_power).xreplace(TO_ARGUMENTS)
-    return Kernel("weight_rms_sq", KERNEL_ARGUMENTS["weight_rms_sq"], expr, "weight_rms.theta_rms")
+    # mpmath evaluates the whole formula; NumPy uses the two parts below (see _weight_rms_parts).
+    return Kernel(
+        "weight_rms_sq",
+        KERNEL_ARGUMENTS["weight_rms_sq"],
+        expr,
+        "weight_rms.theta_rms",
+        backends=("mpmath",),
+    )
 
 
 def _weight_rms_parts(full: Kernel) -> list[Kernel]:
@@ -95,8 +103,8 @@ def _weight_rms_parts(full: Kernel) -> list[Kernel]:
     if noise.free_symbols - set(noise_arguments):
         raise ReparametrisationError(f"weight_rms noise depends on more than {noise_arguments}")
     return [
-        Kernel("weight_rms_init_factor", (decay_power,), init_factor, full.source_step),
-        Kernel("weight_rms_noise_sq", noise_arguments, noise, full.source_step),
+        Kernel("weight_rms_init_factor", (decay_power,), init_factor, full.source_step, ("numpy",)),
+        Kernel("weight_rms_noise_sq", noise_arguments, noise, full.source_step, ("numpy",)),
     ]
 
 
@@ -203,5 +211,6 @@ def generated_source() -> str:
     ]
     for kernel in kernels():
         for printer, suffix in ((numpy_printer, "numpy"), (mpmath_printer, "mpmath")):
-            lines += ["", *_function(kernel, printer, suffix), ""]
+            if suffix in kernel.backends:
+                lines += ["", *_function(kernel, printer, suffix), ""]
     return "\n".join(lines).rstrip() + "\n"

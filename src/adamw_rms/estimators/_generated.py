@@ -9,13 +9,6 @@ numbers. Validation and special cases live in :mod:`adamw_rms.estimators`.
 import numpy
 
 
-def weight_rms_sq_numpy(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
-    """weight_rms_sq from step weight_rms.theta_rms: decay_power**2*init_rms**2 + decay_sum*lr**2*(-decay_sum*lr*weight_decay + 2*decay_sum*snr + 2)/(2*(snr + 1))."""
-    _scale = (2*snr + 2)**(-1.0)
-    _poly = 2*decay_power**2*init_rms**2*snr + 2*decay_power**2*init_rms**2 + decay_sum*(decay_sum*(-lr**3*weight_decay + 2*lr**2*snr) + 2*lr**2)
-    return _poly*_scale
-
-
 def weight_rms_sq_mpmath(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
     """weight_rms_sq from step weight_rms.theta_rms: decay_power**2*init_rms**2 + decay_sum*lr**2*(-decay_sum*lr*weight_decay + 2*decay_sum*snr + 2)/(2*(snr + 1))."""
     import mpmath  # only the arbitrary-precision backend needs it
@@ -29,22 +22,8 @@ def weight_rms_init_factor_numpy(decay_power):
     return decay_power
 
 
-def weight_rms_init_factor_mpmath(decay_power):
-    """weight_rms_init_factor from step weight_rms.theta_rms: decay_power."""
-    import mpmath  # only the arbitrary-precision backend needs it
-    return decay_power
-
-
 def weight_rms_noise_sq_numpy(lr, decay_per_step, decay_sum, snr):
     """weight_rms_noise_sq from step weight_rms.theta_rms: -decay_sum*lr**2*(decay_per_step*decay_sum - 2*decay_sum*snr - 2)/(2*snr + 2)."""
-    _scale = lr**2/(2*snr + 2)
-    _poly = decay_sum*(decay_sum*(-decay_per_step + 2*snr) + 2)
-    return _poly*_scale
-
-
-def weight_rms_noise_sq_mpmath(lr, decay_per_step, decay_sum, snr):
-    """weight_rms_noise_sq from step weight_rms.theta_rms: -decay_sum*lr**2*(decay_per_step*decay_sum - 2*decay_sum*snr - 2)/(2*snr + 2)."""
-    import mpmath  # only the arbitrary-precision backend needs it
     _scale = lr**2/(2*snr + 2)
     _poly = decay_sum*(decay_sum*(-decay_per_step + 2*snr) + 2)
     return _poly*_scale
