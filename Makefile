@@ -1,26 +1,27 @@
 # adamw-rms developer tasks.  `make test` bootstraps everything it needs on first use:
 #   - a virtualenv in $(VENV) with the package installed editable, plus the [test] extra
 #   - node_modules/ (KaTeX) from package-lock.json, if npm is available
-# Targets: derive test test-slow bench lint clean  (see `make help`)
+# Targets: derive test test-slow bench accuracy lint clean  (see `make help`)
 
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 PYTEST  := $(PY) -m pytest
-EXTRAS  ?= test
+EXTRAS  ?= test,sim,torch,plot
 
 VENV_STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv node-deps derive test test-slow bench lint clean
+.PHONY: help venv node-deps derive test test-slow bench accuracy lint clean
 
 help:
 	@echo "make derive     regenerate derivations/ (adamw-rms derive)"
 	@echo "make test       fast tests (-m 'not slow'), incl. KaTeX/pdflatex checks"
 	@echo "make test-slow  heavy sweeps (-m slow)"
 	@echo "make bench      benchmarks/run.py"
+	@echo "make accuracy   measure every formula on the grid -> docs/accuracy.md (~40 min, 2 cores)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make clean      remove venv, node_modules and caches"
 
@@ -63,6 +64,9 @@ test-slow: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+accuracy: venv
+	$(PY) -m adamw_rms.accuracy
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,9 @@ throughput of ``weight_rms`` on 1e6 float64 elements against the naive SymPy ``s
 path (>= 1000x), the same formula hand-written in NumPy (>= 0.8x) and an absolute bar
 (>= 1e7 evaluations/s); see ``benchmarks/_estimators.py``. Missed bars are reported, never
 raised.
+
+simulation: the engines' element-steps per second against the source's NumPy loop (numba
+>= 10x); see ``benchmarks/_simulation.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 from _estimators import estimator_report
+from _simulation import simulation_report
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEATS = 5
@@ -56,6 +60,8 @@ def main() -> int:
     )
     print()
     print(estimator_report())
+    print()
+    print(simulation_report())
     return 0
 
 

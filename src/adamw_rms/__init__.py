@@ -28,6 +28,7 @@ __all__ = [
     "timescale",
     "update_rms",
     "weight_rms",
+    "weight_rms_large_snr",
     "weight_rms_quick",
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         timescale,
         update_rms,
         weight_rms,
+        weight_rms_large_snr,
         weight_rms_quick,
     )
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step

@@ -1,4 +1,7 @@
-"""The command line: ``adamw-rms derive | steps | latex`` (also ``python -m adamw_rms``)."""
+"""The command line: ``adamw-rms derive | steps | latex | simulate | check``.
+
+Also ``python -m adamw_rms``. Errors in the arguments exit with status 2 and one line.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     steps.add_argument("name", nargs="?", help="only this derivation")
     latex = commands.add_parser("latex", help="print one step's LaTeX (a fragment, no label)")
     latex.add_argument("step_id", help="a step id, e.g. weight_rms.double_sum_m or theta_rms")
+    from .simulate.cli import add_simulation_arguments
+
+    simulate = commands.add_parser(
+        "simulate", help="simulate AdamW on Gaussian gradients: weight and update RMS ± SE"
+    )
+    add_simulation_arguments(simulate, check=False)
+    check = commands.add_parser(
+        "check", help="simulate, then compare every applicable formula (error, z, band)"
+    )
+    add_simulation_arguments(check, check=True)
     return parser
 
 
@@ -175,7 +188,15 @@ def _latex(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
-    handler = {"derive": _derive, "steps": _steps, "latex": _latex}[args.command]
+    from .simulate.cli import run_check, run_simulate
+
+    handler = {
+        "derive": _derive,
+        "steps": _steps,
+        "latex": _latex,
+        "simulate": run_simulate,
+        "check": run_check,
+    }[args.command]
     return handler(args)
 
 

@@ -48,6 +48,7 @@ TO_ARGUMENTS = {
 
 KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
     "weight_rms_sq": (lr, weight_decay, decay_power, decay_sum, snr, init_rms),
+    "weight_rms_large_snr_sq": (lr, weight_decay, decay_power, decay_sum, snr, init_rms),
     "weight_rms_quick": (lr, weight_decay, beta1),
     "equilibrium_weight_rms": (lr, weight_decay),
     "update_rms": (beta1, snr),
@@ -70,16 +71,21 @@ class ReparametrisationError(AssertionError):
     """A stable form was not exactly equal to the derived expression."""
 
 
-def _weight_rms_sq() -> Kernel:
-    weight = derivation("weight_rms")
-    derived = freeze_powers(weight.result("weight_rms_sq"), {S.beta3**S.t: S.beta3_pow_t})
+def _stable_weight_form(name: str, derived: sp.Expr) -> sp.Expr:
+    """``derived`` (in beta3**t, rho0) with ``1 - beta3**t`` replaced by ``eta*lambda*r1``."""
+    derived = freeze_powers(derived, {S.beta3**S.t: S.beta3_pow_t})
     x, q = S.beta3_pow_t, S.eta * S.lam
     from_init = sp.expand(derived).coeff(S.rho0) * S.rho0
     rest = (derived - from_init).subs(S.beta3, 1 - q)
     stable_rest = sp.factor(sp.cancel(rest.subs(x, 1 - q * decay_sum)))
     if not is_zero(stable_rest.subs(decay_sum, (1 - x) / q) - rest):
-        raise ReparametrisationError("weight_rms_sq: r1 form differs from the derivation")
-    expr = (from_init + stable_rest).subs(x, decay_power).xreplace(TO_ARGUMENTS)
+        raise ReparametrisationError(f"{name}: r1 form differs from the derivation")
+    return (from_init + stable_rest).subs(x, decay_power).xreplace(TO_ARGUMENTS)
+
+
+def _weight_rms_sq() -> Kernel:
+    weight = derivation("weight_rms")
+    expr = _stable_weight_form("weight_rms_sq", weight.result("weight_rms_sq"))
     # mpmath evaluates the whole formula; NumPy uses the two parts below (see _weight_rms_parts).
     return Kernel(
         "weight_rms_sq",
@@ -87,6 +93,16 @@ def _weight_rms_sq() -> Kernel:
         expr,
         "weight_rms.theta_rms",
         backends=("mpmath",),
+    )
+
+
+def _weight_rms_large_snr_sq() -> Kernel:
+    step = derivation("weight_rms").step("theta_rms_large_snr")
+    return Kernel(
+        "weight_rms_large_snr_sq",
+        KERNEL_ARGUMENTS["weight_rms_large_snr_sq"],
+        _stable_weight_form("weight_rms_large_snr_sq", step.rhs),
+        "weight_rms.theta_rms_large_snr",
     )
 
 
@@ -116,6 +132,7 @@ def kernels() -> list[Kernel]:
     return [
         full,
         *_weight_rms_parts(full),
+        _weight_rms_large_snr_sq(),
         Kernel(
             "weight_rms_quick",
             KERNEL_ARGUMENTS["weight_rms_quick"],

@@ -29,6 +29,7 @@ __all__ = [
     "timescale",
     "update_rms",
     "weight_rms",
+    "weight_rms_large_snr",
     "weight_rms_quick",
 ]
 
@@ -209,6 +210,65 @@ def weight_rms(
     if unbounded is not None:
         result = np.where(unbounded & (lr_a > 0), np.inf, result)
     return _output(result, lr, weight_decay, steps, snr, init_rms)
+
+
+def weight_rms_large_snr(
+    lr: Any,
+    weight_decay: Any,
+    steps: Any = np.inf,
+    snr: Any = 1.0,
+    init_rms: Any = 0.0,
+    *,
+    backend: str = "numpy",
+) -> Any:
+    r"""The weight RMS when the gradient's mean dominates its noise (large SNR).
+
+    .. math::
+
+        \Vert\theta_t\Vert_{\mathrm{RMS}}^2 \approx \beta_3^{2t}\Vert\theta_0\Vert_{\mathrm{RMS}}^2
+        + \frac{(1-\beta_3^t)^2\,\mathrm{SNR}}{\lambda^2(\mathrm{SNR}+1)},
+        \qquad \beta_3 = 1 - \eta\lambda .
+
+    Arguments as in :func:`weight_rms` (``snr >= 0``; ``weight_decay = 0`` gives the exact
+    limit :math:`\theta_0^2 + \eta^2 t^2\,\mathrm{SNR}/(\mathrm{SNR}+1)`). Source step
+    ``weight_rms.theta_rms_large_snr``: eq:theta-rms without the noise term
+    :math:`(1-\beta_3)(1+\beta_3^t)/(2(1-\beta_3^t))`, which is :math:`O(\eta\lambda)` at
+    steady state. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Accuracy: see ``docs/accuracy.md`` (its rows ``large_snr``); it is the SNR-dominated part
+    of :func:`weight_rms` and falls below it by the dropped noise term.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms_large_snr
+    >>> round(weight_rms_large_snr(1e-3, 0.1, snr=10.0), 4)  # sqrt(10/11) / 0.1
+    9.5346
+    """
+    _check_backend(backend)
+    lr_a, decay_a, q = _hyper(lr, weight_decay)
+    steps_a = check_range("steps", steps, 0.0, allow_inf=True)
+    snr_a = check_range("snr", snr, 0.0)
+    init_a = check_range("init_rms", init_rms, 0.0)
+    if backend == "mpmath":
+        import mpmath
+
+        def one(lr_v, decay_v, steps_v, snr_v, init_v):
+            power, total = _decay_terms_mpmath(lr_v * decay_v, steps_v)
+            if mpmath.isinf(total):
+                return mpmath.inf if snr_v > 0 else init_v
+            return mpmath.sqrt(
+                kernels.weight_rms_large_snr_sq_mpmath(lr_v, decay_v, power, total, snr_v, init_v)
+            )
+
+        return _elementwise_mpmath(one, lr_a, decay_a, steps_a, snr_a, init_a)
+    decay_power, decay_sum = _decay_terms_numpy(q, steps_a)
+    unbounded = np.isinf(decay_sum) & (lr_a * snr_a > 0)
+    finite_sum = np.where(np.isinf(decay_sum), 0.0, decay_sum)
+    result = np.sqrt(
+        kernels.weight_rms_large_snr_sq_numpy(lr_a, decay_a, decay_power, finite_sum, snr_a, init_a)
+    )
+    result = np.where(unbounded, np.inf, result)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, steps, snr, init_rms)
 
 
 def weight_rms_quick(

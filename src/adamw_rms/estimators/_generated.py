@@ -29,6 +29,21 @@ def weight_rms_noise_sq_numpy(lr, decay_per_step, decay_sum, snr):
     return _poly*_scale
 
 
+def weight_rms_large_snr_sq_numpy(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
+    """weight_rms_large_snr_sq from step weight_rms.theta_rms_large_snr: decay_power**2*init_rms**2 + decay_sum**2*lr**2*snr/(snr + 1)."""
+    _scale = (snr + 1)**(-1.0)
+    _poly = decay_power**2*init_rms**2*snr + decay_power**2*init_rms**2 + decay_sum**2*lr**2*snr
+    return _poly*_scale
+
+
+def weight_rms_large_snr_sq_mpmath(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
+    """weight_rms_large_snr_sq from step weight_rms.theta_rms_large_snr: decay_power**2*init_rms**2 + decay_sum**2*lr**2*snr/(snr + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _scale = 1/(snr + 1)
+    _poly = decay_power**2*init_rms**2*snr + decay_power**2*init_rms**2 + decay_sum**2*lr**2*snr
+    return _poly*_scale
+
+
 def weight_rms_quick_numpy(lr, weight_decay, beta1):
     """weight_rms_quick from step weight_rms.quick_estimate: sqrt(2)*sqrt(lr)*sqrt(1 - beta1)/(2*sqrt(weight_decay)*sqrt(beta1 + 1))."""
     return (1/2)*numpy.sqrt(2)*numpy.sqrt(-lr*(beta1 - 1)/(weight_decay*(beta1 + 1)))

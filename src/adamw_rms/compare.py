@@ -1,0 +1,350 @@
+"""Predicted against simulated: relative error, z-score and the formula's measured accuracy.
+
+Each formula of the derivations is a :class:`Formula`: what it predicts (the weight RMS at a
+step, or the update RMS), when it applies, and its *measured* accuracy. The accuracy is not
+assumed: ``make accuracy`` simulates a grid of settings (``docs/accuracy.md``) and stores every
+point in ``adamw_rms/data/accuracy.csv``; the band of a configuration is the range of relative
+errors ``predicted / simulated - 1`` over the grid points of its nearest grid cell (nearest
+``beta1``, ``beta2``, SNR and ``t * lr * weight_decay``; same bias-correction setting; all
+``init_rms`` and ``lr * weight_decay`` of the grid), widened by 4 of the grid's standard errors.
+A comparison is *within* when ``predicted / simulated - 1`` lies in that band widened by 4 of
+this simulation's standard errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from . import estimators
+from .simulate import SimulationConfig, SimulationResult
+
+__all__ = ["FORMULAS", "Band", "Comparison", "Formula", "compare", "formula"]
+
+#: Standard errors added on each side of a band (grid) and of a comparison (this simulation).
+SE_MULTIPLIER = 4.0
+
+
+@dataclass(frozen=True)
+class Band:
+    """Measured range of ``predicted / simulated - 1`` where the formula was tested."""
+
+    low: float
+    high: float
+    cell: dict[str, Any]
+    points: int
+    extrapolated: bool
+
+    def __str__(self) -> str:
+        where = " (extrapolated)" if self.extrapolated else ""
+        return f"[{self.low:+.2%}, {self.high:+.2%}]{where}"
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A derived formula as a prediction of a simulated quantity.
+
+    ``target`` is ``"weight_rms"`` (at a recorded step) or ``"update_rms"``; ``predict``
+    takes the configuration and the step; ``applies`` returns ``None`` or why not.
+    """
+
+    name: str
+    label: str
+    step_id: str
+    target: str
+    predict: Callable[[SimulationConfig, int], float]
+    applies: Callable[[SimulationConfig], str | None]
+
+    def band(self, config: SimulationConfig, step: int) -> Band | None:
+        """The measured accuracy band for ``config`` at ``step`` (None: never measured)."""
+        return _band(self.name, config, step)
+
+
+def _constant(config: SimulationConfig) -> str | None:
+    if config.has_schedule:
+        return "the part-1 formulas assume constant lr and weight decay"
+    if config.update != "adamw":
+        return "an AdamW formula (update = sign_sgdm)"
+    return None
+
+
+def _all(*conditions: Callable[[SimulationConfig], str | None]):
+    def applies(config: SimulationConfig) -> str | None:
+        for condition in conditions:
+            reason = condition(config)
+            if reason:
+                return reason
+        return None
+
+    return applies
+
+
+def _zero_mean(config: SimulationConfig) -> str | None:
+    return None if config.grad_mean == 0 else "needs grad_mean = 0"
+
+
+def _with_mean(config: SimulationConfig) -> str | None:
+    return None if config.grad_mean != 0 else "needs grad_mean != 0 (SNR > 0)"
+
+
+def _decay(config: SimulationConfig) -> str | None:
+    return None if np.all(config.weight_decay_per_step() > 0) else "needs weight_decay > 0"
+
+
+def _no_decay(config: SimulationConfig) -> str | None:
+    return None if np.all(config.weight_decay_per_step() == 0) else "needs weight_decay = 0"
+
+
+def _weight_rms(config: SimulationConfig, step: int, snr: float | None = None) -> float:
+    return estimators.weight_rms(
+        config.lr,
+        config.weight_decay,
+        config.beta1,
+        steps=step,
+        snr=config.snr if snr is None else snr,
+        init_rms=config.init_rms,
+    )
+
+
+FORMULAS: tuple[Formula, ...] = (
+    Formula(
+        "theta_rms",
+        "eq:theta-rms (general)",
+        "weight_rms.theta_rms",
+        "weight_rms",
+        _weight_rms,
+        _constant,
+    ),
+    Formula(
+        "theta_rms_mu0",
+        "eq:theta-rms-mu0 (mu = 0)",
+        "weight_rms.theta_rms_mu0",
+        "weight_rms",
+        lambda c, t: _weight_rms(c, t, snr=0.0),
+        _all(_constant, _zero_mean),
+    ),
+    Formula(
+        "equilibrium",
+        "eq:theta-rms-simple (t -> inf)",
+        "weight_rms.theta_rms_simple",
+        "weight_rms",
+        lambda c, t: estimators.equilibrium_weight_rms(c.lr, c.weight_decay),
+        _all(_constant, _zero_mean, _decay),
+    ),
+    Formula(
+        "no_decay",
+        "lambda -> 0 (no weight decay)",
+        "weight_rms.theta_rms_no_decay",
+        "weight_rms",
+        _weight_rms,
+        _all(_constant, _no_decay),
+    ),
+    Formula(
+        "large_snr",
+        "large SNR",
+        "weight_rms.theta_rms_large_snr",
+        "weight_rms",
+        lambda c, t: estimators.weight_rms_large_snr(
+            c.lr, c.weight_decay, steps=t, snr=c.snr, init_rms=c.init_rms
+        ),
+        _all(_constant, _with_mean),
+    ),
+    Formula(
+        "quick",
+        "quick estimate",
+        "weight_rms.quick_estimate",
+        "weight_rms",
+        lambda c, t: estimators.weight_rms_quick(c.lr, c.weight_decay, c.beta1),
+        _all(_constant, _zero_mean, _decay),
+    ),
+    Formula(
+        "update_rms",
+        "update RMS (with SNR)",
+        "update_rms.update_rms_sq",
+        "update_rms",
+        lambda c, t: estimators.update_rms(c.beta1, c.snr),
+        _all(_constant),
+    ),
+)
+
+
+def formula(name: str) -> Formula:
+    """The formula called ``name``; ValueError lists the known names."""
+    for item in FORMULAS:
+        if item.name == name:
+            return item
+    raise ValueError(f"unknown formula {name!r}; known: {', '.join(f.name for f in FORMULAS)}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One formula against one simulated number."""
+
+    formula: Formula
+    step: int
+    predicted: float
+    simulated: float
+    se: float
+    band: Band | None
+
+    @property
+    def rel_error(self) -> float:
+        """``predicted / simulated - 1``."""
+        return self.predicted / self.simulated - 1.0 if self.simulated else math.inf
+
+    @property
+    def rel_se(self) -> float:
+        """The simulation's standard error relative to the simulated value."""
+        return self.se / self.simulated if self.simulated else math.inf
+
+    @property
+    def z(self) -> float:
+        """``(predicted - simulated) / se``: how many standard errors apart."""
+        if self.se == 0:
+            return 0.0 if self.predicted == self.simulated else math.copysign(math.inf, 1.0)
+        return (self.predicted - self.simulated) / self.se
+
+    @property
+    def within(self) -> bool | None:
+        """Inside the measured band +- 4 SE of this simulation (None: no band measured)."""
+        if self.band is None:
+            return None
+        margin = SE_MULTIPLIER * self.rel_se
+        return self.band.low - margin <= self.rel_error <= self.band.high + margin
+
+    @property
+    def verdict(self) -> str:
+        if self.band is None:
+            return "no measured band"
+        text = "within band" if self.within else "OUTSIDE band"
+        return text + (" (extrapolated)" if self.band.extrapolated else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "formula": self.formula.name,
+            "label": self.formula.label,
+            "step_id": self.formula.step_id,
+            "target": self.formula.target,
+            "step": self.step,
+            "predicted": self.predicted,
+            "simulated": self.simulated,
+            "se": self.se,
+            "rel_error": self.rel_error,
+            "z": self.z,
+            "band": None if self.band is None else [self.band.low, self.band.high],
+            "extrapolated": None if self.band is None else self.band.extrapolated,
+            "within": self.within,
+        }
+
+
+def compare(result: SimulationResult, step: int | None = None) -> list[Comparison]:
+    """Every applicable formula against ``result`` at ``step`` (default: the last recorded).
+
+    Examples
+    --------
+    >>> from adamw_rms.compare import compare
+    >>> from adamw_rms.simulate import SimulationConfig, simulate
+    >>> result = simulate(SimulationConfig.source(n=2000, steps=3000), engine="numpy")
+    >>> [c.formula.name for c in compare(result)]
+    ['theta_rms', 'theta_rms_mu0', 'equilibrium', 'quick', 'update_rms']
+    """
+    config = result.config
+    step = int(result.steps[-1]) if step is None else step
+    simulated_weight, weight_se = result.at(step)
+    rows = []
+    for item in FORMULAS:
+        if item.applies(config) is not None:
+            continue
+        if item.target == "weight_rms":
+            simulated, se = simulated_weight, weight_se
+        else:
+            simulated, se = result.update_rms, result.update_rms_se
+        rows.append(
+            Comparison(
+                formula=item,
+                step=step,
+                predicted=float(item.predict(config, step)),
+                simulated=simulated,
+                se=se,
+                band=item.band(config, step),
+            )
+        )
+    return rows
+
+
+# ---- measured bands -----------------------------------------------------------------------------
+
+ACCURACY_FILE = "accuracy.csv"
+
+
+@cache
+def accuracy_table() -> dict[str, np.ndarray]:
+    """The grid measured by ``make accuracy`` as columns (empty when not generated yet)."""
+    try:
+        text = resources.files("adamw_rms.data").joinpath(ACCURACY_FILE).read_text()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return {}
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        return {}
+    columns: dict[str, np.ndarray] = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        try:
+            columns[key] = np.array([float(v) for v in values])
+        except ValueError:
+            columns[key] = np.array(values)
+    return columns
+
+
+def _nearest(grid: np.ndarray, value: float, transform: Callable[[np.ndarray], np.ndarray]):
+    levels = np.unique(grid)
+    distance = np.abs(transform(levels) - transform(np.asarray(value)))
+    best = levels[int(np.argmin(distance))]
+    return best, not (levels.min() <= value <= levels.max())
+
+
+def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
+    table = accuracy_table()
+    if not table or config.has_schedule:
+        return None
+    rows = table["formula"] == name
+    rows &= table["bias_correction"] == float(config.bias_correction)
+    if not rows.any():
+        return None
+    decay = float(config.lr_per_step()[0] * config.weight_decay_per_step()[0])
+    t_decay = step * decay if decay > 0 else math.inf
+    log_gap = lambda b: np.log(1.0 - np.minimum(b, 1 - 1e-12))  # noqa: E731
+    axes = (
+        ("beta1", config.beta1, lambda b: b),
+        ("beta2", config.beta2, log_gap),
+        ("snr", config.snr, lambda s: np.log(s + 1e-3)),
+        ("t_decay", t_decay, np.log),
+    )
+    cell: dict[str, Any] = {"bias_correction": config.bias_correction}
+    extrapolated = config.eps > 1e-3 * config.grad_std
+    for column, value, transform in axes:
+        if column == "t_decay" and not math.isfinite(value):
+            continue
+        level, outside = _nearest(table[column][rows], value, transform)
+        rows &= table[column] == level
+        cell[column] = float(level)
+        extrapolated |= outside
+    if not rows.any():
+        return None
+    errors = table["rel_error"][rows]
+    margins = SE_MULTIPLIER * table["rel_se"][rows]
+    return Band(
+        low=float(np.min(errors - margins)),
+        high=float(np.max(errors + margins)),
+        cell=cell,
+        points=int(rows.sum()),
+        extrapolated=bool(extrapolated),
+    )

@@ -1,0 +1,192 @@
+"""``adamw-rms simulate`` and ``adamw-rms check``: arguments, tables and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from .config import UPDATE_RULES, SimulationConfig
+
+__all__ = ["add_simulation_arguments", "run_check", "run_simulate"]
+
+#: Trajectory points recorded for ``--plot`` (evenly spaced, including step 0).
+PLOT_POINTS = 100
+
+
+def _default_engine() -> str:
+    from . import available_engines
+
+    return available_engines()[0]
+
+
+def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) -> None:
+    """The options shared by ``simulate`` and ``check`` (defaults: the source's script)."""
+    group = parser.add_argument_group(
+        "configuration (defaults: the source's script -- n 10000, steps 100000, lr 1e-3, "
+        "weight decay 0.1, betas 0.9/0.95, eps 0, no bias correction, init RMS 0.1)"
+    )
+    group.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    group.add_argument("--weight-decay", type=float, default=0.1, help="default 0.1")
+    group.add_argument("--beta1", type=float, default=0.9, help="default 0.9")
+    group.add_argument("--beta2", type=float, default=0.95, help="default 0.95")
+    group.add_argument("--eps", type=float, default=0.0, help="default 0 (as the source)")
+    group.add_argument(
+        "--bias-correction",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Adam's bias correction (default: off, as the source; torch always applies it)",
+    )
+    group.add_argument("--steps", type=int, default=100_000, help="default 100000")
+    group.add_argument("--n", type=int, default=10_000, help="coordinates (default 10000)")
+    group.add_argument(
+        "--snr", type=float, default=0.0, help="gradient mean^2 / variance (default 0)"
+    )
+    group.add_argument("--grad-std", type=float, default=1.0, help="gradient std (default 1)")
+    group.add_argument("--init-rms", type=float, default=0.1, help="RMS of theta_0 (0.1)")
+    group.add_argument("--seed", type=int, default=0, help="default 0")
+    group.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    group.add_argument("--update", choices=UPDATE_RULES, default="adamw")
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--engine",
+        choices=("numba", "numpy", "torch"),
+        default=None,
+        help="default: numba when installed, else numpy",
+    )
+    run.add_argument("--device", default=None, help="torch engine: cpu, cuda, ... (default auto)")
+    run.add_argument("--threads", type=int, default=None, help="numba engine: worker threads")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead")
+    run.add_argument(
+        "--no-progress", action="store_true", help="never show a progress bar (default: on long "
+        "runs in a terminal)"
+    )  # fmt: skip
+    if check:
+        run.add_argument(
+            "--plot", default=None, metavar="PATH",
+            help="draw the trajectory with each formula (needs matplotlib: the plot extra)",
+        )  # fmt: skip
+
+
+def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationConfig:
+    if not (math.isfinite(args.snr) and args.snr >= 0):
+        raise ValueError(f"snr must be in [0, inf); got {args.snr!r}")
+    return SimulationConfig(
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        eps=args.eps,
+        bias_correction=args.bias_correction,
+        steps=args.steps,
+        n=args.n,
+        grad_mean=math.sqrt(args.snr) * args.grad_std,
+        grad_std=args.grad_std,
+        init_rms=args.init_rms,
+        seed=args.seed,
+        dtype=args.dtype,
+        record_steps=record_steps,
+        update=args.update,
+    )
+
+
+def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
+    from . import simulate
+
+    engine = args.engine or _default_engine()
+    options: dict[str, Any] = {"progress": False if args.no_progress else None}
+    if args.threads is not None:
+        if engine != "numba":
+            raise ValueError("--threads applies to the numba engine only")
+        options["threads"] = args.threads
+    if args.device is not None:
+        if engine != "torch":
+            raise ValueError("--device applies to the torch engine only")
+        options["device"] = args.device
+    return simulate(config, engine=engine, **options)
+
+
+def _guarded(body):
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            return body(args)
+        except (ValueError, ImportError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return handler
+
+
+@_guarded
+def run_simulate(args: argparse.Namespace) -> int:
+    result = _run(args, _config(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=True))
+    else:
+        print(result)
+    return 0
+
+
+def _check_table(rows: list[Any]) -> str:
+    header = ("formula", "target", "predicted", "simulated ± SE", "rel. error", "z", "band",
+              "verdict")  # fmt: skip
+    lines = [header]
+    for row in rows:
+        lines.append(
+            (
+                row.formula.name,
+                row.formula.target,
+                f"{row.predicted:.6g}",
+                f"{row.simulated:.6g} ± {row.se:.2g}",
+                f"{row.rel_error:+.2%}",
+                f"{row.z:+.1f}",
+                str(row.band) if row.band else "-",
+                row.verdict,
+            )
+        )
+    widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
+@_guarded
+def run_check(args: argparse.Namespace) -> int:
+    from ..compare import compare
+
+    record = None
+    if args.plot:
+        count = min(PLOT_POINTS, args.steps)
+        record = sorted({round(k * args.steps / count) for k in range(count + 1)})
+    config = _config(args, record)
+    if args.plot:
+        from ..plot import require_matplotlib
+
+        require_matplotlib()
+    result = _run(args, config)
+    rows = compare(result)
+    if args.json:
+        record_out = result.to_dict()
+        record_out["formulas"] = [row.to_dict() for row in rows]
+        print(json.dumps(record_out, indent=2, allow_nan=True))
+    else:
+        source = (
+            config.to_dict()
+            == SimulationConfig.source(
+                steps=config.steps, n=config.n, seed=config.seed, record_steps=config.record_steps
+            ).to_dict()
+        )
+        if source:
+            print("the source's script settings (its printed value: about 0.0707)")
+        print(result)
+        print()
+        print(_check_table(rows) if rows else "no formula applies to this configuration")
+    if args.plot:
+        from ..plot import plot_trajectory
+
+        plot_trajectory(result, args.plot)
+        if not args.json:
+            print(f"\nwrote {args.plot}")
+    return 0

@@ -1,0 +1,115 @@
+"""The readable reference engine: one vectorised NumPy step at a time over all coordinates.
+
+With :meth:`SimulationConfig.source` and ``random_source="numpy"`` this is the source's own
+script, line for line (``np.random.RandomState(seed)``'s ``randn`` for ``theta_0`` and each
+step's gradient; ``w - lr * (m / sqrt(v) + weight_decay * w)``). With
+``random_source="counter"`` it draws the counter-based normals of
+:mod:`adamw_rms.simulate.random`, i.e. exactly the numbers of the numba engine, for exact
+comparisons.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+
+from .coefficients import step_coefficients
+from .config import SimulationConfig
+from .progress import progress_bar
+from .random import coordinate_keys, normals
+from .result import SimulationResult, rms_with_se
+
+__all__ = ["RANDOM_SOURCES", "run"]
+
+RANDOM_SOURCES = ("numpy", "counter")
+
+
+def run(
+    config: SimulationConfig,
+    *,
+    random_source: Literal["numpy", "counter"] = "numpy",
+    progress: bool | None = None,
+) -> SimulationResult:
+    """Simulate ``config`` step by step; O(n) memory.
+
+    Parameters
+    ----------
+    random_source
+        ``"numpy"``: ``np.random.RandomState(config.seed)``, drawn as the source's script draws;
+        ``"counter"``: the counter-based normals shared with the numba engine.
+    progress
+        Show a progress bar (tqdm, if installed); ``None`` shows one on long runs in a terminal.
+    """
+    if random_source not in RANDOM_SOURCES:
+        raise ValueError(f"random_source must be one of {RANDOM_SOURCES}; got {random_source!r}")
+    dtype = np.dtype(config.dtype)
+    n = config.n
+    if random_source == "numpy":
+        state = np.random.RandomState(config.seed)
+
+        def standard_normal(step: int) -> np.ndarray:
+            return state.standard_normal(n)
+    else:
+        keys = coordinate_keys(config.seed, np.arange(n))
+
+        def standard_normal(step: int) -> np.ndarray:
+            return normals(keys, step)
+
+    coefficients = step_coefficients(config)
+    record = set(config.record_steps)
+    recorded: list[tuple[float, float]] = []
+    start = time.perf_counter()
+    weights = (standard_normal(0) * config.init_rms).astype(dtype, copy=False)
+    if 0 in record:
+        recorded.append(_moments(weights))
+    momentum = np.zeros(n, dtype=dtype)
+    second = np.zeros(n, dtype=dtype)
+    update_sq_sum = np.zeros(n, dtype=np.float64)
+    window_start = config.steps - config.update_window + 1
+    beta1, beta2 = dtype.type(config.beta1), dtype.type(config.beta2)
+    one = dtype.type(1)
+    eps = dtype.type(config.eps)
+    mean, std = config.grad_mean, config.grad_std
+    sign = config.update == "sign_sgdm"
+    with progress_bar(config, progress, "numpy engine") as bar:
+        for step in range(1, config.steps + 1):
+            k = step - 1
+            gradient = (mean + std * standard_normal(step)).astype(dtype, copy=False)
+            momentum = beta1 * momentum + (one - beta1) * gradient
+            if sign:
+                update = np.sign(momentum)
+            else:
+                second = beta2 * second + (one - beta2) * gradient**2
+                inverse_bias1 = dtype.type(coefficients.inverse_bias1[k])
+                inverse_bias2_sqrt = dtype.type(coefficients.inverse_bias2_sqrt[k])
+                update = (momentum * inverse_bias1) / (np.sqrt(second) * inverse_bias2_sqrt + eps)
+            lr, decay = dtype.type(coefficients.lr[k]), dtype.type(coefficients.weight_decay[k])
+            weights = weights - lr * (update + decay * weights)
+            if step >= window_start:
+                update_sq_sum += np.square(update, dtype=np.float64)
+            if step in record:
+                recorded.append(_moments(weights))
+            bar.update(1)
+    elapsed = time.perf_counter() - start
+    sums = np.array(recorded)
+    weight_rms, weight_se = rms_with_se(sums[:, 0], sums[:, 1], n)
+    per_coordinate = update_sq_sum / config.update_window
+    update_rms, update_se = rms_with_se(per_coordinate.sum(), np.square(per_coordinate).sum(), n)
+    return SimulationResult(
+        config=config,
+        engine="numpy",
+        steps=np.array(config.record_steps, dtype=np.int64),
+        weight_rms=weight_rms,
+        weight_rms_se=weight_se,
+        update_rms=float(update_rms),
+        update_rms_se=float(update_se),
+        elapsed_s=elapsed,
+        info={"random_source": random_source},
+    )
+
+
+def _moments(weights: np.ndarray) -> tuple[float, float]:
+    squares = np.square(weights, dtype=np.float64)
+    return float(squares.sum()), float(np.square(squares).sum())

@@ -1,0 +1,197 @@
+"""The PyTorch engine: the real ``torch.optim.AdamW`` on synthetic gradients (extra ``torch``).
+
+This is the optimizer users train with, so the formulas are checked against it as well as
+against our own engines. One parameter tensor holds the ``n`` coordinates; each step its
+``.grad`` is set to ``grad_mean + grad_std * randn`` (a ``torch.Generator`` seeded with
+``config.seed``), then ``optimizer.step()`` runs, then the scheduler if one was given. Runs on
+CUDA when available (or the ``device`` asked for), else on the CPU.
+
+The update RMS is measured from what the optimizer actually did:
+``u_t = ((1 - lr_t weight_decay_t) theta_{t-1} - theta_t) / lr_t``.
+
+``torch.optim.AdamW`` always applies Adam's bias correction, so ``bias_correction=False`` is
+refused rather than silently ignored. ``update="sign_sgdm"`` runs :class:`SignSGDMW`, a
+minimal ``torch.optim.Optimizer`` with the same decay convention.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "the torch engine needs PyTorch: pip install 'adamw-rms[torch]' (or use engine='numba')"
+    ) from error
+
+from .config import SimulationConfig
+from .progress import progress_bar
+from .result import SimulationResult, rms_with_se
+
+__all__ = ["SignSGDMW", "run"]
+
+
+class SignSGDMW(torch.optim.Optimizer):
+    """SignSGD with momentum and decoupled weight decay.
+
+    ``theta <- theta - lr (sign(m) + weight_decay theta)`` with
+    ``m <- beta1 m + (1 - beta1) g`` (``betas[0]``; ``betas[1]`` is accepted and unused so that
+    the same parameter groups serve AdamW).
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            beta1 = group["betas"][0]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                state = self.state[param]
+                if "momentum" not in state:
+                    state["momentum"] = torch.zeros_like(param)
+                momentum = state["momentum"]
+                momentum.mul_(beta1).add_(param.grad, alpha=1 - beta1)
+                param.mul_(1 - group["lr"] * group["weight_decay"])
+                param.add_(torch.sign(momentum), alpha=-group["lr"])
+
+
+def _device(device: str | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must name a torch device; got {device!r}") from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but torch.cuda.is_available() is False")
+    return chosen
+
+
+def _sum_squares(tensor: torch.Tensor) -> tuple[float, float]:
+    squares = tensor.to(torch.float64).square()
+    return float(squares.sum()), float(squares.square().sum())
+
+
+def run(
+    config: SimulationConfig,
+    *,
+    device: str | None = None,
+    scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    progress: bool | None = None,
+) -> SimulationResult:
+    """Simulate ``config`` with ``torch.optim.AdamW`` (or :class:`SignSGDMW`).
+
+    Parameters
+    ----------
+    device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...; default CUDA when available.
+    scheduler
+        ``optimizer -> LR scheduler`` (e.g. ``lambda opt: CosineAnnealingLR(opt, T_max=...)``),
+        stepped after every optimizer step; ``config.lr`` is then its base learning rate and
+        must be a number. The learning rates it set are returned in ``info["lr"]``.
+    progress
+        Show a progress bar over steps (tqdm); ``None``: on long runs in a terminal.
+    """
+    if config.update == "adamw" and not config.bias_correction:
+        raise ValueError(
+            "bias_correction=False: torch.optim.AdamW always applies bias correction; "
+            "use engine='numpy' or engine='numba' for the uncorrected update"
+        )
+    if scheduler is not None and np.ndim(config.lr) != 0:
+        raise ValueError("scheduler: give config.lr as a number (the base rate), not a schedule")
+    chosen = _device(device)
+    dtype = {"float64": torch.float64, "float32": torch.float32}[config.dtype]
+    generator = torch.Generator(device=chosen).manual_seed(config.seed)
+    n = config.n
+
+    def standard_normal() -> torch.Tensor:
+        return torch.randn(n, generator=generator, device=chosen, dtype=dtype)
+
+    lr_steps = config.lr_per_step()
+    decay_steps = config.weight_decay_per_step()
+    scheduled = np.ndim(config.lr) == 1 or np.ndim(config.weight_decay) == 1
+    start = time.perf_counter()
+    param = torch.nn.Parameter(standard_normal() * config.init_rms)
+    betas = (config.beta1, config.beta2)
+    if config.update == "adamw":
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(
+            [param], lr=float(lr_steps[0]), betas=betas, eps=config.eps,
+            weight_decay=float(decay_steps[0]),
+        )  # fmt: skip
+    else:
+        optimizer = SignSGDMW(
+            [param], lr=float(lr_steps[0]), betas=betas, weight_decay=float(decay_steps[0])
+        )
+    lr_scheduler = scheduler(optimizer) if scheduler is not None else None
+    group = optimizer.param_groups[0]
+    record = set(config.record_steps)
+    recorded = []
+    if 0 in record:
+        recorded.append(_sum_squares(param.detach()))
+    window_start = config.steps - config.update_window + 1
+    update_sq_sum = torch.zeros(n, dtype=torch.float64, device=chosen)
+    used_lr = np.empty(config.steps)
+    previous = torch.empty_like(param)
+    with progress_bar(config, progress, f"torch engine ({chosen})") as bar:
+        for step in range(1, config.steps + 1):
+            if scheduled:
+                group["lr"] = float(lr_steps[step - 1])
+                group["weight_decay"] = float(decay_steps[step - 1])
+            lr, decay = group["lr"], group["weight_decay"]
+            used_lr[step - 1] = lr
+            param.grad = config.grad_mean + config.grad_std * standard_normal()
+            in_window = step >= window_start
+            if in_window:
+                previous.copy_(param.detach())
+            optimizer.step()
+            if lr_scheduler is not None:
+                lr_scheduler.step()
+            if in_window:
+                update = (previous.to(torch.float64) * (1 - lr * decay)
+                          - param.detach().to(torch.float64)) / lr  # fmt: skip
+                update_sq_sum += update.square()
+            if step in record:
+                recorded.append(_sum_squares(param.detach()))
+            bar.update(1)
+    if chosen.type == "cuda":
+        torch.cuda.synchronize(chosen)
+    elapsed = time.perf_counter() - start
+    sums = np.array(recorded)
+    weight_rms, weight_se = rms_with_se(sums[:, 0], sums[:, 1], n)
+    per_coordinate = update_sq_sum / config.update_window
+    update_rms, update_se = rms_with_se(
+        float(per_coordinate.sum()), float(per_coordinate.square().sum()), n
+    )
+    info: dict[str, Any] = {
+        "device": str(chosen),
+        "torch": torch.__version__,
+        "optimizer": type(optimizer).__name__,
+    }
+    if lr_scheduler is not None:
+        info["scheduler"] = type(lr_scheduler).__name__
+        info["lr"] = used_lr
+    return SimulationResult(
+        config=config,
+        engine="torch",
+        steps=np.array(config.record_steps, dtype=np.int64),
+        weight_rms=weight_rms,
+        weight_rms_se=weight_se,
+        update_rms=float(update_rms),
+        update_rms_se=float(update_se),
+        elapsed_s=elapsed,
+        info=info,
+    )

@@ -1,0 +1,90 @@
+"""``adamw-rms simulate`` and ``adamw-rms check``, in process through ``main(argv)``."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from adamw_rms.__main__ import main
+
+pytest.importorskip("numba")
+
+SMALL = ["--steps", "2000", "--n", "2000", "--no-progress"]
+
+
+def test_simulate_prints_rms_with_standard_errors(capsys):
+    assert main(["simulate", *SMALL]) == 0
+    text = capsys.readouterr().out
+    assert "weight RMS at step 2000:" in text and "±" in text
+    assert "update RMS (last 1000 steps)" in text
+
+
+def test_simulate_json_has_the_documented_fields(capsys):
+    args = ["simulate", *SMALL, "--json", "--engine", "numpy", "--seed", "3", "--snr", "0.5"]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["engine"] == "numpy"
+    for key in ("weight_rms", "weight_rms_se", "update_rms", "update_rms_se", "elapsed_s"):
+        assert isinstance(record[key], float) and math.isfinite(record[key])
+    assert record["config"]["seed"] == 3
+    assert record["config"]["snr"] == pytest.approx(0.5)
+    assert record["config"]["bias_correction"] is False
+
+
+def test_check_json_adds_each_formula(capsys):
+    assert main(["check", *SMALL, "--json", "--bias-correction", "--init-rms", "0"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    names = [row["formula"] for row in record["formulas"]]
+    assert names[0] == "theta_rms" and "update_rms" in names
+    for row in record["formulas"]:
+        assert row["predicted"] > 0
+        assert row["rel_error"] == pytest.approx(row["predicted"] / row["simulated"] - 1)
+        assert row["z"] == pytest.approx((row["predicted"] - row["simulated"]) / row["se"])
+
+
+def test_check_with_the_source_settings_names_them(capsys):
+    assert main(["check", "--steps", "3000", "--n", "2000", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "the source's script settings" in text
+    for name in ("theta_rms", "equilibrium", "quick", "update_rms"):
+        assert name in text
+
+
+def test_check_sign_sgdm_says_no_formula_applies(capsys):
+    assert main(["check", *SMALL, "--update", "sign_sgdm"]) == 0
+    assert "no formula applies" in capsys.readouterr().out
+
+
+def test_check_plot_writes_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "trajectory.png"
+    assert main(["check", *SMALL, "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--beta1", "1.5"], "beta1 must be in [0, 1)"),
+        (["simulate", "--lr", "-1"], "lr must be in [0, inf)"),
+        (["simulate", "--snr", "-1"], "snr must be in [0, inf)"),
+        (["simulate", "--n", "1"], "n must be in [2, inf)"),
+        (["simulate", "--threads", "2", "--engine", "numpy"], "--threads applies to the numba"),
+        (["check", "--engine", "torch", "--steps", "10", "--n", "10"], "always applies bias"),
+    ],
+)
+def test_errors_exit_2_with_one_line(args, message, capsys):
+    if "torch" in args:
+        pytest.importorskip("torch")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--engine", "jax"])
+    assert exit_info.value.code == 2
