@@ -329,9 +329,17 @@ def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
         ("t_decay", t_decay, np.log),
     )
     cell: dict[str, Any] = {"bias_correction": config.bias_correction}
+    # The grid ran with eps = 0 (see the eps table of docs/accuracy.md for larger eps).
     extrapolated = config.eps > 1e-3 * config.grad_std
+    # The grid's trajectories without weight decay are measured for "no_decay" only.
+    extrapolated |= decay == 0 and name not in ("no_decay", "update_rms")
+    update_target = formula(name).target == "update_rms"
+    if update_target:
+        # The grid's update RMS is a steady-state average; an early window is a transient.
+        window_start = config.steps - config.update_window + 1
+        extrapolated |= window_start < 5 / max(1e-12, 1 - config.beta2)
     for column, value, transform in axes:
-        if column == "t_decay" and not math.isfinite(value):
+        if column == "t_decay" and (update_target or not math.isfinite(value)):
             continue
         level, outside = _nearest(table[column][rows], value, transform)
         rows &= table[column] == level

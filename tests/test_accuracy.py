@@ -1,0 +1,72 @@
+"""``make accuracy``: the committed report matches its data, and the data reproduce."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adamw_rms import accuracy
+
+ROOT = Path(__file__).resolve().parent.parent
+GRID_CSV = ROOT / "src/adamw_rms/data/accuracy.csv"
+EPS_CSV = ROOT / "src/adamw_rms/data/accuracy_eps.csv"
+
+pytestmark = pytest.mark.skipif(not GRID_CSV.exists(), reason="run `make accuracy` first")
+
+
+def test_report_is_generated_from_the_committed_data():
+    text = accuracy.report(accuracy.read_csv(GRID_CSV))
+    if EPS_CSV.exists():
+        text += "\n" + accuracy.eps_report(accuracy.read_csv(EPS_CSV))
+    assert (ROOT / "docs/accuracy.md").read_text(encoding="utf-8") == text
+
+
+def test_grid_is_complete_and_precise():
+    rows = accuracy.read_csv(GRID_CSV)
+    weights = [r for r in rows if r["formula"] == "theta_rms"]
+    expected = math.prod(len(v) for v in accuracy.GRID.values())
+    assert len(weights) == expected
+    assert max(r["rel_se"] for r in rows) <= accuracy.TARGET_REL_SE
+    for row in rows:
+        assert row["rel_error"] == pytest.approx(row["predicted"] / row["simulated"] - 1, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_a_grid_point_reproduces_exactly_and_within_se_under_another_seed():
+    pytest.importorskip("numba")
+    from adamw_rms.simulate.sweep import sweep
+
+    combos = [
+        (b1, b2, snr)
+        for b1 in accuracy.GRID["beta1"]
+        for b2 in accuracy.GRID["beta2"]
+        for snr in accuracy.GRID["snr"]
+    ]
+    index = combos.index((0.9, 0.999, 10.0))
+    stored = [
+        r for r in accuracy.read_csv(GRID_CSV)
+        if (r["beta1"], r["beta2"], r["snr"]) == combos[index] and r["formula"] == "theta_rms"
+    ]  # fmt: skip
+    n = int(stored[0]["n"])
+
+    def rerun(seed: int) -> dict[tuple, tuple[float, float]]:
+        result = sweep(
+            accuracy._variants(), beta1=0.9, beta2=0.999, steps=100_000, n=n,
+            grad_mean=math.sqrt(10.0), record_steps=accuracy._record_steps(), seed=seed,
+        )  # fmt: skip
+        out = {}
+        for k, v in enumerate(result.variants):
+            for p, step in enumerate(result.steps):
+                key = (v.lr, v.weight_decay, float(v.bias_correction), v.init_rms, int(step))
+                out[key] = (float(result.weight_rms[k, p]), float(result.weight_rms_se[k, p]))
+        return out
+
+    same, other = rerun(1000 + index), rerun(77)
+    for row in stored:
+        key = (row["lr"], row["weight_decay"], row["bias_correction"], row["init_rms"], row["step"])
+        assert same[key][0] == pytest.approx(row["simulated"], rel=1e-9)
+        gap = abs(other[key][0] - row["simulated"])
+        assert gap <= 4 * np.hypot(other[key][1], row["se"])
