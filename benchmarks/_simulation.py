@@ -33,7 +33,7 @@ def source_loop_rate(steps: int) -> float:
 
 
 def engine_rate(engine: str, steps: int, **options) -> float:
-    from adamw_rms.simulate import SimulationConfig, simulate
+    from adamw_rms.simulation import SimulationConfig, simulate
 
     config = SimulationConfig.source(steps=steps)
     if engine == "torch":
@@ -43,7 +43,7 @@ def engine_rate(engine: str, steps: int, **options) -> float:
 
 
 def simulation_report() -> str:
-    from adamw_rms.simulate import available_engines
+    from adamw_rms.simulation import available_engines
 
     baseline = max(source_loop_rate(2000) for _ in range(3))
     rows = [("source's NumPy loop (baseline)", baseline)]

@@ -37,7 +37,7 @@ def test_grid_is_complete_and_precise():
 @pytest.mark.slow
 def test_a_grid_point_reproduces_exactly_and_within_se_under_another_seed():
     pytest.importorskip("numba")
-    from adamw_rms.simulate.sweep import sweep
+    from adamw_rms.simulation.sweep import sweep
 
     combos = [
         (b1, b2, snr)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from adamw_rms.simulate.random import ZIGGURAT, coordinate_keys, normals, step_counter
+from adamw_rms.simulation.random import ZIGGURAT, coordinate_keys, normals, step_counter
 
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -69,7 +69,7 @@ def test_tables_are_consistent():
 
 def test_numba_kernel_draws_the_same_numbers():
     pytest.importorskip("numba")
-    from adamw_rms.simulate import SimulationConfig, simulate
+    from adamw_rms.simulation import SimulationConfig, simulate
 
     # One step, lr * u with u = m/sqrt(v) = sign(g): both engines see identical gradients.
     config = SimulationConfig(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from adamw_rms.simulate import SimulationConfig, SimulationResult, rms_with_se, simulate
+from adamw_rms.simulation import SimulationConfig, SimulationResult, rms_with_se, simulate
 
 numba = pytest.importorskip("numba")
 

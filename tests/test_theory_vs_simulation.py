@@ -13,8 +13,8 @@ import math
 
 import pytest
 
-from adamw_rms.compare import accuracy_table, compare, formula
-from adamw_rms.simulate import SimulationConfig, simulate
+from adamw_rms.comparison import accuracy_table, compare, formula
+from adamw_rms.simulation import SimulationConfig, simulate
 
 pytest.importorskip("numba")
 

@@ -2,7 +2,9 @@
 
 The symbolic side (SymPy) is imported lazily, so ``import adamw_rms`` stays light; the first
 use of :func:`derivation` loads it. The estimators (``weight_rms``, ``update_rms``, ...) are
-NumPy code printed from the derivations and never load SymPy.
+NumPy code printed from the derivations and never load SymPy. :func:`simulate` runs AdamW on
+synthetic gradients (:mod:`adamw_rms.simulation`) and :func:`compare` joins a simulation with
+the formulas (:mod:`adamw_rms.comparison`).
 
 Examples
 --------
@@ -20,11 +22,15 @@ __version__ = "0.1.0"
 __all__ = [
     "DERIVATION_NAMES",
     "Derivation",
+    "SimulationConfig",
+    "SimulationResult",
     "Step",
+    "compare",
     "derivation",
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "simulate",
     "timescale",
     "update_rms",
     "weight_rms",
@@ -32,9 +38,11 @@ __all__ = [
     "weight_rms_quick",
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
-_NUMERIC = frozenset(__all__) - _SYMBOLIC
+_SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
+_NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - {"compare"}
 
 if TYPE_CHECKING:
+    from .comparison import compare
     from .estimators import (
         equilibrium_weight_rms,
         lambdify_result,
@@ -44,6 +52,7 @@ if TYPE_CHECKING:
         weight_rms_large_snr,
         weight_rms_quick,
     )
+    from .simulation import SimulationConfig, SimulationResult, simulate
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 
 
@@ -57,4 +66,12 @@ def __getattr__(name: str) -> Any:
         from . import estimators as _module
 
         return getattr(_module, name)
+    if name in _SIMULATION:
+        from . import simulation as _module
+
+        return getattr(_module, name)
+    if name == "compare":
+        from .comparison import compare
+
+        return compare
     raise AttributeError(f"module 'adamw_rms' has no attribute {name!r}")

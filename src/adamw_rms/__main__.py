@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     steps.add_argument("name", nargs="?", help="only this derivation")
     latex = commands.add_parser("latex", help="print one step's LaTeX (a fragment, no label)")
     latex.add_argument("step_id", help="a step id, e.g. weight_rms.double_sum_m or theta_rms")
-    from .simulate.cli import add_simulation_arguments
+    from .simulation.cli import add_simulation_arguments
 
     simulate = commands.add_parser(
         "simulate", help="simulate AdamW on Gaussian gradients: weight and update RMS ± SE"
@@ -188,7 +188,7 @@ def _latex(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
-    from .simulate.cli import run_check, run_simulate
+    from .simulation.cli import run_check, run_simulate
 
     handler = {
         "derive": _derive,

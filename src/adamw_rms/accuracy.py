@@ -1,13 +1,13 @@
 """Measure every formula's accuracy on a grid of settings (``make accuracy``).
 
-For each ``(beta1, beta2, SNR)`` of the grid one sweep (:mod:`adamw_rms.simulate.sweep`) runs
+For each ``(beta1, beta2, SNR)`` of the grid one sweep (:mod:`adamw_rms.simulation.sweep`) runs
 ``10 / 1e-4 = 10**5`` steps and carries, on common random numbers, the weight trajectories for
 ``lr * weight_decay`` in {1e-4, 1e-3} (``weight_decay = 0.1``), bias correction on and off,
 ``init_rms`` in {0, 0.1}, plus two trajectories without weight decay. The weight RMS is read at
 ``t * lr * weight_decay`` in {0.3, 1, 3, 10} and the update RMS over the last half of the run.
 The number of coordinates is raised until every point's standard error is at most 0.2%.
 
-Writes ``src/adamw_rms/data/accuracy.csv`` (every point; read by :mod:`adamw_rms.compare` for
+Writes ``src/adamw_rms/data/accuracy.csv`` (every point; read by :mod:`adamw_rms.comparison` for
 the accuracy bands) and ``docs/accuracy.md`` (tables). Both are committed; the run is
 deterministic (counter-based random numbers), so it reproduces bit for bit on the same
 platform and within the standard errors anywhere.
@@ -50,7 +50,7 @@ COLUMNS = (
 
 
 def _variants() -> list[Any]:
-    from .simulate.sweep import Variant
+    from .simulation.sweep import Variant
 
     out = [
         Variant(decay / WEIGHT_DECAY, WEIGHT_DECAY, bool(bias), init)
@@ -154,7 +154,7 @@ def measure(
     ``n_drift`` otherwise (the mean's drift makes them far less spread); either is raised and
     the sweep rerun if a point's relative standard error exceeds ``target_rel_se``.
     """
-    from .simulate.sweep import sweep
+    from .simulation.sweep import sweep
 
     record = _record_steps()
     steps = steps or record[-1]
@@ -320,7 +320,7 @@ EPS_COLUMNS = ("eps", *COLUMNS)
 def measure_eps(*, n: int = 2**17, progress: bool = True) -> list[dict[str, Any]]:
     """eq:theta-rms and the update RMS (derived for eps -> 0) at eps comparable to sigma = 1."""
     from . import estimators
-    from .simulate.sweep import Variant, sweep
+    from .simulation.sweep import Variant, sweep
 
     decay = EPS_STUDY["decay"]
     lr = decay / WEIGHT_DECAY

@@ -32,7 +32,7 @@ def plot_trajectory(result: Any, path: str | os.PathLike[str]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .compare import FORMULAS
+    from .comparison import FORMULAS
 
     target = Path(path)
     config = result.config

@@ -98,7 +98,7 @@ class SimulationConfig:
 
     Examples
     --------
-    >>> from adamw_rms.simulate import SimulationConfig
+    >>> from adamw_rms.simulation import SimulationConfig
     >>> config = SimulationConfig(lr=1e-3, weight_decay=0.1, steps=1000, n=100, grad_mean=0.5)
     >>> config.snr
     0.25
@@ -280,7 +280,7 @@ class SimulationConfig:
 
         Examples
         --------
-        >>> from adamw_rms.simulate import SimulationConfig
+        >>> from adamw_rms.simulation import SimulationConfig
         >>> config = SimulationConfig.source(steps=2000)
         >>> config.n, config.steps, config.beta2, config.eps, config.bias_correction
         (10000, 2000, 0.95, 0.0, False)

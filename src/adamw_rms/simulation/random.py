@@ -126,7 +126,7 @@ def normals(keys: np.ndarray, step: int) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from adamw_rms.simulate.random import coordinate_keys, normals
+    >>> from adamw_rms.simulation.random import coordinate_keys, normals
     >>> z = normals(coordinate_keys(0, np.arange(100_000)), step=1)
     >>> bool(abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02)
     True

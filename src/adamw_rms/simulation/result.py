@@ -33,7 +33,7 @@ def rms_with_se(total: Any, total_sq: Any, count: int) -> tuple[np.ndarray, np.n
     Examples
     --------
     >>> import numpy as np
-    >>> from adamw_rms.simulate.result import rms_with_se
+    >>> from adamw_rms.simulation.result import rms_with_se
     >>> w = np.random.default_rng(0).normal(size=100_000)
     >>> rms, se = rms_with_se((w**2).sum(), (w**4).sum(), w.size)
     >>> round(float(rms), 2), round(float(se * np.sqrt(w.size)), 2)  # sd(w²)/2 = sqrt(2)/2

@@ -7,7 +7,7 @@ lock-step: one pass draws every lane's normal on the ziggurat's fast path, the r
 (1.2%) are redone one by one, and a branch-free pass applies the Adam update, which the
 compiler turns into SIMD code.
 
-Random numbers come from :mod:`adamw_rms.simulate.random`, keyed by (seed, coordinate, step):
+Random numbers come from :mod:`adamw_rms.simulation.random`, keyed by (seed, coordinate, step):
 the result does not depend on the number of threads, and the NumPy engine with
 ``random_source="counter"`` replays the very same numbers. Statistics are summed per chunk and
 the chunks added in a fixed order, so results are bit-for-bit reproducible. Memory is O(n)

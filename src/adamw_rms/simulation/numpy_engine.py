@@ -4,7 +4,7 @@ With :meth:`SimulationConfig.source` and ``random_source="numpy"`` this is the s
 script, line for line (``np.random.RandomState(seed)``'s ``randn`` for ``theta_0`` and each
 step's gradient; ``w - lr * (m / sqrt(v) + weight_decay * w)``). With
 ``random_source="counter"`` it draws the counter-based normals of
-:mod:`adamw_rms.simulate.random`, i.e. exactly the numbers of the numba engine, for exact
+:mod:`adamw_rms.simulation.random`, i.e. exactly the numbers of the numba engine, for exact
 comparisons.
 """
 

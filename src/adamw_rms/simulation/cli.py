@@ -154,7 +154,7 @@ def _check_table(rows: list[Any]) -> str:
 
 @_guarded
 def run_check(args: argparse.Namespace) -> int:
-    from ..compare import compare
+    from ..comparison import compare
 
     record = None
     if args.plot:

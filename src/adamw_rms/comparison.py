@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import estimators
-from .simulate import SimulationConfig, SimulationResult
+from .simulation import SimulationConfig, SimulationResult
 
 __all__ = ["FORMULAS", "Band", "Comparison", "Formula", "compare", "formula"]
 
@@ -249,8 +249,8 @@ def compare(result: SimulationResult, step: int | None = None) -> list[Compariso
 
     Examples
     --------
-    >>> from adamw_rms.compare import compare
-    >>> from adamw_rms.simulate import SimulationConfig, simulate
+    >>> from adamw_rms.comparison import compare
+    >>> from adamw_rms.simulation import SimulationConfig, simulate
     >>> result = simulate(SimulationConfig.source(n=2000, steps=3000), engine="numpy")
     >>> [c.formula.name for c in compare(result)]
     ['theta_rms', 'theta_rms_mu0', 'equilibrium', 'quick', 'update_rms']

@@ -1,6 +1,6 @@
 """Monte Carlo simulation of AdamW on synthetic gradients: three engines, one result type.
 
->>> from adamw_rms.simulate import SimulationConfig, simulate
+>>> from adamw_rms.simulation import SimulationConfig, simulate
 >>> config = SimulationConfig.source(n=2000, steps=300, seed=1)
 >>> result = simulate(config, engine="numpy")
 >>> result.engine, result.steps.tolist()
