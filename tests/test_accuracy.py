@@ -70,3 +70,45 @@ def test_a_grid_point_reproduces_exactly_and_within_se_under_another_seed():
         assert same[key][0] == pytest.approx(row["simulated"], rel=1e-9)
         gap = abs(other[key][0] - row["simulated"])
         assert gap <= 4 * np.hypot(other[key][1], row["se"])
+
+
+def _range(**where) -> tuple[float, float]:
+    from adamw_rms.comparison import accuracy_table
+
+    table = accuracy_table()
+    mask = np.ones(table["formula"].size, dtype=bool)
+    for key, value in where.items():
+        if key == "t_decay_min":
+            mask &= table["t_decay"] >= value
+        else:
+            mask &= table[key] == value
+    errors = table["rel_error"][mask]
+    assert errors.size
+    return float(errors.min()), float(errors.max())
+
+
+@pytest.mark.parametrize(
+    ("where", "low", "high"),
+    [
+        # The ranges quoted in the estimators' docstrings (rounded outwards).
+        ({"formula": "theta_rms", "bias_correction": 1.0}, -0.024, 0.028),
+        ({"formula": "theta_rms", "bias_correction": 1.0, "beta2": 0.99, "t_decay_min": 3},
+         -0.0145, 0.0145),
+        ({"formula": "theta_rms", "bias_correction": 1.0, "beta2": 0.999, "t_decay_min": 3},
+         -0.0145, 0.0145),
+        ({"formula": "equilibrium", "t_decay_min": 10}, -0.003, 0.026),
+        ({"formula": "equilibrium", "t_decay": 3.0}, -0.064, 0.024),
+        ({"formula": "quick", "beta1": 0.9, "t_decay": 10.0}, -0.771, -0.767),
+        ({"formula": "quick", "beta1": 0.5, "t_decay": 10.0}, -0.4235, -0.4105),
+        ({"formula": "quick", "beta1": 0.95, "t_decay": 10.0}, -0.8405, -0.8375),
+        ({"formula": "update_rms", "beta2": 0.95}, 0.0, 0.028),
+        ({"formula": "update_rms", "beta2": 0.99}, 0.0, 0.009),
+        ({"formula": "update_rms", "beta2": 0.999}, 0.0, 0.0011),
+        ({"formula": "large_snr", "bias_correction": 1.0, "snr": 10.0}, -0.0025, 0.00125),
+        ({"formula": "large_snr", "bias_correction": 1.0, "snr": 1.0}, -0.0025, 0.0115),
+        ({"formula": "large_snr", "bias_correction": 1.0, "snr": 0.1}, -0.0125, 0.0255),
+    ],
+)  # fmt: skip
+def test_docstring_claims_match_the_measurement(where, low, high):
+    measured_low, measured_high = _range(**where)
+    assert low <= measured_low and measured_high <= high, (measured_low, measured_high)

@@ -233,3 +233,13 @@ def test_result_record_and_json():
     assert record["step"] == 600 and record["config"]["steps"] == 600
     assert set(record) >= {"weight_rms", "weight_rms_se", "update_rms", "update_rms_se"}
     assert "element-steps/s" in str(result)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_progress_bar_does_not_change_the_result(engine, capsys):
+    pytest.importorskip("tqdm")
+    config = small(n=600, steps=300, record_steps=(300,))
+    quiet = simulate(config, engine=engine, progress=False)
+    shown = simulate(config, engine=engine, progress=True)
+    assert quiet.final_weight_rms == shown.final_weight_rms
+    assert "engine" in capsys.readouterr().err  # the bar's description, on stderr

@@ -308,7 +308,8 @@ def _nearest(grid: np.ndarray, value: float, transform: Callable[[np.ndarray], n
     levels = np.unique(grid)
     distance = np.abs(transform(levels) - transform(np.asarray(value)))
     best = levels[int(np.argmin(distance))]
-    return best, not (levels.min() <= value <= levels.max())
+    slack = 1e-9 * max(1.0, abs(float(value)))  # e.g. sqrt(10)**2 is 10.000000000000002
+    return best, not (levels.min() - slack <= value <= levels.max() + slack)
 
 
 def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
