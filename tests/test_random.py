@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from adamw_rms.simulation.random import ZIGGURAT, coordinate_keys, normals, step_counter
+from adamw_rms.simulation.random import (
+    LAYERS,
+    TAIL_START,
+    ZIGGURAT,
+    coordinate_keys,
+    normals,
+    step_counter,
+)
 
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -61,10 +68,18 @@ def test_tail_beyond_r_is_sampled(sample):
 
 def test_tables_are_consistent():
     thresholds, widths, heights = ZIGGURAT
-    assert thresholds.shape == widths.shape == (512,)
-    np.testing.assert_array_equal(widths[256:], -widths[:256])
+    assert thresholds.shape == widths.shape == (LAYERS,)
     assert np.all(np.diff(heights) > 0)  # the layers climb towards the mode
     assert heights[-1] == 1.0
+    # Every layer has the same area v: the base strip (rectangle plus tail) and each
+    # rectangle x[i] * (f(x[i+1]) - f(x[i])).
+    x = np.append(widths * 2.0**52, 0.0)
+    tail = math.sqrt(math.pi / 2) * math.erfc(TAIL_START / math.sqrt(2))
+    base = TAIL_START * heights[1] + tail
+    areas = x[1:-1] * (heights[2:] - heights[1:-1])
+    np.testing.assert_allclose(areas, base, rtol=1e-9)
+    # 99.6% of draws take the fast path: the mean acceptance ratio x[i+1] / x[i].
+    assert np.mean(thresholds / 2.0**52) > 0.995
 
 
 def test_numba_kernel_draws_the_same_numbers():
