@@ -43,7 +43,7 @@ from .random import (
     ZIGGURAT,
     coordinate_keys,
 )
-from .result import SimulationResult, rms_with_se
+from .result import SimulationResult
 
 __all__ = ["CHUNK", "LANES", "run"]
 
@@ -285,20 +285,9 @@ def run(
     elapsed = time.perf_counter() - start
     weight_totals = np.concatenate(weight_parts).sum(axis=0)
     update_totals = np.concatenate(update_parts).sum(axis=0)
-    weight_rms, weight_se = rms_with_se(weight_totals[:, 0], weight_totals[:, 1], config.n)
-    update_rms, update_se = rms_with_se(update_totals[0], update_totals[1], config.n)
-    return SimulationResult(
-        config=config,
-        engine="numba",
-        steps=record,
-        weight_rms=weight_rms,
-        weight_rms_se=weight_se,
-        update_rms=float(update_rms),
-        update_rms_se=float(update_se),
-        elapsed_s=elapsed,
-        info={
-            "random_source": "counter",
-            "threads": threads or previous_threads,
-            "cpus": os.cpu_count(),
-        },
-    )
+    info = {
+        "random_source": "counter",
+        "threads": threads or previous_threads,
+        "cpus": os.cpu_count(),
+    }
+    return SimulationResult.from_sums(config, "numba", weight_totals, update_totals, elapsed, info)

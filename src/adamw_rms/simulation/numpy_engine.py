@@ -19,7 +19,7 @@ from .coefficients import step_coefficients
 from .config import SimulationConfig
 from .progress import progress_bar
 from .random import coordinate_keys, normals
-from .result import SimulationResult, rms_with_se
+from .result import SimulationResult
 
 __all__ = ["RANDOM_SOURCES", "run"]
 
@@ -93,21 +93,10 @@ def run(
                 recorded.append(_moments(weights))
             bar.update(1)
     elapsed = time.perf_counter() - start
-    sums = np.array(recorded)
-    weight_rms, weight_se = rms_with_se(sums[:, 0], sums[:, 1], n)
     per_coordinate = update_sq_sum / config.update_window
-    update_rms, update_se = rms_with_se(per_coordinate.sum(), np.square(per_coordinate).sum(), n)
-    return SimulationResult(
-        config=config,
-        engine="numpy",
-        steps=np.array(config.record_steps, dtype=np.int64),
-        weight_rms=weight_rms,
-        weight_rms_se=weight_se,
-        update_rms=float(update_rms),
-        update_rms_se=float(update_se),
-        elapsed_s=elapsed,
-        info={"random_source": random_source},
-    )
+    update_sums = (per_coordinate.sum(), np.square(per_coordinate).sum())
+    info = {"random_source": random_source}
+    return SimulationResult.from_sums(config, "numpy", recorded, update_sums, elapsed, info)
 
 
 def _moments(weights: np.ndarray) -> tuple[float, float]:

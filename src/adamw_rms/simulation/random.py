@@ -32,8 +32,8 @@ import numpy as np
 __all__ = [
     "GOLDEN",
     "LAYERS",
-    "SIGN_BIT",
     "SEED_SALT",
+    "SIGN_BIT",
     "STEP_GOLDEN",
     "TAIL_START",
     "ZIGGURAT",
@@ -112,7 +112,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scaling by a power of two).
     """
     edges, _ = _layer_edges(TAIL_START)
-    x = np.array(edges[:LAYERS] + [0.0])
+    x = np.array([*edges[:LAYERS], 0.0])
     thresholds = np.floor(x[1:] / x[:-1] * 2.0**52).astype(np.int64)
     widths = x[:-1] * _UNIT52
     heights = np.exp(-0.5 * x * x)

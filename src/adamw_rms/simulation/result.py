@@ -82,6 +82,36 @@ class SimulationResult:
     elapsed_s: float
     info: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_sums(
+        cls,
+        config: SimulationConfig,
+        engine: str,
+        weight_sums: Any,
+        update_sums: Any,
+        elapsed_s: float,
+        info: dict[str, Any],
+    ) -> SimulationResult:
+        """Build the result from sums over coordinates.
+
+        ``weight_sums[r] = (sum w², sum w⁴)`` at each recorded step; ``update_sums = (sum a,
+        sum a²)`` of each coordinate's window-mean ``a`` of ``u²``.
+        """
+        weight_sums = np.asarray(weight_sums, dtype=np.float64)
+        weight_rms, weight_se = rms_with_se(weight_sums[:, 0], weight_sums[:, 1], config.n)
+        update_rms, update_se = rms_with_se(update_sums[0], update_sums[1], config.n)
+        return cls(
+            config=config,
+            engine=engine,
+            steps=np.array(config.record_steps, dtype=np.int64),
+            weight_rms=weight_rms,
+            weight_rms_se=weight_se,
+            update_rms=float(update_rms),
+            update_rms_se=float(update_se),
+            elapsed_s=elapsed_s,
+            info=info,
+        )
+
     @property
     def element_steps_per_s(self) -> float:
         """Coordinates times steps, per second of wall time."""

@@ -31,7 +31,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from .config import SimulationConfig
 from .progress import progress_bar
-from .result import SimulationResult, rms_with_se
+from .result import SimulationResult
 
 __all__ = ["SignSGDMW", "run"]
 
@@ -170,12 +170,8 @@ def run(
     if chosen.type == "cuda":
         torch.cuda.synchronize(chosen)
     elapsed = time.perf_counter() - start
-    sums = np.array(recorded)
-    weight_rms, weight_se = rms_with_se(sums[:, 0], sums[:, 1], n)
     per_coordinate = update_sq_sum / config.update_window
-    update_rms, update_se = rms_with_se(
-        float(per_coordinate.sum()), float(per_coordinate.square().sum()), n
-    )
+    update_sums = (float(per_coordinate.sum()), float(per_coordinate.square().sum()))
     info: dict[str, Any] = {
         "device": str(chosen),
         "torch": torch.__version__,
@@ -184,14 +180,4 @@ def run(
     if lr_scheduler is not None:
         info["scheduler"] = type(lr_scheduler).__name__
         info["lr"] = used_lr
-    return SimulationResult(
-        config=config,
-        engine="torch",
-        steps=np.array(config.record_steps, dtype=np.int64),
-        weight_rms=weight_rms,
-        weight_rms_se=weight_se,
-        update_rms=float(update_rms),
-        update_rms_se=float(update_se),
-        elapsed_s=elapsed,
-        info=info,
-    )
+    return SimulationResult.from_sums(config, "torch", recorded, update_sums, elapsed, info)
