@@ -154,10 +154,10 @@ def weight_rms(
     algebra on the derived formula and free of cancellation.
 
     Accuracy (measured on the grid of ``docs/accuracy.md``, SE <= 0.2% per point): with bias
-    correction, within -2.4% ... +2.8% of simulated AdamW at every grid point
+    correction, within -2.6% ... +2.9% of simulated AdamW at every grid point
     (``beta1`` 0 to 0.95, ``beta2`` 0.95 to 0.999, SNR 0 to 10, ``t * lr * weight_decay``
-    0.3 to 10); at steady state it runs high at ``beta2 = 0.95`` (up to +2.8%: the mean field
-    ignores the correlation of ``m**2`` and ``v``) and is within about 1.4% for
+    0.3 to 10); at steady state it runs high at ``beta2 = 0.95`` (up to +2.7%: the mean field
+    ignores the correlation of ``m**2`` and ``v``) and is within about 1.5% for
     ``beta2 >= 0.99``. Without bias correction it is as good at steady state for
     ``beta2 <= 0.99``, but early in the run, while ``v`` is still building up, the real
     weights grow larger than predicted: down to -34% at ``beta2 = 0.99`` and -76% at
@@ -244,8 +244,8 @@ def weight_rms_large_snr(
     :math:`(1-\beta_3)(1+\beta_3^t)/(2(1-\beta_3^t))`, which is :math:`O(\eta\lambda)` at
     steady state. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
 
-    Accuracy (measured with bias correction, ``docs/accuracy.md``): within -0.2% ... +0.12% at
-    SNR = 10, -0.2% ... +1.1% at SNR = 1 and -1.2% ... +2.5% at SNR = 0.1; it is the
+    Accuracy (measured with bias correction, ``docs/accuracy.md``): within -0.2% ... +0.14% at
+    SNR = 10, -0.3% ... +1.1% at SNR = 1 and -1.3% ... +2.6% at SNR = 0.1; it is the
     SNR-dominated part of :func:`weight_rms` and falls below it by the dropped noise term.
 
     Examples
@@ -301,7 +301,7 @@ def weight_rms_quick(
     so it sits a factor :math:`\sqrt{(1-\beta_1)/(1+\beta_1)}` below
     :func:`equilibrium_weight_rms` (the mean-field result has no :math:`\beta_1`); the source
     itself calls it inexact. Measured at steady state (``t * lr * weight_decay = 10``): low by
-    41.1-42.3% at ``beta1 = 0.5``, 76.7-77.1% at ``beta1 = 0.9`` and 83.8-84.0% at
+    40.9-42.5% at ``beta1 = 0.5``, 76.7-77.1% at ``beta1 = 0.9`` and 83.7-84.0% at
     ``beta1 = 0.95``, i.e. exactly that factor. Kept for comparison, not for prediction.
 
     Examples
@@ -334,7 +334,7 @@ def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy"
     ``steps=inf``. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
 
     Accuracy (measured, zero-mean gradients, ``docs/accuracy.md``): within -0.3% ... +2.6%
-    once ``t * lr * weight_decay >= 10`` and -6.4% ... +2.4% at 3; earlier the weights still
+    once ``t * lr * weight_decay >= 10`` and -6.6% ... +2.5% at 3; earlier the weights still
     remember their initialisation and it does not apply (use :func:`weight_rms`).
 
     Examples
