@@ -50,7 +50,7 @@ def run_case(name: str, settings: dict, step: int):
     snr = settings.pop("snr", 0.0)
     config = SimulationConfig(
         **{"lr": 1e-2, "weight_decay": 0.1, "eps": 0.0, "bias_correction": True, **settings},
-        steps=step, n=8192, grad_mean=math.sqrt(snr), seed=hash(name) % 2**31,
+        steps=step, n=8192, grad_mean=math.sqrt(snr), seed=list(CASES).index(name),
     )  # fmt: skip
     return simulate(config, engine="numba")
 

@@ -72,22 +72,7 @@ def _rows_for(beta1: float, beta2: float, snr: float, result: Any) -> list[dict[
     rows = []
 
     def add(name: str, predicted: float, simulated: float, se: float, **where: Any) -> None:
-        rows.append(
-            {
-                "formula": name,
-                "beta1": beta1,
-                "beta2": beta2,
-                "snr": snr,
-                **where,
-                "n": result.n,
-                "predicted": predicted,
-                "simulated": simulated,
-                "se": se,
-                "rel_se": se / simulated,
-                "rel_error": predicted / simulated - 1.0,
-                "z": (predicted - simulated) / se if se > 0 else 0.0,
-            }
-        )
+        rows.append(_row(name, beta1, beta2, snr, result.n, predicted, simulated, se, **where))
 
     for k, variant in enumerate(result.variants):
         decay = variant.lr * variant.weight_decay

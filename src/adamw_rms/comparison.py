@@ -208,7 +208,11 @@ class Comparison:
     def z(self) -> float:
         """``(predicted - simulated) / se``: how many standard errors apart."""
         if self.se == 0:
-            return 0.0 if self.predicted == self.simulated else math.copysign(math.inf, 1.0)
+            return (
+                0.0
+                if self.predicted == self.simulated
+                else math.copysign(math.inf, self.predicted - self.simulated)
+            )
         return (self.predicted - self.simulated) / self.se
 
     @property

@@ -53,6 +53,21 @@ def _hyper(lr: Any, weight_decay: Any) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return lr_array, decay_array, product
 
 
+def _trajectory_inputs(
+    lr: Any, weight_decay: Any, steps: Any, snr: Any, init_rms: Any
+) -> tuple[np.ndarray, ...]:
+    """Validated ``lr, weight_decay, lr*weight_decay, steps, snr, init_rms`` arrays."""
+    lr_array, decay_array, product = _hyper(lr, weight_decay)
+    return (
+        lr_array,
+        decay_array,
+        product,
+        check_range("steps", steps, 0.0, allow_inf=True),
+        check_range("snr", snr, 0.0),
+        check_range("init_rms", init_rms, 0.0),
+    )
+
+
 def _beta1(beta1: Any) -> np.ndarray:
     return check_range("beta1", beta1, 0.0, 1.0, high_open=True)
 
@@ -184,11 +199,10 @@ def weight_rms(
     0.141421
     """
     _check_backend(backend)
-    lr_a, decay_a, q = _hyper(lr, weight_decay)
     _beta1(beta1)
-    steps_a = check_range("steps", steps, 0.0, allow_inf=True)
-    snr_a = check_range("snr", snr, 0.0)
-    init_a = check_range("init_rms", init_rms, 0.0)
+    lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
+        lr, weight_decay, steps, snr, init_rms
+    )
     if backend == "mpmath":
         import mpmath
 
@@ -255,10 +269,9 @@ def weight_rms_large_snr(
     9.5346
     """
     _check_backend(backend)
-    lr_a, decay_a, q = _hyper(lr, weight_decay)
-    steps_a = check_range("steps", steps, 0.0, allow_inf=True)
-    snr_a = check_range("snr", snr, 0.0)
-    init_a = check_range("init_rms", init_rms, 0.0)
+    lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
+        lr, weight_decay, steps, snr, init_rms
+    )
     if backend == "mpmath":
         import mpmath
 

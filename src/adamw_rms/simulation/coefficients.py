@@ -8,7 +8,7 @@ import numpy as np
 
 from .config import SimulationConfig
 
-__all__ = ["StepCoefficients", "step_coefficients"]
+__all__ = ["StepCoefficients", "inverse_bias_corrections", "step_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -26,22 +26,27 @@ class StepCoefficients:
     inverse_bias2_sqrt: np.ndarray
 
 
-def step_coefficients(config: SimulationConfig) -> StepCoefficients:
-    """``lr_t``, ``weight_decay_t``, ``1/(1 - beta1^t)`` and ``1/sqrt(1 - beta2^t)`` (ones if off).
+def inverse_bias_corrections(
+    beta1: float, beta2: float, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``1/(1 - beta1^t)`` and ``1/sqrt(1 - beta2^t)`` for ``t = 1..steps``.
 
-    The corrections are formed as PyTorch forms them (``1 - beta ** step``), so engines agree
-    with ``torch.optim.AdamW`` to rounding.
+    Formed as PyTorch forms them (``1 - beta ** step``), so engines agree with
+    ``torch.optim.AdamW`` to rounding.
     """
-    steps = np.arange(1, config.steps + 1, dtype=np.float64)
+    t = np.arange(1, steps + 1, dtype=np.float64)
+    return 1.0 / (1.0 - beta1**t), 1.0 / np.sqrt(1.0 - beta2**t)
+
+
+def step_coefficients(config: SimulationConfig) -> StepCoefficients:
+    """``lr_t``, ``weight_decay_t`` and the inverse bias corrections (ones if off)."""
     if config.bias_correction:
-        bias1 = 1.0 - config.beta1**steps
-        bias2_sqrt = np.sqrt(1.0 - config.beta2**steps)
+        inverse1, inverse2_sqrt = inverse_bias_corrections(config.beta1, config.beta2, config.steps)
     else:
-        bias1 = np.ones(config.steps)
-        bias2_sqrt = np.ones(config.steps)
+        inverse1, inverse2_sqrt = np.ones(config.steps), np.ones(config.steps)
     return StepCoefficients(
         lr=np.ascontiguousarray(config.lr_per_step()),
         weight_decay=np.ascontiguousarray(config.weight_decay_per_step()),
-        inverse_bias1=1.0 / bias1,
-        inverse_bias2_sqrt=1.0 / bias2_sqrt,
+        inverse_bias1=inverse1,
+        inverse_bias2_sqrt=inverse2_sqrt,
     )

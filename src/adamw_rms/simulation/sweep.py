@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .coefficients import inverse_bias_corrections
 from .numba_engine import CHUNK, LANES, _fill_normals, _mix64
 from .random import STEP_GOLDEN, ZIGGURAT, coordinate_keys
 from .result import rms_with_se
@@ -53,9 +54,10 @@ class SweepResult:
 @numba.njit(parallel=True, cache=True, boundscheck=False)
 def _sweep_kernel(
     keys,
-    steps,
     beta1,
     beta2,
+    inverse_bias1_steps,
+    inverse_bias2_sqrt_steps,
     eps,
     grad_mean,
     grad_std,
@@ -68,6 +70,7 @@ def _sweep_kernel(
     tables,
 ):
     n = keys.size
+    steps = inverse_bias1_steps.size
     variants = lr.size
     chunks = (n + CHUNK - 1) // CHUNK
     weight_sums = np.zeros((chunks, variants, record.size, 2))
@@ -103,15 +106,11 @@ def _sweep_kernel(
                         weight_sums[chunk, k, 0, 0] += w2
                         weight_sums[chunk, k, 0, 1] += w2 * w2
                 position = 1
-            power1 = 1.0
-            power2 = 1.0
             for step in range(1, steps + 1):
                 counter = _mix64(np.uint64(step + 1) * _STEP_GOLDEN)
                 _fill_normals(keys, base, lanes, counter, normal, rejected, tables)
-                power1 = beta1**step
-                power2 = beta2**step
-                inverse_bias1 = 1.0 / (1.0 - power1)
-                inverse_bias2_sqrt = 1.0 / math.sqrt(1.0 - power2)
+                inverse_bias1 = inverse_bias1_steps[step - 1]
+                inverse_bias2_sqrt = inverse_bias2_sqrt_steps[step - 1]
                 in_window = 1.0 if step >= window_start else 0.0
                 for lane in range(lanes):
                     g = grad_mean + grad_std * normal[lane]
@@ -177,9 +176,9 @@ def sweep(
     start = time.perf_counter()
     weight_sums, update_sums = _sweep_kernel(
         coordinate_keys(seed, np.arange(n)),
-        steps,
         beta1,
         beta2,
+        *inverse_bias_corrections(beta1, beta2, steps),
         eps,
         grad_mean,
         grad_std,
