@@ -30,6 +30,7 @@ __all__ = [
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "sign_sgdm_weight_rms",
     "simulate",
     "timescale",
     "update_rms",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from .estimators import (
         equilibrium_weight_rms,
         lambdify_result,
+        sign_sgdm_weight_rms,
         timescale,
         update_rms,
         weight_rms,

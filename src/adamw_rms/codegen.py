@@ -37,6 +37,8 @@ init_rms = sp.Symbol("init_rms", nonnegative=True)
 decay_power = sp.Symbol("decay_power", nonnegative=True)  # x = beta3**t
 decay_sum = sp.Symbol("decay_sum", nonnegative=True)  # r1 = (1 - beta3**t)/(lr*weight_decay)
 decay_per_step = sp.Symbol("decay_per_step", nonnegative=True)  # lr*weight_decay, computed once
+lag = sp.Symbol("lag", integer=True, positive=True)
+angle = sp.Symbol("angle", real=True)
 
 TO_ARGUMENTS = {
     S.eta: lr,
@@ -44,6 +46,8 @@ TO_ARGUMENTS = {
     S.beta1: beta1,
     S.snr: snr,
     S.rho0: init_rms**2,
+    S.lag: lag,
+    S.angle: angle,
 }
 
 KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
@@ -53,6 +57,19 @@ KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
     "equilibrium_weight_rms": (lr, weight_decay),
     "update_rms": (beta1, snr),
     "timescale": (lr, weight_decay),
+    "sign_sgdm_source_weight_rms_sq": (
+        lr,
+        weight_decay,
+        beta1,
+        decay_power,
+        decay_sum,
+        snr,
+        init_rms,
+    ),
+    "sign_update_mean": (beta1, snr),
+    "sign_covariance_scale": (),
+    "sign_covariance_upper": (beta1, lag),
+    "sign_covariance_integrand": (beta1, snr, angle),
 }
 
 
@@ -124,6 +141,54 @@ def _weight_rms_parts(full: Kernel) -> list[Kernel]:
     ]
 
 
+def _sign_sgdm_kernels() -> list[Kernel]:
+    """The source's SignSGDMW formula, and the pieces of the arcsine-law series.
+
+    The series itself is summed by :func:`adamw_rms.estimators.sign_sgdm_weight_rms`: its
+    terms need a quadrature each, and the number of terms follows from a truncation bound.
+    """
+    sign = derivation("sign_sgdm")
+    source_step = sign.step("theta_rms_sign")
+    covariance = sign.step("u_autocovariance_with_mean").rhs
+    (integral,) = covariance.atoms(sp.Integral)
+    (variable, lower, upper) = integral.limits[0]
+    scale = sp.cancel(covariance / integral)
+    if lower != 0 or scale.free_symbols:
+        raise ReparametrisationError("sign covariance is not c * Integral(f, (phi, 0, upper))")
+    return [
+        Kernel(
+            "sign_sgdm_source_weight_rms_sq",
+            KERNEL_ARGUMENTS["sign_sgdm_source_weight_rms_sq"],
+            _stable_weight_form("sign_sgdm_source_weight_rms_sq", source_step.rhs),
+            "sign_sgdm.theta_rms_sign",
+        ),
+        Kernel(
+            "sign_update_mean",
+            KERNEL_ARGUMENTS["sign_update_mean"],
+            sign.step("u_mean").rhs.xreplace(TO_ARGUMENTS),
+            "sign_sgdm.u_mean",
+        ),
+        Kernel(
+            "sign_covariance_scale",
+            (),
+            scale,
+            "sign_sgdm.u_autocovariance_with_mean",
+        ),
+        Kernel(
+            "sign_covariance_upper",
+            KERNEL_ARGUMENTS["sign_covariance_upper"],
+            upper.xreplace(TO_ARGUMENTS),
+            "sign_sgdm.u_autocovariance_with_mean",
+        ),
+        Kernel(
+            "sign_covariance_integrand",
+            KERNEL_ARGUMENTS["sign_covariance_integrand"],
+            integral.function.xreplace({variable: S.angle}).xreplace(TO_ARGUMENTS),
+            "sign_sgdm.u_autocovariance_with_mean",
+        ),
+    ]
+
+
 def kernels() -> list[Kernel]:
     """Every kernel, built from the derivations (SymPy work: only ``derive`` calls this)."""
     weight, update = derivation("weight_rms"), derivation("update_rms")
@@ -157,6 +222,7 @@ def kernels() -> list[Kernel]:
             sp.cancel(timescale).xreplace(TO_ARGUMENTS),
             "weight_rms.beta3_def",
         ),
+        *_sign_sgdm_kernels(),
     ]
 
 
@@ -210,9 +276,16 @@ def _function(kernel: Kernel, printer, suffix: str) -> list[str]:
     return lines
 
 
+class _ArrayPrinter(NumPyPrinter):
+    """NumPy code; ``erf`` (absent from NumPy) as the module's vectorised ``math.erf``."""
+
+    def _print_erf(self, expr: sp.Expr) -> str:
+        return f"_erf({self._print(expr.args[0])})"
+
+
 def generated_source() -> str:
     """The text of ``estimators/_generated.py``."""
-    numpy_printer = NumPyPrinter({"fully_qualified_modules": True})
+    numpy_printer = _ArrayPrinter({"fully_qualified_modules": True})
     mpmath_printer = MpmathPrinter({"fully_qualified_modules": True})
     lines = [
         '"""Kernels printed by ``adamw-rms derive`` from the derivations. Do not edit by hand.',
@@ -223,7 +296,12 @@ def generated_source() -> str:
         '"""',
         "",
         "# ruff: noqa",
+        "import math",
+        "",
         "import numpy",
+        "",
+        "# NumPy has no erf; the standard library's, elementwise (exact to float64 rounding).",
+        "_erf = numpy.vectorize(math.erf, otypes=[float])",
         "",
     ]
     for kernel in kernels():

@@ -61,6 +61,7 @@ class Formula:
     target: str
     predict: Callable[[SimulationConfig, int], float]
     applies: Callable[[SimulationConfig], str | None]
+    update: str = "adamw"
 
     def band(self, config: SimulationConfig, step: int) -> Band | None:
         """The measured accuracy band for ``config`` at ``step`` (None: never measured)."""
@@ -73,6 +74,24 @@ def _constant(config: SimulationConfig) -> str | None:
     if config.update != "adamw":
         return "an AdamW formula (update = sign_sgdm)"
     return None
+
+
+def _constant_sign(config: SimulationConfig) -> str | None:
+    if config.has_schedule:
+        return "the part-1 formulas assume constant lr and weight decay"
+    if config.update != "sign_sgdm":
+        return "a SignSGDMW formula (update = adamw)"
+    return None
+
+
+def _sign(formula_name: str) -> Callable[[SimulationConfig, int], float]:
+    def predict(config: SimulationConfig, step: int) -> float:
+        return estimators.sign_sgdm_weight_rms(
+            config.lr, config.weight_decay, config.beta1, steps=step, snr=config.snr,
+            init_rms=config.init_rms, formula=formula_name,
+        )  # fmt: skip
+
+    return predict
 
 
 def _all(*conditions: Callable[[SimulationConfig], str | None]):
@@ -171,6 +190,24 @@ FORMULAS: tuple[Formula, ...] = (
         "update_rms",
         lambda c, t: estimators.update_rms(c.beta1, c.snr),
         _all(_constant),
+    ),
+    Formula(
+        "sign_arcsine",
+        "SignSGDMW, arcsine law (corrected)",
+        "sign_sgdm.theta_rms_arcsine_general",
+        "weight_rms",
+        _sign("arcsine"),
+        _constant_sign,
+        update="sign_sgdm",
+    ),
+    Formula(
+        "sign_source",
+        "SignSGDMW, source's mean field",
+        "sign_sgdm.theta_rms_sign",
+        "weight_rms",
+        _sign("source"),
+        _constant_sign,
+        update="sign_sgdm",
     ),
 )
 
@@ -285,17 +322,19 @@ def compare(result: SimulationResult, step: int | None = None) -> list[Compariso
 
 # ---- measured bands -----------------------------------------------------------------------------
 
-ACCURACY_FILE = "accuracy.csv"
+ACCURACY_FILES = ("accuracy.csv", "accuracy_sign.csv")
 
 
 @cache
 def accuracy_table() -> dict[str, np.ndarray]:
-    """The grid measured by ``make accuracy`` as columns (empty when not generated yet)."""
-    try:
-        text = resources.files("adamw_rms.data").joinpath(ACCURACY_FILE).read_text()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return {}
-    rows = list(csv.DictReader(text.splitlines()))
+    """The grids measured by ``make accuracy`` as columns (empty when not generated yet)."""
+    rows = []
+    for name in ACCURACY_FILES:
+        try:
+            text = resources.files("adamw_rms.data").joinpath(name).read_text()
+        except (FileNotFoundError, ModuleNotFoundError):
+            continue
+        rows += list(csv.DictReader(text.splitlines()))
     if not rows:
         return {}
     columns: dict[str, np.ndarray] = {}
@@ -321,7 +360,9 @@ def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
     if not table or config.has_schedule:
         return None
     rows = table["formula"] == name
-    rows &= table["bias_correction"] == float(config.bias_correction)
+    sign = formula(name).update == "sign_sgdm"
+    if not sign:  # beta2 and bias correction do not enter a sign update
+        rows &= table["bias_correction"] == float(config.bias_correction)
     if not rows.any():
         return None
     decay = float(config.lr_per_step()[0] * config.weight_decay_per_step()[0])
@@ -333,9 +374,9 @@ def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
         ("snr", config.snr, lambda s: np.log(s + 1e-3)),
         ("t_decay", t_decay, np.log),
     )
-    cell: dict[str, Any] = {"bias_correction": config.bias_correction}
+    cell: dict[str, Any] = {} if sign else {"bias_correction": config.bias_correction}
     # The grid ran with eps = 0 (see the eps table of docs/accuracy.md for larger eps).
-    extrapolated = config.eps > 1e-3 * config.grad_std
+    extrapolated = not sign and config.eps > 1e-3 * config.grad_std
     # The grid's trajectories without weight decay are measured for "no_decay" only.
     extrapolated |= decay == 0 and name not in ("no_decay", "update_rms")
     update_target = formula(name).target == "update_rms"
@@ -345,6 +386,8 @@ def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
         extrapolated |= window_start < 5 / max(1e-12, 1 - config.beta2)
     for column, value, transform in axes:
         if column == "t_decay" and (update_target or not math.isfinite(value)):
+            continue
+        if column == "beta2" and sign:
             continue
         level, outside = _nearest(table[column][rows], value, transform)
         rows &= table[column] == level

@@ -40,6 +40,18 @@ def statement(step: Step) -> str:
     return f"{to_latex(step.lhs)} {RELATIONS[step.kind.value]} {to_latex(step.rhs)}"
 
 
+def _printed(step: Step) -> str:
+    """The source's printed formula for ``step``; with its left side where the claim has one."""
+    if step.claim.lhs is None:
+        return to_latex(step.claim.rhs)
+    relation = RELATIONS[step.kind.value]
+    return f"{to_latex(step.claim.lhs)} {relation} {to_latex(step.claim.rhs)}"
+
+
+def _derived(step: Step) -> str:
+    return step.latex() if step.claim.lhs is not None else to_latex(step.rhs)
+
+
 def equation_label(derivation: Derivation, step: Step) -> str:
     """The source's label where it has one, otherwise one made from the step id."""
     return step.label or f"eq:{derivation.name}:{step.id}".replace("_", "-")
@@ -198,9 +210,9 @@ def _tex_errata(derivation: Derivation, results: dict) -> list[str]:
         return lines
     for n, step in errata:
         lines.append(f"Step {n} (\\eqref{{{equation_label(derivation, step)}}}): the source prints")
-        lines.append(r"\[" + to_latex(step.claim.rhs) + r"\]")
+        lines.append(r"\[" + _printed(step) + r"\]")
         lines.append("where the derivation gives")
-        lines.append(r"\[" + to_latex(step.rhs) + r"\]")
+        lines.append(r"\[" + _derived(step) + r"\]")
     return lines
 
 
@@ -260,13 +272,13 @@ def markdown(derivation: Derivation) -> str:
             f"Step ({n}): the source prints",
             "",
             "$$",
-            to_latex(step.claim.rhs),
+            _printed(step),
             "$$",
             "",
             "where the derivation gives",
             "",
             "$$",
-            to_latex(step.rhs),
+            _derived(step),
             "$$",
             "",
         ]

@@ -35,7 +35,9 @@ __all__ = [
     "LimitValue",
     "MeanFieldRewrite",
     "NumericValue",
+    "Quadrature",
     "RewriteToZero",
+    "SequenceLimit",
     "SpotCheck",
     "bind",
     "freeze_powers",
@@ -301,7 +303,7 @@ def sample_point(expr: sp.Expr, rng: random.Random, given: Mapping | None = None
     free = set(expr.free_symbols)
     if S.t in free or any(isinstance(a, sp.Sum) for a in expr.atoms(sp.Sum)):
         point[S.t] = sp.Integer(rng.randint(1, 7))
-    for index in (S.j, S.i):
+    for index in (S.j, S.i, S.lag):
         if index in free:
             point[index] = sp.Integer(rng.randint(1, int(point.get(S.t, 7))))
     ranges = {
@@ -315,6 +317,8 @@ def sample_point(expr: sp.Expr, rng: random.Random, given: Mapping | None = None
         S.snr: (0.0, 5.0),
         S.mu_norm: (0.0, 2.0),
         S.sigma_norm: (0.2, 2.0),
+        S.rho: (-0.9, 0.9),
+        S.shift: (-2.0, 2.0),
         S.beta3_pow_t: (0.01, 0.99),
         S.beta2_pow_t: (0.01, 0.99),
         S.beta1_pow_t: (0.01, 0.99),
@@ -668,6 +672,92 @@ class NumericValue:
         return CheckResult(self.method, ok, f"{mpmath.nstr(got, 12)} ≈ {self.value}")
 
 
+def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
+    """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
+
+    Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
+    """
+    value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
+    with mpmath.workdps(dps):
+        series_values = {}
+        for series in value.atoms(sp.Sum):
+            (index, lower, upper), *rest = series.limits
+            if rest or not lower.is_number or not (upper.is_number or upper == sp.oo):
+                continue
+            term = sp.lambdify(index, series.function, "mpmath")
+            if upper == sp.oo:
+                # Terms of these series fall off geometrically: plain partial sums converge.
+                total = mpmath.nsum(term, [int(lower), mpmath.inf], method="direct")
+            else:
+                total = mpmath.fsum(term(n) for n in range(int(lower), int(upper) + 1))
+            series_values[sp.Dummy("series")] = (series, total)
+        value = value.xreplace({series: d for d, (series, _) in series_values.items()})
+        evaluate = sp.lambdify(tuple(series_values), value, "mpmath")
+        return mpmath.mpf(evaluate(*(number for _, number in series_values.values())))
+
+
+@dataclass(frozen=True)
+class Quadrature:
+    """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
+
+    ``reference`` integrates a density directly (e.g. the bivariate normal over an orthant), so
+    the check shares nothing with how the closed form was obtained.
+    """
+
+    expr: sp.Expr
+    reference: Callable[[Mapping], mpmath.mpf]
+    points: tuple[Mapping, ...]
+    tolerance: float = 1e-12
+    method: str = "mpmath quadrature"
+
+    def run(self) -> CheckResult:
+        worst = mpmath.mpf(0)
+        for point in self.points:
+            with mpmath.workdps(30):
+                expected = self.reference(point)
+                got = _numeric_series(self.expr, point)
+                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
+        ok = worst < self.tolerance
+        return CheckResult(
+            self.method,
+            ok,
+            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
+            f"(tolerance {self.tolerance:g})",
+        )
+
+
+@dataclass(frozen=True)
+class SequenceLimit:
+    """``expr`` at ``index = n`` tends to ``value``: distances shrink and end below ``tolerance``.
+
+    Evaluated with mpmath at a fixed exact ``point`` (infinite sums by ``mpmath.nsum``).
+    """
+
+    expr: sp.Expr
+    value: sp.Expr
+    index: sp.Symbol
+    point: Mapping
+    values: tuple[int, ...] = (10, 20, 40)
+    tolerance: float = 1e-10
+    dps: int = 30
+    method: str = "limit of the sequence (mpmath)"
+
+    def run(self) -> CheckResult:
+        target = _numeric_series(self.value, self.point, self.dps)
+        distances = [
+            abs(
+                _numeric_series(self.expr, {**self.point, self.index: sp.Integer(n)}, self.dps)
+                - target
+            )
+            / max(abs(target), mpmath.mpf(10) ** -30)
+            for n in self.values
+        ]
+        ok = distances[-1] < self.tolerance and all(b < a for a, b in itertools.pairwise(distances))
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        where = ", ".join(str(n) for n in self.values)
+        return CheckResult(self.method, ok, f"relative distance {shown} at {self.index} = {where}")
+
+
 @dataclass(frozen=True)
 class ClaimCheck:
     """The derived right side equals the formula the source prints (typed once, separately)."""
@@ -676,9 +766,18 @@ class ClaimCheck:
     printed: sp.Expr
     key: str
     given: Mapping = field(default_factory=dict)
+    derived_lhs: sp.Expr | None = None
+    printed_lhs: sp.Expr | None = None
     method: str = "matches source"
 
     def run(self) -> CheckResult:
+        if self.printed_lhs is not None and self.printed_lhs != self.derived_lhs:
+            return CheckResult(
+                self.method,
+                False,
+                f"left side: the source prints {self.printed_lhs}, the derivation has "
+                f"{self.derived_lhs}",
+            )
         exact = RewriteToZero(self.derived, self.printed, self.given).run()
         spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
         ok = exact.passed and spot.passed

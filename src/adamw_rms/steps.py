@@ -35,7 +35,7 @@ __all__ = [
     "find_step",
 ]
 
-DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms")
+DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms", "sign_sgdm", "tuc")
 
 
 class Kind(enum.Enum):
@@ -69,11 +69,16 @@ class Source:
 
 @dataclass(frozen=True)
 class Claim:
-    """A formula exactly as the source prints it, typed once, to compare with the derivation."""
+    """A formula exactly as the source prints it, typed once, to compare with the derivation.
+
+    ``lhs`` is the printed left side, for the rare claim whose left side is itself in question
+    (``None``: the step's own left side).
+    """
 
     rhs: sp.Expr
     where: str
     given: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
+    lhs: sp.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,12 @@ class Step:
         claim = None
         if self.claim is not None:
             claim = ClaimCheck(
-                self.rhs, self.claim.rhs, self.qualified_id, given=dict(self.claim.given)
+                self.rhs,
+                self.claim.rhs,
+                self.qualified_id,
+                given=dict(self.claim.given),
+                derived_lhs=self.lhs,
+                printed_lhs=self.claim.lhs,
             ).run()
         elapsed = (time.perf_counter() - start) * 1000
         return Verification(self.id, self.kind, results, claim, elapsed)

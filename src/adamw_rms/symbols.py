@@ -21,6 +21,10 @@ lam = sp.Symbol("lambda", positive=True)
 t = sp.Symbol("t", integer=True, positive=True)
 i = sp.Symbol("i", integer=True, positive=True)
 j = sp.Symbol("j", integer=True, positive=True)
+k = sp.Symbol("k", integer=True, positive=True)  # a future step (total update contribution)
+T = sp.Symbol("T", integer=True, positive=True)  # a horizon: the last step summed over
+h = sp.Symbol("h", integer=True)  # a lag between two steps, of either sign
+lag = sp.Symbol("k", integer=True, positive=True)  # a lag between two steps
 
 # --- gradient statistics ---------------------------------------------------------------------
 mu = sp.Symbol("mu", real=True)
@@ -29,12 +33,20 @@ snr = sp.Symbol("SNR", nonnegative=True)
 mu_norm = sp.Symbol("mu_norm", nonnegative=True)
 sigma_norm = sp.Symbol("sigma_norm", positive=True)
 
+# --- a pair of correlated Gaussians (the arcsine law) -------------------------------------------
+rho = sp.Symbol("rho", real=True)  # their correlation, in (-1, 1)
+shift = sp.Symbol("a", real=True)  # their common mean in units of their standard deviation
+angle = sp.Symbol("phi", real=True)  # integration variable, rho = sin(phi)
+pair_x = sp.Symbol("X", real=True)
+pair_y = sp.Symbol("Y", real=True)
+
 # --- stand-ins for powers that the approximations keep fixed -----------------------------------
 # NOTE: the source keeps beta3^t (it need not be small over a run) while sending the lone beta3
 # to 1 and beta2^t to 0; these symbols let a limit hold beta3^t fixed explicitly.
 beta3_pow_t = sp.Symbol("x", positive=True)
 beta2_pow_t = sp.Symbol("y", positive=True)
 beta1_pow_t = sp.Symbol("z", positive=True)
+beta1_pow_T = sp.Symbol("w", positive=True)  # beta1^T, for a horizon T -> oo
 
 # --- vectors (one coordinate of each) ----------------------------------------------------------
 _theta = sp.Symbol("theta_vec")
@@ -45,6 +57,8 @@ _g = sp.Symbol("g_vec")
 _u_bar = sp.Symbol("u_bar_vec")
 _m_bar = sp.Symbol("m_bar_vec")
 _v_bar = sp.Symbol("v_bar_vec")
+_u_tilde = sp.Symbol("u_tilde_vec")
+_u_tilde_T = sp.Symbol("u_tilde_T_vec")
 
 theta = sp.IndexedBase(_theta)
 u = sp.IndexedBase(_u)
@@ -54,6 +68,8 @@ g = sp.IndexedBase(_g)
 u_bar = sp.IndexedBase(_u_bar)
 m_bar = sp.IndexedBase(_m_bar)
 v_bar = sp.IndexedBase(_v_bar)
+u_tilde = sp.IndexedBase(_u_tilde)  # total update contribution of g_t
+u_tilde_T = sp.IndexedBase(_u_tilde_T)  # the same, summed up to the horizon T only
 
 # Symbols whose default LaTeX is not what a reader expects.
 LATEX_NAMES: dict[sp.Symbol, str] = {
@@ -65,12 +81,15 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     _u_bar: r"\bar{\boldsymbol{u}}",
     _m_bar: r"\bar{\boldsymbol{m}}",
     _v_bar: r"\bar{\boldsymbol{v}}",
+    _u_tilde: r"\tilde{\boldsymbol{u}}",
+    _u_tilde_T: r"\tilde{\boldsymbol{u}}^{(T)}",
     snr: r"\mathrm{SNR}",
     mu_norm: r"\Vert\boldsymbol{\mu}\Vert",
     sigma_norm: r"\Vert\boldsymbol{\sigma}\Vert",
     beta3_pow_t: r"\beta_{3}^{t}",
     beta2_pow_t: r"\beta_{2}^{t}",
     beta1_pow_t: r"\beta_{1}^{t}",
+    beta1_pow_T: r"\beta_{1}^{T}",
 }
 
 
@@ -120,6 +139,34 @@ class MeanDot(sp.Function):
     def _latex(self, printer, exp=None) -> str:
         body = r"\frac{%s \cdot %s}{d}" % tuple(printer._print(a) for a in self.args)
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+class Covariance(sp.Function):
+    """Unevaluated covariance :math:`\\mathrm{Cov}[x, y]`."""
+
+    nargs = 2
+
+    def _latex(self, printer) -> str:
+        return r"\mathrm{Cov}\left[%s, %s\right]" % tuple(printer._print(a) for a in self.args)
+
+
+class Correlation(sp.Function):
+    """Unevaluated correlation :math:`\\mathrm{Corr}[x, y]`."""
+
+    nargs = 2
+
+    def _latex(self, printer) -> str:
+        return r"\mathrm{Corr}\left[%s, %s\right]" % tuple(printer._print(a) for a in self.args)
+
+
+class Autocovariance(sp.Function):
+    """The stationary autocovariance of the update at lag ``k``, :math:`C_k`."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"C_{%s}" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
 rho0 = RMS2(theta[0])

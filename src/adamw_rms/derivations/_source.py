@@ -101,3 +101,34 @@ WEIGHT_RMS_CLAIMS = {
         "11307, SNR dominant",
     ),
 }
+
+# --- part 1, "sign version" (SignSGDMW) ----------------------------------------------------------
+SIGN_SGDM_CLAIMS = {
+    "mean_v_bar_approx": _claim(mu**2 + (1 - b1) / (1 + b1) * sigma**2, "11307, sign version"),
+    "theta_rms_sign": _claim(
+        b3 ** (2 * t) * S.rho0
+        + (1 - b3**t) ** 2
+        * (snr + (1 - b3) * (1 + b3**t) / 2 / (1 - b3**t))
+        / (lam**2 * (snr + (1 - b1) / (1 + b1))),
+        "11307, sign version",
+    ),
+    # Printed with the squared norm on the left of a square root (a typo).
+    "theta_rms_sign_simple": Claim(
+        sp.sqrt(eta / (2 * lam) * (1 + b1) / (1 - b1), evaluate=False),
+        "11307, sign version, mu = 0, t -> oo",
+        lhs=S.RMS2(S.theta[t]),
+    ),
+}
+
+# --- part 1, "related analysis": the total update contribution (TUC) ------------------------------
+TUC_CLAIMS = {
+    "tuc_recursion": _claim(
+        b3 * S.theta[t - 1] + (1 - b3) * (-S.u_tilde[t] / lam), "11307, TUC recursion"
+    ),
+    "tuc_rms": _claim(
+        b3**2 * S.RMS2(S.theta[t - 1]) + (1 - b3) ** 2 * S.RMS2(S.u_tilde[t]) / lam**2,
+        "11307, eq:tilde-u-rms",
+    ),
+    "tuc_unit_rms": _claim(sp.Integer(1), "11307, unit RMS of the TUC"),
+    "tuc_equilibrium": _claim(sp.sqrt(eta / (2 * lam)), "11307, TUC equilibrium"),
+}

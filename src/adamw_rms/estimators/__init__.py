@@ -27,6 +27,7 @@ from ._validate import check_range, raise_where
 __all__ = [
     "equilibrium_weight_rms",
     "lambdify_result",
+    "sign_sgdm_weight_rms",
     "timescale",
     "update_rms",
     "weight_rms",
@@ -459,3 +460,7 @@ def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
         raise ValueError(f"unknown result {name!r}; known: {', '.join(sorted(found))}")
     kernel = found[name]
     return sp.lambdify(kernel.arguments, kernel.expr, modules=modules)
+
+
+# Imported last: the module uses the validation helpers above.
+from .sign_sgdm import sign_sgdm_weight_rms  # noqa: E402

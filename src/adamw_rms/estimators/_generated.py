@@ -6,7 +6,12 @@ numbers. Validation and special cases live in :mod:`adamw_rms.estimators`.
 """
 
 # ruff: noqa
+import math
+
 import numpy
+
+# NumPy has no erf; the standard library's, elementwise (exact to float64 rounding).
+_erf = numpy.vectorize(math.erf, otypes=[float])
 
 
 def weight_rms_sq_mpmath(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
@@ -88,3 +93,62 @@ def timescale_mpmath(lr, weight_decay):
     """timescale from step weight_rms.beta3_def: 1/(lr*weight_decay)."""
     import mpmath  # only the arbitrary-precision backend needs it
     return 1/(lr*weight_decay)
+
+
+def sign_sgdm_source_weight_rms_sq_numpy(lr, weight_decay, beta1, decay_power, decay_sum, snr, init_rms):
+    """sign_sgdm_source_weight_rms_sq from step sign_sgdm.theta_rms_sign: decay_power**2*init_rms**2 + decay_sum*lr**2*(beta1 + 1)*(-decay_sum*lr*weight_decay + 2*decay_sum*snr + 2)/(2*(beta1*snr - beta1 + snr + 1))."""
+    _scale = (2*beta1*snr - 2*beta1 + 2*snr + 2)**(-1.0)
+    _poly = 2*beta1*decay_power**2*init_rms**2*snr - 2*beta1*decay_power**2*init_rms**2 + 2*decay_power**2*init_rms**2*snr + 2*decay_power**2*init_rms**2 + decay_sum*(2*beta1*lr**2 + decay_sum*(-beta1*lr**3*weight_decay + 2*beta1*lr**2*snr - lr**3*weight_decay + 2*lr**2*snr) + 2*lr**2)
+    return _poly*_scale
+
+
+def sign_sgdm_source_weight_rms_sq_mpmath(lr, weight_decay, beta1, decay_power, decay_sum, snr, init_rms):
+    """sign_sgdm_source_weight_rms_sq from step sign_sgdm.theta_rms_sign: decay_power**2*init_rms**2 + decay_sum*lr**2*(beta1 + 1)*(-decay_sum*lr*weight_decay + 2*decay_sum*snr + 2)/(2*(beta1*snr - beta1 + snr + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _scale = 1/(2*beta1*snr - 2*beta1 + 2*snr + 2)
+    _poly = 2*beta1*decay_power**2*init_rms**2*snr - 2*beta1*decay_power**2*init_rms**2 + 2*decay_power**2*init_rms**2*snr + 2*decay_power**2*init_rms**2 + decay_sum*(2*beta1*lr**2 + decay_sum*(-beta1*lr**3*weight_decay + 2*beta1*lr**2*snr - lr**3*weight_decay + 2*lr**2*snr) + 2*lr**2)
+    return _poly*_scale
+
+
+def sign_update_mean_numpy(beta1, snr):
+    """sign_update_mean from step sign_sgdm.u_mean: erf(sqrt(2)*sqrt(snr)*sqrt(beta1 + 1)*sqrt(1/(1 - beta1))/2)."""
+    return _erf((1/2)*numpy.sqrt(2)*numpy.sqrt(snr)*numpy.sqrt(-1/(beta1 - 1))*numpy.sqrt(beta1 + 1))
+
+
+def sign_update_mean_mpmath(beta1, snr):
+    """sign_update_mean from step sign_sgdm.u_mean: erf(sqrt(2)*sqrt(snr)*sqrt(beta1 + 1)*sqrt(1/(1 - beta1))/2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.erf((mpmath.mpf(1)/mpmath.mpf(2))*mpmath.sqrt(2)*mpmath.sqrt(snr)*mpmath.sqrt(-1/(beta1 - 1))*mpmath.sqrt(beta1 + 1))
+
+
+def sign_covariance_scale_numpy():
+    """sign_covariance_scale from step sign_sgdm.u_autocovariance_with_mean: 2/pi."""
+    return 2/numpy.pi
+
+
+def sign_covariance_scale_mpmath():
+    """sign_covariance_scale from step sign_sgdm.u_autocovariance_with_mean: 2/pi."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 2/mpmath.pi
+
+
+def sign_covariance_upper_numpy(beta1, lag):
+    """sign_covariance_upper from step sign_sgdm.u_autocovariance_with_mean: asin(beta1**lag)."""
+    return numpy.arcsin(beta1**lag)
+
+
+def sign_covariance_upper_mpmath(beta1, lag):
+    """sign_covariance_upper from step sign_sgdm.u_autocovariance_with_mean: asin(beta1**lag)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.asin(beta1**lag)
+
+
+def sign_covariance_integrand_numpy(beta1, snr, angle):
+    """sign_covariance_integrand from step sign_sgdm.u_autocovariance_with_mean: exp(-snr*(beta1 + 1)/((1 - beta1)*(sin(angle) + 1)))."""
+    return numpy.exp(snr*(beta1 + 1)/((beta1 - 1)*(numpy.sin(angle) + 1)))
+
+
+def sign_covariance_integrand_mpmath(beta1, snr, angle):
+    """sign_covariance_integrand from step sign_sgdm.u_autocovariance_with_mean: exp(-snr*(beta1 + 1)/((1 - beta1)*(sin(angle) + 1)))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.exp(snr*(beta1 + 1)/((beta1 - 1)*(mpmath.sin(angle) + 1)))
