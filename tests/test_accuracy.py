@@ -13,6 +13,7 @@ from adamw_rms import accuracy
 ROOT = Path(__file__).resolve().parent.parent
 GRID_CSV = ROOT / "src/adamw_rms/data/accuracy.csv"
 EPS_CSV = ROOT / "src/adamw_rms/data/accuracy_eps.csv"
+SIGN_CSV = ROOT / "src/adamw_rms/data/accuracy_sign.csv"
 
 pytestmark = pytest.mark.skipif(not GRID_CSV.exists(), reason="run `make accuracy` first")
 
@@ -21,7 +22,17 @@ def test_report_is_generated_from_the_committed_data():
     text = accuracy.report(accuracy.read_csv(GRID_CSV))
     if EPS_CSV.exists():
         text += "\n" + accuracy.eps_report(accuracy.read_csv(EPS_CSV))
+    if SIGN_CSV.exists():
+        text += "\n" + accuracy.sign_report(accuracy.read_csv(SIGN_CSV))
     assert (ROOT / "docs/accuracy.md").read_text(encoding="utf-8") == text
+
+
+def test_sign_grid_is_complete_and_precise():
+    rows = accuracy.read_csv(SIGN_CSV)
+    expected = math.prod(len(v) for v in accuracy.SIGN_GRID.values())
+    for name in accuracy.SIGN_FORMULAS:
+        assert len([r for r in rows if r["formula"] == name]) == expected
+    assert max(r["rel_se"] for r in rows) <= accuracy.TARGET_REL_SE
 
 
 def test_grid_is_complete_and_precise():
@@ -107,6 +118,12 @@ def _range(**where) -> tuple[float, float]:
         ({"formula": "large_snr", "bias_correction": 1.0, "snr": 10.0}, -0.0025, 0.0015),
         ({"formula": "large_snr", "bias_correction": 1.0, "snr": 1.0}, -0.0035, 0.0115),
         ({"formula": "large_snr", "bias_correction": 1.0, "snr": 0.1}, -0.0135, 0.0265),
+        ({"formula": "sign_arcsine", "t_decay_min": 3}, -0.0041, 0.0040),
+        ({"formula": "sign_arcsine"}, -0.0041, 0.026),
+        ({"formula": "sign_source", "beta1": 0.5, "snr": 0.0, "t_decay": 10.0}, 0.138, 0.141),
+        ({"formula": "sign_source", "beta1": 0.9, "snr": 0.0, "t_decay": 10.0}, 0.197, 0.200),
+        ({"formula": "sign_source", "beta1": 0.95, "snr": 0.0, "t_decay": 10.0}, 0.198, 0.215),
+        ({"formula": "sign_source", "snr": 0.1}, -0.063, 0.216),
     ],
 )  # fmt: skip
 def test_docstring_claims_match_the_measurement(where, low, high):

@@ -52,9 +52,14 @@ def test_check_with_the_source_settings_names_them(capsys):
         assert name in text
 
 
-def test_check_sign_sgdm_says_no_formula_applies(capsys):
-    assert main(["check", *SMALL, "--update", "sign_sgdm"]) == 0
-    assert "no formula applies" in capsys.readouterr().out
+def test_check_sign_sgdm_compares_both_sign_formulas(capsys):
+    assert main(["check", *SMALL, "--update", "sign_sgdm", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    names = [row["formula"] for row in payload["formulas"]]
+    assert names == ["sign_arcsine", "sign_source"]
+    # The source's formula is high by tens of percent at beta1 = 0.9; the corrected one is not.
+    errors = {row["formula"]: row["rel_error"] for row in payload["formulas"]}
+    assert errors["sign_source"] > 0.1 > abs(errors["sign_arcsine"])
 
 
 def test_check_plot_writes_a_png(tmp_path, capsys):

@@ -194,8 +194,8 @@ def test_arcsine_formula_within_its_band(beta1, step, steady_runs):
     error, rel_se = _relative(sign_sgdm_weight_rms(1e-3, 1.0, beta1, steps=step), result, step)
     margin = SE_MULTIPLIER * rel_se
     assert band.low - margin <= error <= band.high + margin
-    # The band itself is narrow: the formula is exact up to the momentum's start-up.
-    assert -0.01 < band.low and band.high < 0.01
+    # The measured band (grid errors +- 4 grid SE) contains 0: no systematic error is resolved.
+    assert band.low < 0 < band.high
 
 
 @pytest.mark.parametrize("beta1", [0.5, 0.9, 0.95])
