@@ -9,12 +9,16 @@ Bar from the simulation issue: numba >= 10x the source's loop on this machine.
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import numpy as np
 
 BAR = 10.0
 N = 10_000
+#: Alternating rounds for the bar: this machine's speed drifts by tens of percent over minutes,
+#: so the ratio is taken per round (baseline and engine back to back) and the median reported.
+ROUNDS = 7
 
 
 def source_loop_rate(steps: int) -> float:
@@ -58,9 +62,21 @@ def simulation_report() -> str:
         )
     lines = [f"{'simulation, source config, f64':<40} {'element-steps/s':>16} {'x baseline':>11}"]
     lines += [f"{label:<40} {rate:>16.3g} {rate / baseline:>10.1f}x" for label, rate in rows]
-    numba_rates = [rate for label, rate in rows if label.startswith("numba")]
-    if numba_rates:
-        ratio = numba_rates[0] / baseline
-        verdict = "met" if ratio >= BAR else "MISSED"
-        lines.append(f"\nbar: numba >= {BAR:.0f}x the source's loop -> {verdict} ({ratio:.1f}x)")
+    if "numba" in engines:
+        lines.append("\n" + _paired_bar())
     return "\n".join(lines)
+
+
+def _paired_bar() -> str:
+    """The bar, measured as the median over rounds of (numba rate / baseline rate)."""
+    from adamw_rms.simulation import SimulationConfig, simulate
+
+    config = SimulationConfig.source(steps=20_000)
+    ratios = []
+    for _ in range(ROUNDS):
+        baseline = source_loop_rate(1500)
+        ratios.append(simulate(config, engine="numba").element_steps_per_s / baseline)
+    ratio = statistics.median(ratios)
+    verdict = "met" if ratio >= BAR else "MISSED"
+    spread = f"median {ratio:.1f}x; rounds {min(ratios):.1f}x ... {max(ratios):.1f}x"
+    return f"bar: numba >= {BAR:.0f}x the source's loop -> {verdict} ({spread})"

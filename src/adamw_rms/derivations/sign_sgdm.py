@@ -91,8 +91,9 @@ def _frozen(expr: sp.Expr) -> sp.Expr:
     return freeze_powers(expr, _FREEZE)
 
 
-def _unfreeze(expr: sp.Expr) -> sp.Expr:
-    return expr.xreplace({x: b3**t, z: b1**t})
+def _integrals_done(expr: sp.Expr) -> sp.Expr:
+    """Evaluate the integrals only (``doit`` on a whole expression would also try the sums)."""
+    return expr.replace(lambda e: isinstance(e, sp.Integral), lambda e: e.doit())
 
 
 # --- Gaussian references for the lemmas (mpmath quadrature, independent of the closed forms) ---
@@ -256,7 +257,10 @@ def build() -> Derivation:
         checks=(MeanFieldRewrite(E(ratio_avg**2), RHS),),
     )
     second_m = update_rms.step("second_moment_m").rhs
-    mean_v_bar = tidy(geometric_sum(weight * b3 ** (t - i) * second_m.subs(t, i), i, 1, t), t)
+    inner = geometric_sum(b3 ** (t - i) * second_m.subs(t, i), i, 1, t)
+    # Grouped by mu^2 and sigma^2 (factoring the whole sum is ten times slower and no clearer).
+    by_moment = sp.collect(sp.expand(inner), [mu**2, sigma**2], evaluate=False)
+    mean_v_bar = weight * sp.Add(*(tidy(c, t) * power for power, c in by_moment.items()))
 
     def brute_mean_v_bar(n: int) -> sp.Expr:
         beta1_value, beta3_value = POINT[b1], POINT[b3]
@@ -474,7 +478,7 @@ def build() -> Derivation:
             ),
         ),
     )
-    arcsine = sp.simplify(plackett.subs(a, 0).doit())
+    arcsine = plackett.subs(a, 0).doit()
     add(
         id="arcsine_law",
         title="The arcsine law",
@@ -498,9 +502,10 @@ def build() -> Derivation:
             ),
         ),
     )
-    sign_mean = sp.simplify(
-        2 * sp.integrate(sp.exp(-((X - a) ** 2) / 2) / sp.sqrt(2 * sp.pi), (X, 0, sp.oo)) - 1
-    ).rewrite(sp.erf)
+    # P(X > 0) for X ~ N(a, 1) is the standard normal's mass above -a.
+    standard = sp.Dummy("z", real=True)
+    above = sp.integrate(sp.exp(-(standard**2) / 2) / sp.sqrt(2 * sp.pi), (standard, -a, sp.oo))
+    sign_mean = sp.expand(2 * above - 1).rewrite(sp.erf)
     add(
         id="sign_mean",
         title="Mean of a sign",
@@ -817,7 +822,7 @@ def build() -> Derivation:
                 plackett, RHS, given={rho: correlation, a: shift_value}, method="substitution"
             ),
             RewriteToZero(
-                covariance.subs(snr, 0).doit(),
+                _integrals_done(covariance.subs(snr, 0)),
                 autocovariance,
                 method="the derived covariance equals u_autocovariance at SNR = 0",
             ),
@@ -882,7 +887,7 @@ def build() -> Derivation:
                 method="substitution",
             ),
             RewriteToZero(
-                general.subs(snr, 0).doit(),
+                _integrals_done(general.subs(snr, 0)),
                 theta_arcsine,
                 method="the derived formula equals theta_rms_arcsine at SNR = 0",
             ),

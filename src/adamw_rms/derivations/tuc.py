@@ -193,6 +193,7 @@ def build() -> Derivation:
                     t: j,
                     T: t,
                 },
+                at=POINT,
                 method="brute force (symbolic g_j, v_k)",
             ),
         ),
