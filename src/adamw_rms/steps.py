@@ -12,13 +12,13 @@ import enum
 import importlib
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import sympy as sp
 
-from .proof import CheckResult, ClaimCheck, bind
+from .proof import CheckResult, ClaimCheck, bind, prefer_one_minus
 
 __all__ = [
     "DERIVATION_NAMES",
@@ -28,6 +28,7 @@ __all__ = [
     "Kind",
     "Source",
     "Step",
+    "StepRecorder",
     "UnknownStepError",
     "Verification",
     "build_and_verify",
@@ -194,6 +195,26 @@ class Step:
 
     def _repr_latex_(self) -> str:
         return f"$$\\displaystyle {self.latex()}$$"
+
+
+class StepRecorder:
+    """Collects a derivation's steps in order, as its ``build()`` states them.
+
+    ``add(**fields)`` makes the :class:`Step` (same fields), with the derivation's name, the
+    source's printed claim for that id (if any) and the right side in the source's sign
+    convention (:func:`~adamw_rms.proof.prefer_one_minus`, which leaves the value unchanged).
+    """
+
+    def __init__(self, derivation: str, claims: Mapping[str, Claim] | None = None) -> None:
+        self.derivation = derivation
+        self.claims = dict(claims or {})
+        self.steps: list[Step] = []
+
+    def add(self, **fields: object) -> Step:
+        fields["rhs"] = prefer_one_minus(fields["rhs"])
+        step = Step(derivation=self.derivation, claim=self.claims.get(fields["id"]), **fields)
+        self.steps.append(step)
+        return step
 
 
 _CHECK_RESULTS: dict[tuple[int, sp.Expr, sp.Expr], tuple[object, CheckResult]] = {}

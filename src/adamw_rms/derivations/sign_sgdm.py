@@ -37,7 +37,7 @@ from ..proof import (
     prefer_one_minus,
     tidy,
 )
-from ..steps import Assumption, Derivation, Kind, Step, derivation
+from ..steps import Assumption, Derivation, Kind, Step, StepRecorder, derivation
 from ._source import SIGN_SGDM_CLAIMS, WEIGHT_RMS_SOURCE
 from .update_rms import (
     COORDINATE_AVERAGE,
@@ -142,14 +142,8 @@ _ARCSINE_POINTS = tuple(p for p in _LEMMA_POINTS if p[a] == 0)
 def build() -> Derivation:
     weight_rms = derivation("weight_rms")
     update_rms = derivation("update_rms")
-    claims = SIGN_SGDM_CLAIMS
-    steps: list[Step] = []
-
-    def add(**fields) -> Step:
-        fields["rhs"] = prefer_one_minus(fields["rhs"])
-        step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
-        steps.append(step)
-        return step
+    recorder = StepRecorder(NAME, SIGN_SGDM_CLAIMS)
+    add = recorder.add
 
     def restate(step_id: str, section: str, justification: str) -> Step:
         # A step of the AdamW derivation that holds word for word for any update u.
@@ -938,7 +932,7 @@ def build() -> Derivation:
         ),
         source=WEIGHT_RMS_SOURCE,
         sections=SECTIONS,
-        steps=tuple(steps),
+        steps=tuple(recorder.steps),
         results=(
             ("sign_sgdm_weight_rms_sq_source", "theta_rms_sign"),
             ("sign_sgdm_equilibrium_source", "theta_rms_sign_simple"),

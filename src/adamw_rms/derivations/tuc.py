@@ -35,7 +35,7 @@ from ..proof import (
     prefer_one_minus,
     swap_triangular_sum,
 )
-from ..steps import Assumption, Derivation, Kind, Step, derivation
+from ..steps import Assumption, Derivation, Kind, StepRecorder, derivation
 from ._source import TUC_CLAIMS, WEIGHT_RMS_SOURCE
 from .update_rms import coordinate_average, ema_recursion, gradients, moment_at
 from .weight_rms import STEADY_STATE, expand_rms2
@@ -124,14 +124,8 @@ def _brute_autocovariance(lag: int):
 def build() -> Derivation:
     prerequisite = derivation("update_rms")
     weight_rms = derivation("weight_rms")
-    claims = TUC_CLAIMS
-    steps: list[Step] = []
-
-    def add(**fields) -> Step:
-        fields["rhs"] = prefer_one_minus(fields["rhs"])
-        step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
-        steps.append(step)
-        return step
+    recorder = StepRecorder(NAME, TUC_CLAIMS)
+    add = recorder.add
 
     # --- the total update contribution ----------------------------------------------------------
     # g_t enters m_k with the weight of the unrolled EMA, and u_k = m_k / sqrt(v_k).
@@ -598,6 +592,6 @@ def build() -> Derivation:
         ),
         source=WEIGHT_RMS_SOURCE,
         sections=SECTIONS,
-        steps=tuple(steps),
+        steps=tuple(recorder.steps),
         results=(("tuc_equilibrium_weight_rms", "tuc_equilibrium"),),
     )

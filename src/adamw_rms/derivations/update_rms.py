@@ -26,10 +26,9 @@ from ..proof import (
     geometric_sum,
     limit,
     mean_field,
-    prefer_one_minus,
     tidy,
 )
-from ..steps import Assumption, Derivation, Kind, Step
+from ..steps import Assumption, Derivation, Kind, StepRecorder
 from ._source import UPDATE_RMS_CLAIMS, UPDATE_RMS_SOURCE
 
 b1, b2, t, i = S.beta1, S.beta2, S.t, S.i
@@ -103,14 +102,8 @@ def _sum_closed(summand_of_i: sp.Expr) -> sp.Expr:
 
 
 def build() -> Derivation:
-    claims = UPDATE_RMS_CLAIMS
-    steps: list[Step] = []
-
-    def add(**fields) -> Step:
-        fields["rhs"] = prefer_one_minus(fields["rhs"])
-        step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
-        steps.append(step)
-        return step
+    recorder = StepRecorder(NAME, UPDATE_RMS_CLAIMS)
+    add = recorder.add
 
     # --- setting ---------------------------------------------------------------------------
     add(
@@ -463,6 +456,6 @@ def build() -> Derivation:
         ),
         source=UPDATE_RMS_SOURCE,
         sections=SECTIONS,
-        steps=tuple(steps),
+        steps=tuple(recorder.steps),
         results=(("update_rms_sq", "update_rms_sq"), ("update_rms", "update_rms_mu0")),
     )

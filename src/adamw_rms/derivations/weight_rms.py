@@ -27,11 +27,10 @@ from ..proof import (
     geometric_sum,
     limit,
     mean_field,
-    prefer_one_minus,
     swap_triangular_sum,
     tidy,
 )
-from ..steps import Assumption, Derivation, Kind, Step, derivation
+from ..steps import Assumption, Derivation, Kind, StepRecorder, derivation
 from ._source import WEIGHT_RMS_CLAIMS, WEIGHT_RMS_SOURCE
 from .update_rms import (
     COORDINATE_AVERAGE,
@@ -112,14 +111,8 @@ def is_linear(expr: sp.Expr, vectors: list, coefficients: list) -> bool:
 
 def build() -> Derivation:
     prerequisite = derivation("update_rms")
-    claims = WEIGHT_RMS_CLAIMS
-    steps: list[Step] = []
-
-    def add(**fields) -> Step:
-        fields["rhs"] = prefer_one_minus(fields["rhs"])
-        step = Step(derivation=NAME, claim=claims.get(fields["id"]), **fields)
-        steps.append(step)
-        return step
+    recorder = StepRecorder(NAME, WEIGHT_RMS_CLAIMS)
+    add = recorder.add
 
     # --- sliding view ------------------------------------------------------------------------
     adamw = theta[t - 1] - eta * (u[t] + lam * theta[t - 1])
@@ -738,7 +731,7 @@ def build() -> Derivation:
         ),
         source=WEIGHT_RMS_SOURCE,
         sections=SECTIONS,
-        steps=tuple(steps),
+        steps=tuple(recorder.steps),
         results=(
             ("weight_rms_sq", "theta_rms"),
             ("weight_rms_sq_mu0", "theta_rms_mu0"),
