@@ -55,13 +55,34 @@ def _decay_ratio(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return np.where(positive, ratio, out)
 
 
-def _covariance(beta1: np.ndarray, snr: np.ndarray, lag: int) -> np.ndarray:
-    """``C_lag``: the derived integral, by 32-point Gauss-Legendre quadrature."""
-    upper = kernels.sign_covariance_upper_numpy(beta1, float(lag))
-    half = upper / 2
-    angles = half[..., None] * (_NODES + 1)
-    values = kernels.sign_covariance_integrand_numpy(beta1[..., None], snr[..., None], angles)
-    return kernels.sign_covariance_scale_numpy() * half * (values @ _WEIGHTS)
+def _lag_sum(q: np.ndarray, beta1: np.ndarray, steps: np.ndarray, snr: np.ndarray, count: int):
+    """``sum_{k=1}^{count} beta3^k r_{2(t-k)} C_k`` (lags past ``t - 1`` dropped), elementwise.
+
+    Lags are evaluated in blocks, vectorised over elements and lags. ``C_k`` is the derived
+    integral by 32-point Gauss-Legendre quadrature; at ``snr = 0`` the integrand is exactly 1
+    and the integral is its upper limit, taken directly.
+    """
+    shape = q.shape
+    q, beta1, steps, snr = (a.reshape(-1, 1) for a in (q, beta1, steps, snr))
+    total = np.zeros(q.shape[0])
+    noisy = snr[:, 0] > 0
+    # Keep the quadrature's temporaries near a few MiB whatever the input size.
+    block = max(1, min(count, (1 << 18) // (len(_NODES) * max(1, int(noisy.sum())))))
+    scale = kernels.sign_covariance_scale_numpy()
+    for first in range(1, count + 1, block):
+        lags = np.arange(first, min(count, first + block - 1) + 1, dtype=np.float64)[None, :]
+        integral = kernels.sign_covariance_upper_numpy(beta1, lags)
+        if noisy.any():
+            half = integral[noisy] / 2
+            angles = half[..., None] * (_NODES + 1)
+            values = kernels.sign_covariance_integrand_numpy(
+                beta1[noisy, :, None], snr[noisy, :, None], angles
+            )
+            integral[noisy] = half * (values @ _WEIGHTS)
+        remaining = np.maximum(steps - lags, 0.0)  # lags past t - 1 are masked below
+        weight = (1 - q) ** lags * _decay_ratio(q, 2 * remaining)
+        total += np.where(steps - 1 >= lags, weight * (scale * integral), 0.0).sum(axis=1)
+    return total.reshape(shape)
 
 
 def truncation_bound(
@@ -116,12 +137,7 @@ def _arcsine_numpy(lr, decay, beta1, steps, snr, init) -> np.ndarray:
     largest = np.minimum(2 * steps, np.where(q > 0, 1 / np.where(q > 0, q, 1.0), np.inf))
     count = _terms_needed(ratio, largest, q, np.where(leading > 0, leading, 1.0))
     count = int(min(count, np.max(np.where(np.isfinite(steps), steps - 1, count), initial=0)))
-    lag_sum = np.zeros(np.broadcast_shapes(q.shape, beta1.shape, steps.shape, snr.shape))
-    beta3 = 1 - q
-    for lag in range(1, count + 1):
-        weight = beta3**lag * _decay_ratio(q, 2 * (steps - lag))
-        inside = steps - 1 >= lag  # lags beyond t - 1 do not exist at finite t
-        lag_sum += np.where(inside, weight * _covariance(beta1, snr, lag), 0.0)
+    lag_sum = _lag_sum(q, beta1, steps, snr, count)
     fluctuation = leading + 2 * lag_sum / (2 - q)
     return decay_power**2 * init**2 + lr**2 * fluctuation
 
