@@ -21,7 +21,7 @@ help:
 	@echo "make test       fast tests (-m 'not slow'), incl. KaTeX/pdflatex checks"
 	@echo "make test-slow  heavy sweeps (-m slow)"
 	@echo "make bench      benchmarks/run.py"
-	@echo "make accuracy   measure every formula on the grid -> docs/accuracy.md (~40 min, 2 cores)"
+	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (~65 min, 2 cores)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make clean      remove venv, node_modules and caches"
 
