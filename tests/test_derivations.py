@@ -7,6 +7,7 @@ import sympy as sp
 
 from adamw_rms import symbols as S
 from adamw_rms.derivations._source import (
+    SCHEDULES_CLAIMS,
     SIGN_SGDM_CLAIMS,
     TUC_CLAIMS,
     UPDATE_RMS_CLAIMS,
@@ -35,6 +36,16 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",
     "tuc.tuc_equilibrium",
+    "schedules.theta_rms_no_decay_dynamic",
+    "schedules.series_reduces_to_part1",
+    "schedules.rho_limit",
+    "schedules.single_epoch",
+    "schedules.kappa_linear",
+    "schedules.nu_linear",
+    "schedules.kappa_cosine",
+    "schedules.nu_cosine",
+    "schedules.kappa_wsd",
+    "schedules.nu_wsd",
 }
 # Identities that rest on no earlier step: the unrolled EMAs and the variance lemma are
 # proved from scratch (brute force) rather than derived.
@@ -65,6 +76,24 @@ REQUIRED_CLAIMS = {
     "update_rms": {"update_rms_sq", "update_rms_mu0"},
     "sign_sgdm": {"mean_v_bar_approx", "theta_rms_sign", "theta_rms_sign_simple"},
     "tuc": set(TUC_CLAIMS),
+    "schedules": {
+        "theta_unrolled_dynamic",
+        "theta_rms_split",
+        "theta_rms_dynamic",
+        "theta_rms_mu0_dynamic",
+        "theta_rms_no_decay_dynamic",
+        "theta_rms_series",
+        "theta_rms_series_constant",
+        "theta_rms_integral",
+        "rho_ode",
+        "single_epoch",
+        "kappa_linear",
+        "nu_linear",
+        "kappa_cosine",
+        "nu_cosine",
+        "kappa_wsd",
+        "nu_wsd",
+    },
 }
 REQUIRED_LABELS = {
     "eq:ema-wd",
@@ -101,6 +130,9 @@ def test_step_verifies(qualified_id, verifications):
 EXPECTED_ERRATA = {
     # The source prints ||theta||^2 on the left of sqrt(eta/(2 lambda) (1+b1)/(1-b1)).
     "sign_sgdm": {"theta_rms_sign_simple"},
+    # Part 2 (schedules): none. Every printed formula of 11404, the kappa_t, nu_t table included,
+    # matches the derivation; its only slips are labels (the WSD branch "j in [t2, t]" for s, and
+    # the translation's theta_1 for theta_{t-1}), not formulas.
 }
 
 
@@ -140,6 +172,7 @@ def test_required_claims_are_compared(name, derivations):
         ("weight_rms", WEIGHT_RMS_CLAIMS),
         ("sign_sgdm", SIGN_SGDM_CLAIMS),
         ("tuc", TUC_CLAIMS),
+        ("schedules", SCHEDULES_CLAIMS),
     ],
 )
 def test_every_typed_claim_is_attached_to_a_step(name, claims, derivations):

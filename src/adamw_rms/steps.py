@@ -36,7 +36,7 @@ __all__ = [
     "find_step",
 ]
 
-DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms", "sign_sgdm", "tuc")
+DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms", "sign_sgdm", "tuc", "schedules")
 
 
 class Kind(enum.Enum):

@@ -170,3 +170,85 @@ class Autocovariance(sp.Function):
 
 
 rho0 = RMS2(theta[0])
+
+# --- time-varying hyperparameters (part 2) --------------------------------------------------------
+_eta_seq = sp.Symbol("eta_seq")
+_lam_seq = sp.Symbol("lambda_seq")
+eta_seq = sp.IndexedBase(_eta_seq)  # eta_i per step, or eta_s in continuous time
+lam_seq = sp.IndexedBase(_lam_seq)  # lambda_i per step, or lambda_s
+s = sp.Symbol("s", nonnegative=True)  # continuous training time
+decay = sp.Symbol("q", positive=True)  # one step's eta_t lambda_t, as it tends to 0
+# The learning-rate schedules of part 2: endpoints, extremes and WSD breakpoints.
+eta_a = sp.Symbol("eta_a", positive=True)
+eta_b = sp.Symbol("eta_b", positive=True)
+eta_min = sp.Symbol("eta_min", positive=True)
+eta_max = sp.Symbol("eta_max", positive=True)
+t1 = sp.Symbol("t_1", positive=True)
+t2 = sp.Symbol("t_2", positive=True)
+LATEX_NAMES.update(
+    {
+        _eta_seq: r"\eta",
+        _lam_seq: r"\lambda",
+        decay: r"\eta_t\lambda_t",
+        eta_min: r"\eta_{\min}",
+        eta_max: r"\eta_{\max}",
+    }
+)
+
+
+class _Subscripted(sp.Function):
+    """A quantity indexed by time, printed with its arguments as a subscript (kappa_t)."""
+
+    _symbol = ""
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"%s_{%s}" % (self._symbol, ",".join(printer._print(a) for a in self.args))
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+class Kappa(_Subscripted):
+    """Accumulated decay :math:`\\kappa_t = \\sum_{i\\le t}\\eta_i\\lambda_i` (or its integral)."""
+
+    nargs = 1
+    _symbol = r"\kappa"
+
+
+class Z(_Subscripted):
+    """The normaliser :math:`z_t = \\sum_{i\\le t} e^{\\kappa_i}\\eta_i` of the averaged update."""
+
+    nargs = 1
+    _symbol = "z"
+
+
+class Nu(_Subscripted):
+    """The integrated squared learning rate :math:`\\nu_t = \\int_0^t \\eta_s^2\\,ds`."""
+
+    nargs = 1
+    _symbol = r"\nu"
+
+
+class Rho(_Subscripted):
+    """The squared weight RMS as a function of (continuous) time, :math:`\\rho_t`."""
+
+    nargs = 1
+    _symbol = r"\rho"
+
+
+class Beta1Bar(_Subscripted):
+    """The collapsed weight of :math:`g_j` in :math:`\\bar m_t`, :math:`\\bar\\beta_1(j, t)`."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\bar{\beta}_{1}(%s)" % ", ".join(printer._print(a) for a in self.args)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+class Beta2Bar(_Subscripted):
+    """The collapsed weight of :math:`g_j^2` in :math:`\\bar v_t`, :math:`\\bar\\beta_2(j, t)`."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\bar{\beta}_{2}(%s)" % ", ".join(printer._print(a) for a in self.args)
+        return body if exp is None else r"%s^{%s}" % (body, exp)

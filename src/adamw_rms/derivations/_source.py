@@ -132,3 +132,87 @@ TUC_CLAIMS = {
     "tuc_unit_rms": _claim(sp.Integer(1), "11307, unit RMS of the TUC"),
     "tuc_equilibrium": _claim(sp.sqrt(eta / (2 * lam)), "11307, TUC equilibrium"),
 }
+
+# --- "Asymptotic estimate of AdamW's weight RMS (part 2)": dynamic eta_t, lambda_t ---------------
+SCHEDULES_SOURCE = Source(
+    key="su2025weightrmsdynamic",
+    author="Su Jianlin",
+    title="AdamW的Weight RMS的渐近估计(下)",
+    title_en="Asymptotic estimate of AdamW's weight RMS, part 2",
+    date="2025-11-17",
+    url="https://kexue.fm/archives/11404",
+)
+
+_etas, _lams, _kappa, _z = S.eta_seq, S.lam_seq, S.Kappa, S.Z
+_i, _s = S.i, S.s
+_inner_printed = sp.Sum(sp.exp(_kappa(_i)) * b1 ** (_i - j) * _etas[_i], (_i, j, t))
+_u_bar_printed = (snr + sp.Sum(S.Beta1Bar(j, t) ** 2, (j, 1, t))) / (snr + 1)
+_decay_t = sp.exp(-2 * _kappa(t))
+
+SCHEDULES_CLAIMS = {
+    "theta_unrolled_dynamic": _claim(
+        sp.exp(-_kappa(t))
+        * (S.theta[0] - sp.Sum(sp.exp(_kappa(_i)) * _etas[_i] * S.u[_i], (_i, 1, t))),
+        "11404, step 1",
+    ),
+    "theta_rms_split": _claim(
+        _decay_t * S.rho0 + _decay_t * _z(t) ** 2 * S.RMS2(S.u_bar[t]), "11404, step 1"
+    ),
+    "var_m_bar": _claim(sp.Sum(S.Beta1Bar(j, t) ** 2, (j, 1, t)) * sigma**2, "11404, step 3"),
+    "u_bar_sq": _claim(
+        (mu**2 + sigma**2 * sp.Sum(S.Beta1Bar(j, t) ** 2, (j, 1, t))) / (mu**2 + sigma**2),
+        "11404, step 3",
+    ),
+    "u_bar_rms": _claim(_u_bar_printed, "11404, step 3"),
+    "theta_rms_dynamic": _claim(
+        _decay_t * S.rho0 + _decay_t * _z(t) ** 2 * _u_bar_printed, "11404, step 3"
+    ),
+    "theta_rms_mu0_dynamic": _claim(
+        _decay_t * S.rho0 + _decay_t * (1 - b1) ** 2 * sp.Sum(_inner_printed**2, (j, 1, t)),
+        "11404, eq:w-rms-mu0",
+    ),
+    "theta_rms_no_decay_dynamic": _claim(
+        S.rho0
+        + (1 - b1) ** 2 * sp.Sum(sp.Sum(b1 ** (_i - j) * _etas[_i], (_i, j, t)) ** 2, (j, 1, t)),
+        "11404, example 1, lambda = 0",
+    ),
+    "theta_rms_series": _claim(
+        _decay_t * S.rho0 + _decay_t * sp.Sum(sp.exp(2 * _kappa(j)) * _etas[j] ** 2, (j, 1, t)),
+        "11404, eq:w-rms-simp",
+    ),
+    "theta_rms_series_constant": _claim(
+        sp.exp(-2 * lam * eta * t) * S.rho0
+        + sp.exp(2 * lam * eta)
+        * (1 - sp.exp(-2 * lam * eta * t))
+        / (sp.exp(2 * lam * eta) - 1)
+        * eta**2,
+        "11404, example 2, constant eta and lambda",
+    ),
+    "series_reduces_to_part1": _claim(
+        sp.exp(-2 * lam * eta * t) * S.rho0 + (1 - sp.exp(-2 * lam * eta * t)) * eta / (2 * lam),
+        "11404, example 2, leading order",
+    ),
+    "theta_rms_integral": _claim(
+        _decay_t * S.rho0
+        + _decay_t * sp.Integral(sp.exp(2 * _kappa(_s)) * _etas[_s] ** 2, (_s, 0, t)),
+        "11404, eq:w-rms-int",
+    ),
+    "rho_ode": _claim(-2 * _lams[t] * _etas[t] * S.Rho(t) + _etas[t] ** 2, "11404, the ODE"),
+    "rho_limit": _claim(eta / (2 * lam), "11404, the limit of rho_t"),
+    "single_epoch": _claim(
+        _decay_t * S.rho0 + (1 - _decay_t) * S.Nu(t) / (2 * _kappa(t)), "11404, mean field"
+    ),
+    # Example 3: the table of kappa_t and nu_t, as printed in the Chinese original (the WSD
+    # schedule's last branch is labelled with j instead of s there; that label is not a formula).
+    "kappa_linear": _claim(lam * (S.eta_a + S.eta_b) * t / 2, "11404, example 3, linear"),
+    "nu_linear": _claim(
+        (S.eta_a**2 + S.eta_a * S.eta_b + S.eta_b**2) * t / 3, "11404, example 3, linear"
+    ),
+    "kappa_cosine": _claim(lam * (S.eta_min + S.eta_max) * t / 2, "11404, example 3, cosine"),
+    "nu_cosine": _claim(
+        (3 * S.eta_min**2 + 2 * S.eta_min * S.eta_max + 3 * S.eta_max**2) * t / 8,
+        "11404, example 3, cosine",
+    ),
+    "kappa_wsd": _claim(lam * S.eta_max * (t + S.t2 - S.t1) / 2, "11404, example 3, WSD"),
+    "nu_wsd": _claim(S.eta_max**2 * (t + 2 * S.t2 - 2 * S.t1) / 3, "11404, example 3, WSD"),
+}
