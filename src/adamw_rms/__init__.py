@@ -37,6 +37,7 @@ __all__ = [
     "weight_rms",
     "weight_rms_large_snr",
     "weight_rms_quick",
+    "weight_rms_trajectory",
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
 _SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
         weight_rms,
         weight_rms_large_snr,
         weight_rms_quick,
+        weight_rms_trajectory,
     )
     from .simulation import SimulationConfig, SimulationResult, simulate
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step

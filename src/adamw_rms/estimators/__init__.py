@@ -33,6 +33,7 @@ __all__ = [
     "weight_rms",
     "weight_rms_large_snr",
     "weight_rms_quick",
+    "weight_rms_trajectory",
 ]
 
 _BACKENDS = ("numpy", "mpmath")
@@ -463,4 +464,5 @@ def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
 
 
 # Imported last: the module uses the validation helpers above.
+from .schedules import weight_rms_trajectory  # noqa: E402
 from .sign_sgdm import sign_sgdm_weight_rms  # noqa: E402

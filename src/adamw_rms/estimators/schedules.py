@@ -1,0 +1,193 @@
+r"""The weight RMS along a whole run with per-step learning rates and weight decays (part 2).
+
+The formulas of :mod:`adamw_rms.derivations.schedules`, evaluated for every step ``t = 1..T``
+in O(T) time and memory. Weight-decay convention (PyTorch's ``torch.optim.AdamW``):
+``theta <- theta - lr[t] * (u + weight_decay[t] * theta)``; the derivation replaces the decay
+factor ``1 - lr[t] * weight_decay[t]`` by :math:`e^{-\eta_t\lambda_t}`, with
+:math:`\kappa_t = \sum_{i\le t}\eta_i\lambda_i`.
+
+Nothing is formed as :math:`e^{\kappa_j}` alone (it overflows for long runs): every sum
+:math:`\sum_j e^{-c(\kappa_t-\kappa_j)}\,b_j` is a linear recurrence
+:math:`x_t = a_t x_{t-1} + b_t` with :math:`0 \le a_t \le 1`, solved vectorised in blocks
+within which the accumulated factors stay far from overflow (:func:`linear_recurrence`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_range
+
+__all__ = ["METHODS", "linear_recurrence", "weight_rms_trajectory"]
+
+#: The formulas :func:`weight_rms_trajectory` evaluates.
+METHODS = ("mean_field", "series", "ode", "single_epoch")
+
+# The factors accumulated inside one block stay within exp(+-_LOG_SPAN): no overflow.
+_LOG_SPAN = 600.0
+
+
+def linear_recurrence(factor: np.ndarray, term: np.ndarray, start: float = 0.0) -> np.ndarray:
+    r"""Solve :math:`x_t = a_t x_{t-1} + b_t` (``t = 1..T``, :math:`x_0` = ``start``) in O(T).
+
+    Requires :math:`0 < a_t \le 1`. Within a block, :math:`x_t = A_t (x_{s} + \sum_{j}
+    b_j / A_j)` with :math:`A_t = \prod a` from the block start, evaluated with cumulative sums
+    of :math:`\log a_t`; a block ends before :math:`\prod a` falls below :math:`e^{-600}`, so
+    :math:`1/A_j` never overflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adamw_rms.estimators.schedules import linear_recurrence
+    >>> np.allclose(linear_recurrence(np.full(3, 0.5), np.ones(3)), [1.0, 1.5, 1.75])
+    True
+    """
+    # A factor that underflowed to 0 forgets the past just as well as 1e-200 does.
+    log_factor = np.log(np.maximum(factor, 1e-200))
+    out = np.empty(term.size)
+    # Only to place the block ends; inside a block the logs are summed afresh, so the
+    # precision does not degrade with the length of the run.
+    decay = -np.cumsum(log_factor)  # non-decreasing
+    position, previous, offset = 0, float(start), 0.0
+    while position < term.size:
+        end = max(position + 1, int(np.searchsorted(decay, offset + _LOG_SPAN, side="right")))
+        if position == 0:
+            logs = np.negative(decay[:end])  # the same cumulative sum: no need to redo it
+        else:
+            logs = np.cumsum(log_factor[position:end])
+        growth = np.exp(logs, out=logs)
+        block = out[position:end]
+        np.divide(term[position:end], growth, out=block)
+        np.cumsum(block, out=block)
+        block += previous
+        block *= growth
+        previous, offset, position = float(out[end - 1]), float(decay[end - 1]), end
+    return out
+
+
+def _per_step(lr: Any, weight_decay: Any) -> tuple[np.ndarray, np.ndarray]:
+    lr_array = check_range("lr", lr, 0.0)
+    decay_array = check_range("weight_decay", weight_decay, 0.0)
+    if lr_array.ndim > 1 or decay_array.ndim > 1:
+        raise ValueError("lr and weight_decay must be per-step 1-d arrays or scalars")
+    if lr_array.ndim == 0 and decay_array.ndim == 0:
+        raise ValueError("lr or weight_decay must be a per-step array (the schedule)")
+    length = lr_array.size if lr_array.ndim else decay_array.size
+    if lr_array.ndim and decay_array.ndim and lr_array.size != decay_array.size:
+        raise ValueError(
+            f"lr and weight_decay must have the same length; got {lr_array.size} and "
+            f"{decay_array.size}"
+        )
+    if length == 0:
+        raise ValueError("the schedule must have at least one step")
+    return np.broadcast_to(lr_array, length).copy(), np.broadcast_to(decay_array, length).copy()
+
+
+def _one_minus_exp_over(x: np.ndarray) -> np.ndarray:
+    """``(1 - exp(-x)) / x`` with its limit 1 at ``x = 0``, no cancellation."""
+    safe = np.where(x > 0, x, 1.0)
+    return np.where(x > 0, -np.expm1(-safe) / safe, 1.0)
+
+
+def weight_rms_trajectory(
+    lr: Any,
+    weight_decay: Any,
+    *,
+    beta1: float = 0.9,
+    snr: float = 0.0,
+    init_rms: float = 0.0,
+    method: str = "mean_field",
+) -> np.ndarray:
+    r"""The weight RMS after every step of a schedule, by one of part 2's formulas.
+
+    With :math:`\kappa_t = \sum_{i\le t}\eta_i\lambda_i`, :math:`\rho_0` = ``init_rms**2``:
+
+    * ``"mean_field"`` (step ``schedules.theta_rms_dynamic``):
+      :math:`\rho_t \approx e^{-2\kappa_t}\rho_0 + e^{-2\kappa_t}z_t^2\,
+      \frac{\mathrm{SNR} + \sum_j\bar\beta_1(j,t)^2}{\mathrm{SNR}+1}`,
+      :math:`z_t = \sum_i e^{\kappa_i}\eta_i`,
+      :math:`\bar\beta_1(j,t) = \frac{1-\beta_1}{z_t}\sum_{i=j}^t e^{\kappa_i}\beta_1^{i-j}\eta_i`;
+      :math:`\sum_j\bar\beta_1^2` for every ``t`` by a forward recursion (no O(T²) sum);
+    * ``"series"`` (``schedules.theta_rms_series``, eq. w-rms-simp, zero-mean gradients):
+      :math:`\rho_t \approx e^{-2\kappa_t}\rho_0 + \sum_j e^{-2(\kappa_t-\kappa_j)}\eta_j^2`;
+    * ``"ode"`` (``schedules.rho_ode``): :math:`\rho' = -2\lambda\eta\rho + \eta^2` with
+      :math:`\eta, \lambda` constant over each step, solved exactly step by step:
+      :math:`\rho_t = e^{-2\eta_t\lambda_t}\rho_{t-1} + \eta_t^2\,
+      \frac{1 - e^{-2\eta_t\lambda_t}}{2\eta_t\lambda_t}`;
+    * ``"single_epoch"`` (``schedules.single_epoch``):
+      :math:`\rho_t \approx e^{-2\kappa_t}\rho_0 + (1 - e^{-2\kappa_t})\,\nu_t/(2\kappa_t)`,
+      :math:`\nu_t = \sum_{i\le t}\eta_i^2` (:math:`\nu_t` at :math:`\kappa_t = 0`).
+
+    Only ``"mean_field"`` takes ``snr > 0``; the others are the source's zero-mean formulas.
+
+    Parameters
+    ----------
+    lr, weight_decay
+        Per-step 1-d arrays of equal length ``T`` (the schedule), or one of them a scalar;
+        values ``>= 0``. Convention: ``theta <- theta - lr[t] * (u + weight_decay[t] * theta)``.
+    beta1
+        Momentum, ``[0, 1)`` (used by ``"mean_field"``).
+    snr, init_rms
+        ``>= 0``.
+    method
+        One of :data:`METHODS`.
+
+    Returns
+    -------
+    ndarray
+        The weight RMS after steps ``1..T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adamw_rms.estimators import weight_rms_trajectory
+    >>> lr = np.full(100_000, 1e-3)
+    >>> round(float(weight_rms_trajectory(lr, 0.1, method="series")[-1]), 4)  # sqrt(lr/(2 wd))
+    0.0707
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    lr_t, decay_t = _per_step(lr, weight_decay)
+    beta1_value = float(check_range("beta1", beta1, 0.0, 1.0, high_open=True))
+    snr_value = float(check_range("snr", snr, 0.0))
+    init = float(check_range("init_rms", init_rms, 0.0))
+    if method != "mean_field" and snr_value != 0:
+        raise ValueError(f"method {method!r} is the zero-mean formula; snr must be 0 (got {snr})")
+    step_decay = lr_t * decay_t
+    kappa = np.cumsum(step_decay)
+    from_init = np.exp(-2 * kappa) * init**2
+    if method == "single_epoch":
+        nu = np.cumsum(lr_t**2)
+        return np.sqrt(from_init + nu * _one_minus_exp_over(2 * kappa))
+    shrink = np.exp(-step_decay)
+    if method == "series":
+        return np.sqrt(from_init + linear_recurrence(shrink**2, lr_t**2))
+    if method == "ode":
+        source = lr_t**2 * _one_minus_exp_over(2 * step_decay)
+        return np.sqrt(from_init + linear_recurrence(shrink**2, source))
+    return np.sqrt(from_init + _mean_field_noise(lr_t, shrink, beta1_value, snr_value))
+
+
+def _mean_field_noise(lr: np.ndarray, shrink: np.ndarray, beta1: float, snr: float) -> np.ndarray:
+    r"""``e^{-2 kappa_t} z_t^2 (SNR + sum_j b1bar(j,t)^2) / (SNR + 1)`` for every ``t``.
+
+    With :math:`A_j(t) = \sum_{i=j}^t e^{\kappa_i}\beta_1^{i-j}\eta_i`, the sum
+    :math:`Q_t = \sum_{j\le t}A_j(t)^2` obeys :math:`Q_t = Q_{t-1} + 2c_t\beta_1P_{t-1} + c_t^2G_t`
+    and :math:`P_t = \sum_{j\le t}\beta_1^{t-j}A_j(t) = \beta_1P_{t-1} + c_tG_t`
+    (:math:`c_t = e^{\kappa_t}\eta_t`, :math:`G_t = \sum_{k<t}\beta_1^{2k}`); scaled by
+    :math:`e^{-2\kappa_t}` and :math:`e^{-\kappa_t}` they become linear recurrences with
+    factors :math:`\le 1`. Likewise :math:`\tilde z_t = e^{-\kappa_t}z_t`.
+    """
+    steps = np.arange(1, lr.size + 1)
+    gain = -np.expm1(2 * steps * np.log(beta1)) / (1 - beta1**2) if beta1 > 0 else 1.0
+    scaled_z = linear_recurrence(shrink, lr)
+    if beta1 > 0:
+        scaled_p = linear_recurrence(beta1 * shrink, lr * gain)
+        previous_p = np.concatenate(([0.0], scaled_p[:-1]))
+    else:
+        previous_p = np.zeros(lr.size)
+    source = 2 * beta1 * lr * shrink * previous_p + lr**2 * gain
+    scaled_q = linear_recurrence(shrink**2, source)
+    return (snr * scaled_z**2 + (1 - beta1) ** 2 * scaled_q) / (snr + 1)
