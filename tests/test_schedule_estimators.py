@@ -161,3 +161,43 @@ def test_source_reference_run_against_simulation():
             error = predicted[step - 1] / simulated - 1
             allowed = SE_MULTIPLIER * math.hypot(se / simulated, REFERENCE_REL_SE)
             assert abs(error - expected) <= allowed, (method, step, error, expected)
+
+
+# --- schedule shapes and the command line ---------------------------------------------------------
+
+
+def test_schedule_shapes():
+    from adamw_rms.schedules import cosine, linear, wsd
+
+    lr = cosine(1e-3, 1e-4, 1000)
+    assert lr.size == 1000 and lr[-1] == pytest.approx(1e-4) and lr.max() <= 1e-3
+    assert np.all(np.diff(lr) <= 0)
+    ramp = linear(0.0, 1e-3, 100)
+    np.testing.assert_allclose(ramp, 1e-3 * np.arange(1, 101) / 100)
+    warm = cosine(1e-3, 0.0, 200, warmup=20)
+    np.testing.assert_allclose(warm[:20], 1e-3 * np.arange(1, 21) / 20)
+    stable = wsd(1e-3, 100, warmup=10, decay=30)
+    assert np.all(stable[10:70] == 1e-3) and stable[-1] == 0.0 and stable[9] == 1e-3
+    with pytest.raises(ValueError, match="warmup must be"):
+        cosine(1e-3, 1e-4, 100, warmup=100)
+    with pytest.raises(ValueError, match="decay must be"):
+        wsd(1e-3, 100, warmup=90, decay=20)
+    with pytest.raises(ValueError, match="peak must be"):
+        cosine(-1.0, 0.0, 10)
+
+
+def test_check_with_a_schedule_compares_the_part_two_formulas(capsys):
+    pytest.importorskip("numba")
+    import json
+
+    from adamw_rms.__main__ import main
+
+    argv = ["check", "--schedule", "wsd", "--warmup-steps", "200", "--steps", "3000"]
+    assert main([*argv, "--n", "2000", "--no-progress", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    names = [row["formula"] for row in payload["formulas"]]
+    assert names == [
+        "schedule_mean_field", "schedule_series", "schedule_ode", "schedule_single_epoch"
+    ]  # fmt: skip
+    assert main(["check", "--lr-final", "1e-4", "--steps", "100"]) == 2
+    assert "--lr-final" in capsys.readouterr().err

@@ -94,6 +94,29 @@ def _sign(formula_name: str) -> Callable[[SimulationConfig, int], float]:
     return predict
 
 
+def _scheduled(config: SimulationConfig) -> str | None:
+    if not config.has_schedule:
+        return "a part-2 formula (constant lr and weight decay: use the part-1 formulas)"
+    if config.update != "adamw":
+        return "an AdamW formula (update = sign_sgdm)"
+    return None
+
+
+def _trajectory(method: str) -> Callable[[SimulationConfig, int], float]:
+    def predict(config: SimulationConfig, step: int) -> float:
+        if step == 0:
+            return config.init_rms
+        return float(
+            estimators.weight_rms_trajectory(
+                config.lr_per_step()[:step], config.weight_decay_per_step()[:step],
+                beta1=config.beta1, snr=config.snr if method == "mean_field" else 0.0,
+                init_rms=config.init_rms, method=method,
+            )[-1]
+        )  # fmt: skip
+
+    return predict
+
+
 def _all(*conditions: Callable[[SimulationConfig], str | None]):
     def applies(config: SimulationConfig) -> str | None:
         for condition in conditions:
@@ -190,6 +213,38 @@ FORMULAS: tuple[Formula, ...] = (
         "update_rms",
         lambda c, t: estimators.update_rms(c.beta1, c.snr),
         _all(_constant),
+    ),
+    Formula(
+        "schedule_mean_field",
+        "schedule: general mean field",
+        "schedules.theta_rms_dynamic",
+        "weight_rms",
+        _trajectory("mean_field"),
+        _scheduled,
+    ),
+    Formula(
+        "schedule_series",
+        "schedule: series (eq:w-rms-simp)",
+        "schedules.theta_rms_series",
+        "weight_rms",
+        _trajectory("series"),
+        _all(_scheduled, _zero_mean),
+    ),
+    Formula(
+        "schedule_ode",
+        "schedule: ODE / integral form",
+        "schedules.rho_ode",
+        "weight_rms",
+        _trajectory("ode"),
+        _all(_scheduled, _zero_mean),
+    ),
+    Formula(
+        "schedule_single_epoch",
+        "schedule: single-epoch mean field",
+        "schedules.single_epoch",
+        "weight_rms",
+        _trajectory("single_epoch"),
+        _all(_scheduled, _zero_mean),
     ),
     Formula(
         "sign_arcsine",

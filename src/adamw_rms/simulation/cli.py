@@ -8,6 +8,7 @@ import math
 import sys
 from typing import Any
 
+from ..schedules import SCHEDULES
 from .config import UPDATE_RULES, SimulationConfig
 
 __all__ = ["add_simulation_arguments", "run_check", "run_simulate"]
@@ -29,6 +30,18 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
         "weight decay 0.1, betas 0.9/0.95, eps 0, no bias correction, init RMS 0.1)"
     )
     group.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    group.add_argument(
+        "--schedule", choices=("constant", *SCHEDULES), default="constant",
+        help="learning-rate schedule (default constant); --lr is its peak or start",
+    )  # fmt: skip
+    group.add_argument(
+        "--lr-final", type=float, default=None,
+        help="linear / cosine: the final learning rate (default lr / 10)",
+    )  # fmt: skip
+    group.add_argument("--warmup-steps", type=int, default=0, help="linear warmup (default 0)")
+    group.add_argument(
+        "--decay-steps", type=int, default=None, help="wsd: length of the final decay (20%%)"
+    )
     group.add_argument("--weight-decay", type=float, default=0.1, help="default 0.1")
     group.add_argument("--beta1", type=float, default=0.9, help="default 0.9")
     group.add_argument("--beta2", type=float, default=0.95, help="default 0.95")
@@ -74,7 +87,7 @@ def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationCon
     if not (math.isfinite(args.snr) and args.snr >= 0):
         raise ValueError(f"snr must be in [0, inf); got {args.snr!r}")
     return SimulationConfig(
-        lr=args.lr,
+        lr=_learning_rates(args),
         weight_decay=args.weight_decay,
         beta1=args.beta1,
         beta2=args.beta2,
@@ -90,6 +103,24 @@ def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationCon
         record_steps=record_steps,
         update=args.update,
     )
+
+
+def _learning_rates(args: argparse.Namespace) -> Any:
+    """``--lr`` itself, or the per-step array of ``--schedule``."""
+    if args.schedule == "constant":
+        if args.lr_final is not None or args.decay_steps is not None or args.warmup_steps:
+            raise ValueError("--lr-final, --warmup-steps and --decay-steps need --schedule")
+        return args.lr
+    final = args.lr / 10 if args.lr_final is None else args.lr_final
+    if args.schedule == "wsd":
+        if args.lr_final is not None:
+            raise ValueError("--lr-final does not apply to --schedule wsd (it decays to 0)")
+        return SCHEDULES["wsd"](
+            args.lr, args.steps, warmup=args.warmup_steps, decay=args.decay_steps
+        )
+    if args.decay_steps is not None:
+        raise ValueError("--decay-steps applies to --schedule wsd only")
+    return SCHEDULES[args.schedule](args.lr, final, args.steps, warmup=args.warmup_steps)
 
 
 def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:

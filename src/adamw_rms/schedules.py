@@ -1,0 +1,80 @@
+r"""Learning-rate schedules as per-step arrays ``lr[0..T-1]`` (the rate used at steps ``1..T``).
+
+The shapes of the source's part 2 (``derivations/schedules.md``), sampled at the steps
+``s = 1..T`` of a run of ``T`` steps, optionally after a linear warmup:
+
+* ``linear(start, end, steps)``: :math:`\eta_s = \eta_a + (\eta_b - \eta_a)\,s/T`;
+* ``cosine(peak, final, steps)``: :math:`\eta_s = \eta_{\min} + (\eta_{\max} - \eta_{\min})
+  (1 + \cos(\pi s/T))/2`;
+* ``wsd(peak, steps, warmup, decay)``: warmup to ``peak`` over ``warmup`` steps, stable, then a
+  linear decay to 0 over the last ``decay`` steps.
+
+Feed them to :func:`adamw_rms.estimators.weight_rms_trajectory` and to
+:class:`adamw_rms.simulation.SimulationConfig` (``lr=`` accepts a per-step array).
+
+Examples
+--------
+>>> from adamw_rms.schedules import cosine
+>>> lr = cosine(1e-3, 1e-4, 10_000)
+>>> float(lr[0]) > float(lr[-1]) == 1e-4
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SCHEDULES", "cosine", "linear", "wsd"]
+
+
+def _check(steps: int, warmup: int, **rates: float) -> None:
+    if not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1; got {steps!r}")
+    if not isinstance(warmup, int | np.integer) or not 0 <= warmup < steps:
+        raise ValueError(f"warmup must be a whole number in [0, steps); got {warmup!r}")
+    for name, value in rates.items():
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be in [0, inf); got {value!r}")
+
+
+def _with_warmup(shape: np.ndarray, peak: float, warmup: int) -> np.ndarray:
+    # The warmup replaces the first steps with a linear ramp from peak/warmup up to peak.
+    if warmup:
+        shape[:warmup] = peak * np.arange(1, warmup + 1) / warmup
+    return shape
+
+
+def linear(start: float, end: float, steps: int, *, warmup: int = 0) -> np.ndarray:
+    """A linear ramp from ``start`` to ``end`` over ``steps`` steps (after ``warmup``)."""
+    _check(steps, warmup, start=start, end=end)
+    span = steps - warmup
+    s = np.arange(1, span + 1)
+    body = start + (end - start) * s / span
+    return _with_warmup(np.concatenate((np.empty(warmup), body)), start, warmup)
+
+
+def cosine(peak: float, final: float, steps: int, *, warmup: int = 0) -> np.ndarray:
+    """Cosine decay from ``peak`` to ``final`` over ``steps`` steps (after ``warmup``)."""
+    _check(steps, warmup, peak=peak, final=final)
+    span = steps - warmup
+    s = np.arange(1, span + 1)
+    body = final + (peak - final) * (1 + np.cos(np.pi * s / span)) / 2
+    return _with_warmup(np.concatenate((np.empty(warmup), body)), peak, warmup)
+
+
+def wsd(peak: float, steps: int, *, warmup: int = 0, decay: int | None = None) -> np.ndarray:
+    """Warmup-stable-decay: ``warmup`` steps up, stable at ``peak``, linear to 0 at the end.
+
+    ``decay`` is the length of the final decay (default: the last 20% of the run).
+    """
+    decay = max(1, steps // 5) if decay is None else decay
+    _check(steps, warmup, peak=peak)
+    if not isinstance(decay, int | np.integer) or not 1 <= decay <= steps - warmup:
+        raise ValueError(f"decay must be a whole number in [1, steps - warmup]; got {decay!r}")
+    lr = np.full(steps, float(peak))
+    lr[steps - decay :] = peak * (steps - np.arange(steps - decay + 1, steps + 1)) / decay
+    return _with_warmup(lr, peak, warmup)
+
+
+#: Schedules by name, for the command line.
+SCHEDULES = {"linear": linear, "cosine": cosine, "wsd": wsd}
