@@ -36,7 +36,7 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",
     "tuc.tuc_equilibrium",
-    "schedules.theta_rms_no_decay_dynamic",
+    "schedules.no_decay_lower_gap",
     "schedules.series_reduces_to_part1",
     "schedules.rho_limit",
     "schedules.single_epoch",

@@ -619,6 +619,112 @@ def build() -> Derivation:
         checks=(RewriteToZero(mu0, RHS, given=no_decay_map, method="substitution kappa = 0"),),
     )
 
+    # --- the Robbins-Monro bound: both sides of sum_j (sum_{i>=j} b1^{i-j} eta_i)^2 ---------------
+    # Each bound is stated as an exact identity for its gap, with every term of the gap a square
+    # (or a product of nonnegative factors) times nonnegative powers of beta_1 and 1/(1 - beta_1).
+    (momentum_sq,) = [a for a in no_decay.atoms(sp.Sum) if a.limits[0][0] == j]
+    momentum = momentum_sq.function.base  # sum_{i=j}^t beta_1^{i-j} eta_i
+    lag_weight = momentum.function / etas[i]  # beta_1^{i-j}
+    total_weight = 1 / (1 - b1)  # sum_{i>=j} beta_1^{i-j} over an infinite horizon
+    squares = sp.Sum(etas[j] ** 2, (j, 1, t))
+    upper_gap_lhs = total_weight**2 * squares - momentum_sq
+    # Cauchy-Schwarz with the weights beta_1^{i-j}, as Lagrange's identity: the gap of step j is
+    # (1/2) sum_{i,k >= j} beta_1^{i-j} beta_1^{k-j} (eta_i - eta_k)^2. Summed over j with the sum
+    # over j innermost: j runs up to min(i, k).
+    pair_weight = sp.powsimp(lag_weight * lag_weight.subs(i, k))
+    lagrange = (
+        sp.Sum(
+            sp.Sum((etas[i] - etas[k]) ** 2 * sp.Sum(pair_weight, (j, 1, sp.Min(i, k))), (k, 1, t)),
+            (i, 1, t),
+        )
+        / 2
+    )
+    # sum_{i=j}^t beta_1^{i-j} falls short of 1/(1 - beta_1) by the tail beyond t, which multiplies
+    # the weighted squares of step j; again with the sum over j innermost.
+    tail_beyond_t = sp.factor(total_weight - geometric_sum(lag_weight, i, j, t))
+    truncation = sp.Sum(
+        etas[i] ** 2 * sp.Sum(sp.powsimp(tail_beyond_t * lag_weight), (j, 1, i)), (i, 1, t)
+    )
+    # Swapping the sums, eta_i^2 carries sum_{j=1}^i beta_1^{i-j}, short of 1/(1 - beta_1) by the
+    # tail before step 1.
+    tail_before_1 = sp.factor(total_weight - geometric_sum(lag_weight, j, 1, i))
+    start_up = _pull_out(sp.Sum(total_weight * tail_before_1 * etas[i] ** 2, (i, 1, t)))
+    upper_gap = start_up + truncation + lagrange
+
+    def momentum_squares(n: int) -> sp.Expr:
+        """sum_j (sum_{i=j}^n beta_1^{i-j} eta_i)^2 for a concrete horizon, term by term."""
+        return sum(
+            sum(b1 ** (i_ - j_) * etas[i_] for i_ in range(j_, n + 1)) ** 2
+            for j_ in range(1, n + 1)
+        )
+
+    def rate_squares(n: int) -> sp.Expr:
+        return sum(etas[j_] ** 2 for j_ in range(1, n + 1))
+
+    robbins_monro_beta = {b1: sp.Rational(9, 11)}
+    add(
+        id="no_decay_upper_gap",
+        title="Square-summable rates bound the momentum sums",
+        section="Example 1: zero-mean gradients",
+        lhs=upper_gap_lhs,
+        rhs=upper_gap,
+        kind=Kind.IDENTITY,
+        justification=(
+            "The sum in [[theta_rms_no_decay_dynamic]] against $(1-\\beta_1)^{-2}\\sum_j "
+            "\\eta_j^2$. By Lagrange's identity (Cauchy--Schwarz with the weights "
+            "$\\beta_1^{i-j}$), $(\\sum_{i\\ge j}\\beta_1^{i-j}\\eta_i)^2$ is "
+            "$\\sum_{i\\ge j}\\beta_1^{i-j}$ times $\\sum_{i\\ge j}\\beta_1^{i-j}\\eta_i^2$ less "
+            "half the sum over pairs $i, k \\ge j$ of $\\beta_1^{i-j}\\beta_1^{k-j}"
+            "(\\eta_i-\\eta_k)^2$; replacing each finite geometric sum, once at fixed $j$ and "
+            "once more after swapping the sums, by $1/(1-\\beta_1)$ adds back its tail. For "
+            "$0 \\le \\beta_1 < 1$ every term of the right side is $\\ge 0$ (squares times "
+            "nonnegative powers of $\\beta_1$ and of $1/(1-\\beta_1)$: the exponents are $\\ge 0$ "
+            "since $j \\le i \\le t$, and $j \\le \\min(i, k)$ in the sum over pairs), for any "
+            "real $\\eta_i$: $\\sum_j(\\sum_{i\\ge j}\\beta_1^{i-j}"
+            "\\eta_i)^2 \\le (1-\\beta_1)^{-2}\\sum_j\\eta_j^2$."
+        ),
+        uses=("theta_rms_no_decay_dynamic",),
+        checks=(
+            BruteForce(
+                lambda n: total_weight**2 * rate_squares(n) - momentum_squares(n),
+                RHS,
+                at=robbins_monro_beta,
+                method="brute force (symbolic eta_i)",
+            ),
+        ),
+    )
+    # The lower bound: the i = j term of each momentum sum is eta_j itself; the rest, r_j, is a sum
+    # of nonnegative terms when the rates are.
+    rest = sp.Sum(momentum.function, (i, j + 1, t))
+    lower_gap_lhs = momentum_sq - squares
+    lower_gap = sp.Sum(rest * (2 * etas[j] + rest), (j, 1, t))
+    add(
+        id="no_decay_lower_gap",
+        title="Without weight decay: bounded iff the rates are square-summable",
+        section="Example 1: zero-mean gradients",
+        lhs=lower_gap_lhs,
+        rhs=lower_gap,
+        kind=Kind.IDENTITY,
+        justification=(
+            "Split the term $i = j$, which is $\\eta_j$, off each momentum sum of "
+            "[[theta_rms_no_decay_dynamic]] and expand the square. With $\\eta_i \\ge 0$ the "
+            "right side is $\\ge 0$, so with [[no_decay_upper_gap]] $(1-\\beta_1)^2\\sum_j"
+            "\\eta_j^2 \\le (1-\\beta_1)^2\\sum_j(\\sum_{i\\ge j}\\beta_1^{i-j}\\eta_i)^2 \\le "
+            "\\sum_j\\eta_j^2$ for every $t$ and every $0 \\le \\beta_1 < 1$: without weight "
+            "decay, the weight RMS stays bounded as $t \\to \\infty$ if and only if "
+            "$\\sum_j\\eta_j^2 < \\infty$ (the Robbins--Monro condition)."
+        ),
+        uses=("theta_rms_no_decay_dynamic", "no_decay_upper_gap"),
+        checks=(
+            BruteForce(
+                lambda n: momentum_squares(n) - rate_squares(n),
+                RHS,
+                at=robbins_monro_beta,
+                method="brute force (symbolic eta_i)",
+            ),
+        ),
+    )
+
     # --- example 2: the series approximation ------------------------------------------------------
     (inner_sum,) = [a for a in mu0.atoms(sp.Sum) if a.limits[0][0] == i]
     frozen_inner = inner_sum.function.xreplace({kappa(i): kappa(j), etas[i]: etas[j]})
