@@ -12,6 +12,9 @@ raised.
 
 simulation: the engines' element-steps per second against the source's NumPy loop (numba
 >= 10x); see ``benchmarks/_simulation.py``.
+
+schedules: weight-RMS trajectories on 10^6 steps (< 0.1 s), with the O(T^2) sum side by side on
+small T; see ``benchmarks/_schedules.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 
 from _estimators import estimator_report
+from _schedules import schedules_report
 from _simulation import simulation_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +66,8 @@ def main() -> int:
     print(estimator_report())
     print()
     print(simulation_report())
+    print()
+    print(schedules_report())
     return 0
 
 

@@ -45,7 +45,11 @@ def linear_recurrence(factor: np.ndarray, term: np.ndarray, start: float = 0.0) 
     True
     """
     # A factor that underflowed to 0 forgets the past just as well as 1e-200 does.
-    log_factor = np.log(np.maximum(factor, 1e-200))
+    return _recurrence_from_logs(np.log(np.maximum(factor, 1e-200)), term, start)
+
+
+def _recurrence_from_logs(log_factor: np.ndarray, term: np.ndarray, start: float = 0.0):
+    r""":func:`linear_recurrence` given :math:`\log a_t` (saves an exp and a log per step)."""
     out = np.empty(term.size)
     # Only to place the block ends; inside a block the logs are summed afresh, so the
     # precision does not degrade with the length of the run.
@@ -161,16 +165,17 @@ def weight_rms_trajectory(
     if method == "single_epoch":
         nu = np.cumsum(lr_t**2)
         return np.sqrt(from_init + nu * _one_minus_exp_over(2 * kappa))
-    shrink = np.exp(-step_decay)
     if method == "series":
-        return np.sqrt(from_init + linear_recurrence(shrink**2, lr_t**2))
+        return np.sqrt(from_init + _recurrence_from_logs(-2 * step_decay, lr_t**2))
     if method == "ode":
         source = lr_t**2 * _one_minus_exp_over(2 * step_decay)
-        return np.sqrt(from_init + linear_recurrence(shrink**2, source))
-    return np.sqrt(from_init + _mean_field_noise(lr_t, shrink, beta1_value, snr_value))
+        return np.sqrt(from_init + _recurrence_from_logs(-2 * step_decay, source))
+    return np.sqrt(from_init + _mean_field_noise(lr_t, step_decay, beta1_value, snr_value))
 
 
-def _mean_field_noise(lr: np.ndarray, shrink: np.ndarray, beta1: float, snr: float) -> np.ndarray:
+def _mean_field_noise(
+    lr: np.ndarray, step_decay: np.ndarray, beta1: float, snr: float
+) -> np.ndarray:
     r"""``e^{-2 kappa_t} z_t^2 (SNR + sum_j b1bar(j,t)^2) / (SNR + 1)`` for every ``t``.
 
     With :math:`A_j(t) = \sum_{i=j}^t e^{\kappa_i}\beta_1^{i-j}\eta_i`, the sum
@@ -180,14 +185,19 @@ def _mean_field_noise(lr: np.ndarray, shrink: np.ndarray, beta1: float, snr: flo
     :math:`e^{-2\kappa_t}` and :math:`e^{-\kappa_t}` they become linear recurrences with
     factors :math:`\le 1`. Likewise :math:`\tilde z_t = e^{-\kappa_t}z_t`.
     """
-    steps = np.arange(1, lr.size + 1)
-    gain = -np.expm1(2 * steps * np.log(beta1)) / (1 - beta1**2) if beta1 > 0 else 1.0
-    scaled_z = linear_recurrence(shrink, lr)
+    gain = np.full(lr.size, 1 / (1 - beta1**2))
     if beta1 > 0:
-        scaled_p = linear_recurrence(beta1 * shrink, lr * gain)
-        previous_p = np.concatenate(([0.0], scaled_p[:-1]))
-    else:
-        previous_p = np.zeros(lr.size)
-    source = 2 * beta1 * lr * shrink * previous_p + lr**2 * gain
-    scaled_q = linear_recurrence(shrink**2, source)
-    return (snr * scaled_z**2 + (1 - beta1) ** 2 * scaled_q) / (snr + 1)
+        # G_t = (1 - beta1^(2t)) / (1 - beta1^2) reaches its limit in float64 within a few
+        # hundred steps; only those are computed.
+        early = min(lr.size, int(np.ceil(-40 / np.log(beta1))) + 1)
+        steps = np.arange(1, early + 1)
+        gain[:early] = -np.expm1(2 * steps * np.log(beta1)) / (1 - beta1**2)
+    source = lr * lr * gain
+    if beta1 > 0:
+        scaled_p = _recurrence_from_logs(np.log(beta1) - step_decay, lr * gain)
+        source[1:] += 2 * beta1 * lr[1:] * np.exp(-step_decay[1:]) * scaled_p[:-1]
+    noise = (1 - beta1) ** 2 * _recurrence_from_logs(-2 * step_decay, source)
+    if snr == 0:
+        return noise  # z_t only enters with the signal
+    scaled_z = _recurrence_from_logs(-step_decay, lr)
+    return (snr * scaled_z**2 + noise) / (snr + 1)
