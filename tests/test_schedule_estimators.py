@@ -201,3 +201,36 @@ def test_check_with_a_schedule_compares_the_part_two_formulas(capsys):
     ]  # fmt: skip
     assert main(["check", "--lr-final", "1e-4", "--steps", "100"]) == 2
     assert "--lr-final" in capsys.readouterr().err
+
+
+# --- a real torch scheduler -----------------------------------------------------------------------
+
+# CosineAnnealingLR(T_max = 3000, 1e-3 -> 1e-4), weight decay 0.1, bias correction on, the source's
+# other settings: the general mean-field formula against the numba engine on 200 000
+# coordinates (seed 5) at step 3000: +0.03% (relative SE 0.16%).
+TORCH_REFERENCE = (0.0003, 0.0016)
+
+
+def test_from_torch_scheduler_and_a_torch_engine_run():
+    torch = pytest.importorskip("torch")
+    from adamw_rms.schedules import from_torch_scheduler
+
+    steps = 3000
+
+    def make(optimizer):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=1e-4)
+
+    lr, decay = from_torch_scheduler(make, steps, lr=1e-3, weight_decay=0.1)
+    k = np.arange(steps)
+    np.testing.assert_allclose(lr, 1e-4 + 0.9e-3 * (1 + np.cos(np.pi * k / steps)) / 2, rtol=1e-12)
+    assert np.all(decay == 0.1)
+    config = SimulationConfig.source(
+        steps=steps, lr=1e-3, bias_correction=True, n=2000, seed=6, record_steps=(steps,)
+    )
+    result = simulate(config, engine="torch", device="cpu", scheduler=make)
+    predicted = weight_rms_trajectory(lr, decay, beta1=0.9, init_rms=0.1)[-1]
+    error = predicted / result.final_weight_rms - 1
+    expected, reference_se = TORCH_REFERENCE
+    allowed = SE_MULTIPLIER * math.hypot(result.final_weight_rms_se / result.final_weight_rms,
+                                         reference_se)  # fmt: skip
+    assert abs(error - expected) <= allowed

@@ -548,12 +548,103 @@ def sign_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The schedule runs: the source's part-2 reference run, and WSD / warmup variants of it.
+SCHEDULE_RUNS: dict[str, dict[str, Any]] = {
+    "cosine 1e-3 -> 1e-4 (the source's run)": {"shape": "cosine", "final": 1e-4, "warmup": 0},
+    "WSD 1e-3, warmup 500, decay 2000": {"shape": "wsd", "warmup": 500, "decay": 2000},
+    "linear 1e-3 -> 1e-4, warmup 500": {"shape": "linear", "final": 1e-4, "warmup": 500},
+}
+SCHEDULE_STEPS = 10_000
+SCHEDULE_RECORD = (1000, 2500, 5000, 7500, 10_000)
+SCHEDULE_COLUMNS = ("schedule", "method", "step", "n", "predicted", "simulated", "se", "rel_se",
+                    "rel_error", "z")  # fmt: skip
+
+
+def _schedule_lr(run: dict[str, Any]) -> np.ndarray:
+    from . import schedules
+
+    if run["shape"] == "wsd":
+        return schedules.wsd(1e-3, SCHEDULE_STEPS, warmup=run["warmup"], decay=run["decay"])
+    shape = schedules.SCHEDULES[run["shape"]]
+    return shape(1e-3, run["final"], SCHEDULE_STEPS, warmup=run["warmup"])
+
+
+def measure_schedules(*, n: int = 200_000, progress: bool = True) -> list[dict[str, Any]]:
+    """Part 2's formulas against the numba engine on the schedule runs (source's settings:
+    weight decay 0.1, betas 0.9/0.95, eps 0, no bias correction, init_rms 0.1)."""
+    from .estimators import weight_rms_trajectory
+    from .estimators.schedules import METHODS
+    from .simulation import SimulationConfig, simulate
+
+    rows = []
+    for index, (name, run) in enumerate(SCHEDULE_RUNS.items()):
+        started = time.perf_counter()
+        lr = _schedule_lr(run)
+        config = SimulationConfig.source(
+            steps=SCHEDULE_STEPS, lr=lr, n=n, seed=7000 + index, record_steps=SCHEDULE_RECORD
+        )
+        result = simulate(config, engine="numba", progress=False)
+        for method in METHODS:
+            predicted = weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=method)
+            for step, simulated, se in zip(
+                result.steps, result.weight_rms, result.weight_rms_se, strict=True
+            ):
+                value = float(predicted[step - 1])
+                rows.append(
+                    {
+                        "schedule": name, "method": method, "step": int(step), "n": n,
+                        "predicted": value, "simulated": float(simulated), "se": float(se),
+                        "rel_se": float(se / simulated), "rel_error": value / simulated - 1.0,
+                        "z": (value - simulated) / se,
+                    }
+                )  # fmt: skip
+        if progress:
+            print(f"[schedule] {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return rows
+
+
+def read_schedule_csv(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append({k: v if k in ("schedule", "method") else float(v) for k, v in raw.items()})
+    return rows
+
+
+def schedule_report(rows: list[dict[str, Any]]) -> str:
+    """The schedules section: each part-2 formula's error along each run."""
+    from .estimators.schedules import METHODS
+
+    steps = sorted({int(r["step"]) for r in rows})
+    lines = [
+        "## Schedules (part 2): the trajectory formulas",
+        "",
+        f"`weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=...)` against the "
+        f"numba engine over {SCHEDULE_STEPS} steps (weight decay 0.1, betas 0.9/0.95, eps 0, "
+        f"no bias correction, θ₀ = 0.1·N(0, 1), {int(rows[0]['n'])} coordinates; relative "
+        f"error ± SE at each step).",
+        "",
+    ]
+    for name in SCHEDULE_RUNS:
+        lines += [f"**{name}**", "", "| method | " + " | ".join(f"t = {t}" for t in steps) + " |"]
+        lines.append("|---|" + "---|" * len(steps))
+        for method in METHODS:
+            cells = [
+                f"{_pct(r['rel_error'])} ± {r['rel_se']:.2%}"
+                for r in rows
+                if r["schedule"] == name and r["method"] == method
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .artifacts import write_file_atomically
 
     parser = argparse.ArgumentParser(prog="python -m adamw_rms.accuracy", description=__doc__)
     parser.add_argument(
-        "--part", choices=("all", "grid", "eps", "sign", "report"), default="all",
+        "--part", choices=("all", "grid", "eps", "sign", "schedules", "report"), default="all",
         help="run the grid, the eps study, the SignSGDMW grid, all (default), or only "
         "rewrite the report",
     )  # fmt: skip
@@ -561,6 +652,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eps-csv", type=Path, default=Path("src/adamw_rms/data/accuracy_eps.csv"))
     parser.add_argument(
         "--sign-csv", type=Path, default=Path("src/adamw_rms/data/accuracy_sign.csv")
+    )
+    parser.add_argument(
+        "--schedule-csv", type=Path, default=Path("src/adamw_rms/data/accuracy_schedules.csv")
     )
     parser.add_argument("--report", type=Path, default=Path("docs/accuracy.md"))
     parser.add_argument("--n-noise", type=int, default=2**17)
@@ -587,8 +681,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = report(read_csv(args.csv))
     if args.eps_csv.exists():
         text += "\n" + eps_report(read_csv(args.eps_csv))
+    if args.part in ("all", "schedules"):
+        rows = measure_schedules()
+        write_file_atomically(write_csv(rows, SCHEDULE_COLUMNS), args.schedule_csv)
     if args.sign_csv.exists():
         text += "\n" + sign_report(read_csv(args.sign_csv))
+    if args.schedule_csv.exists():
+        text += "\n" + schedule_report(read_schedule_csv(args.schedule_csv))
     write_file_atomically(text, args.report)
     elapsed = time.perf_counter() - started
     print(f"wrote {args.report} ({args.part}) in {elapsed / 60:.1f} min")

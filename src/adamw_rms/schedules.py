@@ -22,9 +22,12 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-__all__ = ["SCHEDULES", "cosine", "linear", "wsd"]
+__all__ = ["SCHEDULES", "cosine", "from_torch_scheduler", "linear", "wsd"]
 
 
 def _check(steps: int, warmup: int, **rates: float) -> None:
@@ -74,6 +77,41 @@ def wsd(peak: float, steps: int, *, warmup: int = 0, decay: int | None = None) -
     lr = np.full(steps, float(peak))
     lr[steps - decay :] = peak * (steps - np.arange(steps - decay + 1, steps + 1)) / decay
     return _with_warmup(lr, peak, warmup)
+
+
+def from_torch_scheduler(
+    make_scheduler: Callable[[Any], Any], steps: int, *, lr: float, weight_decay: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The per-step learning rates and weight decays a torch LR scheduler would produce.
+
+    ``make_scheduler(optimizer)`` builds the scheduler (e.g.
+    ``lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)``); it is
+    driven on a private ``torch.optim.AdamW`` over one dummy parameter with base rate ``lr``
+    and ``weight_decay``, recording ``param_groups[0]["lr"]`` and ``["weight_decay"]`` before
+    each of ``steps`` steps, exactly as training would use them. Needs the ``torch`` extra.
+
+    Returns
+    -------
+    lr, weight_decay : ndarray
+        Arrays of length ``steps``, ready for :func:`adamw_rms.estimators.weight_rms_trajectory`
+        and :class:`adamw_rms.simulation.SimulationConfig`.
+    """
+    try:
+        import torch
+    except ImportError as error:  # pragma: no cover - exercised only without the extra
+        message = "from_torch_scheduler needs torch: pip install 'adamw-rms[torch]'"
+        raise ImportError(message) from error
+    _check(steps, 0, lr=lr, weight_decay=weight_decay)
+    parameter = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.AdamW([parameter], lr=lr, weight_decay=weight_decay)
+    scheduler = make_scheduler(optimizer)
+    rates, decays = np.empty(steps), np.empty(steps)
+    for step in range(steps):
+        group = optimizer.param_groups[0]
+        rates[step], decays[step] = group["lr"], group["weight_decay"]
+        optimizer.step()  # no gradient: a no-op, but the scheduler expects it first
+        scheduler.step()
+    return rates, decays
 
 
 #: Schedules by name, for the command line.
