@@ -234,3 +234,26 @@ def test_from_torch_scheduler_and_a_torch_engine_run():
     allowed = SE_MULTIPLIER * math.hypot(result.final_weight_rms_se / result.final_weight_rms,
                                          reference_se)  # fmt: skip
     assert abs(error - expected) <= allowed
+
+
+def test_check_plots_a_schedule(tmp_path, capsys):
+    pytest.importorskip("numba")
+    pytest.importorskip("matplotlib")
+    from adamw_rms.__main__ import main
+
+    target = tmp_path / "schedule.png"
+    argv = ["check", "--schedule", "cosine", "--steps", "1000", "--n", "500", "--no-progress"]
+    assert main([*argv, "--plot", str(target)]) == 0
+    assert target.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_ten_million_steps_are_finite_and_warning_free():
+    steps = 10_000_000
+    lr = np.full(steps, 5e-5)  # kappa reaches 50 with weight_decay = 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in METHODS:
+            out = weight_rms_trajectory(lr, 0.1, init_rms=1.0, method=method)
+            assert np.all(np.isfinite(out))
+            assert out[-1] == pytest.approx(math.sqrt(5e-5 / 0.2), rel=0.01)

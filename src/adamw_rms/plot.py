@@ -20,6 +20,14 @@ def require_matplotlib() -> None:
         raise ImportError("--plot needs matplotlib: pip install 'adamw-rms[plot]'") from error
 
 
+def _describe(value: Any) -> str:
+    """A number, or a per-step schedule by its first and last values."""
+    if np.ndim(value) == 0:
+        return f"{float(value):g}"
+    array = np.asarray(value)
+    return f"{array[0]:g}..{array[-1]:g} ({array.size} steps)"
+
+
 def plot_trajectory(result: Any, path: str | os.PathLike[str]) -> Path:
     """Draw ``result``'s weight RMS over its recorded steps with every applicable formula.
 
@@ -52,8 +60,8 @@ def plot_trajectory(result: Any, path: str | os.PathLike[str]) -> Path:
     axis.set_xlabel("step")
     axis.set_ylabel("weight RMS")
     axis.set_title(
-        f"lr={config.lr:g}, wd={config.weight_decay:g}, betas=({config.beta1:g}, "
-        f"{config.beta2:g}), SNR={config.snr:g}, n={config.n}",
+        f"lr={_describe(config.lr)}, wd={_describe(config.weight_decay)}, "
+        f"betas=({config.beta1:g}, {config.beta2:g}), SNR={config.snr:g}, n={config.n}",
         fontsize=9,
     )
     axis.legend(fontsize=8)
