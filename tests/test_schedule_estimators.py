@@ -257,3 +257,52 @@ def test_ten_million_steps_are_finite_and_warning_free():
             out = weight_rms_trajectory(lr, 0.1, init_rms=1.0, method=method)
             assert np.all(np.isfinite(out))
             assert out[-1] == pytest.approx(math.sqrt(5e-5 / 0.2), rel=0.01)
+
+
+# --- closed forms by name, and the collapse-free rule ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "make"),
+    [
+        ("cosine", {"final": 1e-4}, lambda: __import__("adamw_rms.schedules").schedules.cosine(
+            1e-3, 1e-4, 20_000)),
+        ("linear", {"final": 1e-4, "warmup": 500}, lambda: __import__(
+            "adamw_rms.schedules").schedules.linear(1e-3, 1e-4, 20_000, warmup=500)),
+        ("wsd", {"warmup": 500, "decay": 4000}, lambda: __import__(
+            "adamw_rms.schedules").schedules.wsd(1e-3, 20_000, warmup=500, decay=4000)),
+    ],
+)  # fmt: skip
+def test_closed_forms_match_the_discrete_single_epoch(shape, kwargs, make):
+    from adamw_rms.estimators import schedule_weight_rms
+
+    closed = schedule_weight_rms(
+        shape, peak=1e-3, steps=20_000, weight_decay=0.1, init_rms=0.1, **kwargs
+    )
+    discrete = weight_rms_trajectory(make(), 0.1, init_rms=0.1, method="single_epoch")[-1]
+    # Integrals against sums over 20 000 steps: they differ at O(1/T).
+    assert closed == pytest.approx(discrete, rel=1e-3)
+
+
+def test_closed_form_input_is_named():
+    from adamw_rms.estimators import schedule_weight_rms
+
+    with pytest.raises(ValueError, match="shape must be one of"):
+        schedule_weight_rms("step", peak=1e-3, steps=10, weight_decay=0.1)
+    with pytest.raises(ValueError, match="warmup must be in"):
+        schedule_weight_rms("cosine", peak=1e-3, steps=10, weight_decay=0.1, warmup=10)
+    with pytest.raises(ValueError, match="peak must be in"):
+        schedule_weight_rms("wsd", peak=-1.0, steps=10, weight_decay=0.1)
+
+
+def test_weight_decay_proportional_to_lr_prevents_the_collapse():
+    from adamw_rms.schedules import cosine, proportional_weight_decay
+
+    lr = cosine(1e-3, 0.0, 100_000)
+    equilibrium = math.sqrt(1e-3 / 0.2)
+    constant = weight_rms_trajectory(lr, 0.1, method="series")[-1]
+    proportional = weight_rms_trajectory(lr, proportional_weight_decay(lr, 0.1), method="series")
+    assert constant < 0.6 * equilibrium  # the rate goes to 0 and so does the target
+    assert proportional[-1] == pytest.approx(equilibrium, rel=1e-3)
+    with pytest.raises(ValueError, match="not all 0"):
+        proportional_weight_decay(np.zeros(3), 0.1)

@@ -30,6 +30,7 @@ __all__ = [
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "simulate",
     "timescale",
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from .estimators import (
         equilibrium_weight_rms,
         lambdify_result,
+        schedule_weight_rms,
         sign_sgdm_weight_rms,
         timescale,
         update_rms,

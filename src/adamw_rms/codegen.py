@@ -189,6 +189,32 @@ def _sign_sgdm_kernels() -> list[Kernel]:
     ]
 
 
+# Arguments of the schedule shapes' closed forms (continuous time over a run of ``steps``).
+start, end, peak, final = sp.symbols("start end peak final", nonnegative=True)
+run_steps = sp.Symbol("steps", positive=True)
+warmup_end = sp.Symbol("warmup_end", nonnegative=True)
+decay_start = sp.Symbol("decay_start", nonnegative=True)
+SCHEDULE_ARGUMENTS = {
+    "linear": {S.eta_a: start, S.eta_b: end},
+    "cosine": {S.eta_max: peak, S.eta_min: final},
+    "wsd": {S.eta_max: peak, S.t1: warmup_end, S.t2: decay_start},
+}
+
+
+def _schedule_kernels() -> list[Kernel]:
+    """kappa_t and nu_t of the linear, cosine and WSD shapes (steps ``schedules.kappa_*``)."""
+    schedules = derivation("schedules")
+    out = []
+    for shape, names in SCHEDULE_ARGUMENTS.items():
+        rename = {**names, S.t: run_steps, S.lam: weight_decay}
+        for quantity in ("kappa", "nu"):
+            step = f"{quantity}_{shape}"
+            expr = schedules.step(step).rhs.xreplace(rename)
+            arguments = tuple(sorted(expr.free_symbols, key=lambda a: a.name))
+            out.append(Kernel(f"{step}_closed_form", arguments, expr, f"schedules.{step}"))
+    return out
+
+
 def kernels() -> list[Kernel]:
     """Every kernel, built from the derivations (SymPy work: only ``derive`` calls this)."""
     weight, update = derivation("weight_rms"), derivation("update_rms")
@@ -223,6 +249,7 @@ def kernels() -> list[Kernel]:
             "weight_rms.beta3_def",
         ),
         *_sign_sgdm_kernels(),
+        *_schedule_kernels(),
     ]
 
 

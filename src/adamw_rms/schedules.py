@@ -27,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCHEDULES", "cosine", "from_torch_scheduler", "linear", "wsd"]
+__all__ = [
+    "SCHEDULES",
+    "cosine",
+    "from_torch_scheduler",
+    "linear",
+    "proportional_weight_decay",
+    "wsd",
+]
 
 
 def _check(steps: int, warmup: int, **rates: float) -> None:
@@ -112,6 +119,28 @@ def from_torch_scheduler(
         optimizer.step()  # no gradient: a no-op, but the scheduler expects it first
         scheduler.step()
     return rates, decays
+
+
+def proportional_weight_decay(lr: np.ndarray, weight_decay: float) -> np.ndarray:
+    r"""Weight decay per step proportional to the learning rate: ``weight_decay * lr / max(lr)``.
+
+    Part 2's ODE, :math:`\rho' = -2\lambda_t\eta_t\rho + \eta_t^2`, settles near
+    :math:`\eta_t/(2\lambda_t)`: with a constant :math:`\lambda` that target goes to 0 with the
+    learning rate (the weights collapse at the end of a decaying schedule); with
+    :math:`\lambda_t \propto \eta_t` it stays at ``max(lr) / (2 weight_decay)``.
+
+    Examples
+    --------
+    >>> from adamw_rms.schedules import cosine, proportional_weight_decay
+    >>> proportional_weight_decay(cosine(1e-3, 0.0, 4), 0.1).round(3).tolist()
+    [0.1, 0.059, 0.017, 0.0]
+    """
+    lr = np.asarray(lr, dtype=np.float64)
+    if lr.ndim != 1 or not lr.size or not np.all(np.isfinite(lr) & (lr >= 0)) or lr.max() == 0:
+        raise ValueError("lr must be a non-empty 1-d array of rates >= 0, not all 0")
+    if not (np.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be in [0, inf); got {weight_decay!r}")
+    return weight_decay * lr / lr.max()
 
 
 #: Schedules by name, for the command line.

@@ -27,6 +27,7 @@ from ._validate import check_range, raise_where
 __all__ = [
     "equilibrium_weight_rms",
     "lambdify_result",
+    "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "timescale",
     "update_rms",
@@ -464,5 +465,5 @@ def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
 
 
 # Imported last: the module uses the validation helpers above.
-from .schedules import weight_rms_trajectory  # noqa: E402
+from .schedules import schedule_weight_rms, weight_rms_trajectory  # noqa: E402
 from .sign_sgdm import sign_sgdm_weight_rms  # noqa: E402

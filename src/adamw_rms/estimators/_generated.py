@@ -152,3 +152,69 @@ def sign_covariance_integrand_mpmath(beta1, snr, angle):
     """sign_covariance_integrand from step sign_sgdm.u_autocovariance_with_mean: exp(-snr*(beta1 + 1)/((1 - beta1)*(sin(angle) + 1)))."""
     import mpmath  # only the arbitrary-precision backend needs it
     return mpmath.exp(snr*(beta1 + 1)/((beta1 - 1)*(mpmath.sin(angle) + 1)))
+
+
+def kappa_linear_closed_form_numpy(end, start, steps, weight_decay):
+    """kappa_linear_closed_form from step schedules.kappa_linear: steps*weight_decay*(end + start)/2."""
+    return (1/2)*steps*weight_decay*(end + start)
+
+
+def kappa_linear_closed_form_mpmath(end, start, steps, weight_decay):
+    """kappa_linear_closed_form from step schedules.kappa_linear: steps*weight_decay*(end + start)/2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(2))*steps*weight_decay*(end + start)
+
+
+def nu_linear_closed_form_numpy(end, start, steps):
+    """nu_linear_closed_form from step schedules.nu_linear: steps*(end**2 + end*start + start**2)/3."""
+    return (1/3)*steps*(end**2 + end*start + start**2)
+
+
+def nu_linear_closed_form_mpmath(end, start, steps):
+    """nu_linear_closed_form from step schedules.nu_linear: steps*(end**2 + end*start + start**2)/3."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(3))*steps*(end**2 + end*start + start**2)
+
+
+def kappa_cosine_closed_form_numpy(final, peak, steps, weight_decay):
+    """kappa_cosine_closed_form from step schedules.kappa_cosine: steps*weight_decay*(final + peak)/2."""
+    return (1/2)*steps*weight_decay*(final + peak)
+
+
+def kappa_cosine_closed_form_mpmath(final, peak, steps, weight_decay):
+    """kappa_cosine_closed_form from step schedules.kappa_cosine: steps*weight_decay*(final + peak)/2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(2))*steps*weight_decay*(final + peak)
+
+
+def nu_cosine_closed_form_numpy(final, peak, steps):
+    """nu_cosine_closed_form from step schedules.nu_cosine: steps*(3*final**2 + 2*final*peak + 3*peak**2)/8."""
+    return (1/8)*steps*(3*final**2 + 2*final*peak + 3*peak**2)
+
+
+def nu_cosine_closed_form_mpmath(final, peak, steps):
+    """nu_cosine_closed_form from step schedules.nu_cosine: steps*(3*final**2 + 2*final*peak + 3*peak**2)/8."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(8))*steps*(3*final**2 + 2*final*peak + 3*peak**2)
+
+
+def kappa_wsd_closed_form_numpy(decay_start, peak, steps, warmup_end, weight_decay):
+    """kappa_wsd_closed_form from step schedules.kappa_wsd: peak*weight_decay*(decay_start + steps - warmup_end)/2."""
+    return (1/2)*peak*weight_decay*(decay_start + steps - warmup_end)
+
+
+def kappa_wsd_closed_form_mpmath(decay_start, peak, steps, warmup_end, weight_decay):
+    """kappa_wsd_closed_form from step schedules.kappa_wsd: peak*weight_decay*(decay_start + steps - warmup_end)/2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(2))*peak*weight_decay*(decay_start + steps - warmup_end)
+
+
+def nu_wsd_closed_form_numpy(decay_start, peak, steps, warmup_end):
+    """nu_wsd_closed_form from step schedules.nu_wsd: peak**2*(2*decay_start + steps - 2*warmup_end)/3."""
+    return (1/3)*peak**2*(2*decay_start + steps - 2*warmup_end)
+
+
+def nu_wsd_closed_form_mpmath(decay_start, peak, steps, warmup_end):
+    """nu_wsd_closed_form from step schedules.nu_wsd: peak**2*(2*decay_start + steps - 2*warmup_end)/3."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(3))*peak**2*(2*decay_start + steps - 2*warmup_end)

@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from . import _generated as kernels
 from ._validate import check_range
 
-__all__ = ["METHODS", "linear_recurrence", "weight_rms_trajectory"]
+__all__ = ["METHODS", "SHAPES", "linear_recurrence", "schedule_weight_rms", "weight_rms_trajectory"]
+
+#: The schedule shapes :func:`schedule_weight_rms` knows in closed form.
+SHAPES = ("linear", "cosine", "wsd")
 
 #: The formulas :func:`weight_rms_trajectory` evaluates.
 METHODS = ("mean_field", "series", "ode", "single_epoch")
@@ -201,3 +205,76 @@ def _mean_field_noise(
         return noise  # z_t only enters with the signal
     scaled_z = _recurrence_from_logs(-step_decay, lr)
     return (snr * scaled_z**2 + noise) / (snr + 1)
+
+
+def _shape_moments(shape: str, peak: float, final: float, steps: float, weight_decay: float,
+                   warmup: float, decay: float) -> tuple[float, float]:  # fmt: skip
+    """``kappa`` and ``nu`` over the whole run from the derived closed forms (piece by piece)."""
+    if shape == "wsd":
+        arguments = {"peak": peak, "steps": steps, "warmup_end": warmup,
+                     "decay_start": steps - decay}  # fmt: skip
+        return (
+            kernels.kappa_wsd_closed_form_numpy(weight_decay=weight_decay, **arguments),
+            kernels.nu_wsd_closed_form_numpy(**arguments),
+        )
+    kappa, nu = 0.0, 0.0
+    if warmup:  # a linear ramp from 0 to the peak
+        kappa += kernels.kappa_linear_closed_form_numpy(peak, 0.0, warmup, weight_decay)
+        nu += kernels.nu_linear_closed_form_numpy(peak, 0.0, warmup)
+    rest = steps - warmup
+    if shape == "linear":
+        kappa += kernels.kappa_linear_closed_form_numpy(final, peak, rest, weight_decay)
+        nu += kernels.nu_linear_closed_form_numpy(final, peak, rest)
+    else:
+        kappa += kernels.kappa_cosine_closed_form_numpy(final, peak, rest, weight_decay)
+        nu += kernels.nu_cosine_closed_form_numpy(final, peak, rest)
+    return float(kappa), float(nu)
+
+
+def schedule_weight_rms(
+    shape: str,
+    *,
+    peak: float,
+    steps: int,
+    weight_decay: float,
+    final: float = 0.0,
+    warmup: int = 0,
+    decay: int | None = None,
+    init_rms: float = 0.0,
+) -> float:
+    r"""The single-epoch estimate at the end of a named schedule, from closed forms.
+
+    .. math::
+
+        \Vert\theta_t\Vert_{\mathrm{RMS}}^2 \approx e^{-2\kappa_t}\rho_0
+        + (1 - e^{-2\kappa_t})\,\frac{\nu_t}{2\kappa_t}
+
+    (step ``schedules.single_epoch``) with :math:`\kappa_t = \lambda\int_0^t\eta_s\,ds` and
+    :math:`\nu_t = \int_0^t\eta_s^2\,ds` from the derived closed forms of
+    ``schedules.kappa_linear`` ... ``nu_wsd`` (continuous time; a warmup is a linear piece
+    from 0 to ``peak``). Shapes as in :mod:`adamw_rms.schedules`: ``"linear"`` from ``peak``
+    to ``final``, ``"cosine"`` from ``peak`` to ``final``, ``"wsd"`` with ``warmup``, the
+    stable ``peak`` and a linear ``decay`` to 0 over the last ``decay`` steps (default 20%).
+    Constant weight decay, convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import schedule_weight_rms
+    >>> round(schedule_weight_rms("cosine", peak=1e-3, final=1e-4, steps=10_000,
+    ...                           weight_decay=0.1, init_rms=0.1), 4)
+    0.076
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}; got {shape!r}")
+    values = {"peak": peak, "final": final, "weight_decay": weight_decay, "init_rms": init_rms}
+    for name, value in values.items():
+        check_range(name, value, 0.0)
+    check_range("steps", steps, 1.0)
+    decay = max(1, steps // 5) if decay is None else decay
+    if not 0 <= warmup < steps:
+        raise ValueError(f"warmup must be in [0, steps); got {warmup!r}")
+    if shape == "wsd" and not 1 <= decay <= steps - warmup:
+        raise ValueError(f"decay must be in [1, steps - warmup]; got {decay!r}")
+    kappa, nu = _shape_moments(shape, peak, final, steps, weight_decay, warmup, decay)
+    ratio = float(_one_minus_exp_over(np.asarray(2 * kappa)))
+    return float(np.sqrt(np.exp(-2 * kappa) * init_rms**2 + nu * ratio))
