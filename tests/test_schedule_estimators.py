@@ -306,3 +306,37 @@ def test_weight_decay_proportional_to_lr_prevents_the_collapse():
     assert proportional[-1] == pytest.approx(equilibrium, rel=1e-3)
     with pytest.raises(ValueError, match="not all 0"):
         proportional_weight_decay(np.zeros(3), 0.1)
+
+
+# --- every schedule run of docs/accuracy.md, on a fresh simulation -----------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["WSD 1e-3, warmup 500, decay 2000", "linear 1e-3 -> 1e-4, warmup 500"]
+)
+def test_schedule_runs_within_their_measured_errors(name):
+    """Each formula's error on a fresh, smaller simulation agrees with the measured one.
+
+    The measured errors and their SE are those of ``docs/accuracy.md`` (``make accuracy
+    --part schedules``, 200 000 coordinates); the tolerance is 4 combined SE.
+    """
+    pytest.importorskip("numba")
+    from pathlib import Path
+
+    from adamw_rms import accuracy
+
+    table = Path(__file__).resolve().parent.parent / "src/adamw_rms/data/accuracy_schedules.csv"
+    measured = [r for r in accuracy.read_schedule_csv(table) if r["schedule"] == name]
+    lr = accuracy._schedule_lr(accuracy.SCHEDULE_RUNS[name])
+    config = SimulationConfig.source(
+        steps=accuracy.SCHEDULE_STEPS, lr=lr, n=20_000, seed=99,
+        record_steps=accuracy.SCHEDULE_RECORD,
+    )  # fmt: skip
+    result = simulate(config, engine="numba")
+    for method in METHODS:
+        predicted = weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=method)
+        for row in (r for r in measured if r["method"] == method):
+            simulated, se = result.at(int(row["step"]))
+            error = predicted[int(row["step"]) - 1] / simulated - 1
+            allowed = SE_MULTIPLIER * math.hypot(se / simulated, row["rel_se"])
+            assert abs(error - row["rel_error"]) <= allowed, (method, row["step"], error)
