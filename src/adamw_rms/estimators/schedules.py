@@ -55,23 +55,25 @@ def linear_recurrence(factor: np.ndarray, term: np.ndarray, start: float = 0.0) 
 def _recurrence_from_logs(log_factor: np.ndarray, term: np.ndarray, start: float = 0.0):
     r""":func:`linear_recurrence` given :math:`\log a_t` (saves an exp and a log per step)."""
     out = np.empty(term.size)
-    # Only to place the block ends; inside a block the logs are summed afresh, so the
-    # precision does not degrade with the length of the run.
-    decay = -np.cumsum(log_factor)  # non-decreasing
+    # Only to place the block ends (and as the first block's logs); inside later blocks the
+    # logs are summed afresh, so the precision does not degrade with the length of the run.
+    cumulative = np.cumsum(log_factor)  # non-increasing
+    ascending = cumulative[::-1]  # a view, for searchsorted
     position, previous, offset = 0, float(start), 0.0
     while position < term.size:
-        end = max(position + 1, int(np.searchsorted(decay, offset + _LOG_SPAN, side="right")))
+        # The block ends before the accumulated log factor falls _LOG_SPAN below its start.
+        inside = term.size - int(np.searchsorted(ascending, offset - _LOG_SPAN, side="left"))
+        end = max(position + 1, inside)
         if position == 0:
-            logs = np.negative(decay[:end])  # the same cumulative sum: no need to redo it
+            growth = np.exp(cumulative[:end])
         else:
-            logs = np.cumsum(log_factor[position:end])
-        growth = np.exp(logs, out=logs)
+            growth = np.exp(np.cumsum(log_factor[position:end]))
         block = out[position:end]
         np.divide(term[position:end], growth, out=block)
         np.cumsum(block, out=block)
         block += previous
         block *= growth
-        previous, offset, position = float(out[end - 1]), float(decay[end - 1]), end
+        previous, offset, position = float(out[end - 1]), float(cumulative[end - 1]), end
     return out
 
 
@@ -90,7 +92,8 @@ def _per_step(lr: Any, weight_decay: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     if length == 0:
         raise ValueError("the schedule must have at least one step")
-    return np.broadcast_to(lr_array, length).copy(), np.broadcast_to(decay_array, length).copy()
+    # Read-only views: nothing below writes into them.
+    return np.broadcast_to(lr_array, length), np.broadcast_to(decay_array, length)
 
 
 def _one_minus_exp_over(x: np.ndarray) -> np.ndarray:
@@ -164,8 +167,8 @@ def weight_rms_trajectory(
     if method != "mean_field" and snr_value != 0:
         raise ValueError(f"method {method!r} is the zero-mean formula; snr must be 0 (got {snr})")
     step_decay = lr_t * decay_t
-    kappa = np.cumsum(step_decay)
-    from_init = np.exp(-2 * kappa) * init**2
+    kappa = np.cumsum(step_decay) if init > 0 or method == "single_epoch" else None
+    from_init = np.exp(-2 * kappa) * init**2 if init > 0 else 0.0
     if method == "single_epoch":
         nu = np.cumsum(lr_t**2)
         return np.sqrt(from_init + nu * _one_minus_exp_over(2 * kappa))
@@ -189,17 +192,23 @@ def _mean_field_noise(
     :math:`e^{-2\kappa_t}` and :math:`e^{-\kappa_t}` they become linear recurrences with
     factors :math:`\le 1`. Likewise :math:`\tilde z_t = e^{-\kappa_t}z_t`.
     """
-    gain = np.full(lr.size, 1 / (1 - beta1**2))
+    limit = 1 / (1 - beta1**2)
+    source = lr * lr
+    source *= limit
     if beta1 > 0:
         # G_t = (1 - beta1^(2t)) / (1 - beta1^2) reaches its limit in float64 within a few
-        # hundred steps; only those are computed.
+        # hundred steps; only those differ from it.
         early = min(lr.size, int(np.ceil(-40 / np.log(beta1))) + 1)
-        steps = np.arange(1, early + 1)
-        gain[:early] = -np.expm1(2 * steps * np.log(beta1)) / (1 - beta1**2)
-    source = lr * lr * gain
-    if beta1 > 0:
-        scaled_p = _recurrence_from_logs(np.log(beta1) - step_decay, lr * gain)
-        source[1:] += 2 * beta1 * lr[1:] * np.exp(-step_decay[1:]) * scaled_p[:-1]
+        gain = -np.expm1(2 * np.arange(1, early + 1) * np.log(beta1)) * limit
+        source[:early] = lr[:early] ** 2 * gain
+        p_term = lr * limit
+        p_term[:early] = lr[:early] * gain
+        scaled_p = _recurrence_from_logs(np.log(beta1) - step_decay, p_term)
+        cross = np.exp(-step_decay[1:])
+        cross *= lr[1:]
+        cross *= scaled_p[:-1]
+        cross *= 2 * beta1
+        source[1:] += cross
     noise = (1 - beta1) ** 2 * _recurrence_from_logs(-2 * step_decay, source)
     if snr == 0:
         return noise  # z_t only enters with the signal
