@@ -46,6 +46,7 @@ EXPECTED_TERMINAL = {
     "schedules.nu_cosine",
     "schedules.kappa_wsd",
     "schedules.nu_wsd",
+    "schedules.rho_linear_exact",
 }
 # Identities that rest on no earlier step: the unrolled EMAs and the variance lemma are
 # proved from scratch (brute force) rather than derived.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mpmath
 import sympy as sp
+from sympy.utilities.lambdify import implemented_function
 
 from .. import symbols as S
 from ..proof import (
@@ -62,6 +63,7 @@ SECTIONS = (
     "Differential equation",
     "Single-epoch mean field",
     "Example 3: schedules",
+    "Beyond the source: the exact integral on a linear schedule",
 )
 
 # Evaluation points for the schedule quadratures: the source's simulation (cosine from 1e-3 to
@@ -88,6 +90,63 @@ _SCHEDULE_POINTS = (
         lam: sp.Rational(2, 5),
     },
 )
+
+# Points for the exact integral on a linear schedule (with rho_0): decaying, the source's
+# simulation (1e-3 down to 1e-4) and a cooldown to nearly 0; rising, its reverse and a warmup.
+_LINEAR_DECAY_POINTS = (
+    {
+        S.eta_a: sp.Rational(1, 1000),
+        S.eta_b: sp.Rational(1, 10000),
+        t: sp.Integer(10000),
+        lam: sp.Rational(1, 10),
+        rho0: sp.Rational(1, 100),
+    },
+    {
+        S.eta_a: sp.Rational(1, 100),
+        S.eta_b: sp.Rational(1, 100000),
+        t: sp.Integer(5000),
+        lam: sp.Rational(1, 20),
+        rho0: sp.Rational(1, 1000),
+    },
+)
+_LINEAR_RISE_POINTS = (
+    {
+        S.eta_a: sp.Rational(1, 10000),
+        S.eta_b: sp.Rational(1, 1000),
+        t: sp.Integer(10000),
+        lam: sp.Rational(1, 10),
+        rho0: sp.Rational(1, 100),
+    },
+    {
+        S.eta_a: sp.Rational(3, 1000),
+        S.eta_b: sp.Rational(7, 100),
+        t: sp.Integer(100),
+        lam: sp.Rational(2, 5),
+        rho0: sp.Rational(1, 50),
+    },
+)
+
+# Real and imaginary part of an mpmath value, left unevaluated by SymPy (a closed form with
+# erfi(sqrt(c) x)/sqrt(c) at c < 0 is real, but mpmath returns it as a complex number).
+_REAL_PART = implemented_function("real_part", mpmath.re)
+_IMAGINARY_PART = implemented_function("imaginary_part", mpmath.im)
+
+
+def _rho_linear_quadrature(point) -> mpmath.mpf:
+    """rho_t of [[rho_def]] on a linear schedule by mpmath quadrature (no closed form used)."""
+    ea, eb, lam_, end, start = (
+        mpmath.mpf(sp.Rational(point[x]).p) / sp.Rational(point[x]).q
+        for x in (S.eta_a, S.eta_b, lam, t, rho0)
+    )
+
+    def rate(time):
+        return ea + (eb - ea) * time / end
+
+    def decay(time):  # kappa_s = lambda int_0^s eta: the trapezoid rule is exact for linear eta
+        return lam_ * time * (ea + rate(time)) / 2
+
+    noise = mpmath.quad(lambda time: mpmath.exp(2 * decay(time)) * rate(time) ** 2, [0, end])
+    return mpmath.exp(-2 * decay(end)) * (start + noise)
 
 
 # Exact generic values for the brute-force Gaussian moments: kappa_k as a log (so e^{kappa_k} is
@@ -866,12 +925,13 @@ def build() -> Derivation:
     )
 
     # --- the differential equation ---------------------------------------------------------------
+    kappa_continuous = sp.Integral(lams[s] * etas[s], (s, 0, t))
     add(
         id="kappa_integral",
         title="Accumulated decay in continuous time",
         section="Differential equation",
         lhs=kappa(t),
-        rhs=sp.Integral(lams[s] * etas[s], (s, 0, t)),
+        rhs=kappa_continuous,
         kind=Kind.DEFINITION,
         justification="[[kappa_def]] with the sum over steps replaced by an integral over time.",
     )
@@ -1054,6 +1114,106 @@ def build() -> Derivation:
                 uses=(uses,),
                 checks=(Quadrature(RHS, reference, _SCHEDULE_POINTS),),
             )
+
+    # --- beyond the source: the exact integral on a linear schedule ------------------------------
+    # With eta_s linear and lambda constant, kappa_s is quadratic in s and [[rho_def]]'s integral
+    # is Gaussian. SymPy does not finish the integral in s (not in 5 min); in y = sqrt(c) eta_s with
+    # c = lambda t / (eta_b - eta_a) it is e^{-c eta_a^2} / (lambda sqrt(c)) int y^2 e^{y^2} dy.
+    beyond = "Beyond the source: the exact integral on a linear schedule"
+    ((eta_linear, _, _),) = schedules["linear"][0]
+    rate = sp.Dummy("c", positive=True)  # positive for a rising schedule; see the justification
+    y, end = sp.Dummy("y", positive=True), sp.Dummy("s_end", positive=True)
+    to_rate = {t: rate * (eb - ea) / lam}
+    kappa_s = sp.integrate(
+        sp.expand(kappa_continuous.function.xreplace({lams[s]: lam, etas[s]: eta_linear})),
+        (s, 0, end),
+    )
+    (s_of_y,) = sp.solve(sp.sqrt(rate) * eta_linear.xreplace(to_rate) - y, s)
+    in_y = integral.function.xreplace({kappa(s): kappa_s.subs(end, s), etas[s]: eta_linear})
+    in_y = in_y.xreplace(to_rate).subs(s, s_of_y) * sp.diff(s_of_y, y)
+
+    def tidy_exponents(expr: sp.Expr, collect_in: sp.Symbol | None = None) -> sp.Expr:
+        return sp.powsimp(sp.expand(expr)).replace(
+            lambda e: isinstance(e, sp.exp),
+            lambda e: sp.exp(
+                sp.collect(sp.expand(e.args[0]), collect_in, sp.factor)
+                if collect_in is not None
+                else sp.factor(e.args[0])
+            ),
+        )
+
+    outside, gaussian = sp.expand_power_exp(tidy_exponents(in_y, y)).as_independent(y, as_Add=False)
+    # The manual integrator is the fastest here; its erfc(i y) + constant is y e^{y^2}/2 -
+    # sqrt(pi) erfi(y)/4 up to a constant, which cancels between the limits.
+    primitive = sp.expand(sp.integrate(gaussian, y, manual=True).rewrite(sp.erfi))
+    lower, upper = (sp.sqrt(rate) * eta_linear.subs(s, x) for x in (0, t))
+    decay_t = sp.exp(-2 * kappa_s.subs(end, t)).xreplace(to_rate)
+    noise = decay_t * outside * (primitive.subs(y, upper) - primitive.subs(y, lower))
+    noise = tidy_exponents(tidy_exponents(noise).xreplace({rate: lam * t / (eb - ea)}))
+    initial = sp.exp(sp.factor(-2 * kappa_s.subs(end, t))) * rho0
+    # Grouped as initial + (eta_b - eta_a e^{-2 kappa_t} + erfi part) / (2 lambda).
+    spread = sp.expand(2 * lam * noise)
+    erfi_part = sp.Add(*(term for term in spread.args if term.has(sp.erfi)))
+    spread = sp.powsimp(spread - erfi_part) + sp.factor_terms(erfi_part)
+    linear_exact = initial + spread / (2 * lam)
+    # At eta_b = eta_a the formula is undefined (c = oo); SymPy's limit eta_b -> eta_a takes ~2.5 s,
+    # so it is checked numerically just above eta_a (just below, erf cancels catastrophically).
+    rho_rate_a = rho_constant.xreplace({eta: ea})
+    near_points = tuple(
+        {ea: p[ea], lam: p[lam], t: p[t], rho0: p[rho0]}
+        for p in (*_LINEAR_DECAY_POINTS[:1], *_LINEAR_RISE_POINTS)
+    )
+
+    def constant_rate(point, value=rho_rate_a) -> mpmath.mpf:
+        return mpmath.mpf(sp.N(value.xreplace(point), 30))
+
+    add(
+        id="rho_linear_exact",
+        title="Exact integral form, linear schedule",
+        section=beyond,
+        lhs=S.Rho(t),
+        rhs=linear_exact,
+        kind=Kind.IDENTITY,
+        justification=(
+            "[[rho_def]] for a linear ramp from $\\eta_a$ to $\\eta_b$ with constant $\\lambda$ "
+            "(not in the source): by [[kappa_integral]] $\\kappa_s$ is quadratic in $s$, and with "
+            "$y = \\sqrt{c}\\,\\eta_s$, $c = \\lambda t/(\\eta_b - \\eta_a)$, the integral is "
+            "$\\int y^2 e^{y^2} dy$, a Gaussian integral (imaginary error function "
+            "$\\operatorname{erfi}$). Derived for a rising schedule ($c > 0$); as "
+            "$\\operatorname{erfi}(\\sqrt{c}\\,x)/\\sqrt{c}$ is an entire function of $c$, the "
+            "same formula holds for a decaying one, where it reads "
+            "$\\operatorname{erf}(\\sqrt{-c}\\,x)/\\sqrt{-c}$."
+        ),
+        uses=("rho_def", "kappa_integral"),
+        checks=(
+            Quadrature(
+                RHS,
+                _rho_linear_quadrature,
+                _LINEAR_RISE_POINTS,
+                method="mpmath quadrature (rising schedules)",
+            ),
+            # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers; the value
+            # must be real (imaginary part 0) and its real part must match the quadrature.
+            Quadrature(
+                _REAL_PART(RHS),
+                _rho_linear_quadrature,
+                _LINEAR_DECAY_POINTS,
+                method="mpmath quadrature (decaying schedules, real part)",
+            ),
+            Quadrature(
+                _IMAGINARY_PART(RHS),
+                lambda point: mpmath.mpf(0),
+                _LINEAR_DECAY_POINTS,
+                method="imaginary part 0 (decaying schedules, mpmath)",
+            ),
+            Quadrature(
+                RHS,
+                constant_rate,
+                tuple({**p, eb: p[ea] * (1 + sp.Rational(1, 10**15))} for p in near_points),
+                method="eta_b = eta_a (1 + 1e-15): the constant-eta rho_t (mpmath)",
+            ),
+        ),
+    )
 
     return Derivation(
         name=NAME,
