@@ -340,3 +340,31 @@ def test_schedule_runs_within_their_measured_errors(name):
             error = predicted[int(row["step"]) - 1] / simulated - 1
             allowed = SE_MULTIPLIER * math.hypot(se / simulated, row["rel_se"])
             assert abs(error - row["rel_error"]) <= allowed, (method, row["step"], error)
+
+
+@pytest.mark.parametrize(("weight_decay", "steps"), [(0.1, 100_000), (1.0, 10_000)])
+def test_constant_schedules_against_the_part_one_estimator(weight_decay, steps):
+    """Constant lr and weight decay: part 2's formulas against part 1's ``weight_rms``.
+
+    They cannot agree to rounding: part 2 replaces 1 - lr*wd by exp(-lr*wd), and the general
+    mean field keeps the exact finite sums that part 1 takes to leading order in lr*wd. The
+    measured gap is O(lr*wd): at most 6.6 lr*wd (mean field, early), and at steady state
+    -4.2 lr*wd (mean field), +lr*wd/2 (series), 0 (ODE, single epoch).
+    """
+    from adamw_rms.estimators import weight_rms
+
+    q = 1e-3 * weight_decay
+    lr = np.full(steps, 1e-3)
+    at = np.array([steps // 100, steps // 10, steps // 3, steps])
+    part_one = np.array([weight_rms(1e-3, weight_decay, steps=t, init_rms=0.1) for t in at])
+    gaps = {
+        method: weight_rms_trajectory(lr, weight_decay, init_rms=0.1, method=method)[at - 1]
+        / part_one
+        - 1
+        for method in METHODS
+    }
+    for gap in gaps.values():
+        assert np.max(np.abs(gap)) <= 7 * q
+    assert -4.5 * q <= gaps["mean_field"][-1] <= -4.0 * q
+    assert gaps["series"][-1] == pytest.approx(q / 2, rel=0.01)
+    assert abs(gaps["ode"][-1]) < 1e-9 and abs(gaps["single_epoch"][-1]) < 1e-9
