@@ -192,23 +192,22 @@ def _mean_field_noise(
     :math:`e^{-2\kappa_t}` and :math:`e^{-\kappa_t}` they become linear recurrences with
     factors :math:`\le 1`. Likewise :math:`\tilde z_t = e^{-\kappa_t}z_t`.
     """
-    limit = 1 / (1 - beta1**2)
-    source = lr * lr
-    source *= limit
     if beta1 > 0:
         # G_t = (1 - beta1^(2t)) / (1 - beta1^2) reaches its limit in float64 within a few
         # hundred steps; only those differ from it.
+        limit = 1 / (1 - beta1**2)
         early = min(lr.size, int(np.ceil(-40 / np.log(beta1))) + 1)
-        gain = -np.expm1(2 * np.arange(1, early + 1) * np.log(beta1)) * limit
-        source[:early] = lr[:early] ** 2 * gain
-        p_term = lr * limit
-        p_term[:early] = lr[:early] * gain
-        scaled_p = _recurrence_from_logs(np.log(beta1) - step_decay, p_term)
-        cross = np.exp(-step_decay[1:])
-        cross *= lr[1:]
-        cross *= scaled_p[:-1]
-        cross *= 2 * beta1
-        source[1:] += cross
+        rate_gain = lr * limit  # eta_t G_t
+        rate_gain[:early] = lr[:early] * -np.expm1(2 * np.arange(1, early + 1) * np.log(beta1))
+        rate_gain[:early] *= limit
+        scaled_p = _recurrence_from_logs(np.log(beta1) - step_decay, rate_gain)
+        # The source of Q is eta^2 G + 2 eta beta1 e^{-Delta} P_{t-1}; by P's own recursion
+        # beta1 e^{-Delta} P_{t-1} = P_t - eta G, so it is eta (2 P_t - eta G): no exp needed.
+        source = 2 * scaled_p
+        source -= rate_gain
+        source *= lr
+    else:
+        source = lr * lr  # G_t = 1 and P_t = eta_t
     noise = (1 - beta1) ** 2 * _recurrence_from_logs(-2 * step_decay, source)
     if snr == 0:
         return noise  # z_t only enters with the signal
