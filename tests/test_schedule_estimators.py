@@ -368,3 +368,23 @@ def test_constant_schedules_against_the_part_one_estimator(weight_decay, steps):
     assert -4.5 * q <= gaps["mean_field"][-1] <= -4.0 * q
     assert gaps["series"][-1] == pytest.approx(q / 2, rel=0.01)
     assert abs(gaps["ode"][-1]) < 1e-9 and abs(gaps["single_epoch"][-1]) < 1e-9
+
+
+def test_from_torch_scheduler_leaves_a_users_scheduler_as_it_was():
+    torch = pytest.importorskip("torch")
+    from adamw_rms.schedules import from_torch_scheduler
+
+    parameter = torch.nn.Parameter(torch.zeros(3))
+    optimizer = torch.optim.AdamW([parameter], lr=1e-3, weight_decay=0.1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=100, eta_min=1e-4)
+    first, decay = from_torch_scheduler(scheduler, 100)
+    again, _ = from_torch_scheduler(scheduler, 100)
+    np.testing.assert_array_equal(first, again)
+    assert scheduler.last_epoch == 0 and optimizer.param_groups[0]["lr"] == 1e-3
+    assert np.all(decay == 0.1)
+    constant, _ = from_torch_scheduler(optimizer, 5)
+    np.testing.assert_array_equal(constant, np.full(5, 1e-3))
+    with pytest.raises(ValueError, match="optimizer_or_scheduler must be"):
+        from_torch_scheduler(3.0, 5)
+    with pytest.raises(ValueError, match="lr"):
+        from_torch_scheduler(lambda opt: None, 5)

@@ -22,7 +22,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -87,15 +88,24 @@ def wsd(peak: float, steps: int, *, warmup: int = 0, decay: int | None = None) -
 
 
 def from_torch_scheduler(
-    make_scheduler: Callable[[Any], Any], steps: int, *, lr: float, weight_decay: float = 0.0
+    optimizer_or_scheduler: Any,
+    steps: int,
+    *,
+    lr: float | None = None,
+    weight_decay: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The per-step learning rates and weight decays a torch LR scheduler would produce.
+    """The per-step learning rates and weight decays that torch would use for ``steps`` steps.
 
-    ``make_scheduler(optimizer)`` builds the scheduler (e.g.
-    ``lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)``); it is
-    driven on a private ``torch.optim.AdamW`` over one dummy parameter with base rate ``lr``
-    and ``weight_decay``, recording ``param_groups[0]["lr"]`` and ``["weight_decay"]`` before
-    each of ``steps`` steps, exactly as training would use them. Needs the ``torch`` extra.
+    ``optimizer_or_scheduler`` is
+
+    * a torch LR scheduler: it is stepped ``steps`` times to record ``param_groups[0]["lr"]``
+      and ``["weight_decay"]`` before each step, then put back exactly as it was (its
+      ``state_dict`` and the optimizer's rates are restored; the parameters are never touched);
+    * a torch optimizer without a scheduler: its constant rates;
+    * a callable ``optimizer -> scheduler``: it is driven on a private ``torch.optim.AdamW``
+      over one dummy parameter with base rate ``lr`` and ``weight_decay``.
+
+    Needs the ``torch`` extra.
 
     Returns
     -------
@@ -108,16 +118,51 @@ def from_torch_scheduler(
     except ImportError as error:  # pragma: no cover - exercised only without the extra
         message = "from_torch_scheduler needs torch: pip install 'adamw-rms[torch]'"
         raise ImportError(message) from error
-    _check(steps, 0, lr=lr, weight_decay=weight_decay)
+    _check(steps, 0, weight_decay=weight_decay)
+    if isinstance(optimizer_or_scheduler, torch.optim.Optimizer):
+        group = optimizer_or_scheduler.param_groups[0]
+        return np.full(steps, float(group["lr"])), np.full(steps, float(group["weight_decay"]))
+    if hasattr(optimizer_or_scheduler, "optimizer") and hasattr(optimizer_or_scheduler, "step"):
+        return _replay(optimizer_or_scheduler, steps)
+    if not callable(optimizer_or_scheduler):
+        raise ValueError(
+            "optimizer_or_scheduler must be a torch optimizer, an LR scheduler or a callable "
+            f"optimizer -> scheduler; got {type(optimizer_or_scheduler).__name__}"
+        )
+    if lr is None:
+        raise ValueError("lr (the base learning rate) is needed with a scheduler factory")
+    _check(steps, 0, lr=lr)
     parameter = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.AdamW([parameter], lr=lr, weight_decay=weight_decay)
-    scheduler = make_scheduler(optimizer)
+    scheduler = optimizer_or_scheduler(optimizer)
     rates, decays = np.empty(steps), np.empty(steps)
     for step in range(steps):
         group = optimizer.param_groups[0]
         rates[step], decays[step] = group["lr"], group["weight_decay"]
         optimizer.step()  # no gradient: a no-op, but the scheduler expects it first
         scheduler.step()
+    return rates, decays
+
+
+def _replay(scheduler: Any, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step a user's scheduler to record its rates, then restore it exactly."""
+    optimizer = scheduler.optimizer
+    saved_state = copy.deepcopy(scheduler.state_dict())
+    groups = optimizer.param_groups
+    saved_groups = [(group["lr"], group.get("weight_decay", 0.0)) for group in groups]
+    rates, decays = np.empty(steps), np.empty(steps)
+    try:
+        with warnings.catch_warnings():
+            # torch warns when a scheduler steps before its optimizer; here that is the point.
+            warnings.simplefilter("ignore", UserWarning)
+            for step in range(steps):
+                group = optimizer.param_groups[0]
+                rates[step], decays[step] = group["lr"], group.get("weight_decay", 0.0)
+                scheduler.step()
+    finally:
+        scheduler.load_state_dict(saved_state)
+        for group, (rate, decay) in zip(optimizer.param_groups, saved_groups, strict=True):
+            group["lr"], group["weight_decay"] = rate, decay
     return rates, decays
 
 
