@@ -31,6 +31,16 @@ from typing import Any
 
 import numpy as np
 
+# The helpers are defined in the package before it imports this module (see its last line).
+from . import (
+    _beta1,
+    _check_backend,
+    _decay_terms_mpmath,
+    _decay_terms_numpy,
+    _elementwise_mpmath,
+    _output,
+    _trajectory_inputs,
+)
 from . import _generated as kernels
 
 __all__ = ["FORMULAS", "sign_sgdm_weight_rms", "truncation_bound"]
@@ -44,15 +54,13 @@ _RELATIVE_TRUNCATION = 2.0**-60
 
 
 def _decay_ratio(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """``r_n = (1 - (1-q)**n)/q`` with its exact limits (``n`` at ``q = 0``, ``1/q`` at inf)."""
-    finite = np.isfinite(steps)
-    safe_steps = np.where(finite, steps, 0.0)
-    numerator = -np.expm1(safe_steps * np.log1p(-q))
-    positive = q > 0
-    out = np.where(finite, safe_steps, np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(finite, numerator, 1.0) / np.where(positive, q, 1.0)
-    return np.where(positive, ratio, out)
+    """``r_n = (1 - (1-q)**n)/q`` with its exact limits: the shared ``r1`` of part 1."""
+    return _decay_terms_numpy(q, steps)[1]
+
+
+def _largest_ratio(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """``R = min(2t, 1/q)``, the largest ``r_{2(t-k)}`` of the series (``2t`` at ``q = 0``)."""
+    return np.minimum(2 * steps, np.where(q > 0, 1 / np.where(q > 0, q, 1.0), np.inf))
 
 
 def _lag_sum(q: np.ndarray, beta1: np.ndarray, steps: np.ndarray, snr: np.ndarray, count: int):
@@ -101,9 +109,7 @@ def truncation_bound(
     """
     q = np.asarray(lr, dtype=float) * np.asarray(weight_decay, dtype=float)
     ratio = np.asarray(beta1, dtype=float) * (1 - q)
-    largest = np.minimum(
-        2 * np.asarray(steps, dtype=float), np.where(q > 0, 1 / np.where(q > 0, q, 1), np.inf)
-    )
+    largest = _largest_ratio(q, np.asarray(steps, dtype=float))
     bound = 2 * largest / (2 - q) * ratio ** (np.asarray(terms, dtype=float) + 1) / (1 - ratio)
     return float(bound) if np.ndim(bound) == 0 else bound
 
@@ -125,16 +131,11 @@ def _arcsine_numpy(lr, decay, beta1, steps, snr, init) -> np.ndarray:
     q = lr * decay
     mean = kernels.sign_update_mean_numpy(beta1, snr)
     mean_sq = mean * mean
-    decay_power = np.where(
-        np.isfinite(steps),
-        np.exp(np.where(np.isfinite(steps), steps, 0) * np.log1p(-q)),
-        np.where(q > 0, 0.0, 1.0),
-    )
-    r_t = _decay_ratio(q, steps)
+    decay_power, r_t = _decay_terms_numpy(q, steps)
     r_2t = _decay_ratio(q, 2 * steps)
     leading = r_t * r_t * mean_sq + (1 - mean_sq) * r_2t / (2 - q)
     ratio = beta1 * (1 - q)
-    largest = np.minimum(2 * steps, np.where(q > 0, 1 / np.where(q > 0, q, 1.0), np.inf))
+    largest = _largest_ratio(q, steps)
     count = _terms_needed(ratio, largest, q, np.where(leading > 0, leading, 1.0))
     count = int(min(count, np.max(np.where(np.isfinite(steps), steps - 1, count), initial=0)))
     lag_sum = _lag_sum(q, beta1, steps, snr, count)
@@ -151,11 +152,9 @@ def _arcsine_mpmath(lr, decay, beta1, steps, snr, init):
     beta3 = 1 - q
 
     def ratio(n):
-        if mpmath.isinf(n):
-            return 1 / q
-        return n if q == 0 else -mpmath.expm1(n * mpmath.log1p(-q)) / q
+        return _decay_terms_mpmath(q, n)[1]
 
-    decay_power = (0 if q > 0 else 1) if mpmath.isinf(steps) else beta3**steps
+    decay_power = _decay_terms_mpmath(q, steps)[0]
     mean = kernels.sign_update_mean_mpmath(beta1, snr)
     leading = ratio(steps) ** 2 * mean**2 + (1 - mean**2) * ratio(2 * steps) / (2 - q)
     scale = kernels.sign_covariance_scale_mpmath()
@@ -263,8 +262,6 @@ def sign_sgdm_weight_rms(
     >>> round(sign_sgdm_weight_rms(1e-3, 0.1, beta1=0.9), 4)
     0.2576
     """
-    from . import _beta1, _check_backend, _elementwise_mpmath, _output, _trajectory_inputs
-
     _check_backend(backend)
     if formula not in FORMULAS:
         raise ValueError(f"formula must be one of {FORMULAS}; got {formula!r}")
@@ -288,14 +285,7 @@ def sign_sgdm_weight_rms(
             if mpmath.isinf(steps_v) and q_v == 0:
                 return mpmath.inf if lr_v > 0 else init_v
             if formula == "source":
-                power = 0 if mpmath.isinf(steps_v) else (1 - q_v) ** steps_v
-                total = (
-                    1 / q_v
-                    if mpmath.isinf(steps_v)
-                    else (
-                        steps_v if q_v == 0 else -mpmath.expm1(steps_v * mpmath.log1p(-q_v)) / q_v
-                    )
-                )
+                power, total = _decay_terms_mpmath(q_v, steps_v)
                 square = kernels.sign_sgdm_source_weight_rms_sq_mpmath(
                     lr_v, decay_v, beta1_v, power, total, snr_v, init_v
                 )
@@ -312,10 +302,7 @@ def sign_sgdm_weight_rms(
     )
     safe_steps = np.where(np.broadcast_to(unbounded, shape), 0.0, steps_b)
     if formula == "source":
-        q_b = lr_b * decay_b
-        from . import _decay_terms_numpy
-
-        power, total = _decay_terms_numpy(q_b, safe_steps)
+        power, total = _decay_terms_numpy(lr_b * decay_b, safe_steps)
         square = kernels.sign_sgdm_source_weight_rms_sq_numpy(
             lr_b, decay_b, beta1_b, power, total, snr_b, init_b
         )
