@@ -1,25 +1,29 @@
 # adamw-rms developer tasks.  `make test` bootstraps everything it needs on first use:
 #   - a virtualenv in $(VENV) with the package installed editable, plus the [test] extra
 #   - node_modules/ (KaTeX) from package-lock.json, if npm is available
-# Targets: derive test test-slow bench accuracy lint clean  (see `make help`)
+# Targets: derive test test-slow notebooks figures bench accuracy lint clean  (see `make help`)
 
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 PYTEST  := $(PY) -m pytest
-EXTRAS  ?= test,sim,torch,plot
+EXTRAS  ?= test,sim,torch,plot,notebooks
+# Notebooks and figures: small (seconds; what CI runs) or full (the committed figures).
+NOTEBOOK_SIZE ?= small
 
 VENV_STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv node-deps derive test test-slow bench accuracy lint clean
+.PHONY: help venv node-deps derive test test-slow notebooks figures bench accuracy lint clean
 
 help:
 	@echo "make derive     regenerate derivations/ (adamw-rms derive)"
 	@echo "make test       fast tests (-m 'not slow'), incl. KaTeX/pdflatex checks"
 	@echo "make test-slow  heavy sweeps (-m slow)"
+	@echo "make notebooks  execute notebooks/*.py (NOTEBOOK_SIZE=small|full; small by default)"
+	@echo "make figures    render docs/figures/*.png at full size (seeded, byte-stable)"
 	@echo "make bench      benchmarks/run.py"
 	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (~65 min, 2 cores)"
 	@echo "make lint       ruff check + ruff format --check"
@@ -61,6 +65,12 @@ test-slow: venv
 	$(PYTEST) -m slow; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "(no slow tests collected)"; exit 0; fi; \
 	exit $$rc
+
+notebooks: venv
+	ADAMW_RMS_SIZE=$(NOTEBOOK_SIZE) $(PYTEST) -m notebook tests/test_notebooks.py --durations=0
+
+figures: venv
+	$(PY) -m adamw_rms.figures --size full --out docs/figures
 
 bench: venv
 	$(PY) benchmarks/run.py

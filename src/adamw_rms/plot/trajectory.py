@@ -1,0 +1,123 @@
+"""Weight RMS over a run: the simulation inside its ±2 SE band, each applicable formula a line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .style import LABELS, formula_color, save_figure, se_band, styled
+
+__all__ = ["describe_config", "draw_schedule", "draw_trajectory", "plot_trajectory"]
+
+
+def _describe(value: Any) -> str:
+    """A number, or a per-step schedule by its first and last values."""
+    if np.ndim(value) == 0:
+        return f"{float(value):g}"
+    array = np.asarray(value)
+    return f"{array[0]:g}→{array[-1]:g}"
+
+
+def describe_config(config: Any) -> str:
+    """A one-line title: the hyperparameters that set the weight RMS."""
+    return (
+        f"η={_describe(config.lr)}, λ={_describe(config.weight_decay)}, "
+        f"β=({config.beta1:g}, {config.beta2:g}), SNR={config.snr:g}, "
+        f"init RMS={config.init_rms:g}, n={config.n}"
+    )
+
+
+def draw_trajectory(
+    axis: Any,
+    result: Any,
+    *,
+    formulas: Sequence[str] | None = None,
+    title: bool = True,
+    legend: bool = True,
+) -> list[str]:
+    """Draw ``result``'s weight RMS and the formulas that apply to its configuration.
+
+    Parameters
+    ----------
+    axis : matplotlib.axes.Axes
+        Where to draw.
+    result : SimulationResult
+        A simulation with several recorded steps.
+    formulas : sequence of str, optional
+        Names from :data:`adamw_rms.comparison.FORMULAS` to draw (default: every one that
+        applies and predicts the weight RMS).
+    title, legend : bool
+        Add the configuration as the title, and a legend.
+
+    Returns
+    -------
+    list of str
+        The names of the formulas drawn.
+    """
+    from ..comparison import FORMULAS
+
+    config = result.config
+    steps = np.asarray(result.steps)
+    se_band(
+        axis, steps, result.weight_rms, result.weight_rms_se, label=f"simulation ({result.engine})"
+    )
+    drawn = []
+    for formula in FORMULAS:
+        if formula.target != "weight_rms" or formula.applies(config) is not None:
+            continue
+        if formulas is not None and formula.name not in formulas:
+            continue
+        shown = steps[steps > 0] if formula.name == "equilibrium" else steps
+        predicted = [formula.predict(config, int(step)) for step in shown]
+        axis.plot(shown, predicted, ls="--", color=formula_color(formula.name), label=formula.label)
+        drawn.append(formula.name)
+    axis.set_xlabel(LABELS["step"])
+    axis.set_ylabel(LABELS["weight_rms"])
+    if title:
+        axis.set_title(describe_config(config))
+    if legend:
+        axis.legend()
+    return drawn
+
+
+def draw_schedule(axes: Sequence[Any], result: Any, **options: Any) -> list[str]:
+    """A scheduled run on two axes: the learning rate (and decay) above, the weight RMS below."""
+    lr_axis, rms_axis = axes
+    config = result.config
+    steps = np.arange(1, config.steps + 1)
+    lr = np.broadcast_to(config.lr, steps.shape)
+    lr_axis.plot(steps, lr, color="tab:gray", label=r"$\eta_t$")
+    lr_axis.set_ylabel(LABELS["lr"])
+    lr_axis.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    if np.ndim(config.weight_decay):
+        decay_axis = lr_axis.twinx()
+        decay_axis.plot(steps, config.weight_decay, color="tab:pink", ls=":", label=r"$\lambda_t$")
+        decay_axis.set_ylabel(LABELS["weight_decay"])
+        decay_axis.grid(False)
+    lr_axis.set_title(describe_config(config))
+    return draw_trajectory(rms_axis, result, title=False, **options)
+
+
+def plot_trajectory(result: Any, path: str | os.PathLike[str]) -> Path:
+    """Draw ``result``'s weight RMS over its recorded steps with every applicable formula.
+
+    A scheduled run gets a second panel with its learning rate. The file is written
+    atomically (a temporary file in the same folder, then a rename); the format follows the
+    suffix (``.png``, ``.pdf``, ``.svg``).
+    """
+    with styled():
+        # A bare Figure (no pyplot): no backend is chosen, no window opens, nothing is kept.
+        from matplotlib.figure import Figure
+
+        if result.config.has_schedule:
+            figure = Figure(figsize=(7, 5.6), layout="constrained")
+            axes = figure.subplots(2, 1, sharex=True, height_ratios=(1, 2.2))
+            draw_schedule(axes, result)
+        else:
+            figure = Figure(figsize=(7, 4.2), layout="constrained")
+            draw_trajectory(figure.subplots(), result)
+        return save_figure(figure, path)
