@@ -32,6 +32,7 @@ EXPECTED_TERMINAL = {
     "weight_rms.quick_estimate",
     "weight_rms.theta_rms_large_snr",
     "weight_rms.theta_rms_no_decay",
+    "weight_rms.weight_decay_for_rms",
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",

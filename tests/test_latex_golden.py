@@ -29,6 +29,14 @@ GOLDEN = {
         r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}} \approx \frac{\sqrt{2} "
         r"\sqrt{\eta}}{2 \sqrt{\lambda}}"
     ),
+    "weight_rms.theta_rms_equilibrium": (
+        r"\Vert {\boldsymbol{\theta}}_{t}\Vert_{\mathrm{RMS}}^{2} \approx \frac{2 \mathrm{SNR} "
+        r"+ \eta \lambda}{2 \lambda^{2} \left(\mathrm{SNR} + 1\right)}"
+    ),
+    "weight_rms.weight_decay_for_rms": (
+        r"\lambda \approx \frac{\eta + \sqrt{16 \mathrm{SNR}^{2} r^{2} + 16 \mathrm{SNR} r^{2} "
+        r"+ \eta^{2}}}{4 r^{2} \left(\mathrm{SNR} + 1\right)}"
+    ),
 }
 
 ALL_STEPS = [

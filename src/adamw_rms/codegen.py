@@ -9,7 +9,11 @@ exact, verified reparametrisations that make it stable in floating point:
   compute ``x = exp(t*log1p(-eta*lambda))`` and ``r1 = -expm1(t*log1p(-eta*lambda))/(eta*lambda)``,
   with the exact limits ``r1 = t`` at ``lambda = 0`` and ``x = 0, r1 = 1/(eta*lambda)`` at
   ``t = inf``);
-* the lone ``beta3`` is ``1 - eta*lambda``.
+* the lone ``beta3`` is ``1 - eta*lambda``;
+* the weight decay for a target RMS ``r`` (step ``weight_rms.weight_decay_for_rms``) is written
+  in ``lr_over_rms = lr/r``: ``(a + sqrt(a**2 + 16*SNR*(SNR + 1)))/(4*r*(SNR + 1))``. It is a
+  sum of non-negative terms (no cancellation at any SNR; the root needs no rationalising), and
+  ``a < sqrt(2)`` wherever the target is reachable, so no square overflows or underflows.
 
 Each reparametrised kernel is checked equal to the derived expression before it is printed.
 """
@@ -39,6 +43,8 @@ decay_sum = sp.Symbol("decay_sum", nonnegative=True)  # r1 = (1 - beta3**t)/(lr*
 decay_per_step = sp.Symbol("decay_per_step", nonnegative=True)  # lr*weight_decay, computed once
 lag = sp.Symbol("lag", integer=True, positive=True)
 angle = sp.Symbol("angle", real=True)
+target_rms = sp.Symbol("target_rms", positive=True)
+lr_over_rms = sp.Symbol("lr_over_rms", positive=True)  # lr/target_rms, computed once
 
 TO_ARGUMENTS = {
     S.eta: lr,
@@ -48,6 +54,7 @@ TO_ARGUMENTS = {
     S.rho0: init_rms**2,
     S.lag: lag,
     S.angle: angle,
+    S.target_rms: target_rms,
 }
 
 KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
@@ -55,6 +62,7 @@ KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
     "weight_rms_large_snr_sq": (lr, weight_decay, decay_power, decay_sum, snr, init_rms),
     "weight_rms_quick": (lr, weight_decay, beta1),
     "equilibrium_weight_rms": (lr, weight_decay),
+    "equilibrium_weight_decay": (lr, target_rms, snr),
     "update_rms": (beta1, snr),
     "timescale": (lr, weight_decay),
     "sign_sgdm_source_weight_rms_sq": (
@@ -75,13 +83,25 @@ KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
 
 @dataclass(frozen=True)
 class Kernel:
-    """One printed function: its name, arguments, expression and the step it comes from."""
+    """One printed function: its name, arguments, expression and the step it comes from.
+
+    ``temporaries`` are ``(symbol, expression in the arguments)`` pairs that ``expr`` may use,
+    printed first in that order (a stable intermediate such as ``lr/target_rms``).
+    """
 
     name: str
     arguments: tuple[sp.Symbol, ...]
     expr: sp.Expr
     source_step: str
     backends: tuple[str, ...] = ("numpy", "mpmath")
+    temporaries: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+
+    def in_arguments(self) -> sp.Expr:
+        """``expr`` with the temporaries substituted: a function of the arguments only."""
+        expr = self.expr
+        for symbol, value in reversed(self.temporaries):
+            expr = expr.xreplace({symbol: value})
+        return expr
 
 
 class ReparametrisationError(AssertionError):
@@ -139,6 +159,32 @@ def _weight_rms_parts(full: Kernel) -> list[Kernel]:
         Kernel("weight_rms_init_factor", (decay_power,), init_factor, full.source_step, ("numpy",)),
         Kernel("weight_rms_noise_sq", noise_arguments, noise, full.source_step, ("numpy",)),
     ]
+
+
+def _equilibrium_weight_decay() -> Kernel:
+    """The root of step ``weight_decay_for_rms`` in ``lr_over_rms = lr/target_rms``."""
+    step = derivation("weight_rms").step("weight_decay_for_rms")
+    scaled = step.rhs.subs(S.eta, lr_over_rms * S.target_rms)
+    # sqrt(r**2 * X) -> r * sqrt(X) (r > 0), then the common power of r cancels.
+    scaled = scaled.replace(
+        lambda e: e.is_Pow and e.exp == sp.S.Half, lambda e: sp.sqrt(sp.factor(e.base))
+    )
+    stable = sp.factor(scaled).xreplace(TO_ARGUMENTS)
+    name = "equilibrium_weight_decay"
+    if not is_zero(stable.subs(lr_over_rms, lr / target_rms) - step.rhs.xreplace(TO_ARGUMENTS)):
+        raise ReparametrisationError(f"{name}: lr/target_rms form differs from the derivation")
+    radicands = [p.base for p in stable.atoms(sp.Pow) if p.exp == sp.S.Half]
+    if any(r.has(target_rms, lr) for r in radicands) or any(
+        term.could_extract_minus_sign() for r in radicands for term in sp.Add.make_args(r)
+    ):
+        raise ReparametrisationError(f"{name}: the root is not a sum of terms in lr/target_rms")
+    return Kernel(
+        name,
+        KERNEL_ARGUMENTS[name],
+        stable,
+        "weight_rms.weight_decay_for_rms",
+        temporaries=((lr_over_rms, lr / target_rms),),
+    )
 
 
 def _sign_sgdm_kernels() -> list[Kernel]:
@@ -236,6 +282,7 @@ def kernels() -> list[Kernel]:
             weight.result("equilibrium_weight_rms").xreplace(TO_ARGUMENTS),
             "weight_rms.theta_rms_simple",
         ),
+        _equilibrium_weight_decay(),
         Kernel(
             "update_rms",
             KERNEL_ARGUMENTS["update_rms"],
@@ -292,9 +339,11 @@ def _function(kernel: Kernel, printer, suffix: str) -> list[str]:
         temporaries, (result,) = sp.cse(
             _compact(kernel.expr), symbols=sp.numbered_symbols("_t"), optimizations="basic"
         )
+    temporaries = [*kernel.temporaries, *temporaries]
+    where = "".join(f", {sp.sstr(a)} = {sp.sstr(b)}" for a, b in kernel.temporaries)
     lines = [
         f"def {kernel.name}_{suffix}({names}):",
-        f'    """{kernel.name} from step {kernel.source_step}: {sp.sstr(kernel.expr)}."""',
+        f'    """{kernel.name} from step {kernel.source_step}: {sp.sstr(kernel.expr)}{where}."""',
     ]
     if suffix == "mpmath":
         lines.append("    import mpmath  # only the arbitrary-precision backend needs it")

@@ -39,6 +39,7 @@ __all__ = [
     "RewriteToZero",
     "SequenceLimit",
     "SpotCheck",
+    "UniquePositiveRoot",
     "bind",
     "freeze_powers",
     "gaussian_expectation",
@@ -559,6 +560,43 @@ class MeanFieldRewrite:
         return CheckResult(
             self.method, ok, "rhs = lhs with E[X/Y] -> E[X]/E[Y]" if ok else "not that rewrite"
         )
+
+
+@dataclass(frozen=True)
+class UniquePositiveRoot:
+    """``root`` is the one positive root of the quadratic ``polynomial`` in ``variable``.
+
+    By Vieta the two roots multiply to ``c/a`` and add to ``-b/a``. When SymPy decides from the
+    symbols' assumptions that ``c/a < 0``, or that ``c/a <= 0`` and ``-b/a > 0``, both roots
+    are real, one is positive and the other is ``<= 0`` (negative, or 0 when ``c = 0``):
+    exactly one root is positive. ``root`` must then be a root (exact substitution) and
+    positive (assumptions).
+    """
+
+    polynomial: sp.Expr
+    variable: sp.Symbol
+    root: sp.Expr
+    method: str = "the unique positive root (Vieta)"
+
+    def run(self) -> CheckResult:
+        poly = sp.Poly(self.polynomial, self.variable)
+        if poly.degree() != 2:
+            return CheckResult(self.method, False, f"degree {poly.degree()}, not a quadratic")
+        a, b, c = poly.all_coeffs()
+        product, total = sp.factor(c / a), sp.factor(-b / a)
+        if product.is_negative:
+            signs = f"the roots multiply to {product} < 0"
+        elif product.is_nonpositive and total.is_positive:
+            signs = f"the roots multiply to {product} <= 0 and add to {total} > 0"
+        else:
+            detail = f"signs undecided: roots multiply to {product} and add to {total}"
+            return CheckResult(self.method, False, detail)
+        if not is_zero(poly.as_expr().subs(self.variable, self.root)):
+            return CheckResult(self.method, False, "not a root of the quadratic")
+        if not self.root.is_positive:
+            return CheckResult(self.method, False, "the root is not provably positive")
+        detail = f"{signs}: exactly one is positive, and it is this one"
+        return CheckResult(self.method, True, detail)
 
 
 def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:

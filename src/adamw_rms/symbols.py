@@ -33,6 +33,9 @@ snr = sp.Symbol("SNR", nonnegative=True)
 mu_norm = sp.Symbol("mu_norm", nonnegative=True)
 sigma_norm = sp.Symbol("sigma_norm", positive=True)
 
+# --- a target the weight RMS should reach (solved for the weight decay) -------------------------
+target_rms = sp.Symbol("r_target", positive=True)
+
 # --- a pair of correlated Gaussians (the arcsine law) -------------------------------------------
 rho = sp.Symbol("rho", real=True)  # their correlation, in (-1, 1)
 shift = sp.Symbol("a", real=True)  # their common mean in units of their standard deviation
@@ -86,6 +89,7 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     snr: r"\mathrm{SNR}",
     mu_norm: r"\Vert\boldsymbol{\mu}\Vert",
     sigma_norm: r"\Vert\boldsymbol{\sigma}\Vert",
+    target_rms: r"r",
     beta3_pow_t: r"\beta_{3}^{t}",
     beta2_pow_t: r"\beta_{2}^{t}",
     beta1_pow_t: r"\beta_{1}^{t}",

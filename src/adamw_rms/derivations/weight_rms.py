@@ -23,6 +23,8 @@ from ..proof import (
     LimitValue,
     MeanFieldRewrite,
     RewriteToZero,
+    SpotCheck,
+    UniquePositiveRoot,
     freeze_powers,
     geometric_sum,
     limit,
@@ -51,6 +53,7 @@ E, Var, RMS2, RMS, MeanDot = S.Expect, S.Variance, S.RMS2, S.RMS, S.MeanDot
 x, y, z = S.beta3_pow_t, S.beta2_pow_t, S.beta1_pow_t
 
 NAME = "weight_rms"
+TARGET_SECTION = "Beyond the source: the weight decay for a target RMS"
 SECTIONS = (
     "Sliding view",
     "Weighted average",
@@ -61,6 +64,7 @@ SECTIONS = (
     "Step 4: the numerator",
     "Step 5: the result",
     "Special cases",
+    TARGET_SECTION,
 )
 
 ORTHOGONAL_UPDATE = Assumption(
@@ -719,6 +723,71 @@ def build() -> Derivation:
         uses=("theta_rms",),
         checks=(LimitRatio(theta_rms, RHS, ((snr, sp.oo, "-"),), f"{NAME}.theta_rms_large_snr"),),
     )
+    # --- beyond the source: the weight decay for a target RMS -----------------------------------
+    frozen_in_eta = _frozen(theta_rms).subs(beta3_value)
+    equilibrium = sp.factor(limit(frozen_in_eta, x, 0, "+"))
+    add(
+        id="theta_rms_equilibrium",
+        title="The equilibrium with a gradient mean",
+        section=TARGET_SECTION,
+        lhs=RMS2(theta[t]),
+        rhs=equilibrium,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "[[theta_rms]] as $t \\to \\infty$ for any signal-to-noise ratio, with "
+            "$1 - \\beta_3 = \\eta\\lambda$ from [[beta3_def]]: $\\beta_3^t \\to 0$ erases the "
+            "initialisation. Without a gradient mean it is the square of [[theta_rms_simple]]; "
+            "a strong mean pushes it towards $1/\\lambda^2$, where a constant update of RMS 1 "
+            "balances the decay."
+        ),
+        limit="t \\to \\infty",
+        uses=("theta_rms", "beta3_def", "theta_rms_simple"),
+        checks=(
+            LimitValue(frozen_in_eta, RHS, x, 0, f"{NAME}.theta_rms_equilibrium"),
+            RewriteToZero(
+                RHS, simple**2, given={snr: 0}, method="at SNR = 0: eq:theta-rms-simple squared"
+            ),
+        ),
+    )
+    target = S.target_rms
+    # Both sides of ||theta||_RMS = r are positive: it has the roots of the squared equation.
+    roots = sp.solve(sp.Eq(sp.sqrt(equilibrium), target), lam)
+    positive = [root for root in roots if root.is_positive]
+    if len(positive) != 1:
+        raise ValueError(f"expected one provably positive root of the equilibrium, got {roots}")
+    (decay_root,) = positive
+    quadratic = sp.fraction(sp.together(equilibrium - target**2))[0]
+    (no_mean_root,) = sp.solve(sp.Eq(simple, target), lam)
+    reaches_target = equilibrium.xreplace({lam: RHS})
+    add(
+        id="weight_decay_for_rms",
+        title="Weight decay for a target RMS",
+        section=TARGET_SECTION,
+        lhs=lam,
+        rhs=decay_root,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "The weight decay at which the equilibrium [[theta_rms_equilibrium]] is a chosen "
+            "target $r$: with the denominator cleared, $\\Vert\\boldsymbol{\\theta}\\Vert"
+            "_{\\mathrm{RMS}} = r$ is a quadratic in $\\lambda$ whose roots multiply to a "
+            "number $\\le 0$ and add to a positive one, so exactly one root is positive: this "
+            "one. It needs no subtraction, so it is accurate for every SNR, and at "
+            "$\\mathrm{SNR} = 0$ it is [[theta_rms_simple]] solved for $\\lambda$."
+        ),
+        limit="t \\to \\infty",
+        uses=("theta_rms_equilibrium", "theta_rms_simple"),
+        checks=(
+            RewriteToZero(reaches_target, target**2, method="substituted back"),
+            SpotCheck(sp.sqrt(reaches_target), target, f"{NAME}.weight_decay_for_rms"),
+            UniquePositiveRoot(quadratic, lam, RHS),
+            RewriteToZero(
+                RHS,
+                no_mean_root,
+                given={snr: 0},
+                method="at SNR = 0: eq:theta-rms-simple solved for lambda",
+            ),
+        ),
+    )
     return Derivation(
         name=NAME,
         title="The weight RMS of AdamW: a mean-field estimate",
@@ -738,6 +807,8 @@ def build() -> Derivation:
             ("equilibrium_weight_rms", "theta_rms_simple"),
             ("weight_rms_sq_no_decay", "theta_rms_no_decay"),
             ("weight_rms_quick", "quick_estimate"),
+            ("equilibrium_weight_rms_sq", "theta_rms_equilibrium"),
+            ("equilibrium_weight_decay", "weight_decay_for_rms"),
         ),
     )
 

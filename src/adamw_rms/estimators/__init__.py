@@ -29,6 +29,8 @@ __all__ = [
     "lambdify_result",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
+    "solve_schedule_weight_decay",
+    "solve_weight_decay",
     "timescale",
     "update_rms",
     "weight_rms",
@@ -441,7 +443,8 @@ def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
     """The derived expression ``name`` as a function for any array library, via SymPy.
 
     ``name`` is a kernel name (``"weight_rms_sq"``, ``"weight_rms_quick"``,
-    ``"equilibrium_weight_rms"``, ``"update_rms"``, ``"timescale"``); ``modules`` is passed to
+    ``"equilibrium_weight_rms"``, ``"equilibrium_weight_decay"``, ``"update_rms"``,
+    ``"timescale"``); ``modules`` is passed to
     :func:`sympy.lambdify` (``"jax"``, ``"torch"``, ``"cupy"``, ...). Imports SymPy and builds
     the derivations at call time. The arguments are those of the kernel, see
     :data:`adamw_rms.codegen.KERNEL_ARGUMENTS`.
@@ -461,9 +464,10 @@ def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
     if name not in found:
         raise ValueError(f"unknown result {name!r}; known: {', '.join(sorted(found))}")
     kernel = found[name]
-    return sp.lambdify(kernel.arguments, kernel.expr, modules=modules)
+    return sp.lambdify(kernel.arguments, kernel.in_arguments(), modules=modules)
 
 
 # Imported last: the module uses the validation helpers above.
 from .schedules import schedule_weight_rms, weight_rms_trajectory  # noqa: E402
 from .sign_sgdm import sign_sgdm_weight_rms  # noqa: E402
+from .solve import solve_schedule_weight_decay, solve_weight_decay  # noqa: E402

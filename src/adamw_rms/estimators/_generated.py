@@ -71,6 +71,19 @@ def equilibrium_weight_rms_mpmath(lr, weight_decay):
     return (mpmath.mpf(1)/mpmath.mpf(2))*mpmath.sqrt(2)*mpmath.sqrt(lr/weight_decay)
 
 
+def equilibrium_weight_decay_numpy(lr, target_rms, snr):
+    """equilibrium_weight_decay from step weight_rms.weight_decay_for_rms: (lr_over_rms + sqrt(lr_over_rms**2 + 16*snr**2 + 16*snr))/(4*target_rms*(snr + 1)), lr_over_rms = lr/target_rms."""
+    lr_over_rms = lr/target_rms
+    return (1/4)*(lr_over_rms + numpy.sqrt(lr_over_rms**2 + 16*snr**2 + 16*snr))/(target_rms*(snr + 1))
+
+
+def equilibrium_weight_decay_mpmath(lr, target_rms, snr):
+    """equilibrium_weight_decay from step weight_rms.weight_decay_for_rms: (lr_over_rms + sqrt(lr_over_rms**2 + 16*snr**2 + 16*snr))/(4*target_rms*(snr + 1)), lr_over_rms = lr/target_rms."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    lr_over_rms = lr/target_rms
+    return (mpmath.mpf(1)/mpmath.mpf(4))*(lr_over_rms + mpmath.sqrt(lr_over_rms**2 + 16*snr**2 + 16*snr))/(target_rms*(snr + 1))
+
+
 def update_rms_numpy(beta1, snr):
     """update_rms from step update_rms.update_rms_sq: sqrt(snr + (1 - beta1)/(beta1 + 1))/sqrt(snr + 1)."""
     _t0 = beta1*snr + snr + 1
