@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from adamw_rms import figures  # noqa: E402
-from adamw_rms.plot import accuracy_grid, read_accuracy_rows  # noqa: E402
+from adamw_rms import figures
+from adamw_rms.plot import accuracy_grid, read_accuracy_rows
 
 
 @pytest.fixture(scope="module")

@@ -346,3 +346,8 @@ def test_unreachable_targets_report_the_range(steps, snr):
 def test_unreachable_element_of_an_array_is_located():
     with pytest.raises(ValueError, match=r"target_rms=0\.5 at index \(1,\)"):
         solve_weight_decay([0.03, 0.5], LR, steps=1000, init_rms=0.02)
+
+
+def test_huge_snr_is_refused_with_the_range() -> None:
+    with pytest.raises(ValueError, match=r"snr must be in \[0, 1e\+150\]"):
+        solve_weight_decay(0.05, 1e-3, snr=1e200)

@@ -31,6 +31,9 @@ from .schedules import weight_rms_trajectory
 
 __all__ = ["solve_schedule_weight_decay", "solve_weight_decay"]
 
+#: The largest SNR accepted: the closed form squares it, and float64 must not overflow.
+MAX_SNR = 1e150
+
 _EPS = np.finfo(np.float64).eps
 
 
@@ -206,7 +209,7 @@ def solve_weight_decay(
         :math:`t`, ``>= 1`` or ``inf`` (the equilibrium, the default; ``init_rms`` is then
         irrelevant).
     snr
-        :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`, ``>= 0``.
+        :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`, in ``[0, 1e150]`` (the closed form squares it).
     init_rms
         :math:`\sqrt{\rho_0} = \Vert\theta_0\Vert_{\mathrm{RMS}}`, ``>= 0``.
     backend
@@ -239,7 +242,7 @@ def solve_weight_decay(
         "target_rms": check_range("target_rms", target_rms, 0.0, low_open=True),
         "lr": check_range("lr", lr, 0.0, low_open=True),
         "steps": check_range("steps", steps, 1.0, allow_inf=True),
-        "snr": check_range("snr", snr, 0.0),
+        "snr": check_range("snr", snr, 0.0, MAX_SNR),
         "init_rms": check_range("init_rms", init_rms, 0.0),
     }
     try:
