@@ -108,12 +108,16 @@ def _normal_slow(key, counter, word, thresholds, widths, heights):
 
 
 @numba.njit(inline="always")
-def _fill_normals(keys, base, lanes, counter, out, rejected, tables):
+def _fill_normals(keys, base, lanes, counter, words, out, rejected, tables):
     """Standard normals for ``lanes`` coordinates at one step: one pass, then rare fix-ups."""
     thresholds, widths, heights = tables
+    # The hash alone, in its own loop: free of table lookups, it compiles to SIMD code (the
+    # compiler will not vectorise a loop with gathers on this CPU, and would keep it scalar).
+    for lane in range(lanes):
+        words[lane] = _mix64(keys[base + lane] ^ counter)
     count = 0
     for lane in range(lanes):
-        word = _mix64(keys[base + lane] ^ counter)
+        word = words[lane]
         layer = np.int64(word & _LAYER_MASK)
         bits = np.int64(word >> np.uint64(12))
         # The sign by a two-entry lookup: a branch on a random bit mispredicts half the time.
@@ -125,11 +129,12 @@ def _fill_normals(keys, base, lanes, counter, out, rejected, tables):
         for lane in range(lanes):
             if rejected[lane]:
                 key = keys[base + lane]
-                word = _mix64(key ^ counter)
-                out[lane] = _normal_slow(key, counter, word, thresholds, widths, heights)
+                out[lane] = _normal_slow(key, counter, words[lane], thresholds, widths, heights)
 
 
-@numba.njit(parallel=True, cache=True, boundscheck=False)
+# error_model="numpy": a division by zero gives inf/nan as in NumPy instead of a Python
+# exception, which lets the compiler vectorise the update loop.
+@numba.njit(parallel=True, cache=True, boundscheck=False, error_model="numpy")
 def _kernel(
     keys,
     lr,
@@ -157,16 +162,18 @@ def _kernel(
     for chunk in numba.prange(chunks):
         normal = np.empty(LANES)
         gradient = np.empty(LANES, dtype=scalars.dtype)
+        words = np.empty(LANES, dtype=np.uint64)
         rejected = np.empty(LANES, dtype=np.bool_)
         update_sq = np.empty(LANES)
-        weights = np.empty(LANES, dtype=scalars.dtype)
-        momentum = np.empty(LANES, dtype=scalars.dtype)
-        second = np.empty(LANES, dtype=scalars.dtype)
+        # One block for the optimizer state: the update loop then touches three arrays, few
+        # enough for the compiler's run-time alias checks, and it vectorises.
+        state = np.empty((3, LANES), dtype=scalars.dtype)
+        momentum, second, weights = state[0], state[1], state[2]
         chunk_end = min(n, (chunk + 1) * CHUNK)
         for base in range(chunk * CHUNK, chunk_end, LANES):
             lanes = min(LANES, chunk_end - base)
             counter = _mix64(np.uint64(1) * _STEP_GOLDEN)
-            _fill_normals(keys, base, lanes, counter, normal, rejected, tables)
+            _fill_normals(keys, base, lanes, counter, words, normal, rejected, tables)
             for lane in range(lanes):
                 weights[lane] = normal[lane] * init_rms
                 momentum[lane] = 0
@@ -182,7 +189,7 @@ def _kernel(
             for step in range(1, steps + 1):
                 k = step - 1
                 counter = _mix64(np.uint64(step + 1) * _STEP_GOLDEN)
-                _fill_normals(keys, base, lanes, counter, normal, rejected, tables)
+                _fill_normals(keys, base, lanes, counter, words, normal, rejected, tables)
                 for lane in range(lanes):
                     gradient[lane] = grad_mean + grad_std * normal[lane]
                 lr_k, decay_k = lr[k], decay[k]
