@@ -3,9 +3,9 @@
 Coordinates are independent, so each block of ``LANES`` coordinates runs through *all* steps
 while its state (``m``, ``v``, ``theta``) stays in the L1 cache, and blocks run in parallel
 (``numba.prange`` over chunks of ``CHUNK`` coordinates). Within a block the lanes advance in
-lock-step: one pass draws every lane's normal on the ziggurat's fast path, the rare rejections
-(1.2%) are redone one by one, and a branch-free pass applies the Adam update, which the
-compiler turns into SIMD code.
+lock-step: a SIMD pass hashes every lane's counter, a second pass takes the ziggurat's fast path
+(its table lookups keep it scalar), the rare rejections (0.43% of draws) are redone one by one,
+and a branch-free pass applies the Adam update, which the compiler turns into SIMD code.
 
 Random numbers come from :mod:`adamw_rms.simulation.random`, keyed by (seed, coordinate, step):
 the result does not depend on the number of threads, and the NumPy engine with
