@@ -27,6 +27,7 @@ import os
 import matplotlib.pyplot as plt
 
 from adamw_rms import SimulationConfig, compare, simulate, weight_rms
+from adamw_rms.comparison import comparison_table
 from adamw_rms.figures import accuracy_map_figure, sign_sgdm_figure, simulation_engine
 from adamw_rms.plot import draw_trajectory, styled
 
@@ -53,8 +54,7 @@ print(f"√(η/2λ) = {weight_rms(1e-3, 0.1):.5f}")
 # whether the error is inside the formula's **measured** accuracy band (from `make accuracy`).
 
 # %%
-for row in compare(source):
-    print(row)
+print(comparison_table(compare(source)))
 
 # %%
 with styled():

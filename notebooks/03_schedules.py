@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from adamw_rms import SimulationConfig, compare, simulate, weight_rms_trajectory
+from adamw_rms.comparison import comparison_table
 from adamw_rms.figures import collapse_figure, schedules_figure, simulation_engine
 from adamw_rms.plot import LABELS, styled
 from adamw_rms.schedules import cosine, proportional_weight_decay
@@ -57,8 +58,7 @@ with styled():
 steps = 3000 if SMALL else 10_000
 lr = cosine(1e-3, 1e-4, steps)
 config = SimulationConfig.source(n=2000 if SMALL else 100_000, steps=steps, lr=lr, seed=1)
-for row in compare(simulate(config, engine=ENGINE)):
-    print(row)
+print(comparison_table(compare(simulate(config, engine=ENGINE))))
 
 # %% [markdown]
 # ## The collapse, and the λ_t ∝ η_t fix

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -26,7 +26,7 @@ import numpy as np
 from . import estimators
 from .simulation import SimulationConfig, SimulationResult
 
-__all__ = ["FORMULAS", "Band", "Comparison", "Formula", "compare", "formula"]
+__all__ = ["FORMULAS", "Band", "Comparison", "Formula", "compare", "comparison_table", "formula"]
 
 #: Standard errors added on each side of a band (grid) and of a comparison (this simulation).
 SE_MULTIPLIER = 4.0
@@ -458,4 +458,32 @@ def _band(name: str, config: SimulationConfig, step: int) -> Band | None:
         cell=cell,
         points=int(rows.sum()),
         extrapolated=bool(extrapolated),
+    )
+
+
+def comparison_table(rows: Sequence[Comparison]) -> str:
+    """The rows of :func:`compare` as an aligned text table (what ``adamw-rms check`` prints).
+
+    Columns: formula, target, predicted, simulated ± SE, relative error, z-score, the measured
+    accuracy band and the verdict.
+    """
+    header = ("formula", "target", "predicted", "simulated ± SE", "rel. error", "z", "band",
+              "verdict")  # fmt: skip
+    lines = [header]
+    for row in rows:
+        lines.append(
+            (
+                row.formula.name,
+                row.formula.target,
+                f"{row.predicted:.6g}",
+                f"{row.simulated:.6g} ± {row.se:.2g}",
+                f"{row.rel_error:+.2%}",
+                f"{row.z:+.1f}",
+                str(row.band) if row.band else "-",
+                row.verdict,
+            )
+        )
+    widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
     )

@@ -160,32 +160,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_table(rows: list[Any]) -> str:
-    header = ("formula", "target", "predicted", "simulated ± SE", "rel. error", "z", "band",
-              "verdict")  # fmt: skip
-    lines = [header]
-    for row in rows:
-        lines.append(
-            (
-                row.formula.name,
-                row.formula.target,
-                f"{row.predicted:.6g}",
-                f"{row.simulated:.6g} ± {row.se:.2g}",
-                f"{row.rel_error:+.2%}",
-                f"{row.z:+.1f}",
-                str(row.band) if row.band else "-",
-                row.verdict,
-            )
-        )
-    widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
-    )
-
-
 @_guarded
 def run_check(args: argparse.Namespace) -> int:
-    from ..comparison import compare
+    from ..comparison import compare, comparison_table
 
     record = None
     if args.plot:
@@ -213,7 +190,7 @@ def run_check(args: argparse.Namespace) -> int:
             print("the source's script settings (its printed value: about 0.0707)")
         print(result)
         print()
-        print(_check_table(rows) if rows else "no formula applies to this configuration")
+        print(comparison_table(rows) if rows else "no formula applies to this configuration")
     if args.plot:
         from ..plot import plot_trajectory
 
