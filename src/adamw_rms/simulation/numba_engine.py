@@ -107,29 +107,36 @@ def _normal_slow(key, counter, word, thresholds, widths, heights):
         word = _word(key, counter, attempt)
 
 
-@numba.njit(inline="always")
-def _fill_normals(keys, base, lanes, counter, words, out, rejected, tables):
-    """Standard normals for ``lanes`` coordinates at one step: one pass, then rare fix-ups."""
+@numba.njit(cache=True, boundscheck=False)
+def _fix_rejections(keys, base, lanes, counter, words, out, tables):
+    """Redo the lanes whose first word failed the fast path (kept out of line: see below)."""
     thresholds, widths, heights = tables
+    for lane in range(lanes):
+        word = words[lane]
+        if np.int64(word >> np.uint64(12)) >= thresholds[np.int64(word & _LAYER_MASK)]:
+            out[lane] = _normal_slow(keys[base + lane], counter, word, thresholds, widths, heights)
+
+
+@numba.njit(inline="always")
+def _fill_normals(keys, base, lanes, counter, words, out, tables):
+    """Standard normals for ``lanes`` coordinates at one step: one pass, then rare fix-ups."""
+    thresholds, widths, _heights = tables
     # The hash alone, in its own loop: free of table lookups, it compiles to SIMD code (the
     # compiler will not vectorise a loop with gathers on this CPU, and would keep it scalar).
     for lane in range(lanes):
         words[lane] = _mix64(keys[base + lane] ^ counter)
-    count = 0
+    rejected = 0
     for lane in range(lanes):
         word = words[lane]
         layer = np.int64(word & _LAYER_MASK)
         bits = np.int64(word >> np.uint64(12))
         # The sign by a two-entry lookup: a branch on a random bit mispredicts half the time.
         out[lane] = (bits * widths[layer]) * _SIGNS[np.int64((word >> _SIGN_SHIFT) & np.uint64(1))]
-        bad = bits >= thresholds[layer]
-        rejected[lane] = bad
-        count += bad
-    if count:
-        for lane in range(lanes):
-            if rejected[lane]:
-                key = keys[base + lane]
-                out[lane] = _normal_slow(key, counter, words[lane], thresholds, widths, heights)
+        rejected += bits >= thresholds[layer]
+    # 13% of the steps of a 32-lane block have a rejection; the fix-up as a call (rather than
+    # inline code that re-tests every lane) keeps this loop lean: measured 13% faster overall.
+    if rejected:
+        _fix_rejections(keys, base, lanes, counter, words, out, tables)
 
 
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of a Python
@@ -163,7 +170,6 @@ def _kernel(
         normal = np.empty(LANES)
         gradient = np.empty(LANES, dtype=scalars.dtype)
         words = np.empty(LANES, dtype=np.uint64)
-        rejected = np.empty(LANES, dtype=np.bool_)
         update_sq = np.empty(LANES)
         # One block for the optimizer state: the update loop then touches three arrays, few
         # enough for the compiler's run-time alias checks, and it vectorises.
@@ -173,7 +179,7 @@ def _kernel(
         for base in range(chunk * CHUNK, chunk_end, LANES):
             lanes = min(LANES, chunk_end - base)
             counter = _mix64(np.uint64(1) * _STEP_GOLDEN)
-            _fill_normals(keys, base, lanes, counter, words, normal, rejected, tables)
+            _fill_normals(keys, base, lanes, counter, words, normal, tables)
             for lane in range(lanes):
                 weights[lane] = normal[lane] * init_rms
                 momentum[lane] = 0
@@ -189,7 +195,7 @@ def _kernel(
             for step in range(1, steps + 1):
                 k = step - 1
                 counter = _mix64(np.uint64(step + 1) * _STEP_GOLDEN)
-                _fill_normals(keys, base, lanes, counter, words, normal, rejected, tables)
+                _fill_normals(keys, base, lanes, counter, words, normal, tables)
                 for lane in range(lanes):
                     gradient[lane] = grad_mean + grad_std * normal[lane]
                 lr_k, decay_k = lr[k], decay[k]
