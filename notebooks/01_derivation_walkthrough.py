@@ -81,7 +81,11 @@ for check in step.verify().checks:
 
 # %% [markdown]
 # A check that cannot fail proves nothing, so here is the same step with a deliberately wrong
-# right side (one factor $\beta_1$ too many). The same checks reject it.
+# right side (one factor $\beta_1$ too many). The induction proves the closed form of the
+# coefficient that the right side was built from, a lemma the damage does not touch, so it still
+# passes; the brute-force comparison of the two sides catches the error, and one failed check
+# fails the step. (`tests/test_mutations.py` doubles the right side of every step and requires
+# a failure.)
 
 # %%
 wrong = dataclasses.replace(step, rhs=step.rhs * S.beta1)
