@@ -388,3 +388,17 @@ def test_from_torch_scheduler_leaves_a_users_scheduler_as_it_was():
         from_torch_scheduler(3.0, 5)
     with pytest.raises(ValueError, match="lr"):
         from_torch_scheduler(lambda opt: None, 5)
+
+
+def test_schedule_formulas_predict_many_steps_as_one_by_one() -> None:
+    from adamw_rms.comparison import FORMULAS
+    from adamw_rms.schedules import cosine
+    from adamw_rms.simulation import SimulationConfig
+
+    config = SimulationConfig.source(steps=400, n=10, lr=cosine(1e-3, 1e-4, 400))
+    steps = [0, 1, 37, 200, 400]
+    scheduled = [f for f in FORMULAS if f.name.startswith("schedule_")]
+    assert len(scheduled) == 4 and all(f.predict_steps is not None for f in scheduled)
+    for formula in scheduled:
+        one_by_one = [formula.predict(config, step) for step in steps]
+        assert formula.predictions(config, steps).tolist() == one_by_one

@@ -52,7 +52,9 @@ class Formula:
     """A derived formula as a prediction of a simulated quantity.
 
     ``target`` is ``"weight_rms"`` (at a recorded step) or ``"update_rms"``; ``predict``
-    takes the configuration and the step; ``applies`` returns ``None`` or why not.
+    takes the configuration and the step; ``applies`` returns ``None`` or why not;
+    ``predict_steps`` (optional) predicts many steps at once where that is cheaper than one
+    call per step (a schedule's trajectory is computed once).
     """
 
     name: str
@@ -62,6 +64,13 @@ class Formula:
     predict: Callable[[SimulationConfig, int], float]
     applies: Callable[[SimulationConfig], str | None]
     update: str = "adamw"
+    predict_steps: Callable[[SimulationConfig, Sequence[int]], np.ndarray] | None = None
+
+    def predictions(self, config: SimulationConfig, steps: Sequence[int]) -> np.ndarray:
+        """The predicted values at each of ``steps``."""
+        if self.predict_steps is not None:
+            return np.asarray(self.predict_steps(config, steps), dtype=float)
+        return np.array([self.predict(config, int(step)) for step in steps], dtype=float)
 
     def band(self, config: SimulationConfig, step: int) -> Band | None:
         """The measured accuracy band for ``config`` at ``step`` (None: never measured)."""
@@ -102,19 +111,29 @@ def _scheduled(config: SimulationConfig) -> str | None:
     return None
 
 
-def _trajectory(method: str) -> Callable[[SimulationConfig, int], float]:
-    def predict(config: SimulationConfig, step: int) -> float:
-        if step == 0:
-            return config.init_rms
-        return float(
-            estimators.weight_rms_trajectory(
-                config.lr_per_step()[:step], config.weight_decay_per_step()[:step],
-                beta1=config.beta1, snr=config.snr if method == "mean_field" else 0.0,
-                init_rms=config.init_rms, method=method,
-            )[-1]
-        )  # fmt: skip
+def _trajectory_steps(method: str) -> Callable[[SimulationConfig, Sequence[int]], np.ndarray]:
+    """Part 2's ``method`` at several steps from one O(T) trajectory."""
 
-    return predict
+    def predict_steps(config: SimulationConfig, steps: Sequence[int]) -> np.ndarray:
+        steps = np.asarray(steps, dtype=np.int64)
+        last = int(steps.max(initial=0))
+        if last == 0:
+            return np.full(steps.shape, config.init_rms)
+        trajectory = estimators.weight_rms_trajectory(
+            config.lr_per_step()[:last], config.weight_decay_per_step()[:last],
+            beta1=config.beta1, snr=config.snr if method == "mean_field" else 0.0,
+            init_rms=config.init_rms, method=method,
+        )  # fmt: skip
+        # Step 0 is the initial RMS; step s is the trajectory's entry s - 1.
+        with_start = np.concatenate(([config.init_rms], trajectory))
+        return with_start[steps]
+
+    return predict_steps
+
+
+def _trajectory(method: str) -> Callable[[SimulationConfig, int], float]:
+    predict_steps = _trajectory_steps(method)
+    return lambda config, step: float(predict_steps(config, [step])[0])
 
 
 def _all(*conditions: Callable[[SimulationConfig], str | None]):
@@ -221,6 +240,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _trajectory("mean_field"),
         _scheduled,
+        predict_steps=_trajectory_steps("mean_field"),
     ),
     Formula(
         "schedule_series",
@@ -229,6 +249,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _trajectory("series"),
         _all(_scheduled, _zero_mean),
+        predict_steps=_trajectory_steps("series"),
     ),
     Formula(
         "schedule_ode",
@@ -237,6 +258,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _trajectory("ode"),
         _all(_scheduled, _zero_mean),
+        predict_steps=_trajectory_steps("ode"),
     ),
     Formula(
         "schedule_single_epoch",
@@ -245,6 +267,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _trajectory("single_epoch"),
         _all(_scheduled, _zero_mean),
+        predict_steps=_trajectory_steps("single_epoch"),
     ),
     Formula(
         "sign_arcsine",

@@ -71,9 +71,8 @@ def draw_trajectory(
             continue
         if formulas is not None and formula.name not in formulas:
             continue
-        shown = steps[steps > 0] if formula.name == "equilibrium" else steps
-        predicted = [formula.predict(config, int(step)) for step in shown]
-        axis.plot(shown, predicted, ls="--", color=formula_color(formula.name), label=formula.label)
+        predicted = formula.predictions(config, steps)
+        axis.plot(steps, predicted, ls="--", color=formula_color(formula.name), label=formula.label)
         drawn.append(formula.name)
     axis.set_xlabel(LABELS["step"])
     axis.set_ylabel(LABELS["weight_rms"])
