@@ -273,18 +273,15 @@ def solve_weight_decay(
 
         return _elementwise_mpmath(one, target, lr_a, steps_a, snr_a, init_a)
     at_equilibrium = np.isinf(steps_a)
-    if at_equilibrium.all():
-        closed = kernels.equilibrium_weight_decay_numpy(lr_a, target, snr_a)
-        # A target just above the lowest RMS may round past 1/lr: keep weight_rms's rule.
-        result = np.minimum(closed, _largest_valid_decay(lr_a))
-        return _output(np.asarray(result, dtype=np.float64), *arguments)
     result = np.empty(target.shape)
     pick = at_equilibrium
     if pick.any():
         closed = kernels.equilibrium_weight_decay_numpy(lr_a[pick], target[pick], snr_a[pick])
+        # A target just above the lowest RMS may round past 1/lr: keep weight_rms's rule.
         result[pick] = np.minimum(closed, _largest_valid_decay(lr_a[pick]))
     pick = ~at_equilibrium
-    result[pick] = _bisect(target[pick], lr_a[pick], steps_a[pick], snr_a[pick], init_a[pick])
+    if pick.any():
+        result[pick] = _bisect(target[pick], lr_a[pick], steps_a[pick], snr_a[pick], init_a[pick])
     return _output(result, *arguments)
 
 
