@@ -149,7 +149,7 @@ def test_the_sign_erratum_is_the_left_side_only(derivations):
     assert "left side" in result.claim.detail
     step = derivations["sign_sgdm"].step(result.step_id)
     # The printed right side is the derived one: only the squared norm on the left is wrong.
-    from adamw_rms.proof import ClaimCheck
+    from adamw_rms.checks import ClaimCheck
 
     assert ClaimCheck(step.rhs, step.claim.rhs, "sign-rhs").run().passed
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from adamw_rms import derivation
 from adamw_rms import symbols as S
+from adamw_rms.algebra import freeze_powers
 from adamw_rms.estimators import (
     equilibrium_weight_rms,
     lambdify_result,
@@ -22,7 +23,6 @@ from adamw_rms.estimators import (
     weight_rms,
     weight_rms_quick,
 )
-from adamw_rms.proof import freeze_powers
 
 REFERENCE_DIGITS = 50
 RHO0 = sp.Symbol("rho0", nonnegative=True)

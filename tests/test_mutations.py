@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 from adamw_rms import symbols as S
-from adamw_rms.proof import (
+from adamw_rms.algebra import is_zero, split_powers
+from adamw_rms.checks import (
     LHS,
     RHS,
     BruteForce,
@@ -19,17 +20,13 @@ from adamw_rms.proof import (
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
-    NotGeometricError,
     NumericValue,
     RewriteToZero,
     SpotCheck,
     bind,
     gaussian_expectation,
-    geometric_sum,
-    is_zero,
-    split_powers,
-    swap_triangular_sum,
 )
+from adamw_rms.rules import NotGeometricError, geometric_sum, swap_triangular_sum
 from adamw_rms.steps import Kind, Step, find_step
 
 b1, b2, b3, t, i, j = S.beta1, S.beta2, S.beta3, S.t, S.i, S.j
@@ -82,7 +79,7 @@ def test_theta_rms_sign_mutation_fails_verification():
     assert_mutation_caught("weight_rms.theta_rms", mutated)
 
 
-def test_theta_rms_sign_mutation_in_claim_is_an_erratum():
+def test_theta_rms_sign_mutation_in_claim_fails_unless_declared():
     step = find_step("weight_rms.theta_rms")
     assert step.claim is not None
     assert not step.verify().erratum
@@ -90,9 +87,16 @@ def test_theta_rms_sign_mutation_in_claim_is_an_erratum():
     assert printed != step.claim.rhs
     wrong = dataclasses.replace(step, claim=dataclasses.replace(step.claim, rhs=printed))
     result = wrong.verify()
-    assert result.passed, "the derivation itself is unchanged"
-    assert result.erratum
-    assert result.claim is not None and not result.claim.passed
+    # An undeclared mismatch is an error of the derivation, not blamed on the source.
+    assert not result.passed
+    assert "differs from the formula the source prints" in result.claim_problem
+    declared = dataclasses.replace(wrong.claim, erratum="the source flips the sign")
+    result = dataclasses.replace(step, claim=declared).verify()
+    assert result.passed and result.erratum
+    # A declared erratum that does not hold (the formulas agree) is an error too.
+    stale = dataclasses.replace(step.claim, erratum="no longer true")
+    result = dataclasses.replace(step, claim=stale).verify()
+    assert not result.passed and "equals the printed one" in result.claim_problem
 
 
 # --- the other mutations --------------------------------------------------------------------------
@@ -452,7 +456,7 @@ _x = sp.Symbol("x", positive=True)
     ],
 )
 def test_fast_limit_agrees_with_sympy(expr, variable, point, direction):
-    from adamw_rms import proof
+    from adamw_rms import checks as proof
 
     fast = getattr(proof, "limit", None)
     if fast is None:

@@ -11,10 +11,10 @@ import pytest
 import sympy as sp
 
 from adamw_rms import symbols as S
+from adamw_rms.checks import _numeric_series
 from adamw_rms.comparison import formula
 from adamw_rms.estimators import sign_sgdm_weight_rms
 from adamw_rms.estimators.sign_sgdm import truncation_bound
-from adamw_rms.proof import _numeric_series
 from adamw_rms.simulation import SimulationConfig, simulate
 from adamw_rms.steps import derivation
 

@@ -12,6 +12,7 @@ import sympy as sp
 import adamw_rms
 from adamw_rms import derivation
 from adamw_rms import symbols as S
+from adamw_rms.checks import UniquePositiveRoot
 from adamw_rms.codegen import _equilibrium_weight_decay, lr_over_rms
 from adamw_rms.estimators import (
     _decay_terms_mpmath,
@@ -21,7 +22,6 @@ from adamw_rms.estimators import (
     weight_rms,
     weight_rms_trajectory,
 )
-from adamw_rms.proof import UniquePositiveRoot
 from adamw_rms.schedules import cosine, proportional_weight_decay
 
 EPS = np.finfo(np.float64).eps

@@ -19,8 +19,8 @@ import pytest
 import sympy as sp
 
 from adamw_rms import symbols as S
+from adamw_rms.algebra import is_zero
 from adamw_rms.derivations._source import TUC_CLAIMS
-from adamw_rms.proof import is_zero
 from adamw_rms.simulation import SimulationConfig, simulate
 from adamw_rms.simulation.tuc import (
     _LookAhead,
@@ -162,11 +162,13 @@ def test_mutation_fails_verification(step_id):
     _assert_caught(step_id, mutated)
 
 
-def test_a_misprinted_source_is_an_erratum():
+def test_a_misprinted_source_fails_unless_declared_an_erratum():
     step = TUC.step("tuc_equilibrium")
     printed = sp.sqrt((1 - b1) / (1 + b1) * eta / (2 * lam))  # the quick estimate's value
-    wrong = dataclasses.replace(step, claim=dataclasses.replace(step.claim, rhs=printed))
-    result = wrong.verify()
+    claim = dataclasses.replace(step.claim, rhs=printed)
+    assert not dataclasses.replace(step, claim=claim).verify().passed
+    declared = dataclasses.replace(claim, erratum="the source quotes the quick estimate")
+    result = dataclasses.replace(step, claim=declared).verify()
     assert result.passed and result.erratum
 
 

@@ -126,6 +126,11 @@ def _derive(args: argparse.Namespace) -> int:
                             f"  {d.name}.{result.step_id}: {check.method}: {check.detail}",
                             file=sys.stderr,
                         )
+                if result.claim_problem:
+                    print(
+                        f"  {d.name}.{result.step_id}: source comparison: {result.claim_problem}",
+                        file=sys.stderr,
+                    )
         return 1
     tree = render(derivations)
     summary = f"{steps} steps verified, {errata} errata, {time.perf_counter() - start:.1f} s"

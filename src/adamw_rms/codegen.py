@@ -27,7 +27,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import MpmathPrinter
 
 from . import symbols as S
-from .proof import freeze_powers, is_zero
+from .algebra import freeze_powers, is_zero
 from .steps import derivation
 
 __all__ = ["KERNEL_ARGUMENTS", "Kernel", "generated_source", "kernels"]

@@ -7,18 +7,20 @@ ordered, immutable tuple of steps with a report and document export (see :mod:`a
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import enum
 import importlib
 import multiprocessing
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import sympy as sp
 
-from .proof import CheckResult, ClaimCheck, bind, prefer_one_minus
+from .checks import LHS, RHS, CheckResult, ClaimCheck, Restated, bind, mentions
+from .rules import prefer_one_minus
 
 __all__ = [
     "DERIVATION_NAMES",
@@ -73,13 +75,17 @@ class Claim:
     """A formula exactly as the source prints it, typed once, to compare with the derivation.
 
     ``lhs`` is the printed left side, for the rare claim whose left side is itself in question
-    (``None``: the step's own left side).
+    (``None``: the step's own left side). ``erratum`` declares, with the evidence, that the
+    source is wrong here: then the derived formula must *differ* from the printed one. Without
+    it, any difference is an error of the derivation (``derive`` fails and writes nothing),
+    never silently blamed on the source.
     """
 
     rhs: sp.Expr
     where: str
     given: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
     lhs: sp.Expr | None = None
+    erratum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,14 +97,32 @@ class Verification:
     checks: tuple[CheckResult, ...]
     claim: CheckResult | None
     elapsed_ms: float
+    declared_erratum: str | None = None
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        """Every check passes, and the comparison with the source is as declared."""
+        return all(c.passed for c in self.checks) and self.claim_as_declared
+
+    @property
+    def claim_as_declared(self) -> bool:
+        """The derived formula matches the printed one, or differs where an erratum is declared."""
+        if self.claim is None:
+            return True
+        return self.claim.passed != (self.declared_erratum is not None)
+
+    @property
+    def claim_problem(self) -> str | None:
+        """Why the comparison with the source fails, or ``None``."""
+        if self.claim_as_declared:
+            return None
+        if self.declared_erratum is None:
+            return f"differs from the formula the source prints ({self.claim.detail})"
+        return "declared an erratum, but the derived formula equals the printed one"
 
     @property
     def erratum(self) -> bool:
-        """True when the derived formula differs from what the source prints."""
+        """True when the derived formula differs from the source, as declared."""
         return self.claim is not None and not self.claim.passed
 
     @property
@@ -129,7 +153,7 @@ class Step:
     label
         The source's equation label (``"eq:theta-rms"``), if it has one.
     checks
-        The proofs (:mod:`adamw_rms.proof`); all must pass. Empty only for definitions.
+        The proofs (:mod:`adamw_rms.checks`); all must pass. Empty only for definitions.
     uses
         Ids of the earlier steps whose results this step consumes.
     limit
@@ -180,7 +204,8 @@ class Step:
                 printed_lhs=self.claim.lhs,
             ).run()
         elapsed = (time.perf_counter() - start) * 1000
-        return Verification(self.id, self.kind, results, claim, elapsed)
+        declared = self.claim.erratum if self.claim is not None else None
+        return Verification(self.id, self.kind, results, claim, elapsed, declared)
 
     def latex(self) -> str:
         """The statement as a LaTeX math body (no delimiters, no label)."""
@@ -198,23 +223,76 @@ class Step:
 
 
 class StepRecorder:
-    """Collects a derivation's steps in order, as its ``build()`` states them.
+    """Collects a derivation's steps in order, as its sections state them.
 
     ``add(**fields)`` makes the :class:`Step` (same fields), with the derivation's name, the
-    source's printed claim for that id (if any) and the right side in the source's sign
-    convention (:func:`~adamw_rms.proof.prefer_one_minus`, which leaves the value unchanged).
+    current :meth:`section`, the source's printed claim for that id (if any) and the right side
+    in the source's sign convention (:func:`~adamw_rms.rules.prefer_one_minus`, which leaves the
+    value unchanged). ``restate(step)`` repeats an earlier step (of this or another derivation)
+    under this one's name. With ``strict`` (the default), every check of a step must be written
+    with both placeholders :data:`~adamw_rms.checks.LHS` and :data:`~adamw_rms.checks.RHS`, so
+    that both sides of every statement are verified.
     """
 
-    def __init__(self, derivation: str, claims: Mapping[str, Claim] | None = None) -> None:
+    def __init__(
+        self, derivation: str, claims: Mapping[str, Claim] | None = None, *, strict: bool = True
+    ) -> None:
         self.derivation = derivation
         self.claims = dict(claims or {})
         self.steps: list[Step] = []
+        self.strict = strict
+        self._section: str | None = None
+
+    @contextlib.contextmanager
+    def section(self, title: str) -> Iterator[StepRecorder]:
+        """Steps added inside the ``with`` block belong to the section ``title``."""
+        previous, self._section = self._section, title
+        try:
+            yield self
+        finally:
+            self._section = previous
 
     def add(self, **fields: object) -> Step:
         fields["rhs"] = prefer_one_minus(fields["rhs"])
+        if "section" not in fields:
+            if self._section is None:
+                raise ValueError(f"step {fields.get('id')!r} added outside a section")
+            fields["section"] = self._section
         step = Step(derivation=self.derivation, claim=self.claims.get(fields["id"]), **fields)
+        if self.strict and step.kind is not Kind.DEFINITION:
+            for check in step.checks:
+                missing = [n for n, p in (("LHS", LHS), ("RHS", RHS)) if not mentions(check, p)]
+                if missing:
+                    raise ValueError(
+                        f"step {step.qualified_id!r}: check {check.method!r} does not use "
+                        f"{' and '.join(missing)}, so it cannot see that side of the statement"
+                    )
         self.steps.append(step)
         return step
+
+    def restate(self, earlier: Step, **fields: object) -> Step:
+        """Repeat ``earlier`` here (its statement, kind and label unless overridden).
+
+        Verified by :class:`~adamw_rms.checks.Restated`: the statement must be the earlier one,
+        and the earlier step must verify.
+        """
+        where = earlier.qualified_id
+        defaults = {
+            "id": earlier.id,
+            "title": earlier.title,
+            "lhs": earlier.lhs,
+            "rhs": earlier.rhs,
+            "kind": earlier.kind,
+            "label": earlier.label,
+            "limit": earlier.limit,
+            "assumptions": earlier.assumptions,
+            "justification": f"As in [[{where}]].",
+            "uses": (where,),
+        }
+        defaults.update(fields)
+        if defaults["kind"] is not Kind.DEFINITION:
+            defaults["checks"] = (Restated(LHS, RHS, earlier),)
+        return self.add(**defaults)
 
 
 _CHECK_RESULTS: dict[tuple[int, sp.Expr, sp.Expr], tuple[object, CheckResult]] = {}

@@ -117,6 +117,10 @@ SIGN_SGDM_CLAIMS = {
         sp.sqrt(eta / (2 * lam) * (1 + b1) / (1 - b1), evaluate=False),
         "11307, sign version, mu = 0, t -> oo",
         lhs=S.RMS2(S.theta[t]),
+        erratum=(
+            "the source writes the squared RMS on the left of a square root; the square root of "
+            "eta (1 + beta1) / (2 lambda (1 - beta1)) is the RMS itself, not its square"
+        ),
     ),
 }
 

@@ -1,9 +1,9 @@
 """How a step is proved: exact rewrites, spot checks, induction, brute force, checked limits.
 
-Each check is a small frozen record with a ``run()`` that returns a :class:`CheckResult`. A step
-carries a tuple of them; every one must pass. The rules here are deliberately independent of
-the rules that *compute* a step (``geometric_sum``, ``swap_triangular_sum``, ...): a step is
-derived one way and verified another way.
+Each check is a small frozen record following the :class:`Check` protocol: a ``method`` name and
+a ``run()`` that returns a :class:`CheckResult`. A step carries a tuple of them; every one must
+pass. This module never imports :mod:`adamw_rms.rules`, the rules that *compute* a step: a step
+is derived one way and verified another way.
 """
 
 from __future__ import annotations
@@ -14,19 +14,22 @@ import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from typing import Protocol, runtime_checkable
 
 import mpmath
 import sympy as sp
 
 from . import symbols as S
+from .algebra import freeze_powers, is_zero, limit, split_powers
 
 __all__ = [
     "BRUTE_FORCE_POINT",
+    "EPSILON",
     "LHS",
     "RHS",
     "BruteForce",
     "ByCoordinates",
+    "Check",
     "CheckResult",
     "ClaimCheck",
     "DropsTerm",
@@ -36,21 +39,20 @@ __all__ = [
     "MeanFieldRewrite",
     "NumericValue",
     "Quadrature",
+    "Restated",
     "RewriteToZero",
     "SequenceLimit",
+    "SmallParameter",
     "SpotCheck",
     "UniquePositiveRoot",
     "bind",
     "freeze_powers",
     "gaussian_expectation",
-    "geometric_sum",
     "is_zero",
     "limit",
-    "mean_field",
-    "prefer_one_minus",
+    "mentions",
+    "sample_point",
     "split_powers",
-    "swap_triangular_sum",
-    "tidy",
 ]
 
 
@@ -60,14 +62,47 @@ LHS = sp.Symbol("__step_lhs__")
 RHS = sp.Symbol("__step_rhs__")
 
 
+def _substitute(value: object, sides: Mapping) -> object:
+    # Into expressions, and into the mappings and tuples a check holds (``given``, ``limits``);
+    # the same object back when nothing in it changes.
+    if isinstance(value, sp.Basic):
+        return value.xreplace(sides) if value.has(*sides) else value
+    if isinstance(value, Mapping):
+        items = [(_substitute(k, sides), _substitute(v, sides)) for k, v in value.items()]
+        changed = any(
+            a is not k or b is not v for (a, b), (k, v) in zip(items, value.items(), strict=True)
+        )
+        return dict(items) if changed else value
+    if isinstance(value, tuple):
+        items = tuple(_substitute(v, sides) for v in value)
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+def mentions(check: object, placeholder: sp.Symbol) -> bool:
+    """True when some expression the check holds (directly, or in a mapping/tuple) has it."""
+
+    def visit(value: object) -> bool:
+        if isinstance(value, sp.Basic):
+            return value.has(placeholder)
+        if isinstance(value, Mapping):
+            return any(visit(k) or visit(v) for k, v in value.items())
+        if isinstance(value, tuple):
+            return any(visit(v) for v in value)
+        return False
+
+    return any(visit(v) for v in vars(check).values())
+
+
 def bind(check, lhs: sp.Expr, rhs: sp.Expr):
     """The check with ``LHS``/``RHS`` replaced by the sides of a concrete statement."""
     sides = {LHS: lhs, RHS: rhs}
     changes = {
-        name: value.xreplace(sides)
+        name: _substitute(value, sides)
         for name, value in vars(check).items()
-        if isinstance(value, sp.Basic) and value.has(LHS, RHS)
+        if isinstance(value, sp.Basic | Mapping | tuple)
     }
+    changes = {name: value for name, value in changes.items() if value is not vars(check)[name]}
     return dataclasses.replace(check, **changes) if changes else check
 
 
@@ -80,196 +115,18 @@ class CheckResult:
     detail: str
 
 
-# --- exact zero testing --------------------------------------------------------------------------
+@runtime_checkable
+class Check(Protocol):
+    """What every check is: a short ``method`` name and a ``run()`` that decides it.
 
-
-@cache
-def _power_symbol(base: sp.Expr, index: sp.Symbol) -> sp.Symbol:
-    # One stand-in per (base, symbolic index): base**index becomes an independent positive unknown.
-    return sp.Symbol(f"P[{sp.srepr(base)}^{index}]", positive=True)
-
-
-def split_powers(expr: sp.Expr) -> sp.Expr:
-    """Replace every ``b**(c0 + c1*t + c2*j)`` by ``b**c0 * P_bt**c1 * P_bj**c2``.
-
-    After this, an expression with symbolic exponents is a rational function in ordinary
-    symbols, so ``cancel`` decides whether it is zero. Only integer coefficients of the
-    symbolic indices are split, which is all the derivations produce.
-    """
-    expr = sp.expand_power_base(sp.sympify(expr))
-
-    def visit(e: sp.Basic) -> sp.Basic:
-        if isinstance(e, sp.Pow):
-            base, exponent = visit(e.base), sp.expand(e.exp)
-            free = exponent.free_symbols
-            if not free:
-                return base**exponent
-            parts = exponent.as_coefficients_dict()
-            out = sp.Integer(1)
-            for term, coeff in parts.items():
-                if term == 1:
-                    out *= base**coeff
-                elif isinstance(term, sp.Symbol) and sp.sympify(coeff).is_integer:
-                    out *= _power_symbol(base, term) ** coeff
-                else:
-                    out *= base ** (coeff * term)
-            return out
-        if e.args and not isinstance(e, sp.Sum):
-            return e.func(*(visit(a) for a in e.args))
-        if isinstance(e, sp.Sum):
-            return _canonical_sum(e)
-        return e
-
-    return visit(expr)
-
-
-def _canonical_sum(s: sp.Sum) -> sp.Expr:
-    # Pull factors that do not depend on the summation index out of the sum and split sums of
-    # terms, so that equal sums written differently become the same atom.
-    (index, lower, upper), *rest = s.limits
-    if rest:
-        return s
-    body = split_powers(sp.expand(s.function))
-    total = sp.Integer(0)
-    for term in sp.Add.make_args(body):
-        outside, inside = term.as_independent(index, as_Add=False)
-        total += outside * sp.Sum(inside, (index, lower, upper))
-    return total
-
-
-def is_zero(expr: sp.Expr) -> bool:
-    """Decide ``expr == 0`` exactly by splitting powers and cancelling a rational function."""
-    return sp.cancel(sp.together(split_powers(expr))) == 0
-
-
-# --- derivation rules (used to compute steps, not to verify them) -------------------------------
-
-
-class NotGeometricError(ValueError):
-    """The summand is not a finite sum of geometric terms in the summation index."""
-
-
-def geometric_sum(summand: sp.Expr, index: sp.Symbol, lower: sp.Expr, upper: sp.Expr) -> sp.Expr:
-    """Sum a finite combination of geometric terms in ``index`` in closed form.
-
-    Each term is written as ``c * P**index / Q**index`` (``P``, ``Q`` products of positive
-    symbols) and summed with the two-base form
-
-    .. math:: \\sum_{k=a}^{b} P^{k-a} Q^{b-k} = \\frac{Q^{n} - P^{n}}{Q - P}, \\quad n = b - a + 1,
-
-    which is how the source writes its sums; ``P = Q`` (ratio 1) is decided structurally and
-    gives ``n`` equal terms, never a Piecewise.
-    """
-    # Shield negative powers of sums, e.g. 1/(beta3 - beta1)**2, so expand leaves them alone.
-    shields = {
-        power: sp.Dummy("shield")
-        for power in summand.atoms(sp.Pow)
-        if isinstance(power.base, sp.Add) and not power.base.has(index) and power.exp.is_negative
-    }
-    body = sp.expand(sp.expand_power_exp(sp.expand_power_base(summand.xreplace(shields))))
-    count = upper - lower + 1
-    total = sp.Integer(0)
-    for term in sp.Add.make_args(body):
-        outside, inside = term.as_independent(index, as_Add=False)
-        rising, falling = sp.Integer(1), sp.Integer(1)
-        for factor in sp.Mul.make_args(inside):
-            if factor == 1:  # a term constant in the index: ratio 1
-                continue
-            base, exponent = factor.as_base_exp()
-            slope = sp.expand(exponent).coeff(index)
-            offset = sp.expand(exponent - slope * index)
-            if base.has(index) or offset.has(index) or slope == 0:
-                raise NotGeometricError(f"{factor} is not geometric in {index}")
-            outside *= base**offset
-            if slope > 0:
-                rising *= base**slope
-            else:
-                falling *= base ** (-slope)
-        if rising == falling:
-            total += outside * rising**index * count / falling**index
-            continue
-        scale = outside * rising**lower / falling**upper
-        total += scale * (falling**count - rising**count) / (falling - rising)
-    total = total.subs(index, 0) if total.has(index) else total
-    return sp.powsimp(total.xreplace({d: p for p, d in shields.items()}), combine="exp")
-
-
-def swap_triangular_sum(double_sum: sp.Sum) -> sp.Sum:
-    """Exchange the order of a triangular double sum.
-
-    :math:`\\sum_{o=a}^{b}\\sum_{n=a}^{o} f(o, n) = \\sum_{n=a}^{b}\\sum_{o=n}^{b} f(o, n)`.
-    SymPy stores the nested sum as one ``Sum`` with limits ``((n, a, o), (o, a, b))``.
-    """
-    if len(double_sum.limits) != 2:
-        raise ValueError("expected a double sum")
-    (inner_index, inner_lower, inner_upper), (outer_index, lower, upper) = double_sum.limits
-    if inner_lower != lower or inner_upper != outer_index:
-        raise ValueError("the inner sum must run from the outer lower limit to the outer index")
-    return sp.Sum(
-        double_sum.function, (outer_index, inner_index, upper), (inner_index, lower, upper)
-    )
-
-
-def prefer_one_minus(expr: sp.Expr) -> sp.Expr:
-    """Write integer powers of ``c (b - 1)`` as powers of ``c (1 - b)``, the source's convention.
-
-    SymPy's canonical form of ``1/(2(1 - beta**t))`` is ``-1/(2 beta**t - 2)``; the value is
-    unchanged, only the sign moves out so that the printed formula reads like the source.
+    A check of a step is written with the placeholders :data:`LHS` and :data:`RHS`, which
+    :func:`bind` replaces by the step's two sides before ``run()``; so editing either side of a
+    statement makes its own checks fail.
     """
 
-    def split(base: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
-        if not isinstance(base, sp.Add):
-            return None
-        content, primitive = base.as_content_primitive()
-        if not isinstance(primitive, sp.Add) or -1 not in primitive.args:
-            return None
-        if not all(arg.is_positive for arg in primitive.args if arg != -1):
-            return None
-        return content, primitive
+    method: str
 
-    def needs_rule(e: sp.Expr) -> bool:
-        return isinstance(e, sp.Pow) and bool(e.exp.is_integer) and split(e.base) is not None
-
-    def rule(power: sp.Pow) -> sp.Expr:
-        content, primitive = split(power.base)
-        return content**power.exp * (-1) ** power.exp * (-primitive) ** power.exp
-
-    def flip_factors(product: sp.Mul) -> sp.Expr:
-        # Bare factors (b - 1) of a product: flip them all and keep the overall sign.
-        flipped = [(-a if split(a) is not None and split(a)[0] == 1 else a) for a in product.args]
-        count = sum(1 for a, f in zip(product.args, flipped, strict=True) if a is not f)
-        return sp.Mul(*flipped) * (-1) ** count
-
-    def has_bare_factor(e: sp.Expr) -> bool:
-        return isinstance(e, sp.Mul) and any(
-            split(a) is not None and split(a)[0] == 1 for a in e.args
-        )
-
-    return expr.replace(needs_rule, rule).replace(has_bare_factor, flip_factors)
-
-
-def tidy(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """``factor`` with ``b**(k*index)`` kept whole, then the source's ``(1 - b)`` signs."""
-    powers = {
-        p: sp.Dummy("power", positive=True)
-        for p in expr.atoms(sp.Pow)
-        if p.exp.has(index) and sp.expand(p.exp).coeff(index) not in (0, 1)
-    }
-    factored = sp.factor(expr.xreplace(powers))
-    return prefer_one_minus(factored).xreplace({d: p for p, d in powers.items()})
-
-
-def mean_field(expr: sp.Expr) -> sp.Expr:
-    """Apply the mean-field decoupling :math:`E[X/Y] \\approx E[X]/E[Y]` everywhere."""
-
-    def rule(e: sp.Expr) -> sp.Expr:
-        if isinstance(e, S.Expect):
-            numerator, denominator = sp.fraction(e.args[0])
-            if denominator != 1:
-                return S.Expect(numerator) / S.Expect(denominator)
-        return e
-
-    return expr.replace(lambda e: isinstance(e, S.Expect), rule)
+    def run(self) -> CheckResult: ...
 
 
 # Hyperparameters at which brute-force expansions run: exact, generic (no coincidences such as
@@ -346,54 +203,6 @@ def _evaluate_exact(expr: sp.Expr, point: Mapping, rng: random.Random) -> sp.Exp
     )
     value = value.xreplace({a: _rational(rng, -2.0, 2.0) for a in opaque})
     return sp.nsimplify(value) if value.has(sp.Float) else value
-
-
-def limit(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr, direction: str = "+") -> sp.Expr:
-    """``limit(expr, variable, point, direction)``, fast for rational functions.
-
-    A rational function is continuous wherever its denominator, after cancelling common
-    factors, does not vanish identically in the other (generic) parameters; there the limit is
-    a substitution. A point at infinity is mapped to 0 by ``variable -> 1/w``. Anything else
-    (a pole, a non-rational expression such as ``beta**t``) goes to SymPy's ``limit``.
-    """
-    point = sp.sympify(point)
-    if point in (sp.oo, -sp.oo) and expr.is_rational_function(variable):
-        w = sp.Dummy("w", positive=True)
-        sign = 1 if point == sp.oo else -1
-        return limit(expr.subs(variable, sign / w), w, 0, "+")
-    if point.is_finite and expr.is_rational_function(variable):
-        if _continuous_at(expr, variable, point):
-            return expr.subs(variable, point)
-        # Expand numerator and denominator in h = variable - point and compare lowest orders.
-        h = sp.Dummy("h")
-        numerator, denominator = sp.fraction(sp.together(expr.subs(variable, point + h)))
-        low_num = _lowest_order(numerator, h)
-        low_den = _lowest_order(denominator, h)
-        if low_num is None:
-            return sp.Integer(0)
-        if low_den is not None and low_num[0] >= low_den[0]:
-            if low_num[0] > low_den[0]:
-                return sp.Integer(0)
-            return sp.factor(low_num[1] / low_den[1])
-    return sp.limit(expr, variable, point, direction)
-
-
-def _continuous_at(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr) -> bool:
-    """A rational expression is continuous at ``point`` if no divisor vanishes there."""
-    for power in expr.atoms(sp.Pow):
-        if power.base.has(variable) and power.exp.is_negative:
-            if sp.expand(power.base.subs(variable, point)) == 0:
-                return False
-    return True
-
-
-def _lowest_order(expr: sp.Expr, h: sp.Symbol) -> tuple[int, sp.Expr] | None:
-    """The lowest power of ``h`` in the polynomial ``expr`` and its (nonzero) coefficient."""
-    poly = sp.Poly(sp.expand(expr), h)
-    for (degree,), coefficient in reversed(poly.terms()):
-        if coefficient != 0:
-            return degree, coefficient
-    return None
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -548,18 +357,30 @@ class DropsTerm:
 
 @dataclass(frozen=True)
 class MeanFieldRewrite:
-    """The right side is the left side with every ``E[X/Y]`` replaced by ``E[X]/E[Y]``."""
+    """The right side is ``E[X]/E[Y]`` where the left side is ``E[X/Y]``: the decoupling, read off.
+
+    Decided from the shapes of the two sides (it does not call the rule that produced the right
+    side): the left side must be one expectation of a ratio, the right side a quotient of two
+    expectations whose arguments divide to the left side's argument, with a denominator that
+    is not a constant (else nothing was decoupled).
+    """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    method: str = "mean-field rewrite"
+    method: str = "mean-field decoupling, read off"
 
     def run(self) -> CheckResult:
-        rewritten = mean_field(self.lhs)
-        ok = rewritten != self.lhs and is_zero(rewritten - self.rhs)
-        return CheckResult(
-            self.method, ok, "rhs = lhs with E[X/Y] -> E[X]/E[Y]" if ok else "not that rewrite"
-        )
+        if not isinstance(self.lhs, S.Expect):
+            return CheckResult(self.method, False, "the left side is not one expectation")
+        numerator, denominator = sp.fraction(sp.together(self.rhs))
+        if not (isinstance(numerator, S.Expect) and isinstance(denominator, S.Expect)):
+            return CheckResult(self.method, False, "the right side is not E[X]/E[Y]")
+        top, bottom = numerator.args[0], denominator.args[0]
+        if not bottom.free_symbols and not bottom.atoms(sp.Indexed):
+            return CheckResult(self.method, False, "the denominator E[Y] is a constant")
+        if not is_zero(self.lhs.args[0] - top / bottom):
+            return CheckResult(self.method, False, "X/Y is not the argument of the left side")
+        return CheckResult(self.method, True, "left side E[X/Y], right side E[X]/E[Y]")
 
 
 @dataclass(frozen=True)
@@ -827,18 +648,6 @@ class ClaimCheck:
         return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
 
 
-def freeze_powers(expr: sp.Expr, freeze: Mapping) -> sp.Expr:
-    """Hold ``base**index`` fixed as a symbol: ``{beta3**t: x}`` turns beta3**(t+1) into beta3*x."""
-    if not freeze:
-        return expr
-    out = split_powers(expr)
-    replacements = {}
-    for power, symbol in freeze.items():
-        base, exponent = power.as_base_exp()
-        replacements[_power_symbol(base, exponent)] = symbol
-    return out.xreplace(replacements)
-
-
 # --- exact Gaussian moments (brute-force expectations) ------------------------------------
 
 _GAUSSIAN_RAW_MOMENTS = {
@@ -868,3 +677,110 @@ def gaussian_expectation(
             term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
         total += term
     return sp.expand(total)
+
+
+@dataclass(frozen=True)
+class Restated:
+    """The statement repeats an earlier, verified step word for word (both sides).
+
+    ``earlier`` is that step; its own checks must pass. A later step that quotes an earlier
+    result takes it from there, so the two cannot drift apart.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    earlier: object
+    method: str = "restates a verified step"
+
+    def run(self) -> CheckResult:
+        name = getattr(self.earlier, "qualified_id", "the earlier step")
+        if self.lhs != self.earlier.lhs or self.rhs != self.earlier.rhs:
+            return CheckResult(self.method, False, f"the statement differs from {name}")
+        if not self.earlier.verify().passed:
+            return CheckResult(self.method, False, f"{name} does not verify")
+        return CheckResult(self.method, True, f"the statement of {name}, which verifies")
+
+
+_MILLI, _MICRO, _HALF = sp.Rational(1, 10**3), sp.Rational(1, 10**6), sp.Rational(1, 2)
+
+# The small parameter of an approximation, as a placeholder inside ``SmallParameter.regime``.
+EPSILON = sp.Symbol("__epsilon__", positive=True)
+
+
+@dataclass(frozen=True)
+class SmallParameter:
+    """The approximation's relative error is bounded by its named small parameter, and only there.
+
+    ``small`` is the parameter ε that bounds what the approximation drops, written in the
+    model's symbols. ``regime`` says how to reach a given ε: it maps some symbols to
+    expressions in :data:`EPSILON` and the others (which are drawn at random in their valid
+    domain, ``given`` fixed). At ε = ``inside`` values the check requires
+
+    .. math:: \\left|\\frac{\\text{exact}}{\\text{approx}} - 1\\right| \\le K\\,\\varepsilon,
+
+    (``K = bound``), and ``small`` evaluated at the point must equal ε (so the regime really is
+    the named one). At ε = ``outside`` it requires the relative error to exceed ``visible``: the
+    approximation fails outside its regime, so ε is the parameter that matters. Evaluated with
+    mpmath at 50 digits (finite and infinite sums by direct summation).
+    """
+
+    exact: sp.Expr
+    approx: sp.Expr
+    small: sp.Expr
+    regime: Mapping
+    key: str
+    bound: float = 1.0
+    inside: tuple = (_MILLI, _MICRO)
+    outside: sp.Expr = _HALF
+    visible: float = 0.01
+    given: Mapping = field(default_factory=dict)
+    samples: int = 3
+    method: str = "error bounded by its small parameter (mpmath)"
+
+    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
+        both = self.exact - self.approx + self.small
+        free = both.free_symbols | {s for e in self.regime.values() for s in e.free_symbols}
+        free -= {EPSILON, *self.regime}
+        probe = sp.Add(*free) if free else sp.Integer(0)
+        point = sample_point(probe, rng, None) if free else {}
+        point = {k: v for k, v in point.items() if k not in self.regime}
+        point.update({k: sp.sympify(v) for k, v in self.given.items()})
+        for symbol, value in self.regime.items():
+            point[symbol] = sp.sympify(value).xreplace({EPSILON: epsilon}).xreplace(point)
+        return point
+
+    def run(self) -> CheckResult:
+        rng = _rng(self.key)
+        worst_inside, least_outside = mpmath.mpf(0), mpmath.inf
+        for _ in range(self.samples):
+            seed = rng.random()
+            for epsilon in (*self.inside, self.outside):
+                point = self._point(random.Random(seed), sp.sympify(epsilon))
+                named = _numeric_series(self.small, point, 50)
+                if abs(named - mpmath.mpf(_numeric_series(sp.sympify(epsilon), {}, 50))) > (
+                    mpmath.mpf(10) ** -30 + 1e-9 * abs(named)
+                ):
+                    return CheckResult(
+                        self.method, False, f"the regime does not set the parameter to {epsilon}"
+                    )
+                exact = _numeric_series(self.exact, point, 50)
+                approx = _numeric_series(self.approx, point, 50)
+                if approx == 0:
+                    return CheckResult(self.method, False, "the approximation is 0 at a point")
+                error = abs(exact / approx - 1)
+                if epsilon in self.inside:
+                    worst_inside = max(worst_inside, error / named)
+                else:
+                    least_outside = min(least_outside, error)
+        inside_ok = worst_inside <= self.bound
+        outside_ok = least_outside >= self.visible
+        detail = (
+            f"|exact/approx - 1| <= {mpmath.nstr(worst_inside, 3)}·ε for ε = "
+            f"{', '.join(str(e) for e in self.inside)} (bound {self.bound:g}); at ε = "
+            f"{self.outside} the error is {mpmath.nstr(least_outside, 3)}"
+        )
+        if not inside_ok:
+            detail = "too large inside the regime: " + detail
+        elif not outside_ok:
+            detail = f"not visible outside the regime (< {self.visible:g}): " + detail
+        return CheckResult(self.method, inside_ok and outside_ok, detail)
