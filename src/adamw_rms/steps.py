@@ -323,7 +323,11 @@ class UnknownStepError(KeyError):
 
 @dataclass(frozen=True)
 class Derivation:
-    """An ordered, immutable sequence of verified steps, with its source and sections."""
+    """An ordered, immutable sequence of verified steps, with its source and sections.
+
+    ``scope`` holds sentences (LaTeX allowed) that say where the results hold, e.g. "no bias
+    correction, epsilon = 0, iid gradients"; the documents print them next to the main result.
+    """
 
     name: str
     title: str
@@ -332,6 +336,7 @@ class Derivation:
     sections: tuple[str, ...]
     steps: tuple[Step, ...]
     results: tuple[tuple[str, str], ...] = field(default=())
+    scope: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         ids = [s.id for s in self.steps]
