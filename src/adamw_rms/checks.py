@@ -738,11 +738,9 @@ class SmallParameter:
     method: str = "error bounded by its small parameter (mpmath)"
 
     def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
-        both = self.exact - self.approx + self.small
-        free = both.free_symbols | {s for e in self.regime.values() for s in e.free_symbols}
-        free -= {EPSILON, *self.regime}
-        probe = sp.Add(*free) if free else sp.Integer(0)
-        point = sample_point(probe, rng, None) if free else {}
+        # A tuple, not a sum: terms common to both sides must not cancel out of the sample.
+        probe = sp.Tuple(self.exact, self.approx, self.small, *self.regime.values())
+        point = sample_point(probe.xreplace({EPSILON: 1}), rng, None)
         point = {k: v for k, v in point.items() if k not in self.regime}
         point.update({k: sp.sympify(v) for k, v in self.given.items()})
         for symbol, value in self.regime.items():
