@@ -19,7 +19,9 @@ from functools import cache, cached_property
 
 import sympy as sp
 
+from . import latex as documents
 from .checks import LHS, RHS, CheckResult, ClaimCheck, Restated, bind, mentions
+from .presentation import statement
 from .rules import prefer_one_minus
 
 __all__ = [
@@ -214,9 +216,7 @@ class Step:
     @cached_property
     def _latex(self) -> str:
         # Printed once: the document, the Markdown and the fragment all reuse it.
-        from .latex import statement
-
-        return statement(self)
+        return statement(self.lhs, self.kind.value, self.rhs)
 
     def _repr_latex_(self) -> str:
         return f"$$\\displaystyle {self.latex()}$$"
@@ -390,16 +390,12 @@ class Derivation:
         return tuple(step.verify() for step in self.steps)
 
     def latex(self) -> str:
-        """The standalone LaTeX document."""
-        from .latex import document
-
-        return document(self)
+        """The standalone LaTeX document (:func:`adamw_rms.latex.document`)."""
+        return documents.document(self)
 
     def markdown(self) -> str:
-        """The derivation as Markdown with ``$$`` math (renders on GitHub)."""
-        from .latex import markdown
-
-        return markdown(self)
+        """The derivation as Markdown with ``$$`` math (:func:`adamw_rms.latex.markdown`)."""
+        return documents.markdown(self)
 
     def _repr_latex_(self) -> str:
         body = r" \\ ".join(
