@@ -32,6 +32,12 @@ __all__ = [
 
 _REFERENCE = re.compile(r"\[\[([a-z0-9_.]+)\]\]")
 
+_PRINTED_FORM = (
+    "The formulas are printed as a paper writes them (terms and factors reordered, constant "
+    "factors taken out of sums, powers of one base combined, one radical per square root); "
+    "each such rewrite was proved equal to the verified expression before it was printed."
+)
+
 # The step whose statement is the main result: the scope is printed beside it (else at the top).
 MAIN_RESULT_LABEL = "eq:theta-rms"
 
@@ -300,7 +306,8 @@ def document(derivation: Derivation) -> str:
         r"square roots act element-wise; $\Vert\boldsymbol{x}\Vert_{\mathrm{RMS}}^2 = "
         r"\frac1d\sum_k x_k^2$. Each step is a definition ($\mathrel{:=}$), an exact identity "
         r"($=$) or an approximation ($\approx$, with the limit or assumption that justifies it). "
-        r"Every step was verified by the checks named under it when this file was generated.",
+        r"Every step was verified by the checks named under it when this file was generated. "
+        + _PRINTED_FORM,
         "",
     ]
     if main is None:
@@ -386,7 +393,7 @@ def markdown(derivation: Derivation) -> str:
         "",
         f"Source: {src.author}, “{src.title}” ({src.title_en}), {src.date}, <{src.url}>.",
         "",
-        "Kinds: `:=` definition, `=` exact identity, `≈` approximation.",
+        "Kinds: `:=` definition, `=` exact identity, `≈` approximation. " + _PRINTED_FORM,
         "",
     ]
     if main is None:
