@@ -22,6 +22,7 @@ with :func:`statement`, and :mod:`adamw_rms.latex` builds the documents from the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -141,6 +142,20 @@ class Rewrite:
     unevaluated: bool = False
 
 
+def _prove_sum_constants_out(original: sp.Sum, new: sp.Expr) -> bool:
+    # Linearity: c * Sum(f) = Sum(c f) when c does not depend on the index. Found from the new
+    # form: its one sum has the original limits, the rest is free of the index, and the rest
+    # times the new summand is the original summand.
+    sums = [f for f in sp.Mul.make_args(new) if isinstance(f, sp.Sum)]
+    if len(sums) != 1 or sums[0].limits != original.limits:
+        return False
+    ((index, _, _),) = original.limits
+    rest = sp.Mul(*(f for f in sp.Mul.make_args(new) if f is not sums[0]))
+    if rest.has(index):
+        return False
+    return equal_exactly(original.function, rest * sums[0].function)
+
+
 def _sum_constants_out(node: sp.Sum) -> sp.Expr | None:
     # Sum(c f(i)) -> c Sum(f(i)) for the factors c free of the index (the sign included), so that
     # no summand starts with a minus sign and constants stand in front, as a paper writes them.
@@ -151,30 +166,42 @@ def _sum_constants_out(node: sp.Sum) -> sp.Expr | None:
     return outside * sp.Sum(inside, *node.limits)
 
 
-def _combine_powers(node: sp.Mul) -> sp.Expr | None:
-    # b**3 * b**(2t) -> b**(2t + 3); (b c)**(-t) b**(t+1) c**(t+1) -> b c (positive bases).
-    factors: dict[sp.Expr, sp.Expr] = {}
+def _positive_symbol(base: sp.Expr) -> bool:
+    # Only symbols declared positive (beta_1, eta, ...): a cheap, certain test.
+    return isinstance(base, sp.Symbol) and bool(base.is_positive)
+
+
+def _power_factors(node: sp.Mul) -> list[tuple[sp.Expr, sp.Expr]]:
+    # (base, exponent) of each factor; a power of a product of positive factors is split,
+    # (b c)**t = b**t c**t, which holds for positive b and c only.
+    pairs = []
     for factor in node.args:
         base, exponent = factor.as_base_exp()
-        if isinstance(base, sp.Mul) and all(b.is_positive for b in base.args):
-            for b in base.args:
-                inner_base, inner_exp = b.as_base_exp()
-                factors[inner_base] = factors.get(inner_base, 0) + inner_exp * exponent
+        if isinstance(base, sp.Mul) and all(
+            _positive_symbol(b.as_base_exp()[0]) for b in base.args
+        ):
+            pairs.extend((b.as_base_exp()[0], b.as_base_exp()[1] * exponent) for b in base.args)
         else:
-            factors[base] = factors.get(base, 0) + exponent
-    if len(factors) == len(node.args):
+            pairs.append((base, exponent))
+    return pairs
+
+
+def _combine_powers(node: sp.Mul) -> sp.Expr | None:
+    # b**3 * b**(2t) -> b**(2t + 3); (b c)**(-t) b**(t+1) c**(t+1) -> b c, for positive bases.
+    positive: dict[sp.Expr, sp.Expr] = {}
+    others: list[sp.Expr] = []
+    for base, exponent in _power_factors(node):
+        if _positive_symbol(base):
+            positive[base] = positive.get(base, 0) + exponent
+        else:
+            others.append(base**exponent)
+    if len(positive) + len(others) == len(node.args):
         return None
-    return sp.Mul(*(b ** sp.expand(e) for b, e in factors.items()))
+    return sp.Mul(*others, *(b ** sp.expand(e) for b, e in positive.items()))
 
 
 def _has_repeated_base(node: sp.Mul) -> bool:
-    bases = []
-    for factor in node.args:
-        base = factor.as_base_exp()[0]
-        if isinstance(base, sp.Mul) and all(b.is_positive for b in base.args):
-            bases.extend(b.as_base_exp()[0] for b in base.args)
-        else:
-            bases.append(base)
+    bases = [b for b, _ in _power_factors(node) if _positive_symbol(b)]
     return len(bases) != len(set(bases))
 
 
@@ -258,6 +285,7 @@ SUM_CONSTANTS_OUT = Rewrite(
     "constant factors out of a sum",
     lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1,
     _sum_constants_out,
+    _prove_sum_constants_out,
 )
 COMBINE_POWERS = Rewrite(
     "powers of one base combined",
@@ -383,7 +411,7 @@ class PaperPrinter(LatexPrinter):
             return terms
         ordered = paper_order(expr, terms)
         # Commutativity is the whole proof: the same terms, each once.
-        assert sorted(ordered, key=sp.default_sort_key) == sorted(terms, key=sp.default_sort_key)
+        assert Counter(ordered) == Counter(terms)
         return ordered
 
 
