@@ -254,3 +254,25 @@ def test_an_approximation_prints_its_small_parameter():
     assert r"$\varepsilon = \eta \lambda$" in sentence
     exact = dataclasses.replace(step, kind=Kind.IDENTITY)
     assert latex._limit_sentence(exact).startswith("Valid for")
+
+
+def test_a_restated_approximation_prints_the_small_parameter_of_its_origin():
+    from adamw_rms import latex
+    from adamw_rms import symbols as S
+    from adamw_rms.checks import EPSILON, LHS, RHS, SmallParameter
+    from adamw_rms.steps import Kind, StepRecorder
+
+    recorder = StepRecorder("toy")
+    with recorder.section("toy"):
+        first = recorder.add(
+            id="first",
+            title="first",
+            lhs=S.RMS2(S.theta[S.t]),
+            rhs=S.eta / (2 * S.lam),
+            kind=Kind.APPROXIMATION,
+            justification="A toy.",
+            checks=(SmallParameter(LHS, RHS, S.eta * S.lam, {S.eta: EPSILON / S.lam}, "toy"),),
+            limit=r"\eta\lambda \ll 1",
+        )
+        again = recorder.restate(first, id="again")
+    assert r"$\varepsilon = \eta \lambda$" in latex._limit_sentence(again)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .checks import SmallParameter
+from .checks import Restated, SmallParameter
 from .presentation import PRINTER_SETTINGS, RELATIONS, to_latex
 
 if TYPE_CHECKING:
@@ -112,11 +112,26 @@ def _assumption_sentence(step: Step, escape: Callable[[str], str]) -> str:
     return f"Assumes: {names}. Not provable by algebra; the simulation measures it."
 
 
+def _checks_behind(step: Step) -> list:
+    """The step's checks, and for a restated step those of the step it restates."""
+    found, seen, todo = [], set(), [step]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for check in current.checks:
+            found.append(check)
+            if isinstance(check, Restated):
+                todo.append(check.earlier)
+    return found
+
+
 def _limit_sentence(step: Step) -> str:
     """An approximation's condition and, where a check names it, its real small parameter."""
     if step.limit is None and not step.checks:
         return ""
-    small = [c.small for c in step.checks if isinstance(c, SmallParameter)]
+    small = [c.small for c in _checks_behind(step) if isinstance(c, SmallParameter)]
     parts = []
     approximation = step.kind.value == "≈"
     if step.limit:
