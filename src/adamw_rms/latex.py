@@ -109,7 +109,8 @@ def _assumption_sentence(step: Step, escape: Callable[[str], str]) -> str:
     if not step.assumptions:
         return ""
     names = "; ".join(f"{escape(a.statement)} (${a.latex}$)" for a in step.assumptions)
-    return f"Assumes: {names}. Not provable by algebra; the simulation measures it."
+    it = "it" if len(step.assumptions) == 1 else "them"
+    return f"Assumes: {names}. Not provable by algebra; the simulation measures {it}."
 
 
 def _checks_behind(step: Step) -> list:
@@ -258,6 +259,7 @@ _PLAIN_TO_TEX = {
     "&": r"\&",
     "#": r"\#",
     "^": r"\^{}",
+    "~": r"\textasciitilde{}",
     "≈": r"$\approx$",
     "≠": r"$\neq$",
     "|": r"$|$",
