@@ -57,6 +57,12 @@ GOLDEN_EXPRESSIONS = [
         r"{2 \left(1 - \beta_{1}\right)}} \right)}",
         id="one-radical-inside-erf",
     ),
+    pytest.param(
+        3 * lam * sp.sqrt(2) * sp.sqrt(eta), r"3 \lambda \sqrt{2 \eta}", id="coefficient-in-front"
+    ),
+    pytest.param(
+        -sp.sqrt(2) * sp.sqrt(eta) / 2, r"- \sqrt{\frac{\eta}{2}}", id="coefficient-inside"
+    ),
     pytest.param(sp.sqrt(19) / 19, r"\frac{1}{\sqrt{19}}", id="one-over-root"),
     pytest.param(
         b3**t * S.theta[0] + (1 - b3) * sp.Sum(-(b3 ** (t - i)) * S.u[i] / lam, (i, 1, t)),

@@ -213,14 +213,20 @@ def _roots(node: sp.Mul) -> list[sp.Pow]:
     return [f for f in node.args if _is_root(f)]
 
 
+def _digits(number: sp.Expr) -> int:
+    # How many digits a rational prints (1 prints none); anything else counts as long.
+    if not number.is_Rational:
+        return 10
+    return sum(len(str(abs(n))) for n in (number.p, number.q) if abs(n) != 1)
+
+
 def _one_radical(node: sp.Mul) -> sp.Expr | None:
-    # c sqrt(a) sqrt(b) / sqrt(d) -> sqrt(c^2 a b / d) for a positive rational c: one radical.
+    # c sqrt(a) sqrt(b) / sqrt(d) -> c sqrt(a b / d), or sqrt(c^2 a b / d) when that prints
+    # fewer digits: sqrt(2) sqrt(eta)/2 -> sqrt(eta/2), but 3 sqrt(2) sqrt(eta) -> 3 sqrt(2 eta).
     roots = _roots(node)
     if len(roots) < 2 or all(r.base.is_number for r in roots):
         return None
-    coefficient, _ = node.as_coeff_Mul()
-    sign = -1 if coefficient < 0 else 1
-    numeric = sp.Abs(coefficient) ** 2
+    numeric = sp.Integer(1)
     top: list[sp.Expr] = []
     bottom: list[sp.Expr] = []
     for root in roots:
@@ -233,7 +239,11 @@ def _one_radical(node: sp.Mul) -> sp.Expr | None:
                     numeric *= factor if side is top else 1 / factor
                 elif factor != 1:
                     side.append(factor)
-    p, q = sp.fraction(sp.Rational(numeric)) if numeric.is_Rational else (numeric, sp.Integer(1))
+    coefficient, _ = node.as_coeff_Mul()
+    front = coefficient
+    if _digits(numeric * coefficient**2) < _digits(numeric) + _digits(coefficient):
+        numeric, front = numeric * coefficient**2, sp.sign(coefficient)
+    p, q = sp.fraction(numeric) if numeric.is_Rational else (numeric, sp.Integer(1))
     top = ([p] if p != 1 else []) + top
     bottom = ([q] if q != 1 else []) + bottom
     above = sp.Mul(*top, evaluate=False) if len(top) > 1 else (top[0] if top else sp.Integer(1))
@@ -243,31 +253,31 @@ def _one_radical(node: sp.Mul) -> sp.Expr | None:
         radicand = sp.Mul(above, sp.Pow(below, -1, evaluate=False), evaluate=False)
     root = sp.Pow(radicand, sp.S.Half, evaluate=False)
     rest = [f for f in node.args if not _is_root(f) and not f.is_Rational]
-    if sign < 0:
-        rest.insert(0, sp.Integer(-1))
+    if front != 1:
+        rest.insert(0, front)
     return sp.Mul(*rest, root, evaluate=False) if rest else root
 
 
 def _prove_one_radical(original: sp.Mul, new: sp.Expr) -> bool:
-    # sqrt(a) sqrt(b) = sqrt(a b) needs a, b >= 0 (principal roots). Proof: every radicand of
-    # the original is non-negative on the domain, the coefficient is rational, and the new
-    # radicand equals the square of the product of the roots (times the coefficient): two
-    # non-negative numbers with equal squares are equal. The other factors are the same.
+    # sqrt(a) sqrt(b) = sqrt(a b) needs a, b >= 0 (principal roots). Proof, from the two forms:
+    # every radicand of the original is non-negative on the domain; the new form is
+    # k * (the original's other factors) * sqrt(R) with k a positive rational; and
+    # R = (product of the original's roots / k)^2 exactly. Then sqrt(R) and product / k are
+    # non-negative numbers with equal squares, so they are equal, and new = original.
     roots = _roots(original)
     if not all(nonnegative_on_domain(r.base) for r in roots):
         return False
-    new_factors = sp.Mul.make_args(new) if isinstance(new, sp.Mul) else (new,)
+    new_factors = sp.Mul.make_args(new)
     radicals = [f for f in new_factors if isinstance(f, sp.Pow) and f.exp == sp.S.Half]
     if len(radicals) != 1:
         return False
     (radical,) = radicals
-    rest = [f for f in new_factors if f is not radical]
-    old_rest = [f for f in original.args if not _is_root(f) and not f.is_Rational]
-    coefficient = original.as_coeff_Mul()[0]
-    sign = [sp.Integer(-1)] if coefficient < 0 else []
-    if sorted(rest, key=sp.default_sort_key) != sorted(sign + old_rest, key=sp.default_sort_key):
+    new_other = evaluated(sp.Mul(*(f for f in new_factors if f is not radical)))
+    old_other = sp.Mul(*(f for f in original.args if not _is_root(f)))
+    k = sp.cancel(new_other / old_other)
+    if not (k.is_Rational and k > 0):
         return False
-    square = sp.Abs(coefficient) ** 2 * sp.Mul(*(r.base ** (2 * r.exp) for r in roots))
+    square = sp.Mul(*(r.base ** (2 * r.exp) for r in roots)) / k**2
     return is_zero(evaluated(radical.base) - square)
 
 
