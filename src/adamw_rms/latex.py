@@ -259,12 +259,12 @@ _PLAIN_TO_TEX = {
     "&": r"\&",
     "#": r"\#",
     "^": r"\^{}",
-    "~": r"\textasciitilde{}",
     "≈": r"$\approx$",
     "≠": r"$\neq$",
     "|": r"$|$",
     "<": r"$<$",
     ">": r"$>$",
+    "~": r"\textasciitilde{}",
 }
 
 
