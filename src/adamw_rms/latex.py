@@ -141,9 +141,7 @@ def _limit_sentence(step: Step) -> str:
         parts.append("Approximation")
     if small:
         named = ", ".join(f"$\\varepsilon = {to_latex(e)}$" for e in small)
-        parts.append(
-            f"its small parameter (which bounds the relative error of the dropped terms) is {named}"
-        )
+        parts.append(f"its relative error is at most a multiple of the small parameter {named}")
     return "; ".join(parts) + "." if parts else ""
 
 
