@@ -155,7 +155,8 @@ def test_documents_equal_freshly_rendered(name, documents, derivations):
 
 
 def _with_scope(d):
-    return dataclasses.replace(d, scope=("No bias correction.", "Adam's $\\epsilon = 0$."))
+    scope = ("No bias correction.", "Adam's $\\epsilon = 0$.", f"As in [[{d.steps[-1].id}]].")
+    return dataclasses.replace(d, scope=scope)
 
 
 def test_scope_is_printed_next_to_the_main_result(derivations):
@@ -168,6 +169,8 @@ def test_scope_is_printed_next_to_the_main_result(derivations):
     main = md.index("`eq:theta-rms`")
     assert main < md.index("**Scope of this result:**") < md.index("**(", main + 1)
     assert "- No bias correction." in md
+    assert "[[" not in tex and "[[" not in md
+    assert f"- As in ({len(d.steps)})." in md
 
 
 def test_scope_without_main_result_is_printed_at_the_top(derivations):

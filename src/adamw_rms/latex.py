@@ -160,14 +160,15 @@ def _scope_lines(derivation: Derivation, *, tex: bool) -> list[str]:
             if main
             else "Scope: the results below hold under these conditions."
         )
-        items = [f"\\item {_tex_text(s)}" for s in derivation.scope]
+        items = [f"\\item {_tex_references(_tex_text(s), derivation)}" for s in derivation.scope]
         return [f"\\paragraph{{{head}}}", r"\begin{itemize}", *items, r"\end{itemize}", ""]
     head = (
         "**Scope of this result:**"
         if main
         else "**Scope:** the results below hold under these conditions."
     )
-    return [head, "", *(f"- {s}" for s in derivation.scope), ""]
+    items = (f"- {_md_references(s, derivation)}" for s in derivation.scope)
+    return [head, "", *items, ""]
 
 
 def _users(derivation: Derivation, step_ids: tuple[str, ...], *, tex: bool) -> str:
