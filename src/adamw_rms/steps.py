@@ -210,7 +210,11 @@ class Step:
         return Verification(self.id, self.kind, results, claim, elapsed, declared)
 
     def latex(self) -> str:
-        """The statement as a LaTeX math body (no delimiters, no label)."""
+        """The statement as a LaTeX math body (no delimiters, no label), in a paper's form.
+
+        Printed by :func:`adamw_rms.presentation.statement`: every print-only rewrite is proved
+        equal to ``lhs``/``rhs`` first, so the value printed is the value verified.
+        """
         return self._latex
 
     @cached_property
