@@ -19,7 +19,9 @@ from functools import cache, cached_property
 
 import sympy as sp
 
+from . import latex as documents
 from .checks import LHS, RHS, CheckResult, ClaimCheck, Restated, bind, mentions
+from .presentation import statement
 from .rules import prefer_one_minus
 
 __all__ = [
@@ -208,15 +210,17 @@ class Step:
         return Verification(self.id, self.kind, results, claim, elapsed, declared)
 
     def latex(self) -> str:
-        """The statement as a LaTeX math body (no delimiters, no label)."""
+        """The statement as a LaTeX math body (no delimiters, no label), in a paper's form.
+
+        Printed by :func:`adamw_rms.presentation.statement`: every print-only rewrite is proved
+        equal to ``lhs``/``rhs`` first, so the value printed is the value verified.
+        """
         return self._latex
 
     @cached_property
     def _latex(self) -> str:
         # Printed once: the document, the Markdown and the fragment all reuse it.
-        from .latex import statement
-
-        return statement(self)
+        return statement(self.lhs, self.kind.value, self.rhs)
 
     def _repr_latex_(self) -> str:
         return f"$$\\displaystyle {self.latex()}$$"
@@ -390,16 +394,12 @@ class Derivation:
         return tuple(step.verify() for step in self.steps)
 
     def latex(self) -> str:
-        """The standalone LaTeX document."""
-        from .latex import document
-
-        return document(self)
+        """The standalone LaTeX document (:func:`adamw_rms.latex.document`)."""
+        return documents.document(self)
 
     def markdown(self) -> str:
-        """The derivation as Markdown with ``$$`` math (renders on GitHub)."""
-        from .latex import markdown
-
-        return markdown(self)
+        """The derivation as Markdown with ``$$`` math (:func:`adamw_rms.latex.markdown`)."""
+        return documents.markdown(self)
 
     def _repr_latex_(self) -> str:
         body = r" \\ ".join(
