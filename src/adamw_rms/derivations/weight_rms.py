@@ -323,7 +323,7 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
             RMS2(u[t]): update_rms.rhs**2,
         }
         residual = sp.expand(recursion.lhs - recursion.rhs.xreplace(assumed))
-        divisor = sp.factor(residual.coeff(steady))
+        divisor = sp.expand(residual.coeff(steady))
         balance = add(
             id="quick_balance",
             title="Orthogonality and steady state",
