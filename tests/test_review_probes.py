@@ -62,7 +62,7 @@ def _derive_with_edit(tmp_path: pathlib.Path, old: str, new: str) -> subprocess.
         timeout=600,
         check=False,
     )
-    result.wrote = out.exists() and any(out.iterdir()) or code.exists()
+    result.wrote = (out.exists() and any(out.iterdir())) or code.exists()
     return result
 
 
@@ -123,7 +123,8 @@ def test_probe_d_mean_v_bar_regime_is_honest():
     assert parameter == pytest.approx(0.45, abs=0.01)  # not small: outside the regime
     # The exact mean field by iterating the recursions agrees with the closed form.
     _, _, second = weight_rms._iterate_mean_field(0.9, 0.999, 1 - 1e-4, 2000)
-    assert second == pytest.approx(float(sp.N(exact.rhs.subs(point).subs({S.mu: 0, S.sigma: 1}), 20)))
+    closed = exact.rhs.subs(point).subs({S.mu: 0, S.sigma: 1})
+    assert second == pytest.approx(float(sp.N(closed, 20)))
     assert 1 / second - 1 == pytest.approx(0.72, abs=0.005)
 
 

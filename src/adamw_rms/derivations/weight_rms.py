@@ -254,9 +254,9 @@ def _weighted_average(recorder: StepRecorder, sliding: _Sliding, prerequisite) -
     ema = sliding.ema
     # Unroll: theta_t = beta3^t theta_0 + sum_i beta3^(t-i) * (the increment of eq:ema-wd at i).
     factor = sp.diff(ema.rhs, theta[t - 1])
-    increment = ema.rhs.subs(theta[t - 1], 0)
-    theta_sum = factor**t * theta[0] + sp.Sum(
-        sp.powsimp(factor ** (t - i) * increment.subs(t, i)), (i, 1, t)
+    coefficient, update = ema.rhs.subs(theta[t - 1], 0).as_independent(u[t], as_Add=False)
+    theta_sum = factor**t * theta[0] + coefficient * sp.Sum(
+        factor ** (t - i) * update.subs(t, i), (i, 1, t)
     )
     with recorder.section("Weighted average"):
         unrolled = recorder.add(
@@ -352,7 +352,8 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
         )
         # Divide by the left side's factor, taken from quick_balance itself.
         factor = sp.factor(balance.lhs / steady)
-        rho_quick = sp.cancel((balance.rhs / factor).subs(b3, sliding.beta3.rhs))
+        beta3_value = {sliding.beta3.lhs: sliding.beta3.rhs}
+        rho_quick = sp.cancel((balance.rhs / factor).subs(beta3_value))
         quick = sp.sqrt(sp.factor(limit(rho_quick / eta, eta, 0) * eta))
         add(
             id="quick_estimate",
@@ -379,7 +380,7 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
                     f"{NAME}.quick_estimate",
                     meaning={
                         RMS(theta[t]): sp.sqrt(
-                            (balance.rhs * steady / balance.lhs).subs(b3, 1 - eta * lam)
+                            (balance.rhs * steady / balance.lhs).subs(beta3_value)
                         )
                     },
                     bound=0.5,
