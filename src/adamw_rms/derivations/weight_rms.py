@@ -114,7 +114,7 @@ SCOPE = (
     "many coordinates by its expectation (self-averaging).",
     "Accurate when the $\\beta_3$-window $(1-\\beta_3^t)/(1-\\beta_3)$ is long next to the "
     "memories $1/(1-\\beta_1)$ of $\\boldsymbol{m}$ and $\\beta_3^t/(1-\\beta_2)$ of "
-    "$\\boldsymbol{v}$ (the parameter of [[theta_rms]]); early in training, with "
+    "$\\boldsymbol{v}$ (the parameter of eq:theta-rms); early in training, with "
     "$\\eta\\lambda\\,\\beta_3^t/(1-\\beta_3^t) \\gtrsim 1-\\beta_2$, the warm-up of "
     "$\\boldsymbol{v}$ makes it visibly wrong.",
 )
@@ -676,7 +676,8 @@ def _denominator(recorder, averaged: _Averaged, collapsed: dict, prerequisite) -
                 "$\\sim 1/(1-\\beta_2)$ steps) weighted by $\\beta_3^t$ inside the window. It is "
                 "small only when the window is long next to that warm-up, not merely when "
                 "$\\beta_2^t \\to 0$: at $\\beta_2 = 0.999$, $\\eta\\lambda = 10^{-4}$, "
-                "$t = 2000$ it is 42% (the approximation is 72% too high)."
+                "$t = 2000$ the exact mean is 42% below $\\mu^2 + \\sigma^2$ (the approximation is "
+                "72% too high)."
             ),
             limit=(
                 "\\varepsilon_v = \\frac{\\eta\\lambda\\,\\beta_3^t}{(1-\\beta_3^t)(1-\\beta_2)}"
@@ -1137,6 +1138,7 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
                     f"{NAME}.theta_rms_large_snr",
                     meaning={headline.lhs: theta_rms},
                     given={S.rho0: 0},
+                    bound=1.01,  # the error is exactly c/SNR = epsilon at rho0 = 0
                 ),
             ),
         )
