@@ -103,6 +103,10 @@ SMALL_MEAN_M = b3**t / ((1 - b1) * WINDOW)  # warm-up of m, seen at the window's
 SMALL_MEAN_V = b3**t / ((1 - b2) * WINDOW)  # warm-up of v, seen at the window's start
 SMALL_VAR_M = (1 - b3) / ((1 - b1) * (1 - b3 ** (2 * t)))  # memory of m over the squared window
 SMALL_MEAN_FIELD = (1 / (1 - b1) + b3**t / (1 - b2)) / WINDOW  # all of them at once
+COMBINED = (
+    "\\varepsilon = \\frac{\\eta\\lambda}{1-\\beta_3^t}\\Big(\\frac{1}{1-\\beta_1} + "
+    "\\frac{\\beta_3^t}{1-\\beta_2}\\Big) \\ll 1"
+)
 _MID_RUN = sp.Rational(1, 2)  # beta3^t held at 1/2 while beta3 -> 1: the source's regime
 _AT_MID_RUN = sp.log(_MID_RUN) / sp.log(b3)  # the t at which beta3^t = 1/2
 SCOPE = (
@@ -856,10 +860,7 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
     exact_mean_field = _exact_mean_field(averaged, moments)
     per_noise = {mu: sp.sqrt(snr), sigma: 1}  # both sides are homogeneous of degree 0
     window_regime = {b3: 1 - EPSILON / (2 / (1 - b1) + 1 / (1 - b2)), t: _AT_MID_RUN}
-    combined = (
-        "\\varepsilon = \\frac{\\eta\\lambda}{1-\\beta_3^t}\\Big(\\frac{1}{1-\\beta_1} + "
-        "\\frac{\\beta_3^t}{1-\\beta_2}\\Big) \\ll 1"
-    )
+    combined = COMBINED
     with recorder.section("Step 4: the numerator"):
         step_sq = recorder.add(
             id="u_bar_sq",
@@ -1032,10 +1033,7 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
                 "outside the powers. Both are exact substitutions into [[theta_rms]], so this "
                 "is as accurate as [[theta_rms]] at SNR = 0."
             ),
-            limit=(
-                "\\mathrm{SNR} = 0 \\text{ in eq:theta-rms, whose condition it keeps: } "
-                "\\eta\\lambda \\ll (1-\\beta_1)(1-\\beta_3^t)"
-            ),
+            limit="\\mathrm{SNR} = 0 \\text{ in eq:theta-rms, with its condition: } " + COMBINED,
             uses=("theta_rms", "beta3_def"),
             checks=(
                 RewriteToZero(
