@@ -179,3 +179,13 @@ def test_mean_field_rewrite_of_fails_on_a_wrong_left_side():
     rhs = S.Expect(m_bar**2) / S.Expect(v_bar)
     assert bind(check, S.Expect(u_bar**2), rhs).run().passed
     assert not bind(check, S.Expect(u_bar), rhs).run().passed
+
+
+def test_small_parameter_of_fails_instead_of_crashing_on_a_non_number():
+    c = sp.Rational(1, 10)
+    unresolved = (snr + c) / (snr + 1) * S.Expect(S.v_bar[t])  # an unknown left in the meaning
+    check = SmallParameterOf(
+        LHS, RHS, c / snr, {snr: c / EPSILON}, "probe", meaning={S.RMS2(S.u_bar[t]): unresolved}
+    )
+    result = bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 1)).run()
+    assert not result.passed and "not a real number" in result.detail

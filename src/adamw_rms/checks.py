@@ -928,13 +928,22 @@ class SmallParameterOf(SmallParameter):
         # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
         # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
         point = SmallParameter._point(self, rng, epsilon)
-        return {k: v if v.is_Rational else sp.Float(v.evalf(60), 60) for k, v in point.items()}
+        return {
+            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
+            for k, v in point.items()
+        }
 
     def run(self) -> CheckResult:
         exact = self.exact.xreplace(dict(self.meaning))
         if exact == self.exact:
             return CheckResult(self.method, False, f"the left side {self.exact} has no meaning")
-        return SmallParameter.run(dataclasses.replace(self, exact=exact, meaning={}))
+        try:
+            return SmallParameter.run(dataclasses.replace(self, exact=exact, meaning={}))
+        except (TypeError, ValueError, NameError, SyntaxError, ZeroDivisionError) as error:
+            # A side that is not a real number at a point of the regime (an unknown left
+            # in it, a negative square root): the statement cannot be the approximation.
+            detail = f"not a real number in the regime ({type(error).__name__}: {error})"
+            return CheckResult(self.method, False, detail[:200])
 
 
 @dataclass(frozen=True)
