@@ -220,7 +220,9 @@ def _sliding_view(recorder: StepRecorder) -> _Sliding:
         )
         expanded = sp.expand(adamw.rhs)
         decay = expanded.coeff(theta[t - 1])
-        solved_eta = sp.solve(sp.Eq(beta3.lhs, beta3.rhs), eta)[0]
+        # beta3 = 1 - eta lambda is linear in eta: solve it for eta.
+        slope = sp.diff(beta3.rhs, eta)
+        solved_eta = (beta3.lhs - beta3.rhs.subs(eta, 0)) / slope
         rest = sp.factor((expanded - decay * theta[t - 1]).subs(eta, solved_eta))
         ema = add(
             id="ema_wd",
