@@ -537,7 +537,7 @@ def _double_sums(recorder: StepRecorder, weighted: _Weighted) -> dict:
             vector = m if moment == "m" else v
             # b3^{t-i} m_i with m_i from eq:mv-roll: the weight moves inside the sum over j <= i.
             at_i = shift_sum(rolled.rhs, i, j)
-            double = sp.Sum(sp.expand(b3 ** (t - i) * at_i.function), at_i.limits[0], (i, 1, t))
+            double = sp.Sum(b3 ** (t - i) * at_i.function, at_i.limits[0], (i, 1, t))
             swapped = swap_triangular_sum(double)
             increment = g[j] if moment == "m" else g[j] ** 2
             front = sp.factor(rolled.rhs.function.subs(i, t) / increment.subs(j, t))
