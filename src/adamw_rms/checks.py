@@ -782,3 +782,178 @@ class SmallParameter:
         elif not outside_ok:
             detail = f"not visible outside the regime (< {self.visible:g}): " + detail
         return CheckResult(self.method, inside_ok and outside_ok, detail)
+
+
+# --- weight_rms ---
+
+
+def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Split the last term off every sum that runs to ``index``: sum to index - 1, plus a term."""
+    for _ in range(8):  # nested sums: the peeled term may hold a sum that runs to index
+        sums = [s for s in expr.atoms(sp.Sum) if len(s.limits) == 1 and s.limits[0][2] == index]
+        if not sums:
+            return expr
+        peeled = {}
+        for s in sums:
+            (k, low, _), body = s.limits[0], s.function
+            peeled[s] = sp.Sum(body, (k, low, index - 1)) + body.subs(k, index)
+        expr = expr.xreplace(peeled)
+    return expr
+
+
+def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
+    """Write out every sum with numeric limits term by term (outer sums first), no ``doit``."""
+    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
+        (k, low, high), body = expr.limits[0], expr.function
+        if low.is_Integer and high.is_Integer:
+            return sp.Add(*(_expand_finite_sums(body.subs(k, n)) for n in range(low, high + 1)))
+    if expr.args and not isinstance(expr, sp.Sum):
+        return expr.func(*(_expand_finite_sums(a) for a in expr.args))
+    return expr
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """``lhs = rhs`` for every ``index >= base``, by induction on the recursion of the left side.
+
+    ``meaning`` says what the left side is (``{θ_t: β3 θ_{t-1} - (1-β3) u_t/λ}``, or a sum that
+    defines it). With ``D(n) = (lhs - rhs)(n)/scale(n)`` the check proves ``D(base) = 0`` and
+    ``D(n) = factor · D(n-1)``, after splitting the last term off every sum that runs to ``n``.
+    ``shift_meaning``: the meaning is also applied at ``n - 1`` and at the base (a definition by
+    a sum); without it the left side at ``n - 1`` stays an unknown (a recursion), so it must
+    cancel between ``D(n)`` and ``factor · D(n-1)``.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    meaning: Mapping
+    factor: sp.Expr = sp.S.One
+    index: sp.Symbol = S.t
+    base: sp.Expr = sp.S.Zero
+    scale: sp.Expr = sp.S.One
+    shift_meaning: bool = True
+    method: str = "induction on t"
+
+    def _meaning_at(self, at: sp.Expr) -> dict:
+        return {k.subs(self.index, at): v.subs(self.index, at) for k, v in self.meaning.items()}
+
+    def run(self) -> CheckResult:
+        n = self.index
+        difference = self.lhs - self.rhs
+        now = difference.xreplace(dict(self.meaning))
+        if now == difference:
+            return CheckResult(self.method, False, "the left side has no meaning here")
+        before = difference.subs(n, n - 1)
+        start = difference.subs(n, self.base)
+        if self.shift_meaning:
+            before = before.xreplace(self._meaning_at(n - 1))
+            start = start.xreplace(self._meaning_at(self.base))
+        base_ok = is_zero(_expand_finite_sums(start))
+        step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
+        # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
+        # ``is_zero`` decides what is left without them.
+        step_ok = is_zero(sp.expand_mul(step, deep=False))
+        if base_ok and step_ok:
+            return CheckResult(
+                self.method, True, f"base case {n} = {self.base} and inductive step reduce to 0"
+            )
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+@dataclass(frozen=True)
+class ExpansionByCoordinates:
+    """``lhs = rhs`` where ``lhs`` is the squared RMS of a vector that ``meaning`` writes as a
+    linear combination of vectors; both sides on explicit symbolic coordinates (d = 2).
+
+    ``orthogonal`` pairs ``(a, b)`` are realised exactly (disjoint supports), so a right side
+    that drops their mean product is exact on these coordinates and nowhere else.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    meaning: Mapping
+    orthogonal: tuple = ()
+    dimensions: Sequence[int] = (2,)
+    method: str = "explicit coordinates"
+
+    def run(self) -> CheckResult:
+        if not isinstance(self.lhs, S.RMS2) or self.lhs.args[0] not in self.meaning:
+            return CheckResult(self.method, False, f"{self.lhs} is not the RMS of a known vector")
+        combination = self.meaning[self.lhs.args[0]]
+        vectors = sorted(combination.atoms(sp.Indexed), key=sp.default_sort_key)
+        zero_even = {a for a, _ in self.orthogonal}
+        zero_odd = {b for _, b in self.orthogonal}
+        for d in self.dimensions:
+            coords = []
+            for k in range(d):
+                coords.append(
+                    {
+                        a: sp.Integer(0)
+                        if (a in zero_even and k % 2 == 0) or (a in zero_odd and k % 2 == 1)
+                        else sp.Symbol(f"c{n}_{k}")
+                        for n, a in enumerate(vectors)
+                    }
+                )
+            lhs = sum(combination.xreplace(c) ** 2 for c in coords) / d
+
+            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
+                first, second = (e.args * 2)[:2]
+                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
+
+            rhs = self.rhs.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
+            if not is_zero(lhs - rhs):
+                return CheckResult(self.method, False, f"the sides differ for d = {d}")
+        kept = " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
+        return CheckResult(
+            self.method,
+            True,
+            f"equal on coordinates, d = {', '.join(map(str, self.dimensions))}"
+            + (kept if self.orthogonal else ""),
+        )
+
+
+@dataclass(frozen=True)
+class SmallParameterOf(SmallParameter):
+    """:class:`SmallParameter` whose exact side is the step's left side, given its meaning.
+
+    ``exact`` is written with ``LHS``; ``meaning`` maps that left side (``E[v̄_t]``,
+    ``‖θ_t‖²``) to the exact expression it stands for: an earlier exact step, or an independent
+    numerical reference. A left side that ``meaning`` does not know fails.
+    """
+
+    meaning: Mapping = field(default_factory=dict)
+
+    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
+        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
+        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
+        point = SmallParameter._point(self, rng, epsilon)
+        return {
+            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
+            for k, v in point.items()
+        }
+
+    def run(self) -> CheckResult:
+        exact = self.exact.xreplace(dict(self.meaning))
+        if exact == self.exact:
+            return CheckResult(self.method, False, f"the left side {self.exact} has no meaning")
+        try:
+            return SmallParameter.run(dataclasses.replace(self, exact=exact, meaning={}))
+        except (TypeError, ValueError, NameError, SyntaxError, ZeroDivisionError) as error:
+            # A side that is not a real number at a point of the regime (an unknown left
+            # in it, a negative square root): the statement cannot be the approximation.
+            detail = f"not a real number in the regime ({type(error).__name__}: {error})"
+            return CheckResult(self.method, False, detail[:200])
+
+
+@dataclass(frozen=True)
+class MeanFieldRewriteOf(MeanFieldRewrite):
+    """:class:`MeanFieldRewrite` after ``meaning`` rewrites the left side (``ū → m̄/√v̄``)."""
+
+    meaning: Mapping = field(default_factory=dict)
+
+    def run(self) -> CheckResult:
+        lhs = self.lhs.xreplace(dict(self.meaning))
+        if lhs == self.lhs:
+            return CheckResult(self.method, False, f"the left side {self.lhs} has no meaning")
+        return MeanFieldRewrite.run(dataclasses.replace(self, lhs=lhs, meaning={}))

@@ -54,8 +54,51 @@ _theta_rms = b3 ** (2 * t) * S.rho0 + (1 - b3**t) ** 2 * (
     snr + (1 - b3) * (1 + b3**t) / 2 / (1 - b3**t)
 ) / (lam**2 * (snr + 1))
 
+_w_i = S.i
+_window = (1 - b3) / (1 - b3**t)
+_c_var = (1 - b3) * (1 + b3**t) / 2 / (1 - b3**t)
+
 WEIGHT_RMS_CLAIMS = {
+    "beta3_def": _claim(1 - eta * lam, "11307, sliding view"),
     "ema_wd": _claim(b3 * S.theta[t - 1] + (1 - b3) * (-S.u[t] / lam), "11307, eq:ema-wd"),
+    "theta_unrolled": _claim(
+        b3**t * S.theta[0] + (1 - b3) * sp.Sum(b3 ** (t - _w_i) * (-S.u[_w_i] / lam), (_w_i, 1, t)),
+        "11307, eq:theta-t",
+    ),
+    "m_unrolled": _claim(
+        (1 - b1) * sp.Sum(b1 ** (t - _w_i) * S.g[_w_i], (_w_i, 1, t)), "11307, eq:mv-roll"
+    ),
+    "v_unrolled": _claim(
+        (1 - b2) * sp.Sum(b2 ** (t - _w_i) * S.g[_w_i] ** 2, (_w_i, 1, t)), "11307, eq:mv-roll"
+    ),
+    "rms_recursion": _claim(
+        b3**2 * S.RMS2(S.theta[t - 1])
+        + (1 - b3) ** 2 * S.RMS2(S.u[t]) / lam**2
+        - 2 * b3 * (1 - b3) * S.MeanDot(S.theta[t - 1], S.u[t]) / lam,
+        "11307, quick estimate",
+    ),
+    "quick_balance": Claim(
+        (1 - b3) ** 2 * (1 - b1) / (1 + b1) / lam**2,
+        "11307, quick estimate",
+        lhs=(1 - b3**2) * S.RMS2(S.theta[t]),
+    ),
+    "u_bar_def": _claim(
+        _window * sp.Sum(b3 ** (t - _w_i) * S.u[_w_i], (_w_i, 1, t)), "11307, eq:u-bar"
+    ),
+    "m_bar_def": _claim(
+        _window * sp.Sum(b3 ** (t - _w_i) * S.m[_w_i], (_w_i, 1, t)), "11307, eq:u-bar"
+    ),
+    "v_bar_def": _claim(
+        _window * sp.Sum(b3 ** (t - _w_i) * S.v[_w_i], (_w_i, 1, t)), "11307, eq:u-bar"
+    ),
+    "u_bar_mean_field": _claim(S.m_bar[t] / sp.sqrt(S.v_bar[t]), "11307, eq:u-bar"),
+    "theta_rms_split": _claim(
+        b3 ** (2 * t) * S.rho0 + (1 - b3**t) ** 2 * lam**-2 * S.RMS2(S.u_bar[t]), "11307, step 1"
+    ),
+    "mean_field_u_bar": _claim(S.Expect(S.m_bar[t] ** 2) / S.Expect(S.v_bar[t]), "11307, step 1"),
+    "mean_m_bar": _claim(mu, "11307, step 4"),
+    "u_bar_sq": _claim((mu**2 + _c_var * sigma**2) / (mu**2 + sigma**2), "11307, step 5"),
+    "u_bar_rms": _claim((snr + _c_var) / (snr + 1), "11307, step 5"),
     "quick_estimate": _claim(sp.sqrt((1 - b1) / (1 + b1) * eta / (2 * lam)), "11307, quick"),
     "double_sum_m": _claim(
         (1 - b1) * sp.Sum((b3 ** (t - j + 1) - b1 ** (t - j + 1)) / (b3 - b1) * S.g[j], (j, 1, t)),
