@@ -38,6 +38,7 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.theta_rms_arcsine_general_limit",
     "tuc.tuc_equilibrium",
     "schedules.no_decay_lower_gap",
+    "schedules.theta_rms_no_decay_no_momentum",
     "schedules.series_reduces_to_part1",
     "schedules.rho_limit",
     "schedules.single_epoch",
