@@ -42,6 +42,8 @@ EXPECTED_TERMINAL = {
     "schedules.series_reduces_to_part1",
     "schedules.rho_limit",
     "schedules.single_epoch",
+    "schedules.noise_lower_gap",
+    "schedules.noise_upper_gap",
     "schedules.kappa_linear",
     "schedules.nu_linear",
     "schedules.kappa_cosine",

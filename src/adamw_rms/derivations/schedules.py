@@ -1265,6 +1265,11 @@ def _differential_equation(recorder: StepRecorder, found: dict) -> dict:
         ),
     )
     return {
+        "family": {
+            kappa(t): kappa_family,
+            kappa(s): kappa_family.subs(t, s),
+            **family,
+        },
         "integral": integral_step,
         "kappa_integral": kappa_integral_step,
         "rho_def": rho_def_step,
@@ -1291,6 +1296,7 @@ def _single_epoch(recorder: StepRecorder, found: dict) -> dict:
         justification="The total of $\\eta_s^2$ over the run.",
     )
     (integral,) = integral_step.rhs.atoms(sp.Integral)
+    _bounds(recorder, integral_step, nu_step, found["family"])
     kappa_end = sp.Dummy("kappa_t", positive=True)
     mean_field_integrand = integral.function.xreplace(
         {etas[s] ** 2: S.Nu(t) / t, kappa(s): kappa_end * s / t}
@@ -1367,6 +1373,57 @@ def _single_epoch(recorder: StepRecorder, found: dict) -> dict:
         ),
     )
     return {"nu_def": nu_step}
+
+
+def _bounds(recorder: StepRecorder, integral_step: Step, nu_step: Step, family: dict) -> None:
+    """e^{-2 kappa_t} nu_t <= the noise part of [[theta_rms_integral]] <= nu_t, as identities for
+    the two gaps, each the integral of a nonnegative function when 0 <= kappa_s <= kappa_t."""
+    (integral,) = integral_step.rhs.atoms(sp.Integral)
+    decay_t = integral_step.rhs.coeff(rho0)
+    noise = sp.expand(integral_step.rhs - decay_t * rho0)
+    (squared_rate,) = nu_step.rhs.atoms(sp.Integral)
+    (variable, lower, upper) = integral.limits[0]
+    # Linearity of the integral over the same interval: one integrand for each gap.
+    for name, title, lhs, integrand, reason in (
+        (
+            "noise_lower_gap",
+            "The noise part is at least e^{-2 kappa_t} nu_t",
+            noise - decay_t * nu_step.lhs,
+            decay_t * (integral.function - squared_rate.function),
+            "$e^{2\\kappa_s} \\ge 1$",
+        ),
+        (
+            "noise_upper_gap",
+            "The noise part is at most nu_t",
+            nu_step.lhs - noise,
+            sp.expand(squared_rate.function - decay_t * integral.function),
+            "$e^{-2(\\kappa_t - \\kappa_s)} \\le 1$",
+        ),
+    ):
+        recorder.add(
+            id=name,
+            title=title,
+            lhs=lhs,
+            rhs=sp.Integral(sp.factor(integrand), (variable, lower, upper)),
+            kind=Kind.IDENTITY,
+            justification=(
+                "The source bounds the integral of [[theta_rms_integral]] by "
+                "$e^{-2\\kappa_t}\\nu_t \\le e^{-2\\kappa_t}\\int_0^t e^{2\\kappa_s}"
+                "\\eta_s^2\\,ds \\le \\nu_t$ ([[nu_def]]). The gap is one integral, whose "
+                f"integrand is $\\ge 0$ since {reason} for $0 \\le \\kappa_s \\le \\kappa_t$ "
+                "($\\eta_s\\lambda_s \\ge 0$)."
+            ),
+            uses=("theta_rms_integral", "nu_def"),
+            checks=(
+                Given(
+                    RewriteToZero,
+                    dict(lhs=LHS, rhs=RHS),
+                    {**family, **_meaning(nu_step)},
+                    doit=True,
+                    method="on eta_s = a(1+s), lambda_s eta_s = 1/(2(1+s)): integrated",
+                ),
+            ),
+        )
 
 
 def _schedules(recorder: StepRecorder, found: dict) -> dict:
