@@ -828,7 +828,10 @@ class Given:
             return value
 
         result = self.kind(**{k: prepare(v) for k, v in self.arguments.items()}).run()
-        return CheckResult(self.method or result.method, result.passed, result.detail)
+        detail = result.detail
+        if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
+            detail = detail[:150].rsplit(" ", 1)[0] + " …"
+        return CheckResult(self.method or result.method, result.passed, detail)
 
 
 def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:

@@ -54,7 +54,7 @@ from .update_rms import (
 from .weight_rms import AVERAGED_RATIO, ORTHOGONAL_INIT, expand_rms2
 
 b1, b2, t, i, j, k, s = S.beta1, S.beta2, S.t, S.i, S.j, S.k, S.s
-eta, lam, mu, sigma, snr, q = S.eta, S.lam, S.mu, S.sigma, S.snr, S.decay
+eta, lam, mu, sigma, snr = S.eta, S.lam, S.mu, S.sigma, S.snr
 etas, lams, kappa, z_t = S.eta_seq, S.lam_seq, S.Kappa, S.Z
 theta, u, m, v, g = S.theta, S.u, S.m, S.v, S.g
 u_bar, m_bar, v_bar = S.u_bar, S.m_bar, S.v_bar
@@ -174,6 +174,12 @@ WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
 # 0.95 (the source's simulation), a rate and a decay small enough that e^{eta lambda} beta < 1.
 _BETA1, _BETA2 = sp.Rational(9, 10), sp.Rational(19, 20)
 _RATE, _DECAY = sp.Rational(1, 10), sp.Rational(1, 10)
+
+
+# The accumulated error of e^{-eta_i lambda_i} for 1 - eta_i lambda_i (see theta_unrolled_dynamic).
+_DECAY_LIMIT = "\\tfrac12\\sum_{i \\le t} (\\eta_i\\lambda_i)^2 \\ll 1"
+# The condition under which the moments of step 3 hold: the start-up of m and v is forgotten.
+_START_UP = "\\text{the start-up weights of } \\beta_1^{i}, \\beta_2^{i} \\text{ negligible}"
 
 
 def _weight(index: sp.Symbol) -> sp.Expr:
@@ -298,18 +304,42 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         justification=(
             "Multiply [[exp_decay]] by $e^{\\kappa_t}$ ([[kappa_def]]): the products "
             "$e^{\\kappa_i}\\boldsymbol{\\theta}_i$ telescope down to $\\boldsymbol{\\theta}_0$. "
-            "The unrolling of the exponential recursion is exact."
+            "The unrolling of the exponential recursion is exact, but against AdamW "
+            "([[adamw_dynamic]]) the errors of [[exp_decay]] accumulate: $e^{-\\kappa_t}$ stands "
+            "for $\\prod_i (1 - \\eta_i\\lambda_i) = e^{-\\kappa_t - \\sum_i "
+            "(\\eta_i\\lambda_i)^2/2 - \\dots}$, so the small parameter is "
+            "$\\sum_i(\\eta_i\\lambda_i)^2/2$ ($\\eta\\lambda\\,\\kappa_t/2$ for constant rates), "
+            "which grows with $t$."
         ),
-        limit="(\\eta_i\\lambda_i)^2 \\ll 1 \\text{ at every step}",
+        limit=_DECAY_LIMIT,
         uses=("exp_decay", "kappa_def"),
         checks=(
             UnrolledRecursion(LHS, RHS, decay_step.rhs, t, meaning=unfold_kappa),
+            # Against AdamW itself at constant rates, no updates: theta_t = (1 - eta lambda)^t
+            # theta_0 by [[adamw_dynamic]]; the regime sets t (eta lambda)^2 / 2 to eps.
+            Given(
+                SmallParameter,
+                dict(
+                    exact=LHS,
+                    approx=RHS,
+                    small=t * (eta * lam) ** 2 / 2,
+                    regime={lam: sp.sqrt(2 * EPSILON / t) / eta},
+                    key=f"{NAME}.theta_unrolled_dynamic",
+                    bound=1.5,
+                ),
+                {
+                    theta[t]: adamw.xreplace(decay_only) ** t * theta[0],
+                    u[i]: 0,
+                    **_constant_rates(kappa_step, t),
+                    **_constant_rates(kappa_step, i),
+                },
+                method="against AdamW (constant rates): error <= 1.5 t (eta lambda)^2/2",
+            ),
             # The same by iterating [[exp_decay]] from theta_0 (symbolic eta_i, lambda_i, u_i).
-            BruteForce(
-                LHS,
-                RHS,
-                given=unfold_kappa,
-                at=_iterated(decay_step, 4),
+            Given(
+                BruteForce,
+                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step, 4)),
+                {},
                 method="brute force: the recursion iterated from theta_0, t = 1..4",
             ),
         ),
@@ -353,7 +383,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         rhs=via_u_bar,
         kind=Kind.APPROXIMATION,
         justification="[[theta_unrolled_dynamic]] written with [[u_bar_def]].",
-        limit="(\\eta_i\\lambda_i)^2 \\ll 1 \\text{ at every step}",
+        limit=_DECAY_LIMIT,
         uses=("theta_unrolled_dynamic", "u_bar_def"),
         checks=(
             Given(
@@ -502,11 +532,15 @@ def _double_sums(recorder: StepRecorder, found: dict) -> dict:
             ),
             uses=(f"{moment}_bar_def", f"weight_rms.{moment}_unrolled"),
             checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    given=_meaning(found["averages"][f"{moment}_bar_def"]),
-                    at=iterated,
+                Given(
+                    BruteForce,
+                    dict(
+                        lhs_at=LHS,
+                        rhs_at=RHS,
+                        given=_meaning(found["averages"][f"{moment}_bar_def"]),
+                        at=iterated,
+                    ),
+                    {},
                     method=f"brute force: {moment}_i iterated, averaged (symbolic weights, g_j)",
                 ),
             ),
@@ -612,12 +646,16 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
             if moment == "v"
             else ("double_sum_m_dynamic", "beta1_bar_def", "z_def"),
             checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    given=_meaning(z_step),
-                    at={**WEIGHT_POINT, **brute},
+                Given(
+                    BruteForce,
+                    dict(
+                        lhs_at=LHS,
+                        rhs_at=RHS,
+                        steps=(1, 2, 3),
+                        given=_meaning(z_step),
+                        at={**WEIGHT_POINT, **brute},
+                    ),
+                    {},
                     method="exact Gaussian moments of the iterated EMAs, t = 1..3",
                 ),
             ),
@@ -684,12 +722,16 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         assumptions=(IID_IN_TIME,),
         uses=("double_sum_m_dynamic", "update_rms.variance_of_sum"),
         checks=(
-            BruteForce(
-                LHS,
-                RHS,
-                steps=(1, 2, 3),
-                given=_meaning(found["bar_defs"]["m"]),
-                at={**WEIGHT_POINT, **var_brute},
+            Given(
+                BruteForce,
+                dict(
+                    lhs_at=LHS,
+                    rhs_at=RHS,
+                    steps=(1, 2, 3),
+                    given=_meaning(found["bar_defs"]["m"]),
+                    at={**WEIGHT_POINT, **var_brute},
+                ),
+                {},
                 method="exact Gaussian moments of the iterated EMA, t = 1..3",
             ),
         ),
@@ -713,7 +755,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
             "with [[mean_m_bar_dynamic]] and [[var_m_bar]], over [[mean_v_bar]], in "
             "[[mean_field_u_bar]]."
         ),
-        limit="\\text{the start-up weights of } \\beta_1^{i}, \\beta_2^{i} \\text{ negligible}",
+        limit=_START_UP,
         assumptions=(MEAN_FIELD, IID_IN_TIME),
         uses=("mean_field_u_bar", "mean_m_bar_dynamic", "var_m_bar", "mean_v_bar"),
         checks=(
@@ -755,10 +797,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         rhs=split_step.rhs.xreplace(_meaning(u_bar_rms_step)),
         kind=Kind.APPROXIMATION,
         justification="[[u_bar_rms]] in [[theta_rms_split]].",
-        limit=(
-            "(\\eta_i\\lambda_i)^2 \\ll 1,\\ \\text{the start-up weights of } \\beta_1^i, "
-            "\\beta_2^i \\text{ negligible}"
-        ),
+        limit=f"{_DECAY_LIMIT},\\ {_START_UP}",
         assumptions=(
             ORTHOGONAL_INIT,
             MEAN_FIELD,
@@ -803,7 +842,7 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
             "[[theta_rms_dynamic]] at $\\boldsymbol{\\mu} = 0$ (so $\\mathrm{SNR} = 0$) with "
             "[[beta1_bar_def]] written out: $z_t$ cancels."
         ),
-        limit="\\boldsymbol{\\mu} = 0 \\text{ and the conditions of [[theta_rms_dynamic]]}",
+        limit=f"\\boldsymbol{{\\mu}} = 0;\\ {theta_rms_step.limit}",
         uses=("theta_rms_dynamic", "beta1_bar_def"),
         checks=(
             Given(
@@ -832,7 +871,7 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
             "([[kappa_def]]): the weight RMS stays bounded only if the learning rates are "
             "square-summable (the Robbins--Monro condition)."
         ),
-        limit="\\lambda_i = 0 \\text{ and the conditions of [[theta_rms_mu0_dynamic]]}",
+        limit=f"\\lambda_i = 0,\\ \\boldsymbol{{\\mu}} = 0;\\ {_START_UP}",
         uses=("theta_rms_mu0_dynamic", "kappa_def"),
         checks=(
             # Brute force: kappa_n unfolded as the sum of eta_k lambda_k at lambda_k = 0.
@@ -867,7 +906,7 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
             "[[theta_rms_no_decay_dynamic]] at $\\beta_1 = 0$: only the term $i = j$ of each "
             "momentum sum survives, and the squared weights add up the squared learning rates."
         ),
-        limit="\\beta_1 = 0 \\text{ and the conditions of [[theta_rms_no_decay_dynamic]]}",
+        limit=f"\\beta_1 = 0,\\ \\lambda_i = 0,\\ \\boldsymbol{{\\mu}} = 0;\\ {_START_UP}",
         uses=("theta_rms_no_decay_dynamic",),
         checks=(
             Given(
@@ -1076,7 +1115,7 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
             "[[theta_rms_series]] with constant $\\eta, \\lambda$, so $\\kappa_j = \\lambda\\eta "
             "j$ ([[kappa_def]]); the sum is geometric."
         ),
-        limit="\\text{as in [[theta_rms_series]]; the sum itself is exact}",
+        limit=f"{slow_step.limit}\\ \\text{{(the sum itself is exact)}}",
         uses=("theta_rms_series", "kappa_def"),
         checks=(
             Given(
@@ -1387,14 +1426,14 @@ def _bounds(recorder: StepRecorder, integral_step: Step, nu_step: Step, family: 
     for name, title, lhs, integrand, reason in (
         (
             "noise_lower_gap",
-            "The noise part is at least e^{-2 kappa_t} nu_t",
+            "Lower bound on the noise integral",
             noise - decay_t * nu_step.lhs,
             decay_t * (integral.function - squared_rate.function),
             "$e^{2\\kappa_s} \\ge 1$",
         ),
         (
             "noise_upper_gap",
-            "The noise part is at most nu_t",
+            "Upper bound on the noise integral",
             nu_step.lhs - noise,
             sp.expand(squared_rate.function - decay_t * integral.function),
             "$e^{-2(\\kappa_t - \\kappa_s)} \\le 1$",
@@ -1404,7 +1443,7 @@ def _bounds(recorder: StepRecorder, integral_step: Step, nu_step: Step, family: 
             id=name,
             title=title,
             lhs=lhs,
-            rhs=sp.Integral(sp.factor(integrand), (variable, lower, upper)),
+            rhs=sp.Integral(sp.factor_terms(sp.powsimp(integrand)), (variable, lower, upper)),
             kind=Kind.IDENTITY,
             justification=(
                 "The source bounds the integral of [[theta_rms_integral]] by "
