@@ -68,8 +68,6 @@ def test_given_is_keyed_by_the_left_side_itself():
     assert not bind(check, theta[t + 1], RECURSION).run().passed
 
 
-# A real factor leaves the imaginary part 0: that check guards the other (real-part) checks.
-SCALE_INVARIANT = {"imaginary part 0 (decaying schedules, mpmath)"}
 NON_DEFINITIONS = [s.id for s in derivation("schedules").steps if s.kind is not Kind.DEFINITION]
 
 
@@ -78,7 +76,7 @@ def test_every_check_sees_a_changed_right_side(step_id):
     step = derivation("schedules").step(step_id)
     wrong = step.rhs * sp.Rational(11, 10)
     failed = [c.method for c in step.checks if not bind(c, step.lhs, wrong).run().passed]
-    assert failed == [c.method for c in step.checks if c.method not in SCALE_INVARIANT]
+    assert failed == [c.method for c in step.checks]
 
 
 @pytest.mark.parametrize("step_id", NON_DEFINITIONS)
@@ -86,4 +84,4 @@ def test_every_check_sees_a_changed_left_side(step_id):
     step = derivation("schedules").step(step_id)
     wrong = step.lhs * sp.Rational(11, 10)
     failed = [c.method for c in step.checks if not bind(c, wrong, step.rhs).run().passed]
-    assert failed == [c.method for c in step.checks if c.method not in SCALE_INVARIANT]
+    assert failed == [c.method for c in step.checks]

@@ -874,20 +874,18 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
         limit=f"\\lambda_i = 0,\\ \\boldsymbol{{\\mu}} = 0;\\ {_START_UP}",
         uses=("theta_rms_mu0_dynamic", "kappa_def"),
         checks=(
-            # Brute force: kappa_n unfolded as the sum of eta_k lambda_k at lambda_k = 0.
+            # kappa_t, kappa_i unfolded by [[kappa_def]] as sums of eta_k lambda_k, at lambda = 0.
             Given(
-                BruteForce,
-                dict(
-                    lhs_at=LHS,
-                    rhs_at=RHS,
-                    at={lams[n]: 0 for n in range(1, 5)},
-                ),
+                RewriteToZero,
+                dict(lhs=LHS, rhs=RHS),
                 {
                     **_meaning(mu0_step),
                     kappa(t): found["kappa"].rhs,
                     kappa(i): found["kappa"].rhs.xreplace({i: k, t: i}),
+                    lams[i]: 0,
+                    lams[k]: 0,
                 },
-                method="[[theta_rms_mu0_dynamic]] at lambda_i = 0, t = 1..4",
+                method="[[theta_rms_mu0_dynamic]] with [[kappa_def]] at lambda_i = 0",
             ),
         ),
     )
@@ -1595,18 +1593,17 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
                 method="[[rho_def]] by mpmath quadrature (rising schedules)",
             ),
             # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers; the value
-            # must be real (imaginary part 0) and its real part must match the quadrature.
+            # must be real and match the quadrature: real part / quadrature + imaginary part /
+            # quadrature must be 1 (one quadrature per point for both).
             Given(
                 Quadrature,
-                dict(expr=LHS / _REAL_PART(RHS), reference=_one, points=_LINEAR_DECAY_POINTS),
+                dict(
+                    expr=(_REAL_PART(RHS) + _IMAGINARY_PART(RHS)) / LHS,
+                    reference=_one,
+                    points=_LINEAR_DECAY_POINTS,
+                ),
                 on_ramp,
-                method="[[rho_def]] by mpmath quadrature (decaying schedules, real part)",
-            ),
-            Given(
-                Quadrature,
-                dict(expr=_IMAGINARY_PART(RHS) / LHS, reference=_zero, points=_LINEAR_DECAY_POINTS),
-                on_ramp,
-                method="imaginary part 0 (decaying schedules, mpmath)",
+                method="[[rho_def]] by mpmath quadrature (decaying: real part, imaginary part 0)",
             ),
             Given(
                 Quadrature,
