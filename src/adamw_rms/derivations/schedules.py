@@ -341,6 +341,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
                 dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step, 4)),
                 {},
                 method="brute force: the recursion iterated from theta_0, t = 1..4",
+                detail="equal for t = 1..4 (symbolic eta_i, lambda_i, u_i)",
             ),
         ),
     )
@@ -542,6 +543,7 @@ def _double_sums(recorder: StepRecorder, found: dict) -> dict:
                     ),
                     {},
                     method=f"brute force: {moment}_i iterated, averaged (symbolic weights, g_j)",
+                    detail="equal for t = 1..4 (symbolic weights and gradients)",
                 ),
             ),
         )
@@ -613,6 +615,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                 dict(lhs_at=LHS, rhs_at=RHS, at=WEIGHT_POINT),
                 unfold,
                 method="brute force at t = 1..4 (exact weights)",
+                detail="equal for t = 1..4 at exact generic weights",
             ),
         ),
     )
@@ -657,6 +660,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                     ),
                     {},
                     method="exact Gaussian moments of the iterated EMAs, t = 1..3",
+                    detail="equal for t = 1..3 at exact generic weights",
                 ),
             ),
         )
@@ -733,6 +737,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                 ),
                 {},
                 method="exact Gaussian moments of the iterated EMA, t = 1..3",
+                detail="equal for t = 1..3 at exact generic weights",
             ),
         ),
     )
@@ -975,7 +980,13 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
         ),
         uses=("theta_rms_no_decay_dynamic",),
         checks=(
-            BruteForce(LHS, RHS, at=robbins_monro_beta, method="both sides summed out, t = 1..4"),
+            Given(
+                BruteForce,
+                dict(lhs_at=LHS, rhs_at=RHS, at=robbins_monro_beta),
+                {},
+                method="both sides summed out, t = 1..4",
+                detail="equal for t = 1..4 (symbolic eta_i, a generic beta_1)",
+            ),
         ),
     )
     # The lower bound: the i = j term of each momentum sum is eta_j itself; the rest, r_j, is a sum
@@ -998,7 +1009,13 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
         ),
         uses=("theta_rms_no_decay_dynamic", "no_decay_upper_gap"),
         checks=(
-            BruteForce(LHS, RHS, at=robbins_monro_beta, method="both sides summed out, t = 1..4"),
+            Given(
+                BruteForce,
+                dict(lhs_at=LHS, rhs_at=RHS, at=robbins_monro_beta),
+                {},
+                method="both sides summed out, t = 1..4",
+                detail="equal for t = 1..4 (symbolic eta_i, a generic beta_1)",
+            ),
         ),
     )
 
@@ -1507,6 +1524,7 @@ def _schedules(recorder: StepRecorder, found: dict) -> dict:
                         dict(expr=LHS / RHS, reference=_one, points=_SCHEDULE_POINTS),
                         {definition.lhs: by_pieces},
                         method=f"[[{uses}]] by mpmath quadrature, piece by piece",
+                        detail="agrees to 1e-12 at the source's run and a short warmup-heavy one",
                     ),
                 ),
             )
@@ -1591,6 +1609,7 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
                 dict(expr=LHS / RHS, reference=_one, points=_LINEAR_RISE_POINTS),
                 on_ramp,
                 method="[[rho_def]] by mpmath quadrature (rising schedules)",
+                detail="agrees to 1e-12 at two rising schedules",
             ),
             # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers; the value
             # must be real and match the quadrature: real part / quadrature + imaginary part /
@@ -1604,12 +1623,14 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
                 ),
                 on_ramp,
                 method="[[rho_def]] by mpmath quadrature (decaying: real part, imaginary part 0)",
+                detail="agrees to 1e-12 at two decaying schedules",
             ),
             Given(
                 Quadrature,
                 dict(expr=LHS / RHS, reference=_one, points=near_points),
                 {S.Rho(t): found["rho_constant"].xreplace({eta: ea})},
                 method="eta_b = eta_a (1 + 1e-15): the exact constant-rate rho_t (mpmath)",
+                detail="agrees to 1e-12 at three points",
             ),
         ),
     )
