@@ -39,6 +39,7 @@ EXPECTED_TERMINAL = {
     "tuc.tuc_equilibrium",
     "schedules.no_decay_lower_gap",
     "schedules.theta_rms_no_decay_no_momentum",
+    "schedules.kappa_constant_decay",
     "schedules.series_reduces_to_part1",
     "schedules.rho_limit",
     "schedules.single_epoch",

@@ -220,6 +220,9 @@ SCHEDULES_CLAIMS = {
     "theta_rms_no_decay_no_momentum": _claim(
         S.rho0 + sp.Sum(_etas[j] ** 2, (j, 1, t)), "11404, example 1, lambda = 0, beta_1 -> 0"
     ),
+    "kappa_constant_decay": _claim(
+        lam * sp.Sum(_etas[_i], (_i, 1, t)), "11404, example 2, constant lambda"
+    ),
     "inner_sum_slow": _claim(
         sp.exp(_kappa(j)) * _etas[j] / (1 - b1), "11404, example 2, slowly varying weights"
     ),

@@ -703,6 +703,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                         key=f"{NAME}.{approx_id}",
                         bound=1.01,  # the error is eps (1 - (r beta)^t) <= eps
                         given={b1: _BETA1, b2: _BETA2, eta: _RATE, lam: _DECAY},
+                        samples=1,  # the relative error does not depend on mu, sigma
                     ),
                     {E(bar[t]): exact_constant},
                     method="start-up weight (constant rates): error <= 1.01 eps, visible outside",
@@ -1025,6 +1026,28 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
     add = recorder.add
     mu0_step = found["mu0"]
     kappa_step = found["kappa"]
+    # Constant weight decay: kappa_t = lambda sum_i eta_i, by [[kappa_def]].
+    add(
+        id="kappa_constant_decay",
+        title="Accumulated decay with a constant weight decay",
+        lhs=kappa(t),
+        rhs=lam * _pull_out(kappa_step.rhs.xreplace({lams[i]: 1})),
+        kind=Kind.IDENTITY,
+        justification=(
+            "[[kappa_def]] with $\\lambda_i = \\lambda$: forgetting $\\boldsymbol{\\theta}_0$ "
+            "($\\kappa_t \\to \\infty$) then needs $\\sum_i \\eta_i = \\infty$, the other "
+            "Robbins--Monro condition."
+        ),
+        uses=("kappa_def",),
+        checks=(
+            Given(
+                RewriteToZero,
+                dict(lhs=LHS, rhs=RHS),
+                {**_meaning(kappa_step), lams[i]: lam},
+                method="[[kappa_def]] at lambda_i = lambda",
+            ),
+        ),
+    )
     (inner_sum,) = [a for a in mu0_step.rhs.atoms(sp.Sum) if a.limits[0][0] == i]
     frozen_inner = inner_sum.function.xreplace({kappa(i): kappa(j), etas[i]: etas[j]})
     outside_i, beta_part = frozen_inner.as_independent(i, as_Add=False)
