@@ -957,3 +957,116 @@ class MeanFieldRewriteOf(MeanFieldRewrite):
         if lhs == self.lhs:
             return CheckResult(self.method, False, f"the left side {self.lhs} has no meaning")
         return MeanFieldRewrite.run(dataclasses.replace(self, lhs=lhs, meaning={}))
+# --- schedules ---
+
+
+def _resolve(value: object, meaning: Mapping) -> object:
+    # Substitute until nothing changes (a meaning may use another one: u_bar in terms of z_t).
+    if isinstance(value, sp.Basic):
+        for _ in range(8):
+            replaced = value.xreplace(meaning)
+            if replaced == value:
+                break
+            value = replaced
+        return value
+    if isinstance(value, Mapping):
+        return {k: _resolve(v, meaning) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_resolve(v, meaning) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Given:
+    """The check ``kind(**arguments)``, run after ``meaning`` is substituted into its arguments.
+
+    ``meaning`` gives symbols of the statement their values from earlier steps, e.g. the left
+    side ``theta_t`` its defining recursion or ``E[v_bar_t]`` its exact form. It is keyed by those
+    concrete objects, never by the placeholders, so a changed left side is no longer replaced
+    and the check fails. Substituted until nothing changes; ``doit`` then evaluates derivatives
+    and integrals. ``detail``, if given, is reported when the check passes (a sentence that
+    does not quote the arbitrary points it ran at).
+    """
+
+    kind: type
+    arguments: Mapping
+    meaning: Mapping
+    doit: bool = False
+    method: str = ""
+    detail: str = ""  # reported when the check passes, instead of values at arbitrary points
+
+    def run(self) -> CheckResult:
+        def prepare(value: object) -> object:
+            value = _resolve(value, dict(self.meaning))
+            if self.doit and isinstance(value, sp.Basic):
+                return value.doit()
+            return value
+
+        result = self.kind(**{k: prepare(v) for k, v in self.arguments.items()}).run()
+        detail = self.detail if self.detail and result.passed else result.detail
+        if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
+            detail = detail[:150].rsplit(" ", 1)[0] + " …"
+        return CheckResult(self.method or result.method, result.passed, detail)
+
+
+def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Split the last term off every sum whose upper limit is ``index`` (repeatedly)."""
+
+    def is_open(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Sum) and len(e.limits) == 1 and e.limits[0][2] == index
+
+    def peel(e: sp.Sum) -> sp.Expr:
+        (variable, lower, upper) = e.limits[0]
+        return sp.Sum(e.function, (variable, lower, upper - 1)) + e.function.subs(variable, upper)
+
+    for _ in range(8):
+        if not expr.has(sp.Sum) or not any(is_open(a) for a in expr.atoms(sp.Sum)):
+            break
+        expr = expr.replace(is_open, peel)
+    return expr
+
+
+def _canonical_indices(expr: sp.Expr) -> sp.Expr:
+    """Rename the index of every single sum after its limits, so that equal sums are equal."""
+
+    def rename(e: sp.Sum) -> sp.Sum:
+        (variable, lower, upper) = e.limits[0]
+        name = sp.Symbol(f"_index[{sp.srepr(lower)},{sp.srepr(upper)}]", integer=True)
+        return sp.Sum(e.function.xreplace({variable: name}), (name, lower, upper))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
+
+
+@dataclass(frozen=True)
+class UnrolledRecursion:
+    """``closed`` solves the recursion that defines ``lhs``: proved by induction on ``index``.
+
+    ``recursion`` is the defining step's right side: ``lhs`` (say ``theta_t``) in terms of its
+    previous value ``lhs`` at ``index - 1``. Base case: ``closed`` at ``base`` equals ``lhs`` at
+    ``base``. Inductive step: ``closed`` equals ``recursion`` with the previous value replaced
+    by ``closed`` at ``index - 1``, after splitting the last term off every sum that runs up to
+    ``index``. ``meaning`` unfolds symbols defined by sums (``kappa_t``) before both.
+    """
+
+    lhs: sp.Expr
+    closed: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    base: sp.Expr = sp.S.Zero
+    meaning: Mapping = field(default_factory=dict)
+    method: str = "induction on t (base case and inductive step)"
+
+    def run(self) -> CheckResult:
+        n, meaning = self.index, dict(self.meaning)
+        closed = _resolve(self.closed, meaning)
+        start = closed.subs(n, self.base).doit()
+        if not is_zero(start - self.lhs.subs(n, self.base)):
+            return CheckResult(self.method, False, f"base case: closed form at {self.base} differs")
+        previous = self.lhs.subs(n, n - 1)
+        if not self.recursion.has(previous):
+            return CheckResult(self.method, False, f"the recursion does not use {previous}")
+        step = _resolve(self.recursion, meaning).xreplace({previous: closed.subs(n, n - 1)})
+        difference = _canonical_indices(_peel(closed, n) - _peel(step, n))
+        if not is_zero(sp.expand(difference)):
+            return CheckResult(self.method, False, "inductive step does not reduce to 0")
+        return CheckResult(self.method, True, "base case and inductive step reduce to 0")

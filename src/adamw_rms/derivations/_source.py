@@ -196,7 +196,44 @@ _inner_printed = sp.Sum(sp.exp(_kappa(_i)) * b1 ** (_i - j) * _etas[_i], (_i, j,
 _u_bar_printed = (snr + sp.Sum(S.Beta1Bar(j, t) ** 2, (j, 1, t))) / (snr + 1)
 _decay_t = sp.exp(-2 * _kappa(t))
 
+_weights_printed = sp.exp(_kappa(_i)) * _etas[_i]
+_beta_bar_printed = {
+    beta: (1 - beta) / _z(t) * sp.Sum(sp.exp(_kappa(_i)) * beta ** (_i - j) * _etas[_i], (_i, j, t))
+    for beta in (b1, b2)
+}
+_given_beta_bar = (
+    (S.Beta1Bar(j, t), _beta_bar_printed[b1]),
+    (S.Beta2Bar(j, t), _beta_bar_printed[b2]),
+)
+
 SCHEDULES_CLAIMS = {
+    "adamw_dynamic": _claim(
+        (1 - _etas[t] * _lams[t]) * S.theta[t - 1] - _etas[t] * S.u[t], "11404, step 1"
+    ),
+    "exp_decay": _claim(
+        sp.exp(-_etas[t] * _lams[t]) * S.theta[t - 1] - _etas[t] * S.u[t], "11404, step 1"
+    ),
+    "kappa_def": _claim(sp.Sum(_etas[_i] * _lams[_i], (_i, 1, t)), "11404, step 1"),
+    "z_def": _claim(sp.Sum(_weights_printed, (_i, 1, t)), "11404, step 1"),
+    "u_bar_def": _claim(sp.Sum(_weights_printed * S.u[_i], (_i, 1, t)) / _z(t), "11404, step 1"),
+    "m_bar_def": _claim(sp.Sum(_weights_printed * S.m[_i], (_i, 1, t)) / _z(t), "11404, step 1"),
+    "v_bar_def": _claim(sp.Sum(_weights_printed * S.v[_i], (_i, 1, t)) / _z(t), "11404, step 1"),
+    # Printed as ||theta_t||^2 ~ e^{-2 kappa_t} ||theta_0 - z_t u_bar_t||^2, of this.
+    "theta_via_u_bar_dynamic": _claim(
+        sp.exp(-_kappa(t)) * (S.theta[0] - _z(t) * S.u_bar[t]), "11404, step 1"
+    ),
+    "u_bar_mean_field": _claim(S.m_bar[t] / sp.sqrt(S.v_bar[t]), "11404, step 1"),
+    "mean_field_u_bar": _claim(S.Expect(S.m_bar[t] ** 2) / S.Expect(S.v_bar[t]), "11404, step 2"),
+    "double_sum_m_dynamic": Claim(
+        sp.Sum(S.g[j] * S.Beta1Bar(j, t), (j, 1, t)), "11404, step 2", _given_beta_bar
+    ),
+    "beta1_bar_def": _claim(_beta_bar_printed[b1], "11404, step 2"),
+    "double_sum_v_dynamic": Claim(
+        sp.Sum(S.g[j] ** 2 * S.Beta2Bar(j, t), (j, 1, t)), "11404, step 2", _given_beta_bar
+    ),
+    "beta2_bar_def": _claim(_beta_bar_printed[b2], "11404, step 2"),
+    "mean_v_bar": _claim(mu**2 + sigma**2, "11404, step 3"),
+    "mean_m_bar_dynamic": _claim(mu, "11404, step 3"),
     "theta_unrolled_dynamic": _claim(
         sp.exp(-_kappa(t))
         * (S.theta[0] - sp.Sum(sp.exp(_kappa(_i)) * _etas[_i] * S.u[_i], (_i, 1, t))),
@@ -223,6 +260,15 @@ SCHEDULES_CLAIMS = {
         + (1 - b1) ** 2 * sp.Sum(sp.Sum(b1 ** (_i - j) * _etas[_i], (_i, j, t)) ** 2, (j, 1, t)),
         "11404, example 1, lambda = 0",
     ),
+    "theta_rms_no_decay_no_momentum": _claim(
+        S.rho0 + sp.Sum(_etas[j] ** 2, (j, 1, t)), "11404, example 1, lambda = 0, beta_1 -> 0"
+    ),
+    "kappa_constant_decay": _claim(
+        lam * sp.Sum(_etas[_i], (_i, 1, t)), "11404, example 2, constant lambda"
+    ),
+    "inner_sum_slow": _claim(
+        sp.exp(_kappa(j)) * _etas[j] / (1 - b1), "11404, example 2, slowly varying weights"
+    ),
     "theta_rms_series": _claim(
         _decay_t * S.rho0 + _decay_t * sp.Sum(sp.exp(2 * _kappa(j)) * _etas[j] ** 2, (j, 1, t)),
         "11404, eq:w-rms-simp",
@@ -244,8 +290,12 @@ SCHEDULES_CLAIMS = {
         + _decay_t * sp.Integral(sp.exp(2 * _kappa(_s)) * _etas[_s] ** 2, (_s, 0, t)),
         "11404, eq:w-rms-int",
     ),
+    "kappa_integral": _claim(
+        sp.Integral(_lams[_s] * _etas[_s], (_s, 0, t)), "11404, differential equation"
+    ),
     "rho_ode": _claim(-2 * _lams[t] * _etas[t] * S.Rho(t) + _etas[t] ** 2, "11404, the ODE"),
     "rho_limit": _claim(eta / (2 * lam), "11404, the limit of rho_t"),
+    "nu_def": _claim(sp.Integral(_etas[_s] ** 2, (_s, 0, t)), "11404, mean field"),
     "single_epoch": _claim(
         _decay_t * S.rho0 + (1 - _decay_t) * S.Nu(t) / (2 * _kappa(t)), "11404, mean field"
     ),
