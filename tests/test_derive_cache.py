@@ -199,3 +199,14 @@ def test_a_failing_derivation_is_never_cached(tmp_path, capsys, cache, monkeypat
     assert not list((cache / f"v{derive_cache.CACHE_FORMAT}").glob("code-*"))
     with pytest.raises(ValueError, match="not every step verifies"):
         Cache(cache).store_derivation(DerivationEntry("tuc", "k", tuple(bad), (), {}))
+
+
+def test_steps_listing_from_the_cache(tmp_path, capsys, monkeypatch):
+    assert _derive(capsys, out=tmp_path / "a")[0] == 0
+    with monkeypatch.context() as patch:
+        patch.setattr("adamw_rms.steps.derivation", None)  # the cache must answer alone
+        assert main(["steps"]) == 0
+    cached = capsys.readouterr().out
+    monkeypatch.setenv("ADAMW_RMS_NO_CACHE", "1")
+    assert main(["steps"]) == 0
+    assert capsys.readouterr().out == cached

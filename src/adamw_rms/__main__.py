@@ -272,7 +272,8 @@ def _build_and_verify(args, todo, keys, hits, cache, need_code: bool):
 
     timings["import sympy"] = time.perf_counter() - before
     estimates = {n: cache.estimates(n) for n in todo} if cache is not None else {}
-    cost = {n: sum(e.values()) for n, e in estimates.items()}
+    # Milliseconds from an earlier run where there is one; else the module's size (a proxy).
+    cost = {n: sum(estimates.get(n, {}).values()) or keys.sizes.get(n, 0) / 100 for n in todo}
     order = _build_order(todo, keys.uses, cost)
     trees, listings = {}, {}
 
@@ -322,22 +323,42 @@ def _print_profile(profile: dict[str, float], total: float) -> None:
 
 
 def _steps(args: argparse.Namespace) -> int:
-    from .steps import DERIVATION_NAMES, derivation
+    from .derive_cache import registered_names
 
-    names = DERIVATION_NAMES
+    names = registered_names()
     if args.name is not None:
-        if args.name not in DERIVATION_NAMES:
+        if args.name not in names:
             print(
                 f"error: unknown derivation {args.name!r}; known: {', '.join(names)}",
                 file=sys.stderr,
             )
             return 2
         names = (args.name,)
+    _KEYS.clear()
     for name in names:
-        for step in derivation(name).steps:
-            label = f"  ({step.label})" if step.label else ""
-            print(f"{name}.{step.id:<22} {step.kind.value:>2}  {step.title}{label}")
+        for step_id, kind, title, label in _listing(name):
+            label = f"  ({label})" if label else ""
+            print(f"{name}.{step_id:<22} {kind:>2}  {title}{label}")
     return 0
+
+
+_KEYS: dict = {}  # the source keys, computed once per `steps` command
+
+
+def _listing(name: str) -> tuple[tuple[str, str, str, str], ...]:
+    """``(id, kind, title, label)`` per step: from derive's cache if the sources are unchanged
+    (no SymPy, no build), else from the built derivation."""
+    from .derive_cache import Cache, cache_disabled, registered_names, source_keys
+
+    if not cache_disabled():
+        if _KEYS.get("keys") is None:
+            _KEYS["keys"] = source_keys(registered_names())
+        entry = Cache().load_derivation(name, _KEYS["keys"].derivations[name])
+        if entry is not None:
+            return entry.listing
+    from .steps import derivation
+
+    return tuple((s.id, s.kind.value, s.title, s.label or "") for s in derivation(name).steps)
 
 
 def _latex(args: argparse.Namespace) -> int:

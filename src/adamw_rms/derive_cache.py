@@ -198,6 +198,7 @@ class Keys:
     uses: dict[str, tuple[str, ...]]
     modules: dict[str, tuple[str, ...]] = field(repr=False)
     code_uses: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes of each derivation's module
 
 
 def source_keys(names: Sequence[str], root: Path | None = None) -> Keys:
@@ -221,7 +222,11 @@ def source_keys(names: Sequence[str], root: Path | None = None) -> Keys:
         code_closure |= graph.closure(graph.derivation_module(n) for n in names)
         code_uses = tuple(names)
     code = _digest({**versions, "kind": "code", **code_closure})
-    return Keys(keys, code, uses, modules, code_uses)
+    sizes = {}
+    for name in names:
+        path = graph.path(graph.derivation_module(name))
+        sizes[name] = path.stat().st_size if path is not None else 0
+    return Keys(keys, code, uses, modules, code_uses, sizes)
 
 
 # --- entries -------------------------------------------------------------------------------------
