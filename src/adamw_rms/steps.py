@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import enum
+import gc
 import importlib
 import multiprocessing
 import time
@@ -418,10 +419,10 @@ def _adopt(d: Derivation, results: Sequence[Verification], latex: Sequence[str] 
 
     The results also answer later :class:`~adamw_rms.checks.Restated` checks of ``d``'s steps
     without running their checks again. Results that do not fit the steps one to one (same ids,
-    same check methods) are not used.
+    as many results as checks) are not used.
     """
     fits = len(results) == len(d.steps) and all(
-        r.step_id == s.id and [c.method for c in r.checks] == [c.method for c in s.checks]
+        r.step_id == s.id and len(r.checks) == len(s.checks)
         for r, s in zip(results, d.steps, strict=True)
     )
     if not fits:
@@ -451,11 +452,11 @@ def _verify_step(step: Step, profile: dict[str, float] | None) -> Verification:
 
     def timed(check, lhs, rhs):
         nested.append(0.0)
-        begin = time.perf_counter()
+        begin = time.process_time()
         try:
             return original(check, lhs, rhs)
         finally:
-            spent = time.perf_counter() - begin
+            spent = time.process_time() - begin
             inner = nested.pop()
             name = type(check).__name__
             profile[name] = profile.get(name, 0.0) + spent - inner
@@ -463,9 +464,9 @@ def _verify_step(step: Step, profile: dict[str, float] | None) -> Verification:
 
     _run_check = timed
     try:
-        begin = time.perf_counter()
+        begin = time.process_time()
         result = step.verify()
-        outside = time.perf_counter() - begin - nested[0]
+        outside = time.process_time() - begin - nested[0]
         profile[_CLAIM] = profile.get(_CLAIM, 0.0) + outside
         return result
     finally:
@@ -609,13 +610,26 @@ def build_and_verify(
             _adopt(_BUILT[name], known.pop(name))
 
     def build(name: str) -> Derivation:
-        begin = time.perf_counter()
+        begin = time.process_time()
         d = derivation(name)
         if profile is not None:
-            profile[f"build {name} (and what it uses)"] = time.perf_counter() - begin
+            profile[f"build {name} (and what it uses)"] = time.process_time() - begin
         adopt_known()
+        # What is built stays: the collector need not walk it again (nor, in the forked
+        # workers, touch its pages, which would copy them).
+        gc.freeze()
         return d
 
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    try:
+        return _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimates)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimates):
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         derivations = []
         for name in names:
@@ -633,7 +647,8 @@ def build_and_verify(
         for name in names_done:
             d = _BUILT[name]
             results, latex = workers.take(name)
-            _adopt(d, results, latex)
+            if not _adopt(d, results, latex):
+                raise RuntimeError(f"the workers' results do not fit the steps of {name}")
             if verified is not None:
                 verified(d)
 
