@@ -93,10 +93,9 @@ def derive_report() -> list[str]:
         f"{'met' if warm_median < DERIVE_WARM_BAR_S else 'MISSED'} (median {warm_median:.2f} s)",
         f"cold --jobs {cpus} over --jobs 1: {speedup:.2f}x (median of per-round ratios)",
     ]
-    if "profile (" in profile:
-        header, _, rest = profile.split("\nprofile (", 1)[1].partition("\n")
-        lines += ["", f"where a cold derive's time goes (one --profile --no-cache run; {header}"]
-        lines += rest.split("\n\n", 1)[0].splitlines()
+    if "\nprofile: " in profile:
+        lines += ["", "where a cold derive's time goes (one --profile --no-cache run):"]
+        lines += ("profile: " + profile.split("\nprofile: ", 1)[1]).split("\n\n", 1)[0].splitlines()
     return lines
 
 

@@ -263,14 +263,12 @@ def _cache_line(cache, names, hits, code_reused: bool, print_code: bool) -> str:
 
 def _build_and_verify(args, todo, keys, hits, cache, need_code: bool):
     """Build and verify ``todo`` (and print the kernels if ``need_code``): outputs only."""
+    timings: dict[str, float] = {}
+    before = time.perf_counter()
     from .artifacts import render_one
     from .steps import build_and_verify
 
-    timings: dict[str, float] = {}
-    before = time.perf_counter()
-    import sympy  # noqa: F401  (timed apart: the import is the same for every derivation)
-
-    timings["import sympy"] = time.perf_counter() - before
+    timings["import SymPy and the engine"] = time.perf_counter() - before
     estimates = {n: cache.estimates(n) for n in todo} if cache is not None else {}
     # Milliseconds from an earlier run where there is one; else the module's size (a proxy).
     cost = {n: sum(estimates.get(n, {}).values()) or keys.sizes.get(n, 0) / 100 for n in todo}
@@ -316,10 +314,17 @@ def _build_and_verify(args, todo, keys, hits, cache, need_code: bool):
 
 
 def _print_profile(profile: dict[str, float], total: float) -> None:
-    print("\nprofile (s; check classes: CPU time summed over workers, exclusive of nested checks)")
-    for key, seconds in profile.items():
-        print(f"  {key:<44} {seconds:8.3f}")
-    print(f"  {'total (wall)':<44} {total:8.3f}")
+    checks = {k: v for k, v in profile.items() if not k[:1].islower()}
+    stages = {k: v for k, v in profile.items() if k not in checks}
+    print("\nprofile: stages (s; builds in CPU s, in this process)")
+    for key, seconds in stages.items():
+        print(f"  {key:<48} {seconds:8.3f}")
+    print(f"  {'total (wall)':<48} {total:8.3f}")
+    if checks:
+        whole = sum(checks.values()) or 1.0
+        print("profile: verification per check class (CPU s over all workers; exclusive)")
+        for key, seconds in sorted(checks.items(), key=lambda kv: -kv[1]):
+            print(f"  {key:<48} {seconds:8.3f}  {100 * seconds / whole:4.0f}%")
 
 
 def _steps(args: argparse.Namespace) -> int:

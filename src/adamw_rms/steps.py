@@ -473,23 +473,36 @@ def _verify_step(step: Step, profile: dict[str, float] | None) -> Verification:
         _run_check = original
 
 
-def _verify_share(
-    steps: Sequence[Step], order: Sequence[int], counter, connection, profiling: bool
-) -> None:
-    # In a forked worker: take the next step from the shared counter until none is left; send
-    # every (position, verification, LaTeX) at the end, or the traceback of a crash.
+@dataclass
+class _Job:
+    """The steps of one built derivation, handed out to workers by a shared counter."""
+
+    name: str
+    steps: tuple[Step, ...]
+    order: list[int]  # positions, most expensive first
+    counter: object  # multiprocessing.Value: the next index into ``order``
+
+    def unclaimed(self) -> bool:
+        return self.counter.value < len(self.order)
+
+
+def _verify_share(jobs: Sequence[_Job], connection, profiling: bool) -> None:
+    # In a forked worker: take the next step of the first job from its shared counter until
+    # none is left, then help with the next job; send every (name, position, verification,
+    # LaTeX) at the end, or the traceback of a crash.
     import traceback
 
     done, profile = [], {} if profiling else None
     try:
-        while True:
-            with counter.get_lock():
-                k = counter.value
-                counter.value += 1
-            if k >= len(order):
-                break
-            step = steps[order[k]]
-            done.append((order[k], _verify_step(step, profile), step.latex()))
+        for job in jobs:
+            while True:
+                with job.counter.get_lock():
+                    k = job.counter.value
+                    job.counter.value += 1
+                if k >= len(job.order):
+                    break
+                step = job.steps[job.order[k]]
+                done.append((job.name, job.order[k], _verify_step(step, profile), step.latex()))
         connection.send(("ok", (done, profile or {})))
     except BaseException:
         connection.send(("error", traceback.format_exc()))
@@ -498,41 +511,46 @@ def _verify_share(
 
 
 class _Workers:
-    """Forked verification workers, ``jobs`` per derivation, sharing its steps by a counter.
+    """Forked verification workers, at most ``limit`` at a time, over every built derivation.
 
-    Workers are forked right after the derivation is built, so they share the built objects
-    (whose checks hold closures that cannot be pickled) and whatever results the parent has
-    adopted so far. Steps are handed out most expensive first (``estimates``: milliseconds
-    per step id from an earlier run), so the last ones to finish are short.
+    A worker is forked when a slot is free and some built derivation has steps nobody has
+    taken yet; it shares the built objects (whose checks hold closures that cannot be pickled)
+    and whatever results the parent has adopted so far. It takes steps of the derivation with
+    the most work left, then helps with the others it knows. Steps are handed out most
+    expensive first (``estimates``: milliseconds per step id from an earlier run), so the last
+    ones to finish are short.
     """
 
-    def __init__(self, jobs: int, profile: dict[str, float] | None) -> None:
-        self.jobs = jobs
-        self.profile = profile
+    def __init__(self, profile: dict[str, float] | None) -> None:
         self.context = multiprocessing.get_context("fork")
-        self.open: dict[object, tuple[str, object]] = {}  # connection -> (name, process)
+        self.profile = profile
+        self.jobs: list[_Job] = []  # each job's counter must live as long as its workers
+        self.open: dict[object, object] = {}  # connection -> process
         self.results: dict[str, dict[int, tuple[Verification, str]]] = {}
-        self.expected: dict[str, int] = {}
-        # Each derivation's shared counter lives as long as its workers: a freed one's memory
-        # would be handed to the next derivation's counter.
-        self.counters: dict[str, object] = {}
 
-    def start(self, d: Derivation, estimates: Mapping[str, float]) -> None:
+    def add(self, d: Derivation, estimates: Mapping[str, float]) -> None:
         known = [estimates[s.id] for s in d.steps if s.id in estimates]
         default = max(known, default=0.0)
         order = sorted(range(len(d.steps)), key=lambda n: -estimates.get(d.steps[n].id, default))
-        counter = self.counters[d.name] = self.context.Value("i", 0)
-        self.results[d.name], self.expected[d.name] = {}, len(d.steps)
-        for _ in range(min(self.jobs, len(d.steps))):
+        self.jobs.append(_Job(d.name, d.steps, order, self.context.Value("i", 0)))
+        self.results[d.name] = {}
+
+    def fill(self, limit: int) -> None:
+        """Fork workers until ``limit`` run or no step is left to take."""
+        while len(self.open) < limit:
+            waiting = [job for job in self.jobs if job.unclaimed()]
+            if not waiting:
+                return
+            waiting.sort(key=lambda job: job.counter.value - len(job.order))
             receive, send = self.context.Pipe(duplex=False)
             process = self.context.Process(
                 target=_verify_share,
-                args=(d.steps, order, counter, send, self.profile is not None),
+                args=(waiting, send, self.profile is not None),
                 daemon=True,
             )
             process.start()
             send.close()
-            self.open[receive] = (d.name, process)
+            self.open[receive] = process
 
     def collect(self, timeout: float | None) -> list[str]:
         """Read the workers that have finished; the names of the derivations now complete."""
@@ -540,35 +558,37 @@ class _Workers:
 
         complete = []
         for connection in wait(list(self.open), timeout):
-            name, process = self.open.pop(connection)
+            process = self.open.pop(connection)
             try:
                 status, payload = connection.recv()
             except EOFError:
-                status, payload = "error", f"a worker verifying {name} died (exit {process})"
+                status, payload = "error", f"a verification worker died ({process})"
             connection.close()
             process.join()
             if status != "ok":
-                raise RuntimeError(f"verifying {name} raised in a worker:\n{payload}")
+                raise RuntimeError(f"verification raised in a worker:\n{payload}")
             done, profile = payload
-            self.results[name].update((n, (v, text)) for n, v, text in done)
+            for name, position, verification, text in done:
+                self.results[name][position] = (verification, text)
             if self.profile is not None:
                 for key, seconds in profile.items():
                     self.profile[key] = self.profile.get(key, 0.0) + seconds
-            if len(self.results[name]) == self.expected[name] and not any(
-                other == name for other, _ in self.open.values()
-            ):
-                complete.append(name)
+        for job in list(self.jobs):
+            if len(self.results[job.name]) == len(job.order):
+                complete.append(job.name)
+                self.jobs.remove(job)
         return complete
 
     def take(self, name: str) -> tuple[list[Verification], list[str]]:
         done = self.results.pop(name)
-        if len(done) != self.expected[name]:
-            raise RuntimeError(f"the workers verified {len(done)} of {self.expected[name]} steps")
         ordered = [done[n] for n in range(len(done))]
         return [v for v, _ in ordered], [text for _, text in ordered]
 
+    def busy(self) -> bool:
+        return bool(self.open or self.jobs)
+
     def close(self) -> None:
-        for connection, (_, process) in self.open.items():
+        for connection, process in self.open.items():
             process.terminate()
             process.join()
             connection.close()
@@ -640,8 +660,10 @@ def _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimate
             if verified is not None:
                 verified(d)
         return derivations, meanwhile() if meanwhile else None
-    workers = _Workers(jobs, profile)
+    workers = _Workers(profile)
     derivations: list[Derivation] = []
+    # While this process builds (or prints the kernels) it keeps a CPU busy: one worker less.
+    busy_here = max(1, jobs - 1)
 
     def finish(names_done: list[str]) -> None:
         for name in names_done:
@@ -660,11 +682,15 @@ def _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimate
                 if verified is not None:
                     verified(d)
                 continue
+            workers.add(d, estimates.get(name, {}))
             finish(workers.collect(0))
-            workers.start(d, estimates.get(name, {}))
+            workers.fill(busy_here)
         extra = meanwhile() if meanwhile else None
-        while workers.open:
-            finish(workers.collect(None))
+        while workers.busy():
+            workers.fill(jobs)
+            finish(workers.collect(None if workers.open else 0))
+            if workers.jobs and not workers.open and not any(j.unclaimed() for j in workers.jobs):
+                raise RuntimeError("steps handed out but never verified")
     finally:
         workers.close()
     return derivations, extra
