@@ -248,3 +248,16 @@ def test_cold_then_warm_in_fresh_processes(repo_root, tmp_path):
     assert "rebuilt none; kernels reused" in _cache_line(outputs[1])
     # The same report, row for row (the cached rows keep the milliseconds measured cold).
     assert outputs[0].split("\ncache")[0] == outputs[1].split("\ncache")[0]
+
+
+def test_keys_are_the_same_with_the_imports_memo(cache):
+    """What each file imports is remembered by its hash; a damaged memo is ignored."""
+    plain = source_keys(DERIVATION_NAMES)
+    for _ in range(2):  # parsed and stored, then read back
+        assert source_keys(DERIVATION_NAMES, cache=Cache(cache)) == plain
+    memo = next((cache / f"v{derive_cache.CACHE_FORMAT}").glob("imports-*.json"))
+    record = json.loads(memo.read_text(encoding="utf-8"))
+    for raw in record["payload"].values():
+        raw["imports"] = []  # a memo that hides every import must not be trusted
+    memo.write_text(json.dumps(record), encoding="utf-8")
+    assert source_keys(DERIVATION_NAMES, cache=Cache(cache)) == plain

@@ -138,9 +138,12 @@ def _derive(args: argparse.Namespace) -> int:
     print_code = args.code_out.parent.is_dir()
     names = registered_names()
     use_cache = not (args.no_cache or cache_disabled())
-    keys = source_keys(names)
+    try:
+        cache = Cache() if use_cache else None
+    except (OSError, RuntimeError):  # no home folder to put it in: run without
+        cache = None
+    keys = source_keys(names, cache=cache)
     profile["keys"] = time.perf_counter() - start
-    cache = Cache() if use_cache else None
     hits = {}
     code = None
     if cache is not None:
@@ -357,7 +360,7 @@ def _listing(name: str) -> tuple[tuple[str, str, str, str], ...]:
 
     if not cache_disabled():
         if _KEYS.get("keys") is None:
-            _KEYS["keys"] = source_keys(registered_names())
+            _KEYS["keys"] = source_keys(registered_names(), cache=Cache())
         entry = Cache().load_derivation(name, _KEYS["keys"].derivations[name])
         if entry is not None:
             return entry.listing

@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -73,10 +74,42 @@ def cache_disabled() -> bool:
 # --- keys: the package's import graph, read from the sources -------------------------------------
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def _imports_and_literals(data: bytes, is_package: bool) -> dict:
+    """The import statements (``[level, module, [names]]``) and identifier-like string literals
+    of one source file. A package's ``__init__`` counts only with what it imports when it runs
+    (its lazy ``__getattr__`` imports run on demand); a module, with every import it may run."""
+    try:
+        tree = ast.parse(data)
+    except SyntaxError:
+        return {"imports": [], "literals": []}
+    imports, literals = [], set()
+    for node in tree.body if is_package else ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [[0, alias.name, []] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            imports.append([node.level, node.module or "", [a.name for a in node.names]])
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _IDENTIFIER.match(node.value)
+        ):
+            literals.add(node.value)
+    return {"imports": imports, "literals": sorted(literals)}
+
+
 class _Modules:
     """The package's modules on disk: source text, hash and dependencies (read once each)."""
 
-    def __init__(self, names: Sequence[str], root: Path | None = None) -> None:
+    def __init__(
+        self, names: Sequence[str], root: Path | None = None, memo: dict | None = None
+    ) -> None:
+        # What each source file imports, by its hash (parsing is most of the keys' cost).
+        self.memo = memo if memo is not None else {}
+        self.memo_changed = False
+        self.used: set[str] = set()
         if root is None:
             spec = importlib.util.find_spec(PACKAGE)
             if spec is None or not spec.submodule_search_locations:
@@ -117,38 +150,28 @@ class _Modules:
         # The packages above a module run when it is imported.
         parts = module.split(".")
         found.update(".".join(parts[:k]) for k in range(1, len(parts)))
-        try:
-            tree = ast.parse(data, filename=str(path))
-        except SyntaxError:
-            return digest, tuple(sorted(found))
-        names_derivations = module.startswith(f"{DERIVATIONS}.") or module == CODEGEN
-        # A package's ``__init__`` counts only with what it imports when it runs (its lazy
-        # ``__getattr__`` imports run on demand); a module, with every import it may run.
-        nodes = tree.body if is_package else ast.walk(tree)
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    anchor = package.split(".")
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
-                    base = ".".join(anchor + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                if base.split(".")[0] != PACKAGE:
-                    continue
-                found.add(base)
-                for alias in node.names:
-                    if self.path(f"{base}.{alias.name}") is not None:
-                        found.add(f"{base}.{alias.name}")
-            elif (
-                names_derivations
-                and isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value in self.names
-            ):
-                # ``derivation("update_rms")`` (or any literal naming a derivation it uses).
-                found.add(self.derivation_module(node.value))
+        memo_key = f"{digest}:{int(is_package)}"
+        self.used.add(memo_key)
+        raw = self.memo.get(memo_key)
+        if raw is None:
+            raw = self.memo[memo_key] = _imports_and_literals(data, is_package)
+            self.memo_changed = True
+        for level, name, aliases in raw["imports"]:
+            if level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (level - 1)]
+                base = ".".join(anchor + ([name] if name else []))
+            else:
+                base = name
+            if base.split(".")[0] != PACKAGE:
+                continue
+            found.add(base)
+            for alias in aliases:
+                if self.path(f"{base}.{alias}") is not None:
+                    found.add(f"{base}.{alias}")
+        if module.startswith(f"{DERIVATIONS}.") or module == CODEGEN:
+            # ``derivation("update_rms")`` (or any literal naming a derivation it uses).
+            found.update(self.derivation_module(n) for n in raw["literals"] if n in self.names)
         found.discard(module)
         return digest, tuple(sorted(m for m in found if self.path(m) is not None))
 
@@ -201,12 +224,13 @@ class Keys:
     sizes: dict[str, int] = field(default_factory=dict)  # bytes of each derivation's module
 
 
-def source_keys(names: Sequence[str], root: Path | None = None) -> Keys:
+def source_keys(names: Sequence[str], root: Path | None = None, cache: Cache | None = None) -> Keys:
     """The keys of the derivations ``names`` and of the kernels, from the sources on disk.
 
-    ``root`` is the package folder (default: where ``adamw_rms`` is imported from).
+    ``root`` is the package folder (default: where ``adamw_rms`` is imported from). With a
+    ``cache``, what each file imports is remembered there by the file's hash.
     """
-    graph = _Modules(names, root)
+    graph = _Modules(names, root, cache.load_imports() if cache is not None else None)
     versions = _versions()
     renderer = graph.closure([RENDERER])
     keys, uses, modules = {}, {}, {}
@@ -226,6 +250,8 @@ def source_keys(names: Sequence[str], root: Path | None = None) -> Keys:
     for name in names:
         path = graph.path(graph.derivation_module(name))
         sizes[name] = path.stat().st_size if path is not None else 0
+    if cache is not None and graph.memo_changed:
+        cache.store_imports({k: v for k, v in graph.memo.items() if k in graph.used})
     return Keys(keys, code, uses, modules, code_uses, sizes)
 
 
@@ -444,6 +470,23 @@ class Cache:
             "verify_ms": entry.verify_ms,
         }
         self._store(f"derivation-{entry.name}", entry.key, payload, f"derivation-{entry.name}-*")
+
+    def load_imports(self) -> dict:
+        """The memo of what each source file imports (by its hash); empty if unusable."""
+        payload = self._load("imports", "by-file-hash")
+        if payload is None:
+            return {}
+        for raw in payload.values():
+            if not (
+                isinstance(raw, dict)
+                and isinstance(raw.get("imports"), list)
+                and isinstance(raw.get("literals"), list)
+            ):
+                return {}
+        return dict(payload)
+
+    def store_imports(self, memo: dict) -> None:
+        self._store("imports", "by-file-hash", memo, "imports-*")
 
     def load_code(self, key: str) -> CodeEntry | None:
         payload = self._load("code", key)
