@@ -437,6 +437,7 @@ def _adopt(d: Derivation, results: Sequence[Verification], latex: Sequence[str] 
 
 
 _CLAIM = "ClaimCheck (comparison with the source)"
+_PRINT = "print statements (LaTeX; workers, CPU s)"
 
 
 def _verify_step(step: Step, profile: dict[str, float] | None) -> Verification:
@@ -502,7 +503,13 @@ def _verify_share(jobs: Sequence[_Job], connection, profiling: bool) -> None:
                 if k >= len(job.order):
                     break
                 step = job.steps[job.order[k]]
-                done.append((job.name, job.order[k], _verify_step(step, profile), step.latex()))
+                verification = _verify_step(step, profile)
+                begin = time.process_time()
+                text = step.latex()
+                if profile is not None:
+                    spent = time.process_time() - begin
+                    profile[_PRINT] = profile.get(_PRINT, 0.0) + spent
+                done.append((job.name, job.order[k], verification, text))
         connection.send(("ok", (done, profile or {})))
     except BaseException:
         connection.send(("error", traceback.format_exc()))
