@@ -11,12 +11,16 @@ import pytest
 
 import adamw_rms.artifacts as artifacts
 from adamw_rms.__main__ import main
-from adamw_rms.steps import derivation
+from adamw_rms.steps import DERIVATION_NAMES, derivation
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _built(derivations):
-    """Build and verify once, so every ``derive`` below only renders."""
+def _built(derivations, tmp_path_factory):
+    """Build and verify once, so every ``derive`` below only renders; a private, empty cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ADAMW_RMS_CACHE_DIR", str(tmp_path_factory.mktemp("derive-cache")))
+        patch.delenv("ADAMW_RMS_NO_CACHE", raising=False)
+        yield
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -115,6 +119,47 @@ def test_latex_ambiguous_step_names_both(capsys):
     err = capsys.readouterr().err
     assert "update_rms.m_unrolled" in err
     assert "weight_rms.m_unrolled" in err
+
+
+def _suggestions(err: str) -> list[str]:
+    assert "did you mean" in err, err
+    return err.split("did you mean", 1)[1].strip().rstrip("?").split(", ")
+
+
+@pytest.mark.parametrize(
+    ("argument", "first"),
+    [
+        ("weight_rms.m_unrolledx", "weight_rms.m_unrolled"),
+        ("weight_rmz.theta_rms", "weight_rms.theta_rms"),
+        ("double_sum_mm", "weight_rms.double_sum_m"),
+    ],
+)
+def test_latex_unknown_step_suggests_full_ids(argument, first, capsys):
+    """Suggestions are full ids: a bare one (``m_unrolled``) may itself be ambiguous."""
+    assert main(["latex", argument]) == 2
+    suggestions = _suggestions(capsys.readouterr().err)
+    assert suggestions[0] == first
+    assert all("." in s and s.split(".")[0] in DERIVATION_NAMES for s in suggestions)
+    assert all(main(["latex", s]) == 0 for s in suggestions), "every suggestion must resolve"
+
+
+def test_pipe_closed_early_ends_quietly(repo_root):
+    """`adamw-rms steps | head -1`: no BrokenPipeError traceback, the status of SIGPIPE."""
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "adamw_rms", "steps"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo_root,
+        # Uncached, `steps` builds each derivation before printing its steps: the later
+        # writes come long after the reader has gone (cached, all could fit in the pipe).
+        env={**os.environ, "PYTHONPATH": str(repo_root / "src"), "ADAMW_RMS_NO_CACHE": "1"},
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away; the next write hits a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert first.startswith(b"update_rms.")
+    assert err == b"", err.decode()
+    assert proc.returncode == 141
 
 
 # --- derive ---------------------------------------------------------------------------------------

@@ -40,13 +40,29 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument(
         "--jobs",
         type=int,
-        default=min(os.cpu_count() or 1, 4),
-        help="worker processes for verification (default: the CPU count, at most 4)",
+        default=_default_jobs(),
+        help="worker processes for verification (default: the CPUs available, at most 4; "
+        "1 verifies in this process)",
     )
     derive.add_argument(
         "--check",
         action="store_true",
         help="write nothing; fail if the folder differs from what the code derives",
+    )
+    derive.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="rebuild and verify everything; neither read nor write the cache. By default a "
+        "derivation whose sources are unchanged (its module, the modules it imports, the "
+        "derivations it uses, the renderer; same SymPy/mpmath) is not rebuilt: its verified "
+        "results, documents and the kernels are reused from $ADAMW_RMS_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/adamw-rms (~/.cache/adamw-rms). ADAMW_RMS_NO_CACHE=1 does the same",
+    )
+    derive.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print where the time went: import, keys, build per derivation, "
+        "verification per check class, rendering, kernels",
     )
     steps = commands.add_parser("steps", help="list the step ids")
     steps.add_argument("name", nargs="?", help="only this derivation")
@@ -76,30 +92,82 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     )
 
 
+def _default_jobs() -> int:
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, 4))
+
+
+def _build_order(names: Sequence[str], uses: dict, cost: dict) -> list[str]:
+    """Dependencies first; among the derivations ready, the most expensive to verify first."""
+    order: list[str] = []
+    left = list(names)
+    while left:
+        ready = [n for n in left if all(u in order or u not in left for u in uses.get(n, ()))]
+        ready = ready or left[:1]  # a cycle cannot happen; never loop forever on one
+        best = max(ready, key=lambda n: (cost.get(n, 0.0), -left.index(n)))
+        order.append(best)
+        left.remove(best)
+    return order
+
+
 def _derive(args: argparse.Namespace) -> int:
     from .artifacts import (
         ArtifactError,
         differences,
         file_differences,
-        render,
         write_atomically,
         write_file_atomically,
     )
-    from .codegen import generated_source
-    from .steps import DERIVATION_NAMES, build_and_verify
+    from .derive_cache import (
+        Cache,
+        CodeEntry,
+        DerivationEntry,
+        cache_disabled,
+        registered_names,
+        source_keys,
+    )
 
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
     start = time.perf_counter()
+    profile: dict[str, float] = {}
     print_code = args.code_out.parent.is_dir()
-    derivations, code = build_and_verify(
-        DERIVATION_NAMES, jobs=args.jobs, meanwhile=generated_source if print_code else None
-    )
+    names = registered_names()
+    use_cache = not (args.no_cache or cache_disabled())
+    try:
+        cache = Cache() if use_cache else None
+    except (OSError, RuntimeError):  # no home folder to put it in: run without
+        cache = None
+    keys = source_keys(names, cache=cache)
+    hits = {}
+    code = None
+    if cache is not None:
+        hits = {n: e for n in names if (e := cache.load_derivation(n, keys.derivations[n]))}
+        if print_code and (entry := cache.load_code(keys.code)) is not None:
+            code = entry.source
+    profile["source keys, cache lookup (wall)"] = time.perf_counter() - start
+    todo = [n for n in names if n not in hits]
+    trees: dict[str, dict[str, str]] = {n: hits[n].tree for n in hits}
+    listings = {n: hits[n].listing for n in hits}
+    results = {n: hits[n].verifications for n in hits}
+    fresh_code = False
+    if todo or (print_code and code is None):
+        built = _build_and_verify(args, todo, keys, hits, cache, print_code and code is None)
+        built_results, built_trees, built_listings, built_code, timings = built
+        results.update(built_results)
+        trees.update(built_trees)
+        listings.update(built_listings)
+        profile.update(timings)
+        if print_code and code is None:
+            code, fresh_code = built_code, True
     rows = [("step", "kind", "verified by", "result", "ms")]
     failed = errata = 0
-    for d in derivations:
-        for result in d.verify():
+    for name in names:
+        for result in results[name]:
             verdict = "pass" if result.passed else "FAIL"
             if result.erratum:
                 verdict += " (erratum)"
@@ -107,32 +175,51 @@ def _derive(args: argparse.Namespace) -> int:
             errata += result.erratum
             rows.append(
                 (
-                    f"{d.name}.{result.step_id}",
-                    result.kind.value,
+                    f"{name}.{result.step_id}",
+                    getattr(result, "kind_value", None) or result.kind.value,
                     result.method,
                     verdict,
                     f"{result.elapsed_ms:.0f}",
                 )
             )
     print(_table(rows))
+    if cache is not None:
+        for name in todo:
+            if all(r.passed for r in results[name]):
+                cache.store_derivation(
+                    DerivationEntry(
+                        name,
+                        keys.derivations[name],
+                        tuple(results[name]),
+                        tuple(listings[name]),
+                        trees[name],
+                        sum(r.elapsed_ms for r in results[name]),
+                    )
+                )
+        if fresh_code and not failed:
+            cache.store_code(CodeEntry(keys.code, code))
+    print()
+    print(_cache_line(cache, names, hits, code is not None and not fresh_code, print_code))
     steps = len(rows) - 1
     if failed:
         print(f"\n{failed} of {steps} steps FAILED verification; nothing written.", file=sys.stderr)
-        for d in derivations:
-            for result in d.verify():
+        for name in names:
+            for result in results[name]:
                 for check in result.checks:
                     if not check.passed:
                         print(
-                            f"  {d.name}.{result.step_id}: {check.method}: {check.detail}",
+                            f"  {name}.{result.step_id}: {check.method}: {check.detail}",
                             file=sys.stderr,
                         )
                 if result.claim_problem:
                     print(
-                        f"  {d.name}.{result.step_id}: source comparison: {result.claim_problem}",
+                        f"  {name}.{result.step_id}: source comparison: {result.claim_problem}",
                         file=sys.stderr,
                     )
         return 1
-    tree = render(derivations)
+    tree = {path: text for name in names for path, text in trees[name].items()}
+    if args.profile:
+        _print_profile(profile, time.perf_counter() - start)
     summary = f"{steps} steps verified, {errata} errata, {time.perf_counter() - start:.1f} s"
     if code is None:
         print(f"note: {args.code_out.parent} does not exist; estimator kernels not printed.")
@@ -159,23 +246,128 @@ def _derive(args: argparse.Namespace) -> int:
     return 0
 
 
-def _steps(args: argparse.Namespace) -> int:
-    from .steps import DERIVATION_NAMES, derivation
+def _cache_line(cache, names, hits, code_reused: bool, print_code: bool) -> str:
+    """One line saying what came from the cache (tests and benchmarks read it)."""
+    if cache is None:
+        return "cache: off; every derivation built and verified"
+    reused = [n for n in names if n in hits]
+    rebuilt = [n for n in names if n not in hits]
+    kernels = ("kernels reused" if code_reused else "kernels printed") if print_code else ""
+    parts = [
+        f"cache {cache.directory}:",
+        f"reused {', '.join(reused) or 'none'};",
+        f"rebuilt {', '.join(rebuilt) or 'none'}" + (f"; {kernels}" if kernels else ""),
+    ]
+    line = " ".join(parts)
+    for problem in cache.problems:
+        line += f"\n  note: {problem}"
+    return line
 
-    names = DERIVATION_NAMES
+
+def _build_and_verify(args, todo, keys, hits, cache, need_code: bool):
+    """Build and verify ``todo`` (and print the kernels if ``need_code``): outputs only."""
+    timings: dict[str, float] = {}
+    before = time.perf_counter()
+    from .artifacts import render_one
+    from .steps import build_and_verify
+
+    timings["import SymPy and the engine (wall)"] = time.perf_counter() - before
+    estimates = {n: cache.estimates(n) for n in todo} if cache is not None else {}
+    # Milliseconds from an earlier run where there is one; else the module's size (a proxy).
+    cost = {n: sum(estimates.get(n, {}).values()) or keys.sizes.get(n, 0) / 100 for n in todo}
+    order = _build_order(todo, keys.uses, cost)
+    trees, listings = {}, {}
+
+    def verified(d) -> None:
+        if all(r.passed for r in d.verify()):
+            moment = time.process_time()
+            trees[d.name] = render_one(d)
+            spent = time.process_time() - moment
+            timings["render documents (CPU s)"] = timings.get("render documents (CPU s)", 0) + spent
+        listings[d.name] = tuple((s.id, s.kind.value, s.title, s.label or "") for s in d.steps)
+
+    code_seconds = []
+
+    def print_kernels() -> str:
+        from .codegen import generated_source
+
+        moment = time.process_time()
+        try:
+            return generated_source()
+        finally:
+            code_seconds.append(time.process_time() - moment)
+
+    profile = {} if args.profile else None
+    moment = time.perf_counter()
+    derivations, code = build_and_verify(
+        order,
+        jobs=args.jobs,
+        meanwhile=print_kernels if need_code else None,
+        known={n: [v.real() for v in e.verifications] for n, e in hits.items()},
+        estimates=estimates,
+        verified=verified,
+        profile=profile,
+    )
+    timings["build and verify (wall)"] = time.perf_counter() - moment
+    if code_seconds:
+        timings["print the kernels (CPU s)"] = code_seconds[0]
+    for key, value in (profile or {}).items():
+        timings[key] = value
+    results = {d.name: d.verify() for d in derivations}
+    return results, trees, listings, code, timings
+
+
+def _print_profile(profile: dict[str, float], total: float) -> None:
+    checks = {k: v for k, v in profile.items() if not k[:1].islower()}
+    stages = {k: v for k, v in profile.items() if k not in checks}
+    print("\nprofile: stages (s; builds in CPU s, in this process)")
+    for key, seconds in stages.items():
+        print(f"  {key:<48} {seconds:8.3f}")
+    print(f"  {'total (wall)':<48} {total:8.3f}")
+    if checks:
+        whole = sum(checks.values()) or 1.0
+        print("profile: verification per check class (CPU s over all workers; exclusive)")
+        for key, seconds in sorted(checks.items(), key=lambda kv: -kv[1]):
+            print(f"  {key:<48} {seconds:8.3f}  {100 * seconds / whole:4.0f}%")
+
+
+def _steps(args: argparse.Namespace) -> int:
+    from .derive_cache import registered_names
+
+    names = registered_names()
     if args.name is not None:
-        if args.name not in DERIVATION_NAMES:
+        if args.name not in names:
             print(
                 f"error: unknown derivation {args.name!r}; known: {', '.join(names)}",
                 file=sys.stderr,
             )
             return 2
         names = (args.name,)
+    _KEYS.clear()
     for name in names:
-        for step in derivation(name).steps:
-            label = f"  ({step.label})" if step.label else ""
-            print(f"{name}.{step.id:<22} {step.kind.value:>2}  {step.title}{label}")
+        for step_id, kind, title, label in _listing(name):
+            label = f"  ({label})" if label else ""
+            print(f"{name}.{step_id:<22} {kind:>2}  {title}{label}")
     return 0
+
+
+_KEYS: dict = {}  # the source keys, computed once per `steps` command
+
+
+def _listing(name: str) -> tuple[tuple[str, str, str, str], ...]:
+    """``(id, kind, title, label)`` per step: from derive's cache if the sources are unchanged
+    (no SymPy, no build), else from the built derivation."""
+    from .derive_cache import Cache, cache_disabled, registered_names, source_keys
+
+    if not cache_disabled():
+        if _KEYS.get("keys") is None:
+            _KEYS["keys"] = source_keys(registered_names(), cache=Cache())
+        entry = Cache().load_derivation(name, _KEYS["keys"].derivations[name])
+        if entry is not None:
+            return entry.listing
+    from .steps import derivation
+
+    return tuple((s.id, s.kind.value, s.title, s.label or "") for s in derivation(name).steps)
 
 
 def _latex(args: argparse.Namespace) -> int:
@@ -202,7 +394,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         "simulate": run_simulate,
         "check": run_check,
     }[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        # The reader went away (`adamw-rms steps | head`): stop quietly, as `cat` would, with
+        # the status of a process ended by SIGPIPE; nothing more goes to the closed pipe.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+# 128 + SIGPIPE: what a shell reports for a writer whose reader closed the pipe.
+EXIT_BROKEN_PIPE = 141
+
+
+def _stdout_closed() -> bool:
+    """True when the reader of stdout has gone (a broken pipe elsewhere is a real error)."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True  # stdout replaced by something without a descriptor: trust the error
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(descriptor, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, AttributeError):
+        return True  # no poll() here: the error is most likely stdout's
+
+
+def _silence_stdout() -> None:
+    # The interpreter flushes stdout at exit; point the descriptor at /dev/null so that this
+    # last flush cannot fail a second time (and print "Exception ignored ...").
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # no real descriptor (output captured in process): nothing will flush to a pipe
 
 
 if __name__ == "__main__":

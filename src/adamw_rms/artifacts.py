@@ -8,15 +8,17 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .latex import fragments
-from .steps import Derivation
+if TYPE_CHECKING:  # comparing and writing need no SymPy (derive's cache reuses rendered files)
+    from .steps import Derivation
 
 __all__ = [
     "ArtifactError",
     "differences",
     "file_differences",
     "render",
+    "render_one",
     "write_atomically",
     "write_file_atomically",
 ]
@@ -30,10 +32,17 @@ def render(derivations: Iterable[Derivation]) -> dict[str, str]:
     """Every generated file, ``{relative path: text}``: document, Markdown and fragments."""
     tree: dict[str, str] = {}
     for d in derivations:
-        tree[f"{d.name}.tex"] = d.latex()
-        tree[f"{d.name}.md"] = d.markdown()
-        for filename, text in fragments(d).items():
-            tree[f"{d.name}/{filename}"] = text
+        tree.update(render_one(d))
+    return tree
+
+
+def render_one(d: Derivation) -> dict[str, str]:
+    """The files of one derivation; they depend on no other (``derive`` caches them apart)."""
+    from .latex import fragments
+
+    tree = {f"{d.name}.tex": d.latex(), f"{d.name}.md": d.markdown()}
+    for filename, text in fragments(d).items():
+        tree[f"{d.name}/{filename}"] = text
     return tree
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import enum
+import gc
 import importlib
 import multiprocessing
 import time
@@ -408,55 +409,297 @@ class Derivation:
         return f"$$\\begin{{aligned}}{body}\\end{{aligned}}$$"
 
 
-_PENDING: list[Step] = []
+# --- building and verifying many derivations ---------------------------------------------------
+
+_BUILT: dict[str, Derivation] = {}
 
 
-def _verify_pending(position: int) -> tuple[Verification, str]:
-    step = _PENDING[position]
-    return step.verify(), step.latex()
+def _adopt(d: Derivation, results: Sequence[Verification], latex: Sequence[str] = ()) -> bool:
+    """Give ``d`` the verification computed elsewhere (a worker, or derive's cache).
+
+    The results also answer later :class:`~adamw_rms.checks.Restated` checks of ``d``'s steps
+    without running their checks again. Results that do not fit the steps one to one (same ids,
+    as many results as checks) are not used.
+    """
+    fits = len(results) == len(d.steps) and all(
+        r.step_id == s.id and len(r.checks) == len(s.checks)
+        for r, s in zip(results, d.steps, strict=True)
+    )
+    if not fits:
+        return False
+    for step, result in zip(d.steps, results, strict=True):
+        for check, outcome in zip(step.checks, result.checks, strict=True):
+            _CHECK_RESULTS[(id(check), step.lhs, step.rhs)] = (check, outcome)
+    for step, text in zip(d.steps, latex, strict=False):
+        vars(step)["_latex"] = text
+    vars(d)["_verification"] = tuple(results)
+    return True
+
+
+_CLAIM = "ClaimCheck (comparison with the source)"
+_PRINT = "print statements (LaTeX; workers, CPU s)"
+
+
+def _verify_step(step: Step, profile: dict[str, float] | None) -> Verification:
+    """``step.verify()``; with ``profile``, add the seconds spent per check class to it.
+
+    Times are exclusive: a check that runs other checks (``Restated``) is charged only its own
+    time. What the step spends outside its checks is the comparison with the source.
+    """
+    global _run_check
+    if profile is None:
+        return step.verify()
+    original, nested = _run_check, [0.0]
+
+    def timed(check, lhs, rhs):
+        nested.append(0.0)
+        begin = time.process_time()
+        try:
+            return original(check, lhs, rhs)
+        finally:
+            spent = time.process_time() - begin
+            inner = nested.pop()
+            name = type(check).__name__
+            profile[name] = profile.get(name, 0.0) + spent - inner
+            nested[-1] += spent
+
+    _run_check = timed
+    try:
+        begin = time.process_time()
+        result = step.verify()
+        outside = time.process_time() - begin - nested[0]
+        profile[_CLAIM] = profile.get(_CLAIM, 0.0) + outside
+        return result
+    finally:
+        _run_check = original
+
+
+@dataclass
+class _Job:
+    """The steps of one built derivation, handed out to workers by a shared counter."""
+
+    name: str
+    steps: tuple[Step, ...]
+    order: list[int]  # positions, most expensive first
+    counter: object  # multiprocessing.Value: the next index into ``order``
+
+    def unclaimed(self) -> bool:
+        return self.counter.value < len(self.order)
+
+
+def _verify_share(jobs: Sequence[_Job], connection, profiling: bool) -> None:
+    # In a forked worker: take the next step of the first job from its shared counter until
+    # none is left, then help with the next job; send every (name, position, verification,
+    # LaTeX) at the end, or the traceback of a crash.
+    import traceback
+
+    done, profile = [], {} if profiling else None
+    try:
+        for job in jobs:
+            while True:
+                with job.counter.get_lock():
+                    k = job.counter.value
+                    job.counter.value += 1
+                if k >= len(job.order):
+                    break
+                step = job.steps[job.order[k]]
+                verification = _verify_step(step, profile)
+                begin = time.process_time()
+                text = step.latex()
+                if profile is not None:
+                    spent = time.process_time() - begin
+                    profile[_PRINT] = profile.get(_PRINT, 0.0) + spent
+                done.append((job.name, job.order[k], verification, text))
+        connection.send(("ok", (done, profile or {})))
+    except BaseException:
+        connection.send(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+class _Workers:
+    """Forked verification workers, at most ``limit`` at a time, over every built derivation.
+
+    A worker is forked when a slot is free and some built derivation has steps nobody has
+    taken yet; it shares the built objects (whose checks hold closures that cannot be pickled)
+    and whatever results the parent has adopted so far. It takes steps of the derivation with
+    the most work left, then helps with the others it knows. Steps are handed out most
+    expensive first (``estimates``: milliseconds per step id from an earlier run), so the last
+    ones to finish are short.
+    """
+
+    def __init__(self, profile: dict[str, float] | None) -> None:
+        self.context = multiprocessing.get_context("fork")
+        self.profile = profile
+        self.jobs: list[_Job] = []  # each job's counter must live as long as its workers
+        self.open: dict[object, object] = {}  # connection -> process
+        self.results: dict[str, dict[int, tuple[Verification, str]]] = {}
+
+    def add(self, d: Derivation, estimates: Mapping[str, float]) -> None:
+        known = [estimates[s.id] for s in d.steps if s.id in estimates]
+        default = max(known, default=0.0)
+        order = sorted(range(len(d.steps)), key=lambda n: -estimates.get(d.steps[n].id, default))
+        self.jobs.append(_Job(d.name, d.steps, order, self.context.Value("i", 0)))
+        self.results[d.name] = {}
+
+    def fill(self, limit: int) -> None:
+        """Fork workers until ``limit`` run or no step is left to take."""
+        while len(self.open) < limit:
+            waiting = [job for job in self.jobs if job.unclaimed()]
+            if not waiting:
+                return
+            waiting.sort(key=lambda job: job.counter.value - len(job.order))
+            receive, send = self.context.Pipe(duplex=False)
+            process = self.context.Process(
+                target=_verify_share,
+                args=(waiting, send, self.profile is not None),
+                daemon=True,
+            )
+            process.start()
+            send.close()
+            self.open[receive] = process
+
+    def collect(self, timeout: float | None) -> list[str]:
+        """Read the workers that have finished; the names of the derivations now complete."""
+        from multiprocessing.connection import wait
+
+        complete = []
+        for connection in wait(list(self.open), timeout):
+            process = self.open.pop(connection)
+            try:
+                status, payload = connection.recv()
+            except EOFError:
+                status, payload = "error", f"a verification worker died ({process})"
+            connection.close()
+            process.join()
+            if status != "ok":
+                raise RuntimeError(f"verification raised in a worker:\n{payload}")
+            done, profile = payload
+            for name, position, verification, text in done:
+                self.results[name][position] = (verification, text)
+            if self.profile is not None:
+                for key, seconds in profile.items():
+                    self.profile[key] = self.profile.get(key, 0.0) + seconds
+        for job in list(self.jobs):
+            if len(self.results[job.name]) == len(job.order):
+                complete.append(job.name)
+                self.jobs.remove(job)
+        return complete
+
+    def take(self, name: str) -> tuple[list[Verification], list[str]]:
+        done = self.results.pop(name)
+        ordered = [done[n] for n in range(len(done))]
+        return [v for v, _ in ordered], [text for _, text in ordered]
+
+    def busy(self) -> bool:
+        return bool(self.open or self.jobs)
+
+    def close(self) -> None:
+        for connection, process in self.open.items():
+            process.terminate()
+            process.join()
+            connection.close()
+        self.open.clear()
 
 
 def build_and_verify(
-    names: Sequence[str], jobs: int = 1, meanwhile: Callable[[], object] | None = None
+    names: Sequence[str],
+    jobs: int = 1,
+    meanwhile: Callable[[], object] | None = None,
+    *,
+    known: Mapping[str, Sequence[Verification]] | None = None,
+    estimates: Mapping[str, Mapping[str, float]] | None = None,
+    verified: Callable[[Derivation], object] | None = None,
+    profile: dict[str, float] | None = None,
 ) -> tuple[list[Derivation], object]:
     """Build the named derivations in order and verify every step, with ``jobs`` workers.
 
     Steps are independent once built, so they are spread over forked worker processes (fork
-    shares the built objects, whose checks hold closures that cannot be pickled). Each
+    shares the built objects, whose checks hold closures that cannot be pickled): each
     derivation's steps start verifying as soon as it is built, while the next one is being
     built. The workers also print each statement's LaTeX. The results are stored on each
     derivation exactly as :meth:`Derivation.verify` would compute them, in step order.
-    ``meanwhile`` (if given) runs in this process while the workers verify; its result is
-    returned with the derivations.
+
+    ``known`` holds verifications computed before (derive's cache) of derivations that are not
+    in ``names`` but get built as dependencies: their results are adopted instead of being
+    recomputed when a step restates one of their steps. ``estimates`` (ms per step id, per
+    derivation) order each derivation's steps most expensive first. ``verified(d)`` runs in
+    this process as soon as ``d`` is verified (e.g. to render it while others still verify);
+    ``meanwhile`` (if given) runs in this process once everything is built; its result is
+    returned with the derivations. ``profile`` (a dict) receives the seconds spent building
+    each derivation (in this process) and, summed over the workers, per check class.
     """
-    global _PENDING
+    known = dict(known or {})
+    estimates = estimates or {}
+
+    def adopt_known() -> None:
+        for name in [n for n in known if n in _BUILT]:
+            _adopt(_BUILT[name], known.pop(name))
+
+    def build(name: str) -> Derivation:
+        begin = time.process_time()
+        d = derivation(name)
+        if profile is not None:
+            profile[f"build {name} (and what it uses)"] = time.process_time() - begin
+        adopt_known()
+        # What is built stays: the collector need not walk it again (nor, in the forked
+        # workers, touch its pages, which would copy them).
+        gc.freeze()
+        return d
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    try:
+        return _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimates)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def _build_and_verify(names, jobs, meanwhile, build, verified, profile, estimates):
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        derivations = [derivation(name) for name in names]
-        for d in derivations:
-            d.verify()
+        derivations = []
+        for name in names:
+            d = build(name)
+            if "_verification" not in vars(d):
+                _adopt(d, [_verify_step(step, profile) for step in d.steps])
+            derivations.append(d)
+            if verified is not None:
+                verified(d)
         return derivations, meanwhile() if meanwhile else None
-    context = multiprocessing.get_context("fork")
-    derivations, running = [], []
+    workers = _Workers(profile)
+    derivations: list[Derivation] = []
+    # While this process builds (or prints the kernels) it keeps a CPU busy: one worker less.
+    busy_here = max(1, jobs - 1)
+
+    def finish(names_done: list[str]) -> None:
+        for name in names_done:
+            d = _BUILT[name]
+            results, latex = workers.take(name)
+            if not _adopt(d, results, latex):
+                raise RuntimeError(f"the workers' results do not fit the steps of {name}")
+            if verified is not None:
+                verified(d)
+
     try:
         for name in names:
-            d = derivation(name)
+            d = build(name)
             derivations.append(d)
             if "_verification" in vars(d):
+                if verified is not None:
+                    verified(d)
                 continue
-            _PENDING = list(d.steps)
-            pool = context.Pool(jobs)
-            running.append((d, pool, pool.map_async(_verify_pending, range(len(d.steps)), 1)))
+            workers.add(d, estimates.get(name, {}))
+            finish(workers.collect(0))
+            workers.fill(busy_here)
         extra = meanwhile() if meanwhile else None
-        for d, _, outcome in running:
-            outcomes = outcome.get()
-            for step, (_, latex) in zip(d.steps, outcomes, strict=True):
-                vars(step)["_latex"] = latex
-            vars(d)["_verification"] = tuple(verification for verification, _ in outcomes)
+        while workers.busy():
+            workers.fill(jobs)
+            finish(workers.collect(None if workers.open else 0))
+            if workers.jobs and not workers.open and not any(j.unclaimed() for j in workers.jobs):
+                raise RuntimeError("steps handed out but never verified")
     finally:
-        _PENDING = []
-        for _, pool, _ in running:
-            pool.close()
-            pool.join()
+        workers.close()
     return derivations, extra
 
 
@@ -475,25 +718,42 @@ def derivation(name: str) -> Derivation:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise KeyError(f"unknown derivation {name!r}{hint} (known: {', '.join(DERIVATION_NAMES)})")
     module = importlib.import_module(f"adamw_rms.derivations.{name}")
-    return module.build()
+    built = _BUILT[name] = module.build()
+    return built
 
 
 def find_step(step_id: str) -> Step:
-    """Find a step by ``name.step`` or by a bare id that is unique across derivations."""
+    """Find a step by ``name.step`` or by a bare id that is unique across derivations.
+
+    An unknown or ambiguous id raises :class:`UnknownStepError` whose suggestions are always
+    full ids (``weight_rms.m_unrolled``): a bare id may itself be ambiguous.
+    """
     if "." in step_id:
         name, _, local = step_id.partition(".")
         if name in DERIVATION_NAMES:
-            return derivation(name).step(local)
+            d = derivation(name)
+            if local in d.ids:
+                return d.step(local)
+            # Closest ids of the named derivation first, then of the others.
+            near = [f"{name}.{m}" for m in difflib.get_close_matches(local, d.ids, n=3)]
+            raise UnknownStepError(step_id, (near or _close_qualified(local))[:3])
     matches = [d.step(step_id) for d in map(derivation, DERIVATION_NAMES) if step_id in d.ids]
     if len(matches) == 1:
         return matches[0]
-    every = [f"{n}.{i}" for n in DERIVATION_NAMES for i in derivation(n).ids]
     if matches:
         raise UnknownStepError(step_id, [m.qualified_id for m in matches])
-    local = step_id.rpartition(".")[2]
-    suggestions = difflib.get_close_matches(step_id, every, n=3) or [
-        f"{n}.{m}"
+    if "." not in step_id:
+        raise UnknownStepError(step_id, _close_qualified(step_id))
+    every = [f"{n}.{i}" for n in DERIVATION_NAMES for i in derivation(n).ids]
+    suggestions = difflib.get_close_matches(step_id, every, n=3)
+    raise UnknownStepError(step_id, suggestions or _close_qualified(step_id.rpartition(".")[2]))
+
+
+def _close_qualified(local: str) -> list[str]:
+    """Full ids whose local part is close to ``local``, over every derivation (at most 3)."""
+    scored = [
+        (difflib.SequenceMatcher(None, local, i).ratio(), f"{n}.{i}")
         for n in DERIVATION_NAMES
-        for m in difflib.get_close_matches(local, derivation(n).ids, n=2)
+        for i in difflib.get_close_matches(local, derivation(n).ids, n=3)
     ]
-    raise UnknownStepError(step_id, suggestions[:3])
+    return [q for _, q in sorted(scored, key=lambda pair: -pair[0])][:3]
