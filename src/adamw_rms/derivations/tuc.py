@@ -143,7 +143,7 @@ class _IteratedMomentum(sp.Function):
 
     @classmethod
     def eval(cls, n):
-        if n.is_Integer and n >= 0:
+        if n.is_Integer:
             return ema_recursion(b1, gradients(int(n)))
         return None
 
@@ -155,7 +155,7 @@ class _MomentumCovariance(sp.Function):
 
     @classmethod
     def eval(cls, n, lag):
-        if n.is_Integer and lag.is_Integer and n >= 1 and lag >= 0:
+        if n.is_Integer and lag.is_Integer:
             n, lag = int(n), int(lag)
 
             def earlier(gs):
@@ -168,6 +168,25 @@ class _MomentumCovariance(sp.Function):
                 n + lag, earlier
             ) * moment_at(n + lag, later)
         return None
+
+
+class _Run(sp.Function):
+    """``theta_n``: ``rule`` (a step in ``theta[j-1]`` and the drive ``x``) run from ``theta_0``.
+
+    At step ``s`` of a run of ``n`` steps the drive ``x`` is ``drive(s, n)``; evaluated once
+    the horizon ``n`` is a number.
+    """
+
+    nargs = 4
+
+    @classmethod
+    def eval(cls, rule, x, drive, n):
+        if not n.is_Integer:
+            return None
+        state = theta[0]
+        for s in range(1, int(n) + 1):
+            state = rule.xreplace({theta[j - 1]: state, x: drive(s, n)}).xreplace({j: s})
+        return state
 
 
 # --- sections -------------------------------------------------------------------------------------
@@ -264,10 +283,14 @@ def _recursion_in_tuc_view(
     adamw = weight.step("adamw_update").rhs
     beta3 = weight.step("beta3_def")
     recursion_rhs = ema.xreplace({u[t]: u_tilde[t]})
-    # AdamW over a run with the true update u_j = m_j / sqrt(v_j) (momentum from its recursion),
-    # written with the step index j and the horizon t (brute force runs over t).
-    adamw_true = adamw.xreplace({u[t]: _IteratedMomentum(t) / sp.sqrt(v[t])}).xreplace({t: j})
-    contribution_at_horizon = contribution.truncated.rhs.xreplace({t: j, T: t})
+    # Runs of T steps from theta_0, written with the step index j (brute force runs over the
+    # horizon): AdamW driven by u_j = m_j / sqrt(v_j), m_j from its recursion, and the step
+    # stated here driven by the contributions truncated at the horizon.
+    step_s, horizon = sp.Dummy("s", integer=True), sp.Dummy("n", integer=True)
+    true_update = sp.Lambda((step_s, horizon), _IteratedMomentum(step_s) / sp.sqrt(v[step_s]))
+    truncated_contribution = sp.Lambda(
+        (step_s, horizon), contribution.truncated.rhs.xreplace({t: step_s, T: horizon})
+    )
     recursion = add(
         id="tuc_recursion",
         title="Weight decay driven by the contributions",
@@ -295,17 +318,11 @@ def _recursion_in_tuc_view(
                 method="AdamW's step driven by the contribution, beta3 = 1 - eta lambda",
             ),
             BruteForce(
-                sp.Sum(LHS - theta[t - 1], (t, 1, T)),
-                sp.Sum(RHS - theta[t - 1], (t, 1, T)),
-                given={
-                    theta[t]: adamw_true,
-                    u_tilde[t]: contribution_at_horizon,
-                    b3: beta3.rhs,
-                    t: j,
-                    T: t,
-                },
+                _Run(LHS, u[t], true_update, T),
+                _Run(RHS, u_tilde[t], truncated_contribution, T),
+                given={theta[t]: adamw.xreplace({t: j}), b3: beta3.rhs, t: j, T: t},
                 at={**POINT, lam: 0},
-                method="exact for lambda = 0: the displacement over a run of T = 1..4 steps",
+                method="exact for lambda = 0: runs of T = 1..4 steps from theta_0 (brute force)",
             ),
         ),
     )
