@@ -787,9 +787,8 @@ def _equilibrium(
         ),
     )
     # The exact mean field of AdamW with momentum (weight_rms), mu = 0, t -> oo: the weights are
-    # -(1 - b3^t)/lambda times the averaged update, whose RMS^2 is Var[m_bar] / sigma^2 there.
-    var_m_bar = weight.step("var_m_bar_exact").rhs
-    rho_exact = (1 - b3**t) ** 2 * var_m_bar / (sigma**2 * lam**2)
+    # -1/lambda times the averaged update, whose RMS^2 is Var[m_bar] / sigma^2 there.
+    rho_exact = weight.step("var_m_bar_exact").rhs / (sigma**2 * lam**2)
     rho_exact = limit(
         limit(sp.cancel(freeze_powers(rho_exact, {b3**t: x, b1**t: z})), x, 0, "+"), z, 0, "+"
     )
