@@ -143,7 +143,7 @@ class _IteratedMomentum(sp.Function):
 
     @classmethod
     def eval(cls, n):
-        if n.is_Integer:
+        if n.is_Integer and n >= 1:  # the first update is u_1
             return ema_recursion(b1, gradients(int(n)))
         return None
 
@@ -256,7 +256,7 @@ def _total_update_contribution(recorder: StepRecorder, update: Derivation) -> _C
                 given={
                     u[k]: iterated_update,
                     # Unevaluated: the outer sum is expanded first, then each inner one.
-                    u_tilde_T[t]: sp.UnevaluatedExpr(truncated.rhs.xreplace({t: j, T: t})),
+                    truncated.lhs: sp.UnevaluatedExpr(truncated.rhs.xreplace({t: j, T: t})),
                     t: j,
                     T: t,
                 },
@@ -280,9 +280,10 @@ def _recursion_in_tuc_view(
 ) -> _Recursion:
     add = recorder.add
     ema = weight.step("ema_wd").rhs
-    adamw = weight.step("adamw_update").rhs
+    adamw_step = weight.step("adamw_update")
+    adamw = adamw_step.rhs
     beta3 = weight.step("beta3_def")
-    recursion_rhs = ema.xreplace({u[t]: u_tilde[t]})
+    recursion_rhs = ema.xreplace({u[t]: contribution.definition.lhs})
     # Runs of T steps from theta_0, written with the step index j (brute force runs over the
     # horizon): AdamW driven by u_j = m_j / sqrt(v_j), m_j from its recursion, and the step
     # stated here driven by the contributions truncated at the horizon.
@@ -314,13 +315,16 @@ def _recursion_in_tuc_view(
             RewriteToZero(
                 LHS,
                 RHS,
-                given={theta[t]: adamw.xreplace({u[t]: u_tilde[t]}), b3: beta3.rhs},
+                given={
+                    adamw_step.lhs: adamw.xreplace({u[t]: contribution.definition.lhs}),
+                    b3: beta3.rhs,
+                },
                 method="AdamW's step driven by the contribution, beta3 = 1 - eta lambda",
             ),
             BruteForce(
                 _Run(LHS, u[t], true_update, T),
-                _Run(RHS, u_tilde[t], truncated_contribution, T),
-                given={theta[t]: adamw.xreplace({t: j}), b3: beta3.rhs, t: j, T: t},
+                _Run(RHS, contribution.definition.lhs, truncated_contribution, T),
+                given={adamw_step.lhs: adamw.xreplace({t: j}), b3: beta3.rhs, t: j, T: t},
                 at={**POINT, lam: 0},
                 method="exact for lambda = 0: runs of T = 1..4 steps from theta_0 (brute force)",
             ),
@@ -339,7 +343,7 @@ def _recursion_in_tuc_view(
         uses=("tuc_recursion",),
         checks=(
             RewriteToZero(
-                LHS, RHS, given={theta[t]: recursion.rhs}, method="tuc_recursion inserted"
+                LHS, RHS, given={recursion.lhs: recursion.rhs}, method="tuc_recursion inserted"
             ),
         ),
     )
@@ -357,7 +361,7 @@ def _recursion_in_tuc_view(
         ),
         limit=MOMENTUM_MEMORY,
         uses=("tuc_rms_of_recursion",),
-        checks=(CoordinateIdentity(LHS, RHS, given={LHS: of_recursion.rhs}),),
+        checks=(CoordinateIdentity(LHS, RHS, given={of_recursion.lhs: of_recursion.rhs}),),
     )
     cross = expanded.rhs - expanded.rhs.subs(MeanDot(theta[t - 1], u_tilde[t]), 0)
     orthogonal = add(
@@ -384,7 +388,7 @@ def _recursion_in_tuc_view(
             CoordinateIdentity(
                 LHS,
                 RHS,
-                given={LHS: of_recursion.rhs},
+                given={of_recursion.lhs: of_recursion.rhs},
                 disjoint=True,
                 method="explicit coordinates with theta_{t-1} orthogonal to the contribution",
             ),
@@ -405,7 +409,8 @@ def _unit_rms_under_mean_field(
 ) -> _MeanField:
     add = recorder.add
     mean_v = update.step("mean_v_limit").rhs
-    truncated = contribution.truncated.rhs
+    truncated, truncated_lhs = contribution.truncated.rhs, contribution.truncated.lhs
+    whole = contribution.definition.lhs  # the contribution over the whole run
     frozen_sum = truncated.xreplace({v[k]: mean_v})  # the assumption, applied to the definition
     weight_sum = factor_keeping_powers(geometric_sum(frozen_sum.function / g[t], k, t, T))
     frozen = add(
@@ -427,7 +432,7 @@ def _unit_rms_under_mean_field(
             BruteForce(
                 LHS,
                 RHS,
-                given={u_tilde_T[t]: frozen_sum.xreplace({T: 2 * t - 1}), T: 2 * t - 1},
+                given={truncated_lhs: frozen_sum.xreplace({T: 2 * t - 1}), T: 2 * t - 1},
                 method="brute force: the sum from step t to the horizon T = 2t - 1",
             ),
         ),
@@ -455,7 +460,7 @@ def _unit_rms_under_mean_field(
                 ((w, 0, "+"),),
                 f"{NAME}.tuc_frozen_v_limit",
                 freeze={b1**T: w},
-                given={u_tilde[t]: frozen.rhs},
+                given={whole: frozen.rhs},
             ),
             SmallParameter(
                 LHS,
@@ -464,11 +469,11 @@ def _unit_rms_under_mean_field(
                 regime={T: t - 1 + sp.log(EPSILON) / sp.log(b1)},
                 key=f"{NAME}.tuc_frozen_v_limit",
                 bound=EXACTLY,
-                given={u_tilde[t]: frozen.rhs, g[t]: 1},
+                given={whole: frozen.rhs, g[t]: 1},
             ),
         ),
     )
-    mean_g2 = {E(u_tilde[t] ** 2): gaussian_expectation(frozen_limit_rhs**2, [g[t]], mu, sigma)}
+    mean_g2 = {E(whole**2): gaussian_expectation(frozen_limit_rhs**2, [g[t]], mu, sigma)}
     second_rhs = sp.cancel(
         sp.expand(frozen_limit_rhs**2).xreplace(
             {g[t] ** 2: gaussian_expectation(g[t] ** 2, [g[t]], mu, sigma)}
@@ -582,7 +587,7 @@ def _unit_rms_under_mean_field(
                 LHS,
                 RHS,
                 f"{NAME}.long_run_variance",
-                given={Cov(u[t], u[t + h]): autocov_u.rhs.xreplace({h: sp.Abs(h)})},
+                given={autocov_u.lhs: autocov_u.rhs.xreplace({h: sp.Abs(h)})},
                 method="the two-sided series of autocov_u, summed by mpmath",
             ),
         ),
@@ -609,7 +614,7 @@ def _unit_rms_under_mean_field(
                 LHS,
                 RHS,
                 given={
-                    Var(u_tilde[t]): gaussian_expectation(
+                    Var(whole): gaussian_expectation(
                         (frozen_limit_rhs - mean_tuc) ** 2, [g[t]], mu, sigma
                     )
                 },
@@ -618,7 +623,7 @@ def _unit_rms_under_mean_field(
             RewriteToZero(
                 LHS,
                 RHS,
-                given={Var(u_tilde[t]): long_run.rhs},
+                given={Var(whole): long_run.rhs},
                 method="equals the long-run variance",
             ),
         ),
@@ -668,7 +673,10 @@ def _equilibrium(
                 LHS,
                 RHS,
                 f"{NAME}.tuc_norms_add",
-                given={RMS(u_tilde[t]): rms_of(definition), RMS(share): rms_of(share)},
+                given={
+                    RMS(contribution.definition.lhs): rms_of(definition),
+                    RMS(share): rms_of(share),
+                },
                 method="explicit coordinates with parallel shares (mpmath series)",
             ),
         ),
@@ -717,19 +725,19 @@ def _equilibrium(
                 LHS,
                 RHS,
                 f"{NAME}.tuc_unit_rms",
-                given={RMS(u_tilde[t]): weights.rhs},
+                given={weights.lhs: weights.rhs},
                 method="the series of tuc_unit_share, summed by mpmath",
             ),
             RewriteToZero(
                 LHS,
                 RHS,
-                given={RMS(u_tilde[t]): sp.sqrt(coordinate_average(second_moment))},
+                given={weights.lhs: sp.sqrt(coordinate_average(second_moment))},
                 method="the mean-field second moment (self-averaging)",
             ),
             RewriteToZero(
                 LHS,
                 RHS,
-                given={RMS(u_tilde[t]): sp.sqrt(mean_field.variance.rhs.subs(mu, 0))},
+                given={weights.lhs: sp.sqrt(mean_field.variance.rhs.subs(mu, 0))},
                 method="the long-run variance at mu = 0",
             ),
         ),
@@ -814,7 +822,7 @@ def _equilibrium(
                 LHS,
                 RHS,
                 given={
-                    RMS2(theta[t]): orthogonal.rhs.xreplace({RMS2(theta[t - 1]): RHS, **unit_sq})
+                    orthogonal.lhs: orthogonal.rhs.xreplace({RMS2(theta[t - 1]): RHS, **unit_sq})
                 },
                 method="one step of eq:tilde-u-rms maps it to itself",
             ),
