@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .. import symbols as S
-from ..algebra import freeze_powers, limit
+from ..algebra import freeze_powers, is_zero, limit
 from ..checks import BRUTE_FORCE_POINT as POINT
 from ..checks import (
     EPSILON,
@@ -757,7 +757,10 @@ def _equilibrium(
         }
     )
     a, b, c = sp.Poly(s**2 - kept, s).all_coeffs()
-    with_cross = ((-b + sp.sqrt(b**2 - 4 * a * c)) / (2 * a)) ** 2
+    s_root = (-b + sp.sqrt(b**2 - 4 * a * c)) / (2 * a)
+    if not is_zero(a * s_root**2 + b * s_root + c):
+        raise ValueError("the steady state with the cross term is not a root of its quadratic")
+    with_cross = s_root**2
     balance = add(
         id="tuc_balance",
         title="Steady state",
