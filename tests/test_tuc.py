@@ -20,7 +20,9 @@ import sympy as sp
 
 from adamw_rms import symbols as S
 from adamw_rms.algebra import is_zero
+from adamw_rms.checks import EPSILON, LHS, RHS, SmallParameter, bind, mentions
 from adamw_rms.derivations._source import TUC_CLAIMS
+from adamw_rms.derivations.tuc import cosine
 from adamw_rms.simulation import SimulationConfig, simulate
 from adamw_rms.simulation.tuc import (
     _LookAhead,
@@ -88,6 +90,13 @@ def test_chain_of_steps():
         ("tuc_unit_rms", "unit_rms_u_tilde"),
         ("tuc_balance", "steady_state"),
         ("tuc_frozen_v", "frozen_second_moment"),
+        ("tuc_norms_add", "same_direction_g_over_sqrt_v"),
+        ("tuc_unit_share", "unit_rms_g_over_sqrt_v"),
+        ("tuc_unit_rms", "self_averaging"),
+        ("tuc_def", "no_bias_correction"),
+        ("tuc_identity", "no_epsilon"),
+        ("autocov_m", "iid_gradients"),
+        ("tuc_second_moment", "iid_gradients"),
     ],
 )
 def test_assumptions_are_recorded(step_id, key):
@@ -151,6 +160,17 @@ MUTATIONS = {
     "tuc_fixed_point": lambda rhs: rhs.xreplace({1 - b3**2: (1 - b3) ** 2}),
     # The quick estimate's factor, which the TUC view removes.
     "tuc_equilibrium": lambda rhs: rhs * sp.sqrt((1 - b1) / (1 + b1)),
+    # The weight-decay factor inside the squared norm.
+    "tuc_rms_of_recursion": lambda rhs: rhs.xreplace({1 - b3: b3}),
+    # The weights of the later shares one power of b1 too small.
+    "tuc_norms_add": lambda rhs: rhs.xreplace({b1 ** (k - t): b1 ** (k - t + 1)}),
+    "tuc_unit_share": lambda rhs: rhs.xreplace({b1 ** (k - t): b1 ** (k - t + 1)}),
+    # The cross term kept with the wrong sign.
+    "tuc_rms_expanded": lambda rhs: rhs.xreplace({-2: 2}),
+    # The variance of a weighted sum of iid terms, one weight too many.
+    "tuc_frozen_v_limit": lambda rhs: rhs * (1 - b1),
+    # The update's autocovariance without the frozen second moment's denominator.
+    "autocov_u": lambda rhs: rhs * (mu**2 + sigma**2),
 }
 
 
@@ -160,6 +180,81 @@ def test_mutation_fails_verification(step_id):
     mutated = MUTATIONS[step_id](original)
     assert mutated != original, "the mutation did not apply"
     _assert_caught(step_id, mutated)
+
+
+# Left sides are part of every check: a wrong left side fails its own step.
+LEFT_SIDE_MUTATIONS = {
+    "tuc_identity": sp.Sum(S.u[k], (k, 1, T - 1)),
+    "tuc_recursion": S.theta[t + 1],
+    "tuc_rms_of_recursion": S.RMS2(S.theta[t - 1]),
+    "tuc_rms_expanded": S.RMS2(S.theta[t - 1]),
+    "tuc_rms": S.RMS2(S.theta[t - 1]),
+    "tuc_frozen_v": S.u_tilde[t],
+    "tuc_frozen_v_limit": S.u_tilde_T[t],
+    "tuc_second_moment": S.Expect(S.u_tilde[t]),
+    "autocov_m": S.Covariance(S.m[t], S.m[t + h + 1]),
+    "autocov_u": S.Covariance(S.u[t], S.u[t + h + 1]),
+    "long_run_variance": sp.Sum(S.Covariance(S.u[t], S.u[t + h]), (h, 0, sp.oo)),
+    "tuc_variance": S.Expect(S.u_tilde[t] ** 2),
+    "tuc_norms_add": S.RMS2(S.u_tilde[t]),
+    "tuc_unit_share": S.RMS(S.u_tilde[t + 1]),
+    "tuc_unit_rms": S.RMS2(S.u_tilde[t]),
+    # The probe, in this derivation: (1 - b3^2) rho -> (1 - b3) rho.
+    "tuc_balance": (1 - b3) * S.RMS2(S.theta[t]),
+    "tuc_fixed_point": S.RMS(S.theta[t]),
+    "tuc_equilibrium": S.RMS2(S.theta[t]),
+}
+
+
+def test_every_left_side_is_mutated():
+    assert set(LEFT_SIDE_MUTATIONS) == set(NON_DEFINITIONS)
+
+
+@pytest.mark.parametrize("step_id", sorted(LEFT_SIDE_MUTATIONS))
+def test_wrong_left_side_fails(step_id):
+    step = TUC.step(step_id)
+    assert step.verify().passed
+    mutated = dataclasses.replace(step, lhs=LEFT_SIDE_MUTATIONS[step_id])
+    assert mutated.lhs != step.lhs
+    assert not mutated.verify().passed, f"{step_id} passes with a wrong left side"
+
+
+def test_every_check_uses_both_sides():
+    for step in TUC.steps:
+        for check in step.checks:
+            assert mentions(check, LHS) and mentions(check, RHS), (step.id, check.method)
+
+
+def _small_parameter(step_id: str) -> SmallParameter:
+    (check,) = [c for c in TUC.step(step_id).checks if isinstance(c, SmallParameter)]
+    return check
+
+
+@pytest.mark.parametrize(
+    ("step_id", "too_small"),
+    [
+        # The TUC recursion's error is 2 b1 eta lambda / (1 - b1^2), not eta lambda: at b1 near
+        # 1 the memory of the momentum multiplies it.
+        ("tuc_fixed_point", (1 - b3) * 2 * b1),
+        # The cross term is cos / sqrt(eta lambda / 2) relative to what is kept, not cos.
+        ("tuc_balance", 2 * b3 * cosine),
+    ],
+)
+def test_the_small_parameters_are_the_real_ones(step_id, too_small):
+    step = TUC.step(step_id)
+    check = _small_parameter(step_id)
+    (symbol,) = check.regime
+    # The same regime, reached through the misnamed parameter: solve small = EPSILON for symbol.
+    (solution,) = sp.solve(sp.Eq(too_small, EPSILON), symbol)
+    misnamed = dataclasses.replace(check, small=too_small, regime={symbol: solution})
+    assert bind(check, step.lhs, step.rhs).run().passed
+    assert not bind(misnamed, step.lhs, step.rhs).run().passed
+
+
+def test_scope_names_the_conditions():
+    scope = " ".join(TUC.scope)
+    assert "\\epsilon = 0" in scope and "bias correction" in scope
+    assert "1-\\beta_1" in scope and "\\sqrt{\\eta\\lambda/2}" in scope
 
 
 def test_a_misprinted_source_fails_unless_declared_an_erratum():

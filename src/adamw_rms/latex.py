@@ -260,6 +260,8 @@ _PLAIN_TO_TEX = {
     "^": r"\^{}",
     "≈": r"$\approx$",
     "≠": r"$\neq$",
+    "ε": r"$\varepsilon$",  # SmallParameter's detail
+    "·": r"$\cdot$",
     "|": r"$|$",
     "<": r"$<$",
     ">": r"$>$",

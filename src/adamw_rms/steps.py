@@ -309,8 +309,17 @@ def _run_check(check, lhs: sp.Expr, rhs: sp.Expr) -> CheckResult:
     key = (id(check), lhs, rhs)
     cached = _CHECK_RESULTS.get(key)
     if cached is None or cached[0] is not check:
-        cached = _CHECK_RESULTS[key] = (check, bind(check, lhs, rhs).run())
+        cached = _CHECK_RESULTS[key] = (check, _run_bound(bind(check, lhs, rhs)))
     return cached[1]
+
+
+def _run_bound(check) -> CheckResult:
+    # A statement a check cannot even evaluate (a wrong left side leaves a vector entry in an
+    # mpmath expression) fails that check, naming it, instead of crashing the whole build.
+    try:
+        return check.run()
+    except Exception as error:  # any error of a check is its failure
+        return CheckResult(check.method, False, f"cannot be evaluated: {type(error).__name__}")
 
 
 class UnknownStepError(KeyError):

@@ -13,7 +13,7 @@ __all__ = ["IID_IN_TIME", "NO_BIAS_CORRECTION", "NO_EPSILON", "SELF_AVERAGING"]
 IID_IN_TIME = Assumption(
     "iid_gradients",
     "the gradients are independent across steps and identically distributed, "
-    "g_j ~ N(mu, sigma^2) per coordinate (no dependence on the weights)",
+    "$g_j \\sim \\mathcal{N}(\\mu, \\sigma^2)$ per coordinate (no dependence on the weights)",
     r"\boldsymbol{g}_j \overset{\mathrm{iid}}{\sim} "
     r"\mathcal{N}(\boldsymbol{\mu}, \boldsymbol{\sigma}^2)",
 )
@@ -26,11 +26,12 @@ SELF_AVERAGING = Assumption(
 )
 NO_BIAS_CORRECTION = Assumption(
     "no_bias_correction",
-    "the update uses the raw moments m_t and v_t, without Adam's bias correction 1/(1 - beta^t)",
+    "the update uses the raw moments $\\boldsymbol{m}_t$ and $\\boldsymbol{v}_t$, without "
+    "Adam's bias correction $1/(1 - \\beta^t)$",
     r"\boldsymbol{u}_t = \boldsymbol{m}_t/\sqrt{\boldsymbol{v}_t}",
 )
 NO_EPSILON = Assumption(
     "no_epsilon",
-    "Adam's epsilon is 0 (it is negligible next to sqrt(v_t))",
+    "Adam's $\\epsilon$ is 0 (it is negligible next to $\\sqrt{\\boldsymbol{v}_t}$)",
     r"\epsilon = 0",
 )

@@ -168,14 +168,26 @@ SIGN_SGDM_CLAIMS = {
 }
 
 # --- part 1, "related analysis": the total update contribution (TUC) ------------------------------
+_k = S.k
+_tuc_weight = (1 - b1) * b1 ** (_k - t)
+_tuc_share = S.g[t] / sp.sqrt(S.v[_k])
+
 TUC_CLAIMS = {
+    "tuc_def": _claim(sp.Sum(_tuc_weight * _tuc_share, (_k, t, sp.oo)), "11307, TUC definition"),
     "tuc_recursion": _claim(
         b3 * S.theta[t - 1] + (1 - b3) * (-S.u_tilde[t] / lam), "11307, TUC recursion"
+    ),
+    "tuc_rms_of_recursion": _claim(
+        S.RMS2(b3 * S.theta[t - 1] + (1 - b3) * (-S.u_tilde[t] / lam)), "11307, eq:tilde-u-rms"
     ),
     "tuc_rms": _claim(
         b3**2 * S.RMS2(S.theta[t - 1]) + (1 - b3) ** 2 * S.RMS2(S.u_tilde[t]) / lam**2,
         "11307, eq:tilde-u-rms",
     ),
+    "tuc_norms_add": _claim(
+        sp.Sum(_tuc_weight * S.RMS(_tuc_share), (_k, t, sp.oo)), "11307, unit RMS of the TUC"
+    ),
+    "tuc_unit_share": _claim(sp.Sum(_tuc_weight, (_k, t, sp.oo)), "11307, unit RMS of the TUC"),
     "tuc_unit_rms": _claim(sp.Integer(1), "11307, unit RMS of the TUC"),
     "tuc_equilibrium": _claim(sp.sqrt(eta / (2 * lam)), "11307, TUC equilibrium"),
 }
