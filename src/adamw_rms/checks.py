@@ -791,6 +791,120 @@ class SmallParameter:
         return CheckResult(self.method, inside_ok and outside_ok, detail)
 
 
+# --- tuc ---
+
+
+def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
+    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
+    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
+
+    def evaluate(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, S.MeanDot):
+            return mean(*e.args)
+        if isinstance(e, S.RMS2):
+            return mean(e.args[0], e.args[0])
+        return sp.sqrt(mean(e.args[0], e.args[0]))
+
+    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
+
+
+@dataclass(frozen=True)
+class CoordinateIdentity:
+    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
+
+    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
+    states it is). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates, and every
+    ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates. With
+    ``disjoint``, each vector lives on its own block of ``d`` coordinates: distinct vectors are
+    then orthogonal, a concrete instance of an orthogonality assumption.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    disjoint: bool = False
+    method: str = "explicit coordinates"
+
+    def run(self) -> CheckResult:
+        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
+        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
+        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
+        for d in self.dimensions:
+            size = d * len(vectors) if self.disjoint else d
+            coordinates = [
+                {
+                    a: (
+                        sp.Symbol(f"c{n}_{k}")
+                        if not self.disjoint or k // d == n
+                        else sp.Integer(0)
+                    )
+                    for n, a in enumerate(vectors)
+                }
+                for k in range(size)
+            ]
+            left = _in_coordinates(lhs, coordinates, size)
+            right = _in_coordinates(rhs, coordinates, size)
+            if not is_zero(left - right):
+                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
+        where = " (each vector on its own coordinates)" if self.disjoint else ""
+        return CheckResult(
+            self.method,
+            True,
+            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
+        )
+
+
+def _one_sided(expr: sp.Expr) -> sp.Expr:
+    # sum_{h=-oo}^{oo} f(h) = f(0) + sum_{h>=1} (f(h) + f(-h)), for the absolutely convergent
+    # series of the derivations: mpmath then sums from a finite lower limit.
+    def rewrite(s: sp.Sum) -> sp.Expr:
+        (index, lower, upper), *rest = s.limits
+        if rest or lower != -sp.oo or upper != sp.oo:
+            return s
+        f = s.function
+        return f.subs(index, 0) + sp.Sum(f + f.subs(index, -index), (index, 1, sp.oo))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rewrite)
+
+
+@dataclass(frozen=True)
+class NumericEqual:
+    """``lhs == rhs`` in mpmath at random points (``given`` applied first), to ``tolerance``.
+
+    Infinite sums are summed numerically (a two-sided one as ``f(0) + sum_{h>=1}(f(h) + f(-h))``):
+    an independent numerical route for an identity whose closed form was found symbolically.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    key: str
+    given: Mapping = field(default_factory=dict)
+    points: int = 3
+    tolerance: float = 1e-20
+    dps: int = 30
+    method: str = "mpmath at random points"
+
+    def run(self) -> CheckResult:
+        lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
+        rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
+        rng = _rng(self.key)
+        worst = mpmath.mpf(0)
+        for _ in range(self.points):
+            point = sample_point(sp.Tuple(lhs, rhs), rng)
+            left = _numeric_series(lhs, point, self.dps)
+            right = _numeric_series(rhs, point, self.dps)
+            worst = max(worst, abs(left - right) / max(1, abs(right)))
+        # The detail names the tolerance, not the residual: the document does not change with
+        # the last digits of a numerical sum.
+        if worst < self.tolerance:
+            return CheckResult(
+                self.method, True, f"equal to {self.tolerance:g} at {self.points} random points"
+            )
+        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
+
+
 # --- weight_rms ---
 
 
@@ -829,33 +943,6 @@ class Recurrence:
     ``shift_meaning``: the meaning is also applied at ``n - 1`` and at the base (a definition by
     a sum); without it the left side at ``n - 1`` stays an unknown (a recursion), so it must
     cancel between ``D(n)`` and ``factor · D(n-1)``.
-# --- tuc ---
-
-
-def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
-    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
-    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
-
-    def evaluate(e: sp.Expr) -> sp.Expr:
-        if isinstance(e, S.MeanDot):
-            return mean(*e.args)
-        if isinstance(e, S.RMS2):
-            return mean(e.args[0], e.args[0])
-        return sp.sqrt(mean(e.args[0], e.args[0]))
-
-    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
-
-
-@dataclass(frozen=True)
-class CoordinateIdentity:
-    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
-
-    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
-    states it is). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates, and every
-    ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates. With
-    ``disjoint``, each vector lives on its own block of ``d`` coordinates: distinct vectors are
-    then orthogonal, a concrete instance of an orthogonality assumption.
     """
 
     lhs: sp.Expr
@@ -1104,84 +1191,3 @@ class UnrolledRecursion:
         if not is_zero(sp.expand(difference)):
             return CheckResult(self.method, False, "inductive step does not reduce to 0")
         return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-    given: Mapping = field(default_factory=dict)
-    dimensions: Sequence[int] = (1, 2, 3)
-    disjoint: bool = False
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
-        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
-        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
-        for d in self.dimensions:
-            size = d * len(vectors) if self.disjoint else d
-            coordinates = [
-                {
-                    a: (
-                        sp.Symbol(f"c{n}_{k}")
-                        if not self.disjoint or k // d == n
-                        else sp.Integer(0)
-                    )
-                    for n, a in enumerate(vectors)
-                }
-                for k in range(size)
-            ]
-            left = _in_coordinates(lhs, coordinates, size)
-            right = _in_coordinates(rhs, coordinates, size)
-            if not is_zero(left - right):
-                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
-        where = " (each vector on its own coordinates)" if self.disjoint else ""
-        return CheckResult(
-            self.method,
-            True,
-            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
-        )
-
-
-def _one_sided(expr: sp.Expr) -> sp.Expr:
-    # sum_{h=-oo}^{oo} f(h) = f(0) + sum_{h>=1} (f(h) + f(-h)), for the absolutely convergent
-    # series of the derivations: mpmath then sums from a finite lower limit.
-    def rewrite(s: sp.Sum) -> sp.Expr:
-        (index, lower, upper), *rest = s.limits
-        if rest or lower != -sp.oo or upper != sp.oo:
-            return s
-        f = s.function
-        return f.subs(index, 0) + sp.Sum(f + f.subs(index, -index), (index, 1, sp.oo))
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rewrite)
-
-
-@dataclass(frozen=True)
-class NumericEqual:
-    """``lhs == rhs`` in mpmath at random points (``given`` applied first), to ``tolerance``.
-
-    Infinite sums are summed numerically (a two-sided one as ``f(0) + sum_{h>=1}(f(h) + f(-h))``):
-    an independent numerical route for an identity whose closed form was found symbolically.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    key: str
-    given: Mapping = field(default_factory=dict)
-    points: int = 3
-    tolerance: float = 1e-20
-    dps: int = 30
-    method: str = "mpmath at random points"
-
-    def run(self) -> CheckResult:
-        lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
-        rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
-        rng = _rng(self.key)
-        worst = mpmath.mpf(0)
-        for _ in range(self.points):
-            point = sample_point(sp.Tuple(lhs, rhs), rng)
-            left = _numeric_series(lhs, point, self.dps)
-            right = _numeric_series(rhs, point, self.dps)
-            worst = max(worst, abs(left - right) / max(1, abs(right)))
-        # The detail names the tolerance, not the residual: the document does not change with
-        # the last digits of a numerical sum.
-        if worst < self.tolerance:
-            return CheckResult(
-                self.method, True, f"equal to {self.tolerance:g} at {self.points} random points"
-            )
-        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
