@@ -103,7 +103,23 @@ WEIGHT_RMS_CLAIMS = {
 }
 
 # --- part 1, "sign version" (SignSGDMW) ----------------------------------------------------------
+_sign_window = (1 - b3) / (1 - b3**t)
+
 SIGN_SGDM_CLAIMS = {
+    "momentum": _claim(b1 * S.m[t - 1] + (1 - b1) * S.g[t], "11307, SignSGDMW, m_t"),
+    "sign_update": _claim(S.m[t] / sp.sqrt(S.m[t] ** 2), "11307, sign(m_t) = m_t/sqrt(m_t^2)"),
+    # Printed with eta_t, lambda_t; constant here.
+    "adamw_update": _claim(
+        S.theta[t - 1] - eta * (S.u[t] + lam * S.theta[t - 1]), "11307, SignSGDMW, theta_t"
+    ),
+    "v_bar_def": _claim(
+        _sign_window * sp.Sum(b3 ** (t - S.i) * S.m[S.i] ** 2, (S.i, 1, t)),
+        "11307, sign version, v_bar_t",
+    ),
+    "mean_v_bar_sum": _claim(
+        _sign_window * sp.Sum(b3 ** (t - S.i) * S.Expect(S.m[S.i] ** 2), (S.i, 1, t)),
+        "11307, sign version, E[v_bar_t]",
+    ),
     "mean_v_bar_approx": _claim(mu**2 + (1 - b1) / (1 + b1) * sigma**2, "11307, sign version"),
     "theta_rms_sign": _claim(
         b3 ** (2 * t) * S.rho0
@@ -122,6 +138,7 @@ SIGN_SGDM_CLAIMS = {
             "eta (1 + beta1) / (2 lambda (1 - beta1)) is the RMS itself, not its square"
         ),
     ),
+    "ratio_to_adamw": _claim(sp.sqrt((1 + b1) / (1 - b1)), "11307, sign version, ratio"),
 }
 
 # --- part 1, "related analysis": the total update contribution (TUC) ------------------------------
