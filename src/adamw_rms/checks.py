@@ -920,7 +920,7 @@ class SumInduction:
         ratio = sp.simplify(sp.powsimp(summand / summand.subs(t, t - 1), force=True))
         if ratio.has(i):
             return CheckResult(self.method, False, "f(t, i) / f(t - 1, i) depends on i")
-        closed = self.rhs / outside
+        closed = resolve(self.meaning, self.rhs) / outside
         base_ok = is_zero((closed - summand).subs({t: 1, i: 1}))
         step_ok = is_zero(closed - ratio * closed.subs(t, t - 1) - summand.subs(i, t))
         if base_ok and step_ok:

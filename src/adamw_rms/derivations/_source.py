@@ -121,6 +121,11 @@ SIGN_SGDM_CLAIMS = {
         "11307, sign version, E[v_bar_t]",
     ),
     "mean_v_bar_approx": _claim(mu**2 + (1 - b1) / (1 + b1) * sigma**2, "11307, sign version"),
+    "mean_v_bar_window": _claim(
+        _sign_window
+        * sp.Sum(b3 ** (t - S.i) * (mu**2 + (1 - b1) / (1 + b1) * sigma**2), (S.i, 1, t)),
+        "11307, sign version, E[v_bar_t] with stationary E[m_i^2]",
+    ),
     "theta_rms_sign": _claim(
         b3 ** (2 * t) * S.rho0
         + (1 - b3**t) ** 2

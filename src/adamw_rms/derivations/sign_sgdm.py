@@ -391,6 +391,40 @@ def _source_mean_field(c: _Context) -> None:
                 ),
             ),
         )
+        # The source's route: each E[m_i^2] of the sum replaced by its stationary value.
+        stationary_m2 = (
+            update_rms.step("mean_m_limit").rhs ** 2 + update_rms.step("var_m_limit").rhs
+        )
+        c.add(
+            id="mean_v_bar_window",
+            title="The source's route: the window average of the stationary second moment",
+            lhs=E(v_bar[t]),
+            rhs=summed.rhs.xreplace({E(m[i] ** 2): stationary_m2}),
+            kind=Kind.APPROXIMATION,
+            justification=(
+                "The source writes [[mean_v_bar_sum]] with each $\\mathbb{E}[m_i^2]$ replaced by "
+                "its stationary value ([[update_rms.mean_m_limit]], [[update_rms.var_m_limit]]). "
+                "The window's weights add up to 1, so this is [[mean_v_bar_approx]] for every $t$, "
+                "with the same error."
+            ),
+            limit=approx.limit,
+            assumptions=approx.assumptions,
+            uses=(
+                "mean_v_bar_sum",
+                "update_rms.mean_m_limit",
+                "update_rms.var_m_limit",
+                "mean_v_bar_approx",
+            ),
+            checks=(
+                SumInduction(
+                    RHS,
+                    LHS,
+                    i,
+                    meaning={approx.lhs: approx.rhs},
+                    method="induction on t: the window average of a constant",
+                ),
+            ),
+        )
         mean_m_bar = c.recorder.restate(
             weight_rms.step("mean_m_bar"),
             justification="The numerator is AdamW's: [[weight_rms.mean_m_bar]].",
