@@ -33,6 +33,7 @@ EXPECTED_TERMINAL = {
     "weight_rms.theta_rms_large_snr",
     "weight_rms.theta_rms_no_decay",
     "weight_rms.weight_decay_for_rms",
+    "sign_sgdm.mean_v_bar_window",
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",
@@ -76,7 +77,7 @@ REQUIRED_CLAIMS = {
         "ema_wd",
     },
     "update_rms": {"update_rms_sq", "update_rms_mu0"},
-    "sign_sgdm": {"mean_v_bar_approx", "theta_rms_sign", "theta_rms_sign_simple"},
+    "sign_sgdm": set(SIGN_SGDM_CLAIMS),  # every formula of the sign version
     "tuc": set(TUC_CLAIMS),
     "schedules": {
         "theta_unrolled_dynamic",
