@@ -77,7 +77,19 @@ REQUIRED_CLAIMS = {
         "ema_wd",
     },
     "update_rms": {"update_rms_sq", "update_rms_mu0"},
-    "sign_sgdm": set(SIGN_SGDM_CLAIMS),  # every formula of the sign version
+    # Every formula the sign version prints.
+    "sign_sgdm": {
+        "momentum",
+        "sign_update",
+        "adamw_update",
+        "v_bar_def",
+        "mean_v_bar_sum",
+        "mean_v_bar_window",
+        "mean_v_bar_approx",
+        "theta_rms_sign",
+        "theta_rms_sign_simple",
+        "ratio_to_adamw",
+    },
     "tuc": set(TUC_CLAIMS),
     "schedules": {
         "theta_unrolled_dynamic",
