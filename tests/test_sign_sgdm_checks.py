@@ -141,6 +141,9 @@ def _checks_pass(step, **sides) -> bool:
         ("sign_covariance", {"lhs": E(sp.sign(X) * sp.sign(Y))}),
         ("weights_second_moment", {"lhs": E(S.theta[t]) ** 2}),
         ("momentum_shift", {"rhs": sp.sqrt(S.snr * (1 + b1) / (1 - b1) + 1)}),
+        ("momentum_shift", {"lhs": -S.shift}),
+        ("theta_rms_sign_simple", {"lhs": -S.RMS(S.theta[t])}),
+        ("u_mean", {"lhs": -E(S.u[t])}),
     ],
 )
 def test_a_wrong_statement_fails(sign, step_id, sides):
@@ -166,3 +169,11 @@ def test_the_source_over_predicts_by_the_sign_autocorrelation_only(sign):
     source = _numeric_series(sign.step("mean_field_as_autocovariance").rhs, point, 20)
     corrected = _numeric_series(sign.step("theta_rms_arcsine_limit").rhs, point, 20)
     assert 1.14 < float((source / corrected) ** 0.5) < 1.25
+
+
+@pytest.mark.parametrize("step_id", ["momentum", "sign_update", "v_bar_def", "ratio_to_adamw"])
+def test_the_printed_left_side_pins_the_step(sign, step_id):
+    # Definitions have no check: the source's printed left side is compared with theirs.
+    step = sign.step(step_id)
+    assert step.verify().passed
+    assert not dataclasses.replace(step, lhs=-step.lhs).verify().passed

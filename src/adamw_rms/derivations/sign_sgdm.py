@@ -556,8 +556,8 @@ def _mean_field_special_cases(c: _Context) -> None:
             uses=("theta_rms_sign", "weight_rms.beta3_def"),
             checks=(
                 SmallParameterGiven(
-                    LHS**2,
-                    RHS**2,
+                    LHS,
+                    RHS,
                     (1 - eta * lam) ** (2 * t) * (rho0 + RHS**2) / RHS**2,
                     {t: sp.log(EPSILON * RHS**2 / (rho0 + RHS**2)) / (2 * sp.log(1 - eta * lam))},
                     f"{NAME}.theta_rms_sign_simple",
@@ -1001,6 +1001,12 @@ def _with_mean(c: _Context) -> None:
         shift_sq = sp.factor(
             (momentum_mean.rhs**2 / momentum_var.rhs).subs(mu, sp.sqrt(snr) * sigma)
         )
+        shift_meaning = {
+            a: E(m[t]) / sp.sqrt(Var(m[t])),
+            momentum_mean.lhs: momentum_mean.rhs,
+            momentum_var.lhs: momentum_var.rhs,
+            mu: sp.sqrt(snr) * sigma,
+        }
         shift = c.add(
             id="momentum_shift",
             title="Mean of the momentum in units of its spread",
@@ -1019,15 +1025,18 @@ def _with_mean(c: _Context) -> None:
                 RewriteToZero(
                     LHS**2,
                     RHS**2,
-                    given=_meaning(
-                        {
-                            a: E(m[t]) / sp.sqrt(Var(m[t])),
-                            momentum_mean.lhs: momentum_mean.rhs,
-                            momentum_var.lhs: momentum_var.rhs,
-                            mu: sp.sqrt(snr) * sigma,
-                        }
+                    given=_meaning(shift_meaning),
+                    method="squares of the earlier steps' ratio",
+                ),
+                NumericEqual(
+                    LHS,
+                    RHS,
+                    tuple(
+                        {snr: sp.Rational(q), b1: sp.Rational(beta), sigma: sp.Rational(3, 2)}
+                        for q, beta in (("1/3", "9/10"), ("2", "1/5"))
                     ),
-                    method="squares of the earlier steps' ratio (both sides nonnegative)",
+                    meaning=shift_meaning,
+                    method="and its sign (mpmath)",
                 ),
             ),
         )
