@@ -208,6 +208,7 @@ def _sign_as_normalised_update(c: _Context) -> None:
         )
         c.recorder.restate(
             c.weight_rms.step("adamw_update"),
+            title="The weight update with decoupled weight decay",
             justification=(
                 "The weights follow [[weight_rms.adamw_update]] with the sign update "
                 "[[sign_update]] (the source writes $\\eta_t, \\lambda_t$; here both are constant)."
@@ -709,7 +710,7 @@ def _autocovariance(c: _Context) -> None:
                             k: sp.Integer(lag),
                         }
                     ),
-                    method=f"brute force against [[update_rms.m_unrolled]], k = {lag}",
+                    method=f"brute force against update_rms.m_unrolled, k = {lag}",
                 )
                 for lag in (1, 2)
             ),
