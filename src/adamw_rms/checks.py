@@ -986,7 +986,12 @@ class SignQuadrature:
 
         def expect(argument: sp.Expr) -> sp.Expr:
             total = mpmath.mpf(0)
-            for (p, q), probability in quadrants().items():
+            if argument.has(sp.sign(S.pair_y)):
+                weights = quadrants()
+            else:  # sign(X) alone: its marginal is enough
+                above = _normal_mass_above_zero(mean)
+                weights = {(1, 1): above, (-1, 1): 1 - above}
+            for (p, q), probability in weights.items():
                 signs = {sp.sign(S.pair_x): sp.Integer(p), sp.sign(S.pair_y): sp.Integer(q)}
                 value = sp.sympify(argument.xreplace(signs)).xreplace(dict(point))
                 if value.free_symbols:
