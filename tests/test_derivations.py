@@ -33,6 +33,7 @@ EXPECTED_TERMINAL = {
     "weight_rms.theta_rms_large_snr",
     "weight_rms.theta_rms_no_decay",
     "weight_rms.weight_decay_for_rms",
+    "sign_sgdm.mean_v_bar_window",
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",
@@ -80,7 +81,19 @@ REQUIRED_CLAIMS = {
         "ema_wd",
     },
     "update_rms": {"update_rms_sq", "update_rms_mu0"},
-    "sign_sgdm": {"mean_v_bar_approx", "theta_rms_sign", "theta_rms_sign_simple"},
+    # Every formula the sign version prints.
+    "sign_sgdm": {
+        "momentum",
+        "sign_update",
+        "adamw_update",
+        "v_bar_def",
+        "mean_v_bar_sum",
+        "mean_v_bar_window",
+        "mean_v_bar_approx",
+        "theta_rms_sign",
+        "theta_rms_sign_simple",
+        "ratio_to_adamw",
+    },
     "tuc": set(TUC_CLAIMS),
     "schedules": {
         "theta_unrolled_dynamic",

@@ -1078,6 +1078,8 @@ class MeanFieldRewriteOf(MeanFieldRewrite):
         if lhs == self.lhs:
             return CheckResult(self.method, False, f"the left side {self.lhs} has no meaning")
         return MeanFieldRewrite.run(dataclasses.replace(self, lhs=lhs, meaning={}))
+
+
 # --- schedules ---
 
 
@@ -1130,23 +1132,6 @@ class Given:
         return CheckResult(self.method or result.method, result.passed, detail)
 
 
-def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """Split the last term off every sum whose upper limit is ``index`` (repeatedly)."""
-
-    def is_open(e: sp.Basic) -> bool:
-        return isinstance(e, sp.Sum) and len(e.limits) == 1 and e.limits[0][2] == index
-
-    def peel(e: sp.Sum) -> sp.Expr:
-        (variable, lower, upper) = e.limits[0]
-        return sp.Sum(e.function, (variable, lower, upper - 1)) + e.function.subs(variable, upper)
-
-    for _ in range(8):
-        if not expr.has(sp.Sum) or not any(is_open(a) for a in expr.atoms(sp.Sum)):
-            break
-        expr = expr.replace(is_open, peel)
-    return expr
-
-
 def _canonical_indices(expr: sp.Expr) -> sp.Expr:
     """Rename the index of every single sum after its limits, so that equal sums are equal."""
 
@@ -1191,3 +1176,245 @@ class UnrolledRecursion:
         if not is_zero(sp.expand(difference)):
             return CheckResult(self.method, False, "inductive step does not reduce to 0")
         return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+
+
+# --- sign_sgdm ---
+
+
+def resolve(meaning: Mapping, expr: sp.Expr, passes: int = 8) -> sp.Expr:
+    """``expr`` with each key of ``meaning`` replaced by its value, repeatedly, until stable.
+
+    A key is an opaque quantity (the left side, an expectation, a norm) and its value what an
+    earlier step states it to be; values may contain further keys (``E[u^2] -> M^2 + C_0``,
+    ``C_0 -> 1``), so the substitution runs to a fixed point.
+    """
+    for _ in range(passes):
+        replaced = expr.xreplace(dict(meaning))
+        if replaced == expr:
+            return expr
+        expr = replaced
+    return expr
+
+
+class _Meaning:
+    """Mixin: substitute ``meaning`` (to a fixed point) into every expression, then run the base.
+
+    So a check written with :data:`LHS` gives the left side its meaning from earlier steps
+    (``{E[v_bar_t]: exact expression}``); a left side that is not the expected quantity stays
+    opaque, and the check fails.
+    """
+
+    def run(self) -> CheckResult:
+        meaning = dict(self.meaning)
+        changes = {
+            f.name: resolve(meaning, getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), sp.Basic)
+        }
+        plain = dataclasses.replace(self, meaning={}, **changes)
+        try:
+            return super(_Meaning, plain).run()
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error}")
+
+
+@dataclass(frozen=True)
+class SmallParameterGiven(_Meaning, SmallParameter):
+    """:class:`SmallParameter` with the sides given their meaning first (``meaning``)."""
+
+    meaning: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SequenceLimitGiven(_Meaning, SequenceLimit):
+    """:class:`SequenceLimit` with the sides given their meaning first (``meaning``)."""
+
+    meaning: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeanFieldRewriteGiven(_Meaning, MeanFieldRewrite):
+    """:class:`MeanFieldRewrite` with the sides given their meaning first (``meaning``)."""
+
+    meaning: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NumericEqualAt:
+    """``lhs == rhs`` in mpmath at each of ``points`` (sums by direct summation, integrals by
+    quadrature), after ``meaning`` is substituted to a fixed point."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    points: tuple[Mapping, ...]
+    meaning: Mapping = field(default_factory=dict)
+    tolerance: float = 1e-12
+    dps: int = 20
+    method: str = "mpmath at exact points"
+
+    def run(self) -> CheckResult:
+        lhs, rhs = resolve(self.meaning, self.lhs), resolve(self.meaning, self.rhs)
+        worst = mpmath.mpf(0)
+        try:
+            for point in self.points:
+                left = _numeric_series(lhs, point, self.dps)
+                right = _numeric_series(rhs, point, self.dps)
+                worst = max(worst, abs(left - right) / max(1, abs(right)))
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error}")
+        ok = worst < self.tolerance
+        return CheckResult(
+            self.method, ok, f"|lhs - rhs| <= {mpmath.nstr(worst, 2)} at {len(self.points)} points"
+        )
+
+
+@dataclass(frozen=True)
+class BruteForceBy(BruteForce):
+    """:class:`BruteForce` on expressions, with opaque quantities evaluated by ``evaluate``.
+
+    Each side is substituted (``given``), taken at ``t = n`` and expanded (``doit``); then
+    ``evaluate(expr, n)`` computes what is left opaque, e.g. expectations by exact Gaussian
+    moments of the iterated recursion, or by linearity.
+    """
+
+    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
+
+    def _side(self, side, n: int) -> sp.Expr:
+        value = super()._side(side, n)
+        if self.evaluate is not None:
+            value = self.evaluate(value, n)
+        return value.xreplace(dict(self.at))
+
+
+@dataclass(frozen=True)
+class SumInduction:
+    """``lhs = rhs`` for every ``t >= 1``, where ``lhs`` means ``c(t) * Sum(f(t, i), (i, 1, t))``.
+
+    ``meaning`` turns the left side into that sum (from earlier steps). With ``r = f(t, i) /
+    f(t - 1, i)`` free of ``i``, the sum ``S_t`` obeys ``S_t = r S_{t-1} + f(t, t)``; the check
+    proves that ``rhs / c`` solves this recursion with ``S_1 = f(1, 1)`` (base case and inductive
+    step reduce to 0).
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    index: sp.Symbol
+    meaning: Mapping = field(default_factory=dict)
+    method: str = "induction on t (the left side's sum)"
+
+    def run(self) -> CheckResult:
+        t, i = S.t, self.index
+        left = resolve(self.meaning, self.lhs)
+        sums = [term for term in sp.Mul.make_args(left) if isinstance(term, sp.Sum)]
+        if len(sums) != 1 or sums[0].limits != ((i, 1, t),):
+            return CheckResult(self.method, False, "the left side is not c(t) * sum_{i=1}^t f")
+        (total,) = sums
+        outside = sp.Mul(*[term for term in sp.Mul.make_args(left) if term is not total])
+        summand = total.function
+        ratio = sp.simplify(sp.powsimp(summand / summand.subs(t, t - 1), force=True))
+        if ratio.has(i):
+            return CheckResult(self.method, False, "f(t, i) / f(t - 1, i) depends on i")
+        closed = resolve(self.meaning, self.rhs) / outside
+        base_ok = is_zero((closed - summand).subs({t: 1, i: 1}))
+        step_ok = is_zero(closed - ratio * closed.subs(t, t - 1) - summand.subs(i, t))
+        if base_ok and step_ok:
+            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:
+    """P(X > 0) for X ~ N(mean, 1), by quadrature of the density."""
+
+    def density(value):
+        return mpmath.exp(-((value - mean) ** 2) / 2) / mpmath.sqrt(2 * mpmath.pi)
+
+    return mpmath.quad(density, [0, mean, mpmath.inf] if mean > 0 else [0, mpmath.inf])
+
+
+def _positive_orthant(mean: mpmath.mpf, correlation: mpmath.mpf) -> mpmath.mpf:
+    """P(X > 0, Y > 0) for unit-variance normals with means ``mean`` and correlation.
+
+    By quadrature over X of the normal density times the conditional probability that Y > 0
+    (given X = x, Y is normal with mean ``a + rho (x - a)`` and variance ``1 - rho^2``).
+    """
+    spread = mpmath.sqrt(1 - correlation**2)
+
+    def integrand(value):
+        density = mpmath.exp(-((value - mean) ** 2) / 2) / mpmath.sqrt(2 * mpmath.pi)
+        return density * mpmath.ncdf((mean + correlation * (value - mean)) / spread)
+
+    return mpmath.quad(integrand, [0, mean, mpmath.inf] if mean > 0 else [0, mpmath.inf])
+
+
+@dataclass(frozen=True)
+class SignQuadrature:
+    """A statement about ``sign(X)``, ``sign(Y)`` checked by quadrature of the normal density.
+
+    ``X``, ``Y`` (``S.pair_x``, ``S.pair_y``) are jointly normal with means ``a`` (``S.shift``),
+    unit variances and correlation ``rho``. Each side is read as a polynomial in the two signs
+    under ``Expect``, ``Covariance`` (``E[AB] - E[A]E[B]``) and ``Variance``; an expectation is the
+    sum over the four quadrants of its value there times the quadrant's probability, an
+    mpmath quadrature of the density. Nothing is shared with a closed form.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    points: tuple[Mapping, ...]
+    tolerance: float = 1e-12
+    method: str = "mpmath quadrature of the bivariate normal"
+
+    def _value(self, expr: sp.Expr, point: Mapping) -> mpmath.mpf:
+        mean, correlation = (mpmath.mpf(sp.Rational(point[s])) for s in (S.shift, S.rho))
+        found: dict = {}
+
+        def quadrants() -> dict:
+            # Both marginals are N(a, 1): the four quadrants from P(X>0) and P(X>0, Y>0).
+            if not found:
+                above, both = _normal_mass_above_zero(mean), _positive_orthant(mean, correlation)
+                found.update(
+                    {(1, 1): both, (1, -1): above - both, (-1, 1): above - both,
+                     (-1, -1): 1 - 2 * above + both}
+                )  # fmt: skip
+            return found
+
+        def expect(argument: sp.Expr) -> sp.Expr:
+            total = mpmath.mpf(0)
+            if argument.has(sp.sign(S.pair_y)):
+                weights = quadrants()
+            else:  # sign(X) alone: its marginal is enough
+                above = _normal_mass_above_zero(mean)
+                weights = {(1, 1): above, (-1, 1): 1 - above}
+            for (p, q), probability in weights.items():
+                signs = {sp.sign(S.pair_x): sp.Integer(p), sp.sign(S.pair_y): sp.Integer(q)}
+                value = sp.sympify(argument.xreplace(signs)).xreplace(dict(point))
+                if value.free_symbols:
+                    raise ValueError(f"not a function of the signs: {argument}")
+                total += mpmath.mpf(sp.Float(value, 30)) * probability
+            return sp.Float(str(total), 30)
+
+        def covariance(first: sp.Expr, second: sp.Expr) -> sp.Expr:
+            return expect(first * second) - expect(first) * expect(second)
+
+        reduced = expr.replace(
+            lambda e: isinstance(e, S.Covariance), lambda e: covariance(*e.args)
+        ).replace(lambda e: isinstance(e, S.Variance), lambda e: covariance(e.args[0], e.args[0]))
+        reduced = reduced.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+        return _numeric_series(reduced, point, 20)
+
+    def run(self) -> CheckResult:
+        worst = mpmath.mpf(0)
+        try:
+            with mpmath.workdps(20):
+                for point in self.points:
+                    left, right = self._value(self.lhs, point), self._value(self.rhs, point)
+                    worst = max(worst, abs(left - right) / max(1, abs(right)))
+        except Exception as error:  # not a function of the signs
+            return CheckResult(self.method, False, f"could not evaluate: {error}")
+        ok = worst < self.tolerance
+        return CheckResult(
+            self.method,
+            ok,
+            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
+            f"(tolerance {self.tolerance:g})",
+        )

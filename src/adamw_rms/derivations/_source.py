@@ -146,9 +146,48 @@ WEIGHT_RMS_CLAIMS = {
 }
 
 # --- part 1, "sign version" (SignSGDMW) ----------------------------------------------------------
+_sign_window = (1 - b3) / (1 - b3**t)
+
+
+def _printed(lhs: sp.Expr, rhs: sp.Expr, where: str) -> Claim:
+    # The sign version's formulas with the left side the source prints, compared too.
+    return Claim(rhs, where, lhs=lhs)
+
+
+_adamw_norm = sp.Symbol(r"\Vert\theta_t^{\mathrm{AdamW}}\Vert_{\mathrm{RMS}}")
+
 SIGN_SGDM_CLAIMS = {
-    "mean_v_bar_approx": _claim(mu**2 + (1 - b1) / (1 + b1) * sigma**2, "11307, sign version"),
-    "theta_rms_sign": _claim(
+    "momentum": _printed(S.m[t], b1 * S.m[t - 1] + (1 - b1) * S.g[t], "11307, SignSGDMW, m_t"),
+    "sign_update": _printed(
+        S.u[t], S.m[t] / sp.sqrt(S.m[t] ** 2), "11307, sign(m_t) = m_t/sqrt(m_t^2)"
+    ),
+    # Printed with eta_t, lambda_t; constant here.
+    "adamw_update": _printed(
+        S.theta[t],
+        S.theta[t - 1] - eta * (S.u[t] + lam * S.theta[t - 1]),
+        "11307, SignSGDMW, theta_t",
+    ),
+    "v_bar_def": _printed(
+        S.v_bar[t],
+        _sign_window * sp.Sum(b3 ** (t - S.i) * S.m[S.i] ** 2, (S.i, 1, t)),
+        "11307, sign version, v_bar_t",
+    ),
+    "mean_v_bar_sum": _printed(
+        S.Expect(S.v_bar[t]),
+        _sign_window * sp.Sum(b3 ** (t - S.i) * S.Expect(S.m[S.i] ** 2), (S.i, 1, t)),
+        "11307, sign version, E[v_bar_t]",
+    ),
+    "mean_v_bar_approx": _printed(
+        S.Expect(S.v_bar[t]), mu**2 + (1 - b1) / (1 + b1) * sigma**2, "11307, sign version"
+    ),
+    "mean_v_bar_window": _printed(
+        S.Expect(S.v_bar[t]),
+        _sign_window
+        * sp.Sum(b3 ** (t - S.i) * (mu**2 + (1 - b1) / (1 + b1) * sigma**2), (S.i, 1, t)),
+        "11307, sign version, E[v_bar_t] with stationary E[m_i^2]",
+    ),
+    "theta_rms_sign": _printed(
+        S.RMS2(S.theta[t]),
         b3 ** (2 * t) * S.rho0
         + (1 - b3**t) ** 2
         * (snr + (1 - b3) * (1 + b3**t) / 2 / (1 - b3**t))
@@ -164,6 +203,12 @@ SIGN_SGDM_CLAIMS = {
             "the source writes the squared RMS on the left of a square root; the square root of "
             "eta (1 + beta1) / (2 lambda (1 - beta1)) is the RMS itself, not its square"
         ),
+    ),
+    # In words: the weight RMS is sqrt((1 + beta1)/(1 - beta1)) times AdamW's.
+    "ratio_to_adamw": _printed(
+        S.RMS(S.theta[t]) / _adamw_norm,
+        sp.sqrt((1 + b1) / (1 - b1)),
+        "11307, sign version, ratio",
     ),
 }
 
