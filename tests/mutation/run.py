@@ -63,6 +63,8 @@ GROUPS = ("modules", "claims", "lhs")
 DERIVATIONS = Path("src/adamw_rms/derivations")
 SOURCE_FILE = DERIVATIONS / "_source.py"
 STEP_CALLS = frozenset({"add", "Step", "restate"})
+# Keyword arguments that hold prose or ids, never mathematics.
+PROSE = frozenset({"id", "title", "section", "justification", "label", "limit", "where"})
 DEFAULT_TIMEOUT = 60.0
 
 # Outcome kinds.
@@ -148,7 +150,7 @@ def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
 
 
 def _skipped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    """Inside an f-string, an annotation, a decorator or ``__all__``: not mathematics."""
+    """Inside an f-string, an annotation, a decorator, ``__all__`` or prose: not mathematics."""
     child, parent = node, parents.get(node)
     while parent is not None:
         if isinstance(parent, ast.JoinedStr):
@@ -163,6 +165,8 @@ def _skipped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
             isinstance(target, ast.Name) and target.id == "__all__" for target in parent.targets
         ):
             return True
+        if isinstance(parent, ast.keyword) and parent.arg in PROSE:
+            return True
         child, parent = parent, parents.get(parent)
     return False
 
@@ -173,14 +177,20 @@ def _context(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
     while parent is not None:
         if isinstance(parent, ast.Call):
             for keyword in parent.keywords:
-                if keyword.arg == "id" and isinstance(keyword.value, ast.Constant):
-                    return f"step {keyword.value.value}"
+                if keyword.arg == "id":
+                    value = keyword.value
+                    if isinstance(value, ast.Constant):
+                        return f"step {value.value}"
+                    return f"step {ast.unparse(value)}"
         if isinstance(parent, ast.Dict) and child in parent.values:
             key = parent.keys[parent.values.index(child)]
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return f"claim {key.value}"
         if isinstance(parent, ast.FunctionDef):
             return f"{parent.name}()"
+        if isinstance(parent, ast.Assign) and isinstance(parents.get(parent), ast.Module):
+            names = [t.id for t in parent.targets if isinstance(t, ast.Name)]
+            return " = ".join(names) if names else "module level"
         child, parent = parent, parents.get(parent)
     return "module level"
 
@@ -324,8 +334,14 @@ def _inside(mutant: Mutant, spans: Iterable[tuple[int, int]]) -> bool:
     return any(s <= mutant.start and mutant.end <= e for s, e in spans)
 
 
-def _claims_mutants(src: _Source, parents: dict[ast.AST, ast.AST]) -> list[Mutant]:
-    """The values of the ``*_CLAIMS`` dicts and the module-level expressions they name."""
+def _claims_mutants(
+    src: _Source, parents: dict[ast.AST, ast.AST], modules: Sequence[str] = MODULES
+) -> list[Mutant]:
+    """The values of the ``*_CLAIMS`` dicts and the private module-level expressions they name.
+
+    Only the dicts of ``modules`` (``weight_rms`` -> ``WEIGHT_RMS_CLAIMS``), unless none of
+    them has one; then every dict.
+    """
     assigned = {
         target.id: node.value
         for node in src.tree.body
@@ -333,7 +349,12 @@ def _claims_mutants(src: _Source, parents: dict[ast.AST, ast.AST]) -> list[Mutan
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    roots = [value for name, value in assigned.items() if name.endswith("_CLAIMS")]
+    wanted = {f"{m.upper()}_CLAIMS" for m in modules} & set(assigned)
+    roots = [
+        value
+        for name, value in assigned.items()
+        if name.endswith("_CLAIMS") and (name in wanted or not wanted)
+    ]
     seen: set[str] = set()
     queue = list(roots)
     while queue:
@@ -362,7 +383,7 @@ def find_mutants(tree: Path, modules: Sequence[str] = MODULES) -> dict[str, list
             if not _inside(mutant, covered):
                 groups["modules"].append(mutant)
     src = _Source(tree / SOURCE_FILE, str(SOURCE_FILE))
-    groups["claims"] = _claims_mutants(src, _parents(src.tree))
+    groups["claims"] = _claims_mutants(src, _parents(src.tree), modules)
     for name, mutants in groups.items():
         unique = {m.key: m for m in mutants}
         groups[name] = sorted(unique.values(), key=lambda m: (m.path, m.start, m.operator))
@@ -412,7 +433,7 @@ class Runner:
         self,
         tree: Path,
         python: str,
-        timeout: float,
+        timeout: float | None,
         derive_jobs: int,
         keep: Path | None = None,
     ) -> None:
@@ -446,6 +467,7 @@ class Runner:
             *self.extra,
         ]
         start = time.perf_counter()
+        timeout = self.timeout if self.timeout is not None else 10 * DEFAULT_TIMEOUT
         try:
             done = subprocess.run(
                 command,
@@ -453,7 +475,7 @@ class Runner:
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=self.timeout,
+                timeout=timeout,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -493,6 +515,8 @@ class Runner:
             raise RuntimeError(f"the unmutated tree {self.tree} does not derive: {detail}")
         self.reference = self._output(work)
         self.reference_seconds = seconds
+        if self.timeout is None:
+            self.timeout = max(DEFAULT_TIMEOUT, 6 * seconds)
         if not self.reference:
             raise RuntimeError(f"the unmutated tree {self.tree} derived but wrote nothing")
 
@@ -707,7 +731,7 @@ def _parser() -> argparse.ArgumentParser:
         "--module",
         action="append",
         choices=MODULES,
-        help="only this derivation module's mutants (repeatable; claims are kept)",
+        help="only this derivation module's mutants, left sides and claims (repeatable)",
     )
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default: 2)")
     parser.add_argument(
@@ -716,8 +740,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT,
-        help="seconds per derive (default: %(default)s)",
+        default=None,
+        help=f"seconds per derive (default: {DEFAULT_TIMEOUT:g}, or 6 times the unmutated "
+        "tree's derive if longer)",
     )
     parser.add_argument(
         "--python",
