@@ -410,6 +410,22 @@ _FAILURE = re.compile(r"^  (\S+): (.+?): ")
 _TRACE_FILE = re.compile(r'File "[^"]*?/(adamw_rms/[^"]+)", line (\d+), in (\S+)')
 
 
+# Run in a copy (built, not verified): every step's statement and what its checks can see.
+_PROBE = """
+import json, sympy as sp
+from adamw_rms.steps import DERIVATION_NAMES, derivation
+from adamw_rms.checks import LHS, RHS, mentions
+steps = {}
+for name in DERIVATION_NAMES:
+    for step in derivation(name).steps:
+        steps[step.qualified_id] = [
+            sp.srepr(step.lhs), sp.srepr(step.rhs), step.kind.value,
+            [[c.method, mentions(c, LHS), mentions(c, RHS)] for c in step.checks],
+        ]
+print(json.dumps(steps))
+"""
+
+
 def _copy_tree(tree: Path, into: Path) -> Path:
     target = into / "src"
     shutil.copytree(tree / "src", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -436,6 +452,7 @@ class Runner:
         timeout: float | None,
         derive_jobs: int,
         keep: Path | None = None,
+        explain: bool = True,
     ) -> None:
         self.tree = tree.resolve()
         self.python = python
@@ -445,6 +462,8 @@ class Runner:
         self.extra: list[str] = []
         self.reference: dict[str, bytes] = {}
         self.reference_seconds = 0.0
+        self.reference_steps: dict | None = None
+        self.explain = explain
 
     def _derive(self, work: Path) -> tuple[subprocess.CompletedProcess | None, float]:
         env = {
@@ -517,8 +536,65 @@ class Runner:
         self.reference_seconds = seconds
         if self.timeout is None:
             self.timeout = max(DEFAULT_TIMEOUT, 6 * seconds)
+        self.reference_steps = self._probe(work) if self.explain else None
         if not self.reference:
             raise RuntimeError(f"the unmutated tree {self.tree} derived but wrote nothing")
+
+    def _probe(self, work: Path) -> dict | None:
+        """Every step's statement and checks in the copy at ``work`` (``None`` if it fails)."""
+        env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            done = subprocess.run(
+                [self.python, "-c", _PROBE],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout or DEFAULT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        if done.returncode != 0:
+            return None
+        try:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return None
+
+    def _why(self, work: Path) -> str:
+        """Which statements the mutant changed, and what their checks cannot see."""
+        if self.reference_steps is None:
+            return ""
+        steps = self._probe(work)
+        if steps is None:
+            return ""
+        reasons = []
+        for qid, (lhs, rhs, kind, checks) in steps.items():
+            old = self.reference_steps.get(qid)
+            if old is None:
+                reasons.append(f"new step {qid}")
+                continue
+            sides = [n for n, a, b in (("left", lhs, old[0]), ("right", rhs, old[1])) if a != b]
+            if not sides:
+                continue
+            blind = []
+            if "left" in sides and not any(c[1] for c in checks):
+                blind.append("LHS")
+            if "right" in sides and not any(c[2] for c in checks):
+                blind.append("RHS")
+            methods = ", ".join(sorted({c[0] for c in checks})) or "none (a definition)"
+            note = f"; no check uses {' or '.join(blind)}" if blind else ""
+            if kind == ":=":
+                note = "; a definition, never verified"
+            reasons.append(f"{qid} ({' and '.join(sides)} side changed; checks: {methods}{note})")
+        missing = sorted(set(self.reference_steps) - set(steps))
+        reasons += [f"step {qid} gone" for qid in missing]
+        if not reasons:
+            return "no statement changed (only the documents' prose or check details)"
+        shown = "; ".join(reasons[:4])
+        more = f"; and {len(reasons) - 4} more" if len(reasons) > 4 else ""
+        return f"changed statements: {shown}{more}"
 
     @staticmethod
     def _output(work: Path) -> dict[str, bytes]:
@@ -576,7 +652,13 @@ class Runner:
                     seconds,
                     reason="derives documents and kernels byte-identical to the unmutated tree's",
                 )
-            return Outcome(mutant, SURVIVED, seconds, reason=f"derive exits 0; {difference}")
+            why = self._why(work)
+            return Outcome(
+                mutant,
+                SURVIVED,
+                seconds,
+                reason=f"derive exits 0; {why + '; ' if why else ''}{difference}",
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -753,6 +835,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="also write the outcomes as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--no-explain",
+        action="store_true",
+        help="do not rebuild a survivor to name the statements it changed",
+    )
     return parser
 
 
@@ -771,7 +858,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for mutant in chosen:
             print(f"{mutant.group:8} {mutant.describe()}")
         return 0
-    runner = Runner(tree, args.python, args.timeout, args.derive_jobs)
+    runner = Runner(tree, args.python, args.timeout, args.derive_jobs, explain=not args.no_explain)
     try:
         runner.prepare()
         print(
