@@ -10,6 +10,7 @@ About 2-3 minutes on two cores.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -18,6 +19,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.mutation import run as mutation  # noqa: E402
+
 SEED = 14
 SAMPLE = {"modules": 24, "claims": 8, "lhs": 8}
 BARS = {"modules": 0.9, "claims": 7 / 8, "lhs": 7 / 8}
@@ -53,3 +58,87 @@ def test_mutants_make_derive_fail(mutation_run: dict, group: str) -> None:
         f"mutants killed ({rate['kill_rate']:.0%} < {BARS[group]:.0%}); survivors:\n"
         + "\n".join(survivors)
     )
+
+
+# --- the runner itself (fast) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sites() -> dict[str, list]:
+    return mutation.find_mutants(REPO_ROOT)
+
+
+def test_every_group_has_sites(sites):
+    assert all(len(sites[g]) >= 8 for g in mutation.GROUPS), {g: len(m) for g, m in sites.items()}
+    assert {m.module for m in sites["modules"]} == set(mutation.MODULES)
+    assert {m.module for m in sites["claims"]} == {"_source"}
+
+
+def test_mutants_are_arithmetic_and_never_in_strings(sites):
+    files = {}
+    for group, mutants in sites.items():
+        for m in mutants:
+            if m.path not in files:
+                files[m.path] = (REPO_ROOT / m.path).read_bytes()
+            assert files[m.path][m.start : m.end].decode() == m.old
+            if m.operator in ("+->-", "-->+"):
+                assert m.old in "+-" and m.new in "+-"
+            elif m.operator.startswith("n->"):
+                assert m.old.isdigit() and abs(int(m.new) - int(m.old)) == 1
+            elif m.operator == "-x->x":
+                assert m.old.strip() == "-" and m.new == ""
+            else:
+                assert group == "lhs", m.describe()
+
+
+def test_mutants_edit_code(sites):
+    """A seeded sample: the mutated module still parses, and its syntax tree differs."""
+    original = {}
+    for group in mutation.GROUPS:
+        for m in mutation.sample(sites[group], 8, seed=1):
+            data = (REPO_ROOT / m.path).read_bytes()
+            if m.path not in original:
+                original[m.path] = ast.dump(ast.parse(data))
+            mutated = ast.dump(ast.parse(mutation.apply(m, data)))
+            assert mutated != original[m.path], m.describe()
+
+
+def test_lhs_mutants_lie_in_left_sides(sites):
+    contexts = {m.context for m in sites["lhs"]}
+    assert "step theta_rms_split" in contexts
+    assert not any(
+        m.start == n.start and m.path == n.path for m in sites["lhs"] for n in sites["modules"]
+    )
+
+
+def test_sampling_is_seeded(sites):
+    a = mutation.sample(sites["modules"], 10, seed=3)
+    assert a == mutation.sample(sites["modules"], 10, seed=3)
+    assert a != mutation.sample(sites["modules"], 10, seed=4)
+    assert len(mutation.sample(sites["claims"], None, seed=0)) == len(sites["claims"])
+
+
+def test_failures_are_parsed_from_derive_stderr():
+    stderr = (
+        "\n2 of 150 steps FAILED verification; nothing written.\n"
+        "  weight_rms.theta_rms: rewrite to 0: not zero\n"
+        "  weight_rms.theta_rms: source comparison: differs from the formula\n"
+    )
+    done = subprocess.CompletedProcess([], 1, "", stderr)
+    m = mutation.find_mutants(REPO_ROOT, ("tuc",))["modules"][0]
+    outcome = mutation.Runner._killed(m, done, 1.0)
+    assert outcome.kind == mutation.VERIFICATION
+    assert outcome.failures == [
+        "weight_rms.theta_rms: rewrite to 0",
+        "weight_rms.theta_rms: source comparison",
+    ]
+    crash = subprocess.CompletedProcess(
+        [],
+        1,
+        "",
+        'Traceback (most recent call last):\n  File "/tmp/x/src/adamw_rms/derivations/tuc.py", '
+        "line 12, in build\nIndexError: tuple index out of range\n",
+    )
+    outcome = mutation.Runner._killed(m, crash, 1.0)
+    assert outcome.kind == mutation.CRASH
+    assert "IndexError" in outcome.reason and "derivations/tuc.py:12" in outcome.reason
