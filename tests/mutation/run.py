@@ -15,7 +15,7 @@ Three groups of mutation sites, found with :mod:`ast` (never in strings, docstri
     plus the whole left side negated and an index ``x[t]`` shifted to ``x[t - 1]``/``x[t + 1]``.
 
 Each mutant is one textual edit of one file in a copy of the tree's ``src/``; ``derive`` then
-runs on the copy (``PYTHONPATH=<copy>/src``) with a timeout. A mutant is *killed* when
+runs on the copy (``PYTHONPATH=<copy>/src``) with a limit on CPU time. A mutant is *killed* when
 ``derive`` exits non-zero and writes nothing (no documents, no kernels); the runner says by
 what: verification (the failing steps and checks, parsed from ``derive``'s report), a crash
 (the exception and the line of the derivation module it came from), or the timeout. A mutant
@@ -39,6 +39,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -426,6 +427,16 @@ print(json.dumps(steps))
 """
 
 
+# Runs argv[2:] under a CPU-time limit of argv[1] seconds: a hang is caught whatever the load
+# of the machine (a wall-clock limit would count other processes' time); WALL_FACTOR times the
+# limit in wall time is the last resort.
+_CPU_LIMIT = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_CPU, (n, n + 5)); os.execv(sys.argv[2], sys.argv[2:])"
+)
+WALL_FACTOR = 10
+
+
 def _copy_tree(tree: Path, into: Path) -> Path:
     target = into / "src"
     shutil.copytree(tree / "src", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -465,14 +476,21 @@ class Runner:
         self.reference_steps: dict | None = None
         self.explain = explain
 
-    def _derive(self, work: Path) -> tuple[subprocess.CompletedProcess | None, float]:
+    def _derive(
+        self, work: Path, limit: float | None = None
+    ) -> tuple[subprocess.CompletedProcess | None, float]:
         env = {
             **os.environ,
             "PYTHONPATH": str(work / "src"),
             "PYTHONDONTWRITEBYTECODE": "1",
             "XDG_CACHE_HOME": str(work / "cache"),
         }
+        limit = limit or self.timeout or 10 * DEFAULT_TIMEOUT
         command = [
+            self.python,
+            "-c",
+            _CPU_LIMIT,
+            str(int(limit) + 1),
             self.python,
             "-m",
             "adamw_rms",
@@ -486,7 +504,6 @@ class Runner:
             *self.extra,
         ]
         start = time.perf_counter()
-        timeout = self.timeout if self.timeout is not None else 10 * DEFAULT_TIMEOUT
         try:
             done = subprocess.run(
                 command,
@@ -494,10 +511,12 @@ class Runner:
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=timeout,
+                timeout=WALL_FACTOR * limit,
                 check=False,
             )
         except subprocess.TimeoutExpired:
+            return None, time.perf_counter() - start
+        if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
             return None, time.perf_counter() - start
         return done, time.perf_counter() - start
 
@@ -528,7 +547,7 @@ class Runner:
         ).stdout
         if "--no-cache" in help_text:
             self.extra.append("--no-cache")
-        done, seconds = self._derive(work)
+        done, seconds = self._derive(work, limit=10 * max(DEFAULT_TIMEOUT, self.timeout or 0))
         if done is None or done.returncode != 0:
             detail = "timed out" if done is None else done.stderr[-2000:]
             raise RuntimeError(f"the unmutated tree {self.tree} does not derive: {detail}")
@@ -637,7 +656,9 @@ class Runner:
             if done is None:
                 if written:
                     return Outcome(mutant, WROTE, seconds, reason="timed out after writing")
-                return Outcome(mutant, TIMEOUT, seconds, reason=f"no result in {self.timeout} s")
+                return Outcome(
+                    mutant, TIMEOUT, seconds, reason=f"over {self.timeout:g} s of CPU time"
+                )
             if done.returncode != 0:
                 if written:
                     return Outcome(
@@ -823,8 +844,8 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=None,
-        help=f"seconds per derive (default: {DEFAULT_TIMEOUT:g}, or 6 times the unmutated "
-        "tree's derive if longer)",
+        help=f"CPU seconds per derive (default: {DEFAULT_TIMEOUT:g}, or 6 times the unmutated "
+        "tree's derive if longer; ten times as much wall time)",
     )
     parser.add_argument(
         "--python",
