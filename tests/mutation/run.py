@@ -189,8 +189,11 @@ def _context(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
                 return f"claim {key.value}"
         if isinstance(parent, ast.FunctionDef):
             return f"{parent.name}()"
-        if isinstance(parent, ast.Assign) and isinstance(parents.get(parent), ast.Module):
-            names = [t.id for t in parent.targets if isinstance(t, ast.Name)]
+        if isinstance(parent, ast.Assign | ast.AnnAssign) and isinstance(
+            parents.get(parent), ast.Module
+        ):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
             return " = ".join(names) if names else "module level"
         child, parent = parent, parents.get(parent)
     return "module level"
@@ -419,9 +422,11 @@ from adamw_rms.checks import LHS, RHS, mentions
 steps = {}
 for name in DERIVATION_NAMES:
     for step in derivation(name).steps:
+        claim = step.claim
         steps[step.qualified_id] = [
             sp.srepr(step.lhs), sp.srepr(step.rhs), step.kind.value,
             [[c.method, mentions(c, LHS), mentions(c, RHS)] for c in step.checks],
+            None if claim is None else [sp.srepr(claim.rhs), sp.srepr(claim.lhs), claim.erratum],
         ]
 print(json.dumps(steps))
 """
@@ -581,20 +586,27 @@ class Runner:
         except (ValueError, IndexError):
             return None
 
-    def _why(self, work: Path) -> str:
-        """Which statements the mutant changed, and what their checks cannot see."""
+    def _why(self, work: Path) -> tuple[str, bool]:
+        """Which statements the mutant changed and what their checks cannot see; and whether
+        every statement, claim and check method is the unmutated tree's (``True``)."""
         if self.reference_steps is None:
-            return ""
+            return "", False
         steps = self._probe(work)
         if steps is None:
-            return ""
+            return "", False
         reasons = []
-        for qid, (lhs, rhs, kind, checks) in steps.items():
+        for qid, (lhs, rhs, kind, checks, claim) in steps.items():
             old = self.reference_steps.get(qid)
             if old is None:
                 reasons.append(f"new step {qid}")
                 continue
             sides = [n for n, a, b in (("left", lhs, old[0]), ("right", rhs, old[1])) if a != b]
+            if kind != old[2]:
+                sides.append("kind")
+            if claim != old[4]:
+                sides.append("claim")
+            if [c[0] for c in checks] != [c[0] for c in old[3]]:
+                sides.append("checks")
             if not sides:
                 continue
             blind = []
@@ -602,18 +614,22 @@ class Runner:
                 blind.append("LHS")
             if "right" in sides and not any(c[2] for c in checks):
                 blind.append("RHS")
-            methods = ", ".join(sorted({c[0] for c in checks})) or "none (a definition)"
+            methods = ", ".join(sorted({c[0] for c in checks})) or "none"
             note = f"; no check uses {' or '.join(blind)}" if blind else ""
-            if kind == ":=":
+            if kind == ":=" and {"left", "right"} & set(sides):
                 note = "; a definition, never verified"
-            reasons.append(f"{qid} ({' and '.join(sides)} side changed; checks: {methods}{note})")
+            reasons.append(f"{qid} ({', '.join(sides)} changed; checks: {methods}{note})")
         missing = sorted(set(self.reference_steps) - set(steps))
         reasons += [f"step {qid} gone" for qid in missing]
         if not reasons:
-            return "no statement changed (only the documents' prose or check details)"
+            return (
+                "every statement, claim and check is the unmutated tree's; only the details of "
+                "a check printed in the documents differ (its sample points or tolerances)",
+                True,
+            )
         shown = "; ".join(reasons[:4])
         more = f"; and {len(reasons) - 4} more" if len(reasons) > 4 else ""
-        return f"changed statements: {shown}{more}"
+        return f"changed: {shown}{more}", False
 
     @staticmethod
     def _output(work: Path) -> dict[str, bytes]:
@@ -673,10 +689,10 @@ class Runner:
                     seconds,
                     reason="derives documents and kernels byte-identical to the unmutated tree's",
                 )
-            why = self._why(work)
+            why, same = self._why(work)
             return Outcome(
                 mutant,
-                SURVIVED,
+                EQUIVALENT if same else SURVIVED,
                 seconds,
                 reason=f"derive exits 0; {why + '; ' if why else ''}{difference}",
             )
@@ -836,6 +852,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=MODULES,
         help="only this derivation module's mutants, left sides and claims (repeatable)",
     )
+    parser.add_argument(
+        "--where",
+        action="append",
+        help="only mutants whose description contains this text, e.g. 'weight_rms.py:351' "
+        "(repeatable; applied before sampling)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default: 2)")
     parser.add_argument(
         "--derive-jobs", type=int, default=1, help="derive's own --jobs per mutant (default: 1)"
@@ -872,7 +894,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = _sizes(args)
     chosen: list[Mutant] = []
     for group in args.group or GROUPS:
-        chosen += sample(found[group], sizes[group], args.seed)
+        pool = found[group]
+        if args.where:
+            pool = [m for m in pool if any(w in m.describe() for w in args.where)]
+        chosen += sample(pool, sizes[group], args.seed)
     totals = ", ".join(f"{g} {len(found[g])}" for g in GROUPS)
     print(f"mutation sites in {tree}: {totals}; running {len(chosen)}", file=sys.stderr)
     if args.list:
