@@ -71,7 +71,8 @@ def sites() -> dict[str, list]:
 def test_every_group_has_sites(sites):
     assert all(len(sites[g]) >= 8 for g in mutation.GROUPS), {g: len(m) for g, m in sites.items()}
     assert {m.module for m in sites["modules"]} == set(mutation.MODULES)
-    assert {m.module for m in sites["claims"]} == {"_source"}
+    assert {m.path for m in sites["claims"]} == {"src/adamw_rms/derivations/_source.py"}
+    assert {m.module for m in sites["claims"]} == set(mutation.MODULES)
 
 
 def test_mutants_are_arithmetic_and_never_in_strings(sites):

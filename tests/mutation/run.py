@@ -89,10 +89,12 @@ class Mutant:
     new: str
     operator: str  # "+->-", "-->+", "-x->x", "n->n+1", "n->n-1", "lhs->-lhs", "x[t]->x[t-1]"...
     context: str  # the enclosing function, or the claim / step id when known
+    block: str = ""  # for a claim: the derivation whose claims block holds it
 
     @property
     def module(self) -> str:
-        return Path(self.path).stem
+        """The derivation module mutated (for a claim, the one its block belongs to)."""
+        return self.block or Path(self.path).stem
 
     @property
     def where(self) -> str:
@@ -354,23 +356,28 @@ def _claims_mutants(
         if isinstance(target, ast.Name)
     }
     wanted = {f"{m.upper()}_CLAIMS" for m in modules} & set(assigned)
-    roots = [
-        value
-        for name, value in assigned.items()
-        if name.endswith("_CLAIMS") and (name in wanted or not wanted)
-    ]
+    blocks = [n for n in assigned if n.endswith("_CLAIMS") and (n in wanted or not wanted)]
+    mutants = []
     seen: set[str] = set()
-    queue = list(roots)
-    while queue:
-        for node in ast.walk(queue.pop()):
-            if isinstance(node, ast.Name) and node.id in assigned and node.id not in seen:
-                if not node.id.endswith("_CLAIMS") and node.id.startswith("_"):
+    for block in blocks:
+        # The block's dict, and the private expressions it uses (first block that uses one).
+        roots, queue = [assigned[block]], [assigned[block]]
+        while queue:
+            for node in ast.walk(queue.pop()):
+                if (
+                    isinstance(node, ast.Name)
+                    and node.id in assigned
+                    and node.id not in seen
+                    and node.id.startswith("_")
+                    and not node.id.endswith("_CLAIMS")
+                ):
                     seen.add(node.id)
                     roots.append(assigned[node.id])
                     queue.append(assigned[node.id])
-    mutants = []
-    for root in roots:
-        mutants.extend(_subtree_mutants(src, root, "claims", parents))
+        owner = block.removesuffix("_CLAIMS").lower()
+        for root in roots:
+            for mutant in _subtree_mutants(src, root, "claims", parents):
+                mutants.append(dataclasses.replace(mutant, block=owner))
     return mutants
 
 
