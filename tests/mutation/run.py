@@ -90,6 +90,8 @@ class Mutant:
     operator: str  # "+->-", "-->+", "-x->x", "n->n+1", "n->n-1", "lhs->-lhs", "x[t]->x[t-1]"...
     context: str  # the enclosing function, or the claim / step id when known
     block: str = ""  # for a claim: the derivation whose claims block holds it
+    col: int = 0  # 1-based character column of the edit
+    excerpt: str = ""  # the edited line around the edit, mutated, for the reports
 
     @property
     def module(self) -> str:
@@ -105,7 +107,11 @@ class Mutant:
         return f"{self.where}@{self.start}:{self.operator}"
 
     def describe(self) -> str:
-        return f"{self.where} [{self.context}] {self.operator}: {self.old!r} -> {self.new!r}"
+        shown = f" in `{self.excerpt}`" if self.excerpt else ""
+        return (
+            f"{self.where}:{self.col} [{self.context}] {self.operator}: "
+            f"{self.old!r} -> {self.new!r}{shown}"
+        )
 
 
 @dataclasses.dataclass
@@ -395,10 +401,31 @@ def find_mutants(tree: Path, modules: Sequence[str] = MODULES) -> dict[str, list
                 groups["modules"].append(mutant)
     src = _Source(tree / SOURCE_FILE, str(SOURCE_FILE))
     groups["claims"] = _claims_mutants(src, _parents(src.tree), modules)
+    files: dict[str, bytes] = {}
     for name, mutants in groups.items():
+        for k, m in enumerate(mutants):
+            data = files.setdefault(m.path, (tree / m.path).read_bytes())
+            mutants[k] = _located(m, data)
         unique = {m.key: m for m in mutants}
         groups[name] = sorted(unique.values(), key=lambda m: (m.path, m.start, m.operator))
     return groups
+
+
+def _located(mutant: Mutant, data: bytes, width: int = 36) -> Mutant:
+    """The mutant with its column and an excerpt of its mutated line (``…`` where cut)."""
+    start = data.rfind(b"\n", 0, mutant.start) + 1
+    end = data.find(b"\n", mutant.end)
+    end = len(data) if end < 0 else end
+    before = data[start : mutant.start].decode()
+    after = data[mutant.end : end].decode()
+    new = mutant.new
+    if "\n" in mutant.old:  # an edit over several lines: show its first line only
+        new = new.split("\n", 1)[0] + "…"
+        after = ""
+    left = before.lstrip()
+    left = left if len(left) <= width else "…" + left[-width:]
+    right = after if len(after) <= width else after[:width] + "…"
+    return dataclasses.replace(mutant, col=len(before) + 1, excerpt=f"{left}{new}{right}")
 
 
 def sample(mutants: Sequence[Mutant], size: int | None, seed: int) -> list[Mutant]:
