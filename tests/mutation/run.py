@@ -848,6 +848,26 @@ def report(outcomes: Sequence[Outcome], header: str) -> str:
     return "\n".join(lines)
 
 
+def _revision(tree: Path) -> str:
+    """The tree's commit, and whether its src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(tree), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {head}{' + uncommitted changes in src/' if dirty else ''}"
+
+
 def _sizes(args: argparse.Namespace) -> dict[str, int | None]:
     sizes = {g: args.sample for g in GROUPS}
     for group in GROUPS:
@@ -954,7 +974,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     flags = " ".join(a for a in (argv if argv is not None else sys.argv[1:]))
     header = (
         f"## Mutation run: seed {args.seed}, {len(chosen)} mutants, {elapsed:.0f} s\n\n"
-        f"`python -m tests.mutation {flags}` on `{tree}`; sites found: {totals}."
+        f"`python -m tests.mutation {flags}` on `{tree}` ({_revision(tree)}); "
+        f"sites found: {totals}."
     )
     text = report(outcomes, header)
     print(text)
