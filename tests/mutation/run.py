@@ -476,6 +476,12 @@ _CPU_LIMIT = (
 WALL_FACTOR = 10
 
 
+def _in_kernel_printer(stderr: str) -> bool:
+    """The innermost frame of the package in the traceback is the kernel printer's."""
+    frames = _TRACE_FILE.findall(stderr)
+    return bool(frames) and frames[-1][0].endswith("codegen.py")
+
+
 def _copy_tree(tree: Path, into: Path) -> Path:
     target = into / "src"
     shutil.copytree(tree / "src", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -516,8 +522,13 @@ class Runner:
         self.explain = explain
 
     def _derive(
-        self, work: Path, limit: float | None = None
+        self, work: Path, limit: float | None = None, kernels: bool = True
     ) -> tuple[subprocess.CompletedProcess | None, float]:
+        """``derive`` on the copy at ``work``, into ``work/out`` and ``work/gen.py``.
+
+        Without ``kernels`` the kernels' folder does not exist, so ``derive`` skips the
+        kernel printer (and its documents go to ``work/documents-only``).
+        """
         env = {
             **os.environ,
             "PYTHONPATH": str(work / "src"),
@@ -535,9 +546,9 @@ class Runner:
             "adamw_rms",
             "derive",
             "--out",
-            str(work / "out"),
+            str(work / ("out" if kernels else "documents-only")),
             "--code-out",
-            str(work / "gen.py"),
+            str(work / ("gen.py" if kernels else "no-such-folder/gen.py")),
             "--jobs",
             str(self.derive_jobs),
             *self.extra,
@@ -714,7 +725,10 @@ class Runner:
                     return Outcome(
                         mutant, WROTE, seconds, reason=f"exit {done.returncode}, wrote {written[0]}"
                     )
-                return self._killed(mutant, done, seconds)
+                outcome = self._killed(mutant, done, seconds)
+                if outcome.kind == CRASH and _in_kernel_printer(done.stderr):
+                    outcome = self._without_kernels(work, outcome)
+                return outcome
             difference = self._difference(work)
             if not difference:
                 return Outcome(
@@ -750,6 +764,22 @@ class Runner:
         frame = (derivation_frames or frames or [None])[-1]
         where = f" at {frame[0]}:{frame[1]} in {frame[2]}" if frame else ""
         return Outcome(mutant, CRASH, seconds, reason=f"{error[:300]}{where}")
+
+    def _without_kernels(self, work: Path, crash: Outcome) -> Outcome:
+        """A crash in the kernel printer: does verification alone fail the mutant?"""
+        done, _ = self._derive(work, kernels=False)
+        if done is None:
+            return crash
+        if done.returncode != 0 and "FAILED verification" in done.stderr:
+            verified = self._killed(crash.mutant, done, crash.seconds)
+            verified.reason = "the kernel printer crashes as well"
+            return verified
+        if done.returncode == 0:
+            crash.reason = (
+                "VERIFICATION PASSES (derive without the kernel printer exits 0); only printing "
+                f"the kernels fails: {crash.reason}"
+            )
+        return crash
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -844,7 +874,8 @@ def report(outcomes: Sequence[Outcome], header: str) -> str:
     for o in outcomes:
         if o.killed:
             how = "; ".join(o.failures[:3]) + (" …" if len(o.failures) > 3 else "")
-            lines.append(f"- {o.kind}: `{o.mutant.describe()}` — {how or o.reason}")
+            detail = "; ".join(x for x in (how, o.reason) if x)
+            lines.append(f"- {o.kind}: `{o.mutant.describe()}` — {detail}")
     return "\n".join(lines)
 
 
