@@ -450,18 +450,43 @@ _TRACE_FILE = re.compile(r'File "[^"]*?/(adamw_rms/[^"]+)", line (\d+), in (\S+)
 
 # Run in a copy (built, not verified): every step's statement and what its checks can see.
 _PROBE = """
-import json, sympy as sp
+import json, os, pickle, sympy as sp
 from adamw_rms.steps import DERIVATION_NAMES, derivation
 from adamw_rms.checks import LHS, RHS, mentions
-steps = {}
+
+def same_value(a, b):
+    try:
+        from adamw_rms.algebra import is_zero
+        return bool(is_zero(a - b))
+    except Exception:
+        try:
+            return sp.simplify(a - b) == 0
+        except Exception:
+            return False
+
+reference = os.environ.get("MUTANTS_REFERENCE")
+old = None
+if reference and os.path.exists(reference):
+    with open(reference, "rb") as f:
+        old = pickle.load(f)
+steps, sides = {}, {}
 for name in DERIVATION_NAMES:
     for step in derivation(name).steps:
-        claim = step.claim
-        steps[step.qualified_id] = [
+        qid, claim = step.qualified_id, step.claim
+        sides[qid] = (step.lhs, step.rhs)
+        value = [True, True]
+        if old is not None and qid in old:
+            value = [a == b or same_value(a, b) for a, b in zip(old[qid], sides[qid])]
+        steps[qid] = [
             sp.srepr(step.lhs), sp.srepr(step.rhs), step.kind.value,
             [[c.method, mentions(c, LHS), mentions(c, RHS)] for c in step.checks],
             None if claim is None else [sp.srepr(claim.rhs), sp.srepr(claim.lhs), claim.erratum],
+            value,
         ]
+dump = os.environ.get("MUTANTS_DUMP")
+if dump:
+    with open(dump, "wb") as f:
+        pickle.dump(sides, f)
 print(json.dumps(steps))
 """
 
@@ -605,13 +630,19 @@ class Runner:
         self.reference_seconds = seconds
         if self.timeout is None:
             self.timeout = max(DEFAULT_TIMEOUT, 6 * seconds)
-        self.reference_steps = self._probe(work) if self.explain else None
+        self.reference_steps = self._probe(work, dump=True) if self.explain else None
         if not self.reference:
             raise RuntimeError(f"the unmutated tree {self.tree} derived but wrote nothing")
 
-    def _probe(self, work: Path) -> dict | None:
-        """Every step's statement and checks in the copy at ``work`` (``None`` if it fails)."""
+    def _probe(self, work: Path, dump: bool = False) -> dict | None:
+        """Every step's statement and checks in the copy at ``work`` (``None`` if it fails).
+
+        The reference run pickles its statements (``dump``); a mutant's probe compares its
+        changed sides with them by value (``algebra.is_zero``).
+        """
         env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+        pickled = self.scratch / "reference-statements.pickle"
+        env["MUTANTS_DUMP" if dump else "MUTANTS_REFERENCE"] = str(pickled)
         try:
             done = subprocess.run(
                 [self.python, "-c", _PROBE],
@@ -639,8 +670,8 @@ class Runner:
         steps = self._probe(work)
         if steps is None:
             return "", False
-        reasons = []
-        for qid, (lhs, rhs, kind, checks, claim) in steps.items():
+        reasons, rewritten = [], []
+        for qid, (lhs, rhs, kind, checks, claim, value) in steps.items():
             old = self.reference_steps.get(qid)
             if old is None:
                 reasons.append(f"new step {qid}")
@@ -654,6 +685,10 @@ class Runner:
                 sides.append("checks")
             if not sides:
                 continue
+            same = {"left": value[0], "right": value[1]}
+            if set(sides) <= set(same) and all(same[side] for side in sides):
+                rewritten.append(f"{qid} ({' and '.join(sides)} side)")
+                continue
             blind = []
             if "left" in sides and not any(c[1] for c in checks):
                 blind.append("LHS")
@@ -666,6 +701,13 @@ class Runner:
             reasons.append(f"{qid} ({', '.join(sides)} changed; checks: {methods}{note})")
         missing = sorted(set(self.reference_steps) - set(steps))
         reasons += [f"step {qid} gone" for qid in missing]
+        if not reasons and rewritten:
+            shown = ", ".join(rewritten[:4]) + (" …" if len(rewritten) > 4 else "")
+            return (
+                "every statement has the unmutated tree's value (checked exactly); only the "
+                f"printed form of {shown} differs",
+                True,
+            )
         if not reasons:
             return (
                 "every statement, claim and check is the unmutated tree's; only the details of "
