@@ -1,0 +1,1 @@
+"""Mutation testing of the derivations: ``python -m tests.mutation --help``."""
