@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .checks import Restated, SmallParameter
+from .checks import Restated, SmallParameter, bind
 from .presentation import PRINTER_SETTINGS, RELATIONS, to_latex
 
 if TYPE_CHECKING:
@@ -94,7 +94,12 @@ def _verification_sentence(result: Verification) -> str:
     if not result.checks:
         return "Definition."
     verdict = "Verified" if result.passed else "FAILED"
-    return f"{verdict}: " + "; ".join(f"{c.method} ({c.detail})" for c in result.checks) + "."
+    text = "; ".join(f"{c.method} ({c.detail})" for c in result.checks)
+    # A check's name may cite the steps it substitutes ([[id]]): plain ids in this sentence.
+    return f"{verdict}: " + _CITED.sub(r"\1", text) + "."
+
+
+_CITED = re.compile(r"\[\[([^\]]+)\]\]")
 
 
 def _claim_sentence(result: Verification) -> str:
@@ -114,7 +119,8 @@ def _assumption_sentence(step: Step, escape: Callable[[str], str]) -> str:
 
 
 def _checks_behind(step: Step) -> list:
-    """The step's checks, and for a restated step those of the step it restates."""
+    """The step's checks bound to its sides, and for a restated step those of the step it
+    restates."""
     found, seen, todo = [], set(), [step]
     while todo:
         current = todo.pop()
@@ -122,7 +128,7 @@ def _checks_behind(step: Step) -> list:
             continue
         seen.add(id(current))
         for check in current.checks:
-            found.append(check)
+            found.append(bind(check, current.lhs, current.rhs))
             if isinstance(check, Restated):
                 todo.append(check.earlier)
     return found
@@ -266,6 +272,13 @@ _PLAIN_TO_TEX = {
     "<": r"$<$",
     ">": r"$>$",
     "~": r"\textasciitilde{}",
+    "⟂": r"$\perp$",
+    "²": r"$^2$",
+    "→": r"$\to$",
+    "≤": r"$\le$",
+    "≥": r"$\ge$",
+    "∞": r"$\infty$",
+    "−": r"$-$",
 }
 
 
