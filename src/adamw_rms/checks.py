@@ -1001,6 +1001,11 @@ class CoordinateAverage:
             rhs = rhs**2
         elif self.lhs != S.RMS2(vector):
             return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
+        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
+        if extra:
+            # The coordinates enter only through SNR: anything else is not an average of them.
+            names = ", ".join(sorted(map(str, extra)))
+            return CheckResult(self.method, False, f"the right side depends on {names}")
         numerator, denominator = sp.fraction(sp.together(statement_rhs))
         for d in self.dimensions:
             coords = [

@@ -587,9 +587,11 @@ def update_rms_section(recorder: StepRecorder, field: MeanField) -> Step:
 
 def reverse_section(recorder: StepRecorder, rms_sq: Step) -> None:
     measured = sp.Dummy("R2")
-    (solution,) = sp.solve(sp.Eq(measured, rms_sq.rhs), S.snr)
-    # Over the common denominator 1 - RMS^2, the numerator is RMS^2 minus a constant.
-    top = sp.expand(sp.cancel(solution * (1 - measured)))
+    # (SNR + c)/(SNR + 1) = R^2 is linear in SNR once the denominator is cleared: a SNR + b = 0.
+    numerator, _ = sp.fraction(sp.together(rms_sq.rhs - measured))
+    a, b = sp.Poly(numerator, S.snr).all_coeffs()  # raises unless of degree 1
+    # Over the common denominator 1 - R^2, the numerator is R^2 minus a constant.
+    top = sp.expand(sp.cancel(-b / a * (1 - measured)))
     solution = (sp.factor(top.coeff(measured)) * measured + sp.factor(top.coeff(measured, 0))) / (
         1 - measured
     )
