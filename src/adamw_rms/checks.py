@@ -1064,7 +1064,11 @@ class SolvesEquation:
         if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
             return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
         numerator, _ = sp.fraction(sp.together(self.equation))
-        if sp.Poly(numerator, self.lhs).degree() != 1:
+        try:
+            linear = sp.Poly(numerator, self.lhs).degree() == 1
+        except sp.PolynomialError:
+            linear = False
+        if not linear:
             return CheckResult(self.method, False, "not linear in the unknown: not unique")
         if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
             return CheckResult(self.method, False, "the right side does not solve the equation")

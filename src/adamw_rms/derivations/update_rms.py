@@ -381,6 +381,14 @@ def moments(recorder: StepRecorder, setting: Setting) -> Moments:
             kind=Kind.APPROXIMATION,
             uses=(step.id,),
             checks=(
+                # The relative error is exactly the named parameter (not merely bounded by it).
+                WithMeaning.of(
+                    RewriteToZero,
+                    exact,
+                    lhs=1 - LHS / RHS,
+                    rhs=base ** (power * t),
+                    method="relative error = the small parameter, exactly",
+                ),
                 WithMeaning.of(
                     SmallParameter,
                     exact,
@@ -589,12 +597,16 @@ def reverse_section(recorder: StepRecorder, rms_sq: Step) -> None:
     measured = sp.Dummy("R2")
     # (SNR + c)/(SNR + 1) = R^2 is linear in SNR once the denominator is cleared: a SNR + b = 0.
     numerator, _ = sp.fraction(sp.together(rms_sq.rhs - measured))
-    a, b = sp.Poly(numerator, S.snr).all_coeffs()  # raises unless of degree 1
-    # Over the common denominator 1 - R^2, the numerator is R^2 minus a constant.
-    top = sp.expand(sp.cancel(-b / a * (1 - measured)))
-    solution = (sp.factor(top.coeff(measured)) * measured + sp.factor(top.coeff(measured, 0))) / (
-        1 - measured
-    )
+    try:
+        a, b = sp.Poly(numerator, S.snr).all_coeffs()
+    except (sp.PolynomialError, ValueError):  # not linear in SNR: no solution by this rule
+        solution = sp.nan  # built anyway, so that verification names the step that is wrong
+    else:
+        # Over the common denominator 1 - R^2, the numerator is R^2 minus a constant.
+        top = sp.expand(sp.cancel(-b / a * (1 - measured)))
+        solution = (
+            sp.factor(top.coeff(measured)) * measured + sp.factor(top.coeff(measured, 0))
+        ) / (1 - measured)
     recorder.add(
         id="snr_from_update_rms",
         title="The signal-to-noise ratio from the measured update RMS",
