@@ -600,7 +600,8 @@ def reverse_section(recorder: StepRecorder, rms_sq: Step) -> None:
     try:
         a, b = sp.Poly(numerator, S.snr).all_coeffs()
     except (sp.PolynomialError, ValueError):  # not linear in SNR: no solution by this rule
-        solution = sp.nan  # built anyway, so that verification names the step that is wrong
+        # Built anyway (an unknown that solves nothing), so verification names the wrong step.
+        solution = sp.Symbol("no_solution_linear_in_SNR")
     else:
         # Over the common denominator 1 - R^2, the numerator is R^2 minus a constant.
         top = sp.expand(sp.cancel(-b / a * (1 - measured)))
