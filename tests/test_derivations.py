@@ -29,6 +29,7 @@ QUALIFIED_IDS = [f"{name}.{sid}" for name in DERIVATION_NAMES for sid in derivat
 # Steps that no later step uses: the end results and their special cases / numeric value.
 EXPECTED_TERMINAL = {
     "update_rms.update_rms_value",
+    "update_rms.snr_from_update_rms",
     "weight_rms.quick_estimate",
     "weight_rms.theta_rms_large_snr",
     "weight_rms.theta_rms_no_decay",
@@ -54,11 +55,9 @@ EXPECTED_TERMINAL = {
     "schedules.nu_wsd",
     "schedules.rho_linear_exact",
 }
-# Identities that rest on no earlier step: the unrolled EMAs and the variance lemma are
-# proved from scratch (brute force) rather than derived.
+# Identities that rest on no earlier step: the variance lemma is derived from bilinearity
+# (the unrolled EMAs rest on the recursions, which are definitions).
 EXPECTED_ROOTS = {
-    "update_rms.m_unrolled",
-    "update_rms.v_unrolled",
     "update_rms.variance_of_sum",
     # Gaussian lemmas, checked against quadrature, and the regrouping of a double sum by lags.
     "sign_sgdm.sign_covariance",
@@ -80,7 +79,8 @@ REQUIRED_CLAIMS = {
         "quick_estimate",
         "ema_wd",
     },
-    "update_rms": {"update_rms_sq", "update_rms_mu0"},
+    # Every formula 11267 prints along the derivation (its intermediate sums excepted).
+    "update_rms": set(UPDATE_RMS_CLAIMS),
     # Every formula the sign version prints.
     "sign_sgdm": {
         "momentum",

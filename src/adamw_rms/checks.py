@@ -1418,3 +1418,294 @@ class SignQuadrature:
             f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
             f"(tolerance {self.tolerance:g})",
         )
+
+
+# --- update_rms ---
+
+
+def _peel_last(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Split the last term off every sum that runs up to ``index``: the inductive step's move."""
+
+    def peel(s: sp.Sum) -> sp.Expr:
+        (k, lower, upper), *rest = s.limits
+        if rest or upper != index:
+            return s
+        return sp.Sum(s.function, (k, lower, index - 1)) + s.function.subs(k, index)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), peel)
+
+
+@dataclass(frozen=True)
+class SolvesRecursion:
+    """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
+
+    ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
+    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check);
+    ``start`` is the left side at ``base - 1``. ``given`` substitutes other quantities of the
+    recursion (e.g. an earlier moment) before the induction. Base case: ``rhs`` at ``base``
+    equals one step of the recursion from ``start``. Inductive step: ``rhs`` minus the
+    recursion applied to ``rhs`` at ``index - 1`` is 0 (sums up to ``index`` lose their last
+    term first).
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr = sp.S.Zero
+    base: int = 1
+    given: Mapping = field(default_factory=dict)
+    method: str = "induction on the defining recursion"
+
+    def run(self) -> CheckResult:
+        n = self.index
+        previous = self.lhs.subs(n, n - 1)
+        if not self.recursion.has(previous):
+            detail = f"the recursion does not define {self.lhs} from {previous}"
+            return CheckResult(self.method, False, detail)
+        recursion = self.recursion.xreplace(dict(self.given))
+        first = recursion.subs(n, self.base).xreplace({self.lhs.subs(n, self.base - 1): self.start})
+        base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
+        stepped = recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
+        step_ok = is_zero(_peel_last(self.rhs, n) - stepped)
+        if base_ok and step_ok:
+            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+def _iterate(recursion: sp.Expr, lhs: sp.Expr, index: sp.Symbol, start: sp.Expr, n: int):
+    # The defining recursion run from ``start`` up to ``index = n``.
+    state = start
+    for k in range(1, n + 1):
+        state = recursion.subs(index, k).xreplace({lhs.subs(index, k - 1): state})
+    return state
+
+
+@dataclass(frozen=True)
+class IteratesRecursion:
+    """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
+
+    Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
+    ``at``), the left side's previous value replaced by the iterate at each step.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr = sp.S.Zero
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "brute-force iteration of the recursion"
+
+    def run(self) -> CheckResult:
+        if not self.recursion.has(self.lhs.subs(self.index, self.index - 1)):
+            return CheckResult(self.method, False, f"the recursion does not define {self.lhs}")
+        for n in self.steps:
+            iterate = _iterate(self.recursion, self.lhs, self.index, self.start, n)
+            closed = self.rhs.subs(self.index, n).doit()
+            difference = sp.expand((iterate - closed).xreplace(dict(self.at)))
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at {self.index} = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        steps = f"{min(self.steps)}..{max(self.steps)}"
+        return CheckResult(self.method, True, f"equal for {self.index} = {steps}{where}")
+
+
+@dataclass(frozen=True)
+class GaussianMoments:
+    """Exact Gaussian moments by expansion: both sides at ``t = 1..4``, iid ``N(mu, sigma^2)``.
+
+    The left side is an expression in :class:`~adamw_rms.symbols.Expect` and
+    :class:`~adamw_rms.symbols.Variance` of the sequences in ``sequences`` (each mapped to its
+    defining recursion in ``t``, started from 0) and of sums over the gradients. ``given``
+    first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
+    At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
+    Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
+    result must equal the right side at ``t = n``.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    sequences: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "exact Gaussian moments by expansion"
+
+    def _value(self, n: int) -> sp.Expr:
+        gradients = [S.g[k] for k in range(1, n + 1)]
+        states = {
+            sequence.subs(S.t, n): _iterate(recursion, sequence, S.t, sp.S.Zero, n)
+            for sequence, recursion in self.sequences.items()
+        }
+        side = self.lhs.xreplace(dict(self.given)).subs(S.t, n).doit()
+
+        def expect(argument: sp.Expr) -> sp.Expr:
+            argument = argument.xreplace(states).xreplace(dict(self.at))
+            return gaussian_expectation(argument, gradients, S.mu, S.sigma)
+
+        side = side.replace(
+            lambda e: isinstance(e, S.Variance),
+            lambda e: expect(e.args[0] ** 2) - expect(e.args[0]) ** 2,
+        )
+        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            left = self._value(n).xreplace(dict(self.at))
+            if left.atoms(S.Expect, S.Variance):
+                return CheckResult(self.method, False, "the left side is not a Gaussian moment")
+            right = self.rhs.xreplace(dict(self.at)).subs(S.t, n).doit()
+            difference = sp.expand(left - right)
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+@dataclass(frozen=True)
+class WithMeaning:
+    """Run another check after giving its expressions their meaning from earlier steps.
+
+    ``arguments`` are the keyword arguments of ``check`` as ``(name, value)`` pairs; every
+    expression among them has ``meaning`` substituted (e.g. the step's left side replaced by
+    the exact expression an earlier step gives it) before ``check(**arguments).run()``. An
+    argument that cannot be evaluated after the substitution (a left side with no meaning)
+    fails the check.
+    """
+
+    check: type
+    arguments: tuple
+    meaning: Mapping
+    method: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.method:
+            default = getattr(self.check, "__dataclass_fields__", {}).get("method")
+            object.__setattr__(self, "method", default.default if default else self.check.__name__)
+
+    @classmethod
+    def of(cls, check: type, meaning: Mapping, **arguments: object) -> WithMeaning:
+        return cls(check, tuple(arguments.items()), meaning)
+
+    def run(self) -> CheckResult:
+        values = {
+            name: value.xreplace(dict(self.meaning)) if isinstance(value, sp.Basic) else value
+            for name, value in self.arguments
+        }
+        try:
+            return self.check(**values).run()
+        except Exception as error:  # e.g. a left side left without meaning cannot be evaluated
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+
+
+@dataclass(frozen=True)
+class CoordinateAverage:
+    """The per-coordinate result averaged over explicit coordinates, for d = 1..3.
+
+    ``per_coordinate`` is an earlier statement ``E[x^2] ≈ N/D`` in ``mu``, ``sigma``. The
+    left side must be ``RMS2(x)`` (or ``RMS(x)``, then the right side is squared and must be
+    positive). Its mean-field value is ``sum_k N_k / sum_k D_k`` over coordinates with their
+    own ``mu_k``, ``sigma_k``; the right side, with ``SNR = sum mu_k^2 / sum sigma_k^2``, must
+    equal it exactly. ``given`` fixes symbols (``{mu: 0}``) in both.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    per_coordinate: tuple
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    method: str = "coordinate average on explicit coordinates"
+
+    def run(self) -> CheckResult:
+        statement_lhs, statement_rhs = self.per_coordinate
+        if not (isinstance(statement_lhs, S.Expect) and statement_lhs.args[0].is_Pow):
+            return CheckResult(self.method, False, "the per-coordinate statement is not E[x^2]")
+        vector = statement_lhs.args[0].base
+        rhs = self.rhs
+        if self.lhs == S.RMS(vector):
+            # Positive factors and principal square roots: the right side is the positive root.
+            roots = (sp.S.Half, -sp.S.Half)
+            if not all(
+                f.is_positive or (f.is_Pow and f.exp in roots) for f in sp.Mul.make_args(rhs)
+            ):
+                return CheckResult(self.method, False, "the right side is not a positive root")
+            rhs = rhs**2
+        elif self.lhs != S.RMS2(vector):
+            return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
+        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
+        if extra:
+            # The coordinates enter only through SNR: anything else is not an average of them.
+            names = ", ".join(sorted(map(str, extra)))
+            return CheckResult(self.method, False, f"the right side depends on {names}")
+        numerator, denominator = sp.fraction(sp.together(statement_rhs))
+        for d in self.dimensions:
+            coords = [
+                {S.mu: sp.Symbol(f"mu_{k}", real=True), S.sigma: sp.Symbol(f"s_{k}", positive=True)}
+                for k in range(d)
+            ]
+            coords = [{**c, **dict(self.given)} for c in coords]
+            top = sum(numerator.xreplace(c) for c in coords)
+            bottom = sum(denominator.xreplace(c) for c in coords)
+            snr = sum(c[S.mu] ** 2 for c in coords) / sum(c[S.sigma] ** 2 for c in coords)
+            claimed = rhs.xreplace(dict(self.given)).xreplace({S.snr: snr})
+            if not is_zero(claimed - top / bottom):
+                return CheckResult(self.method, False, f"not the coordinate average for d = {d}")
+        dims = f"{min(self.dimensions)}..{max(self.dimensions)}"
+        return CheckResult(self.method, True, f"sum N_k / sum D_k exactly, d = {dims}")
+
+
+@dataclass(frozen=True)
+class RoundsTo:
+    """Both sides evaluate (mpmath) to the printed decimal ``value`` (``digits`` significant).
+
+    ``given`` gives the left side its value from an earlier statement.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    value: str
+    digits: int
+    given: Mapping = field(default_factory=dict)
+    method: str = "mpmath value"
+
+    def run(self) -> CheckResult:
+        left = self.lhs.xreplace(dict(self.given))
+        for name, side in (("left", left), ("right", self.rhs)):
+            if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
+                return CheckResult(self.method, False, f"the {name} side has no numeric value")
+        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
+        ok = shown == [self.value, self.value]
+        return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
+
+
+@dataclass(frozen=True)
+class SolvesEquation:
+    """``lhs`` (a symbol) equals ``rhs`` as the one solution of ``equation = 0``.
+
+    The equation must be of degree 1 in ``lhs`` once denominators are cleared (so the
+    solution is unique), and ``rhs`` must make it vanish.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    equation: sp.Expr
+    method: str = "the unique solution (substituted back)"
+
+    def run(self) -> CheckResult:
+        if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
+            return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
+        numerator, _ = sp.fraction(sp.together(self.equation))
+        try:
+            linear = sp.Poly(numerator, self.lhs).degree() == 1
+        except sp.PolynomialError:
+            linear = False
+        if not linear:
+            return CheckResult(self.method, False, "not linear in the unknown: not unique")
+        if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
+            return CheckResult(self.method, False, "the right side does not solve the equation")
+        return CheckResult(self.method, True, "linear in the unknown; the right side solves it")

@@ -40,13 +40,37 @@ def _claim(rhs: sp.Expr, where: str, **given: sp.Expr) -> Claim:
 
 # --- "Why is Adam's update RMS 0.2?" ---------------------------------------------------
 UPDATE_RMS_CLAIMS = {
+    "m_recursion": _claim(b1 * S.m[t - 1] + (1 - b1) * S.g[t], "11267, Adam"),
+    "v_recursion": _claim(b2 * S.v[t - 1] + (1 - b2) * S.g[t] ** 2, "11267, Adam"),
+    "adam_update": _claim(S.m[t] / sp.sqrt(S.v[t]), "11267, t large, epsilon -> 0"),
+    "m_unrolled": _claim(
+        (1 - b1) * sp.Sum(b1 ** (t - S.i) * S.g[S.i], (S.i, 1, t)), "11267, expansion of m_t"
+    ),
+    "v_unrolled": _claim(
+        (1 - b2) * sp.Sum(b2 ** (t - S.i) * S.g[S.i] ** 2, (S.i, 1, t)), "11267, expansion of v_t"
+    ),
     "mean_v": _claim((1 - b2**t) * (mu**2 + sigma**2), "11267, E[v_t]"),
+    "mean_v_limit": _claim(mu**2 + sigma**2, "11267, E[v_t] as t -> oo"),
+    # Printed as E[m_t] = mu, where t is already taken large (the weights sum to 1 - beta1^t).
+    "mean_m_limit": _claim(mu, "11267, E[m_t] (t large)"),
     "var_m": _claim(
         (1 - b1) ** 2 * (1 - b1 ** (2 * t)) / (1 - b1**2) * sigma**2, "11267, Var[m_t]"
     ),
     "var_m_limit": _claim((1 - b1) / (1 + b1) * sigma**2, "11267, Var[m_t] as t -> oo"),
-    "update_rms_sq": _claim((snr + (1 - b1) / (1 + b1)) / (snr + 1), "11267, ||u||_RMS^2"),
-    "update_rms_mu0": _claim(sp.sqrt((1 - b1) / (1 + b1)), "11267, mu = 0"),
+    "mean_field_u": _claim(
+        S.Expect(S.m[t] ** 2) / S.Expect(S.v[t]), "11267, mean-field approximation"
+    ),
+    "u_sq": _claim(
+        (mu**2 + (1 - b1) / (1 + b1) * sigma**2) / (mu**2 + sigma**2), "11267, E[u_t^2]"
+    ),
+    "update_rms_sq": _claim((snr + (1 - b1) / (1 + b1)) / (snr + 1), "11267, eq:mean-field"),
+    "update_rms_mu0": _claim(sp.sqrt((1 - b1) / (1 + b1)), "11267, eq:special-case"),
+    "update_rms_value": _claim(
+        sp.sqrt((1 - b1) / (1 + b1)), "11267, beta1 = 0.9: 0.2294...", beta1=sp.Rational(9, 10)
+    ),
+    "snr_from_update_rms": _claim(
+        (S.RMS2(S.u[t]) - (1 - b1) / (1 + b1)) / (1 - S.RMS2(S.u[t])), "11267, reverse prediction"
+    ),
 }
 
 # --- "Asymptotic estimate of AdamW's weight RMS (part 1)" -----------------------------------------
