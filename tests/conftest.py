@@ -11,6 +11,14 @@ from adamw_rms.steps import DERIVATION_NAMES, Derivation, Verification, derivati
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_derive_cache(tmp_path_factory: pytest.TempPathFactory):
+    """No test reads or writes the user's derive cache: each session gets its own folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ADAMW_RMS_CACHE_DIR", str(tmp_path_factory.mktemp("adamw-rms-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
