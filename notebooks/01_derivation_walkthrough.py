@@ -69,8 +69,9 @@ for step in weight.steps:
 # ## How a step is verified
 #
 # Take the step that collapses the double sum of first moments. Its right side came out of a
-# summation rule; its checks re-prove the equality without using that rule: an exact rewrite
-# (the difference simplifies to 0), induction on $t$, and brute-force expansion for small $t$.
+# summation rule (a triangular sum swap, then a geometric sum); its checks re-prove the equality
+# without that rule, and both see the two sides of the statement: induction on $t$ from the
+# recursion that defines the left side (eq:mv-roll), and the EMAs iterated for small $t$.
 
 # %%
 step = weight.step("double_sum_m")
@@ -81,11 +82,10 @@ for check in step.verify().checks:
 
 # %% [markdown]
 # A check that cannot fail proves nothing, so here is the same step with a deliberately wrong
-# right side (one factor $\beta_1$ too many). The induction proves the closed form of the
-# coefficient that the right side was built from, a lemma the damage does not touch, so it still
-# passes; the brute-force comparison of the two sides catches the error, and one failed check
-# fails the step. (`tests/test_mutations.py` doubles the right side of every step and requires
-# a failure.)
+# right side (one factor $\beta_1$ too many). Both checks are written with the step's own two
+# sides, so both fail, and one failed check fails the step. (`tests/test_mutations.py` doubles
+# the right side of every step and requires a failure; the mutation suite in `tests/mutation/`
+# edits the derivation modules themselves and requires `adamw-rms derive` to fail.)
 
 # %%
 wrong = dataclasses.replace(step, rhs=step.rhs * S.beta1)
@@ -94,9 +94,12 @@ for check in wrong.verify().checks:
 assert not wrong.verify().passed
 
 # %% [markdown]
-# Approximations are verified differently: the ratio exact / approximate must tend to 1 in the
-# named limit (SymPy), cross-checked numerically with mpmath. Here is the main result,
-# eq:theta-rms, with the source's printed formula compared to the derived one.
+# Approximations are verified differently: each names the parameter $\varepsilon$ that really
+# bounds what it drops, and the relative error exact / approximate − 1 must stay below a
+# multiple of $\varepsilon$ inside that regime and be visible outside it (mpmath). Here is the
+# main result, eq:theta-rms, against the exact mean-field moments and against the recursions
+# iterated over thousands of steps, with the source's printed formula compared to the derived
+# one.
 
 # %%
 main_result = weight.step("theta_rms")
