@@ -337,3 +337,18 @@ def test_python_dash_m_steps(repo_root):
     assert proc.returncode == 0, proc.stderr
     assert "update_rms.update_rms_mu0" in proc.stdout
     assert "weight_rms." not in proc.stdout
+
+
+def test_derive_reports_a_kernel_printer_failure_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from adamw_rms import codegen
+
+    def broken() -> str:
+        raise ValueError("no closed form")
+
+    monkeypatch.setattr(codegen, "generated_source", broken)
+    out, code_out = tmp_path / "out", tmp_path / "gen.py"
+    assert main(["derive", "--no-cache", "--out", str(out), "--code-out", str(code_out)]) == 1
+    assert "printing the estimator kernels failed (ValueError: no closed form)" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists() and not code_out.exists()

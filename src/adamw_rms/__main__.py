@@ -113,6 +113,10 @@ def _build_order(names: Sequence[str], uses: dict, cost: dict) -> list[str]:
     return order
 
 
+class _KernelFailure(str):
+    """Why the estimator kernels could not be printed (reported after the steps' verdicts)."""
+
+
 def _derive(args: argparse.Namespace) -> int:
     from .artifacts import (
         ArtifactError,
@@ -164,6 +168,9 @@ def _derive(args: argparse.Namespace) -> int:
         profile.update(timings)
         if print_code and code is None:
             code, fresh_code = built_code, True
+    kernel_failure = code if isinstance(code, _KernelFailure) else None
+    if kernel_failure is not None:
+        code, fresh_code = None, False
     rows = [("step", "kind", "verified by", "result", "ms")]
     failed = errata = 0
     for name in names:
@@ -216,6 +223,12 @@ def _derive(args: argparse.Namespace) -> int:
                         f"  {name}.{result.step_id}: source comparison: {result.claim_problem}",
                         file=sys.stderr,
                     )
+        return 1
+    if kernel_failure is not None:
+        print(
+            f"\nerror: printing the estimator kernels failed ({kernel_failure}); nothing written.",
+            file=sys.stderr,
+        )
         return 1
     tree = {path: text for name in names for path, text in trees[name].items()}
     if args.profile:
@@ -294,6 +307,8 @@ def _build_and_verify(args, todo, keys, hits, cache, need_code: bool):
         moment = time.process_time()
         try:
             return generated_source()
+        except Exception as error:  # reported after the steps: a failed step explains it better
+            return _KernelFailure(f"{type(error).__name__}: {error}")
         finally:
             code_seconds.append(time.process_time() - moment)
 
