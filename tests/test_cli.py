@@ -119,6 +119,7 @@ def test_latex_ambiguous_step_names_both(capsys):
     err = capsys.readouterr().err
     assert "update_rms.m_unrolled" in err
     assert "weight_rms.m_unrolled" in err
+    assert "ambiguous step" in err
 
 
 def _suggestions(err: str) -> list[str]:

@@ -325,11 +325,12 @@ def _run_bound(check) -> CheckResult:
 class UnknownStepError(KeyError):
     """A step id that is not in the derivation; carries the closest ids."""
 
-    def __init__(self, step_id: str, suggestions: list[str]) -> None:
+    def __init__(self, step_id: str, suggestions: list[str], *, ambiguous: bool = False) -> None:
         self.step_id = step_id
         self.suggestions = suggestions
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown step {step_id!r}{hint}")
+        what = "ambiguous step" if ambiguous else "unknown step"
+        super().__init__(f"{what} {step_id!r}{hint}")
 
     def __str__(self) -> str:
         return self.args[0]
@@ -750,7 +751,7 @@ def find_step(step_id: str) -> Step:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise UnknownStepError(step_id, [m.qualified_id for m in matches])
+        raise UnknownStepError(step_id, [m.qualified_id for m in matches], ambiguous=True)
     if "." not in step_id:
         raise UnknownStepError(step_id, _close_qualified(step_id))
     every = [f"{n}.{i}" for n in DERIVATION_NAMES for i in derivation(n).ids]
