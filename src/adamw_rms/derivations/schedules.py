@@ -37,6 +37,10 @@ from ..checks import (
     SmallParameter,
     UnrolledRecursion,
 )
+from ..evaluation_points import LINEAR_DECAY_POINTS as _LINEAR_DECAY_POINTS
+from ..evaluation_points import LINEAR_RISE_POINTS as _LINEAR_RISE_POINTS
+from ..evaluation_points import SCHEDULE_POINTS as _SCHEDULE_POINTS
+from ..evaluation_points import WEIGHT_POINT
 from ..rules import geometric_sum, mean_field, prefer_one_minus, swap_triangular_sum
 from ..steps import Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -88,66 +92,6 @@ SCOPE = (
     "momentum window and over one step.",
 )
 
-# Evaluation points for the schedule quadratures: the source's simulation (cosine from 1e-3 to
-# 1e-4, wd = 0.1, T = 10000) and a short warmup-heavy run.
-_SCHEDULE_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 1000),
-        S.eta_b: sp.Rational(1, 10000),
-        S.eta_max: sp.Rational(1, 1000),
-        S.eta_min: sp.Rational(1, 10000),
-        S.t1: sp.Integer(500),
-        S.t2: sp.Integer(8000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-    },
-    {
-        S.eta_a: sp.Rational(3, 1000),
-        S.eta_b: sp.Rational(7, 100),
-        S.eta_max: sp.Rational(7, 100),
-        S.eta_min: sp.Rational(3, 1000),
-        S.t1: sp.Integer(30),
-        S.t2: sp.Integer(60),
-        t: sp.Integer(100),
-        lam: sp.Rational(2, 5),
-    },
-)
-
-# Points for the exact integral on a linear schedule (with rho_0): decaying, the source's
-# simulation (1e-3 down to 1e-4) and a cooldown to nearly 0; rising, its reverse and a warmup.
-_LINEAR_DECAY_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 1000),
-        S.eta_b: sp.Rational(1, 10000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-        rho0: sp.Rational(1, 100),
-    },
-    {
-        S.eta_a: sp.Rational(1, 100),
-        S.eta_b: sp.Rational(1, 100000),
-        t: sp.Integer(5000),
-        lam: sp.Rational(1, 20),
-        rho0: sp.Rational(1, 1000),
-    },
-)
-_LINEAR_RISE_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 10000),
-        S.eta_b: sp.Rational(1, 1000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-        rho0: sp.Rational(1, 100),
-    },
-    {
-        S.eta_a: sp.Rational(3, 1000),
-        S.eta_b: sp.Rational(7, 100),
-        t: sp.Integer(100),
-        lam: sp.Rational(2, 5),
-        rho0: sp.Rational(1, 50),
-    },
-)
-
 # Real and imaginary part of an mpmath value, left unevaluated by SymPy (a closed form with
 # erfi(sqrt(c) x)/sqrt(c) at c < 0 is real, but mpmath returns it as a complex number).
 _REAL_PART = implemented_function("real_part", mpmath.re)
@@ -162,14 +106,6 @@ def _zero(point) -> mpmath.mpf:
     return mpmath.mpf(0)
 
 
-# Exact generic values for the brute-force Gaussian moments: kappa_k as a log (so e^{kappa_k} is
-# rational), eta_k, beta_1, beta_2. The identities hold for any weights; numbers keep them small.
-WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
-    **{S.Kappa(sp.Integer(n)): sp.log(sp.Rational(10 + 3 * n, 11 - n)) for n in range(1, 5)},
-    **{S.eta_seq[n]: sp.Rational(2 * n + 1, 7 * n + 3) for n in range(1, 5)},
-    S.beta1: sp.Rational(9, 11),
-    S.beta2: sp.Rational(19, 23),
-}
 # The hyperparameters at which the approximations are tried in their regime: momentum 0.9 and
 # 0.95 (the source's simulation), a rate and a decay small enough that e^{eta lambda} beta < 1.
 _BETA1, _BETA2 = sp.Rational(9, 10), sp.Rational(19, 20)

@@ -1,0 +1,95 @@
+"""Evaluation points of the derivations' checks: where a check is evaluated, not what it claims.
+
+The derivation modules (``adamw_rms.derivations``) verify identities and approximations at
+concrete points: exact generic Rational values of the hyperparameters for brute-force
+expansions and exact Gaussian moments, the ranges of ``t`` that a brute force iterates, the
+hyperparameters of mpmath quadratures and limits, and the working precision of mpmath values.
+None of these numbers is mathematics of the derivation: any generic value (no coincidence such
+as beta_1 = beta_2, inside the domain of each symbol, a precision well above the tolerance)
+verifies the same identity, and a wrong statement fails at any of them. They live here, outside
+``derivations/``, so that the derivations hold only mathematics (coefficients, exponents,
+regimes, bounds, limits of sums, indices).
+
+Changing a value here is therefore an equivalent change by design: the mutation suite
+(``tests/mutation``) mutates the derivation modules and does not mutate this module.
+Brute-force points shared by several check classes (``BRUTE_FORCE_POINT``) live in
+``adamw_rms.checks``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import symbols as S
+
+t, lam, rho0 = S.t, S.lam, S.rho0
+
+# schedules: the points of the schedule quadratures, the source's simulation (cosine from 1e-3
+# to 1e-4, wd = 0.1, T = 10000) and a short warmup-heavy run.
+SCHEDULE_POINTS = (
+    {
+        S.eta_a: sp.Rational(1, 1000),
+        S.eta_b: sp.Rational(1, 10000),
+        S.eta_max: sp.Rational(1, 1000),
+        S.eta_min: sp.Rational(1, 10000),
+        S.t1: sp.Integer(500),
+        S.t2: sp.Integer(8000),
+        t: sp.Integer(10000),
+        lam: sp.Rational(1, 10),
+    },
+    {
+        S.eta_a: sp.Rational(3, 1000),
+        S.eta_b: sp.Rational(7, 100),
+        S.eta_max: sp.Rational(7, 100),
+        S.eta_min: sp.Rational(3, 1000),
+        S.t1: sp.Integer(30),
+        S.t2: sp.Integer(60),
+        t: sp.Integer(100),
+        lam: sp.Rational(2, 5),
+    },
+)
+
+# schedules: points for the exact integral on a linear schedule (with rho_0): decaying, the source's
+# simulation (1e-3 down to 1e-4) and a cooldown to nearly 0; rising, its reverse and a warmup.
+LINEAR_DECAY_POINTS = (
+    {
+        S.eta_a: sp.Rational(1, 1000),
+        S.eta_b: sp.Rational(1, 10000),
+        t: sp.Integer(10000),
+        lam: sp.Rational(1, 10),
+        rho0: sp.Rational(1, 100),
+    },
+    {
+        S.eta_a: sp.Rational(1, 100),
+        S.eta_b: sp.Rational(1, 100000),
+        t: sp.Integer(5000),
+        lam: sp.Rational(1, 20),
+        rho0: sp.Rational(1, 1000),
+    },
+)
+LINEAR_RISE_POINTS = (
+    {
+        S.eta_a: sp.Rational(1, 10000),
+        S.eta_b: sp.Rational(1, 1000),
+        t: sp.Integer(10000),
+        lam: sp.Rational(1, 10),
+        rho0: sp.Rational(1, 100),
+    },
+    {
+        S.eta_a: sp.Rational(3, 1000),
+        S.eta_b: sp.Rational(7, 100),
+        t: sp.Integer(100),
+        lam: sp.Rational(2, 5),
+        rho0: sp.Rational(1, 50),
+    },
+)
+
+# schedules: exact generic values for the brute-force Gaussian moments: kappa_k as a log (so
+# e^{kappa_k} is rational), eta_k, beta_1, beta_2. The identities hold for any weights; small
+# numbers keep the expansions cheap.
+WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
+    **{S.Kappa(sp.Integer(n)): sp.log(sp.Rational(10 + 3 * n, 11 - n)) for n in range(1, 5)},
+    **{S.eta_seq[n]: sp.Rational(2 * n + 1, 7 * n + 3) for n in range(1, 5)},
+    S.beta1: sp.Rational(9, 11),
+    S.beta2: sp.Rational(19, 23),
+}
