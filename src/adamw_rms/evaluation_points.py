@@ -23,6 +23,12 @@ import sympy as sp
 from . import symbols as S
 
 t, lam, rho0 = S.t, S.lam, S.rho0
+b1, b3, k, snr, sigma = S.beta1, S.beta3, S.lag, S.snr, S.sigma
+
+# Brute-force ranges of t (``BruteForce``'s own default is t = 1..4): a shorter one where the
+# expansion grows fast, a longer one where a lag sum needs more terms to show every lag.
+SHORT_BRUTE_FORCE_STEPS = (1, 2, 3)
+LONG_BRUTE_FORCE_STEPS = (1, 2, 3, 4, 5)
 
 # schedules: the points of the schedule quadratures, the source's simulation (cosine from 1e-3
 # to 1e-4, wd = 0.1, T = 10000) and a short warmup-heavy run.
@@ -93,3 +99,22 @@ WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
     S.beta1: sp.Rational(9, 11),
     S.beta2: sp.Rational(19, 23),
 }
+
+# sign_sgdm: hyperparameters of the t -> infinity limits and the lag sums (mpmath), an initial
+# weight RMS^2, a finite t, and the gradient-mean points of the shifted sign statistics.
+SIGN_LIMIT_POINT = {b1: sp.Rational(9, 10), b3: sp.Rational(1, 2), lam: sp.Rational(3, 10)}
+RHO0_POINT = sp.Rational(1, 7)
+FINITE_T_POINT = sp.Integer(4)
+LAG_SUM_POINT = {b1: sp.Rational(1, 3), b3: sp.Rational(19, 20), lam: sp.Rational(2)}
+SHIFT_POINTS = tuple(
+    {snr: sp.Rational(q), b1: sp.Rational(beta), sigma: sp.Rational(3, 2)}
+    for q, beta in (("1/3", "9/10"), ("2", "1/5"))
+)
+AUTOCOVARIANCE_POINTS = tuple(
+    {snr: sp.Integer(0), b1: sp.Rational(beta), k: sp.Integer(lag)}
+    for beta, lag in (("9/10", 1), ("1/2", 3), ("19/20", 7))
+)
+# beta3 = 1/4: the finite-t terms fall off fast, so few quadratures (t = 6, 12, 24) are needed.
+GENERAL_LIMIT_POINT = {b3: sp.Rational(1, 4), snr: sp.Rational(1, 20)}
+GENERAL_LIMIT_VALUES = (6, 12, 24)
+GENERAL_LIMIT_DPS = 20

@@ -40,7 +40,7 @@ from ..checks import (
 from ..evaluation_points import LINEAR_DECAY_POINTS as _LINEAR_DECAY_POINTS
 from ..evaluation_points import LINEAR_RISE_POINTS as _LINEAR_RISE_POINTS
 from ..evaluation_points import SCHEDULE_POINTS as _SCHEDULE_POINTS
-from ..evaluation_points import WEIGHT_POINT
+from ..evaluation_points import SHORT_BRUTE_FORCE_STEPS, WEIGHT_POINT
 from ..rules import geometric_sum, mean_field, prefer_one_minus, swap_triangular_sum
 from ..steps import Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -357,7 +357,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         checks=(
             Given(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, steps=(1, 2, 3)),
+                dict(lhs_at=LHS, rhs_at=RHS, steps=SHORT_BRUTE_FORCE_STEPS),
                 constant_window,
                 method="exact when v_i = V over the window (t = 1..3)",
             ),
@@ -591,7 +591,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                     dict(
                         lhs_at=LHS,
                         rhs_at=RHS,
-                        steps=(1, 2, 3),
+                        steps=SHORT_BRUTE_FORCE_STEPS,
                         given=_meaning(z_step),
                         at={**WEIGHT_POINT, **brute},
                     ),
@@ -669,7 +669,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                 dict(
                     lhs_at=LHS,
                     rhs_at=RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     given=_meaning(found["bar_defs"]["m"]),
                     at={**WEIGHT_POINT, **var_brute},
                 ),

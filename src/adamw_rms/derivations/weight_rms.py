@@ -481,7 +481,6 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
                 BruteForce(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3, 4),
                     at=POINT,
                     given=constant_window,
                     method="exact for constant v",
