@@ -27,6 +27,7 @@ b1, b3, k, snr, sigma = S.beta1, S.beta3, S.lag, S.snr, S.sigma
 
 # Brute-force ranges of t (``BruteForce``'s own default is t = 1..4): a shorter one where the
 # expansion grows fast, a longer one where a lag sum needs more terms to show every lag.
+BRUTE_FORCE_STEPS = (1, 2, 3, 4)
 SHORT_BRUTE_FORCE_STEPS = (1, 2, 3)
 LONG_BRUTE_FORCE_STEPS = (1, 2, 3, 4, 5)
 
@@ -118,3 +119,11 @@ AUTOCOVARIANCE_POINTS = tuple(
 GENERAL_LIMIT_POINT = {b3: sp.Rational(1, 4), snr: sp.Rational(1, 20)}
 GENERAL_LIMIT_VALUES = (6, 12, 24)
 GENERAL_LIMIT_DPS = 20
+
+# weight_rms: a long beta3-window for the iterated recursions, beta3^t close to 1/2 (a Float at
+# 50 digits: the exact power of a Rational would have 27000 digits).
+LONG_WINDOW_POINT = {b3: sp.Float("0.9999", 50), t: sp.Integer(6931)}
+
+# tuc: the gradient at step t in the frozen-v limit (the error is exactly its small parameter at
+# any gradient).
+GRADIENT_POINT = sp.Integer(1)
