@@ -101,6 +101,20 @@ WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
     S.beta2: sp.Rational(19, 23),
 }
 
+# schedules: the hyperparameters at which the approximations are tried in their regime: momentum
+# 0.9 and 0.95 (the source's simulation), a rate and a decay small enough that
+# e^{eta lambda} beta < 1.
+REGIME_BETA1, REGIME_BETA2 = sp.Rational(9, 10), sp.Rational(19, 20)
+REGIME_RATE, REGIME_DECAY = sp.Rational(1, 10), sp.Rational(1, 10)
+# schedules: beta_1 of the brute-force sums of the Robbins-Monro gaps.
+ROBBINS_MONRO_POINT = {S.beta1: sp.Rational(9, 11)}
+# schedules: the linear decay 1e-3 -> 1e-4 of the single-epoch check (its bound 0.25 is about
+# 1.3 times this schedule's error, 0.19).
+SINGLE_EPOCH_SCHEDULE = {S.eta_a: sp.Rational(1, 1000), S.eta_b: sp.Rational(1, 10000)}
+# schedules: eta_b / eta_a just above 1, where the exact linear-schedule formula is checked
+# against constant rates (at 1 it is undefined; just below, erf cancels catastrophically).
+NEAR_ONE = 1 + sp.Rational(1, 10**15)
+
 # sign_sgdm: hyperparameters of the t -> infinity limits and the lag sums (mpmath), an initial
 # weight RMS^2, a finite t, and the gradient-mean points of the shifted sign statistics.
 SIGN_LIMIT_POINT = {b1: sp.Rational(9, 10), b3: sp.Rational(1, 2), lam: sp.Rational(3, 10)}

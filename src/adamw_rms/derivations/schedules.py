@@ -37,10 +37,21 @@ from ..checks import (
     SmallParameter,
     UnrolledRecursion,
 )
+from ..evaluation_points import (
+    BRUTE_FORCE_STEPS,
+    NEAR_ONE,
+    ROBBINS_MONRO_POINT,
+    SHORT_BRUTE_FORCE_STEPS,
+    SINGLE_EPOCH_SCHEDULE,
+    WEIGHT_POINT,
+)
 from ..evaluation_points import LINEAR_DECAY_POINTS as _LINEAR_DECAY_POINTS
 from ..evaluation_points import LINEAR_RISE_POINTS as _LINEAR_RISE_POINTS
+from ..evaluation_points import REGIME_BETA1 as _BETA1
+from ..evaluation_points import REGIME_BETA2 as _BETA2
+from ..evaluation_points import REGIME_DECAY as _DECAY
+from ..evaluation_points import REGIME_RATE as _RATE
 from ..evaluation_points import SCHEDULE_POINTS as _SCHEDULE_POINTS
-from ..evaluation_points import SHORT_BRUTE_FORCE_STEPS, WEIGHT_POINT
 from ..rules import geometric_sum, mean_field, prefer_one_minus, swap_triangular_sum
 from ..steps import Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -104,12 +115,6 @@ def _one(point) -> mpmath.mpf:
 
 def _zero(point) -> mpmath.mpf:
     return mpmath.mpf(0)
-
-
-# The hyperparameters at which the approximations are tried in their regime: momentum 0.9 and
-# 0.95 (the source's simulation), a rate and a decay small enough that e^{eta lambda} beta < 1.
-_BETA1, _BETA2 = sp.Rational(9, 10), sp.Rational(19, 20)
-_RATE, _DECAY = sp.Rational(1, 10), sp.Rational(1, 10)
 
 
 # The accumulated error of e^{-eta_i lambda_i} for 1 - eta_i lambda_i (see theta_unrolled_dynamic).
@@ -455,7 +460,7 @@ def _double_sums(recorder: StepRecorder, found: dict) -> dict:
         # The moment x_n itself, by iterating its EMA from x_0 = 0 with symbolic gradients.
         iterated = {
             vector[n]: ema_recursion(beta, [x**2 if moment == "v" else x for x in gradients(n)])
-            for n in range(1, 5)
+            for n in BRUTE_FORCE_STEPS
         }
         add(
             id=f"double_sum_{moment}_dynamic",
@@ -895,7 +900,7 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
     # tail before step 1.
     tail_before_1 = sp.factor(total_weight - geometric_sum(lag_weight, j, 1, i))
     start_up = _pull_out(sp.Sum(total_weight * tail_before_1 * etas[i] ** 2, (i, 1, t)))
-    robbins_monro_beta = {b1: sp.Rational(9, 11)}
+    robbins_monro_beta = ROBBINS_MONRO_POINT
     add(
         id="no_decay_upper_gap",
         title="Square-summable rates bound the momentum sums",
@@ -1379,8 +1384,7 @@ def _single_epoch(recorder: StepRecorder, found: dict) -> dict:
                     samples=1,  # the error depends on the shape and kappa_t only
                     given={
                         rho0: 0,
-                        S.eta_a: sp.Rational(1, 1000),
-                        S.eta_b: sp.Rational(1, 10000),
+                        **SINGLE_EPOCH_SCHEDULE,
                     },
                 ),
                 on_ramp,
@@ -1545,7 +1549,7 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
     # ~2.5 s, so it is checked numerically just above eta_a (just below, erf cancels
     # catastrophically), against the exact rho_t of constant rates.
     near_points = tuple(
-        {ea: p[ea], eb: p[ea] * (1 + sp.Rational(1, 10**15)), lam: p[lam], t: p[t], rho0: p[rho0]}
+        {ea: p[ea], eb: p[ea] * NEAR_ONE, lam: p[lam], t: p[t], rho0: p[rho0]}
         for p in (*_LINEAR_DECAY_POINTS[:1], *_LINEAR_RISE_POINTS)
     )
     recorder.add(
