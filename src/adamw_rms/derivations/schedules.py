@@ -280,7 +280,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
             # The same by iterating [[exp_decay]] from theta_0 (symbolic eta_i, lambda_i, u_i).
             Given(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step, 4)),
+                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step)),
                 {},
                 method="brute force: the recursion iterated from theta_0, t = 1..4",
                 detail="equal for t = 1..4 (symbolic eta_i, lambda_i, u_i)",
@@ -433,7 +433,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
     }
 
 
-def _iterated(step: Step, steps: int) -> dict:
+def _iterated(step: Step, steps: int = max(BRUTE_FORCE_STEPS)) -> dict:
     """theta_n for n = 1..steps by iterating the recursion ``step`` from theta_0."""
     values, state = {}, theta[0]
     previous = step.lhs.subs(t, t - 1)
@@ -569,7 +569,8 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         total = sum_step.rhs if sum_step is not None else weight_sum("m", b1)
         exact_id = f"mean_{moment}_bar_exact_dynamic"
         brute = {
-            E(bar[n]): _moment_average(n, beta, moment == "v", 1, unfold=True) for n in (1, 2, 3)
+            E(bar[n]): _moment_average(n, beta, moment == "v", 1, unfold=True)
+            for n in SHORT_BRUTE_FORCE_STEPS
         }
         exact_step = add(
             id=exact_id,
@@ -654,7 +655,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         )
     var_brute = {
         Var(m_bar[n]): _moment_average(n, b1, False, 2) - _moment_average(n, b1, False, 1) ** 2
-        for n in (1, 2, 3)
+        for n in SHORT_BRUTE_FORCE_STEPS
     }
     var_step = add(
         id="var_m_bar",
