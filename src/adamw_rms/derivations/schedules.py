@@ -37,6 +37,21 @@ from ..checks import (
     SmallParameter,
     UnrolledRecursion,
 )
+from ..evaluation_points import (
+    BRUTE_FORCE_STEPS,
+    NEAR_ONE,
+    ROBBINS_MONRO_POINT,
+    SHORT_BRUTE_FORCE_STEPS,
+    SINGLE_EPOCH_SCHEDULE,
+    WEIGHT_POINT,
+)
+from ..evaluation_points import LINEAR_DECAY_POINTS as _LINEAR_DECAY_POINTS
+from ..evaluation_points import LINEAR_RISE_POINTS as _LINEAR_RISE_POINTS
+from ..evaluation_points import REGIME_BETA1 as _BETA1
+from ..evaluation_points import REGIME_BETA2 as _BETA2
+from ..evaluation_points import REGIME_DECAY as _DECAY
+from ..evaluation_points import REGIME_RATE as _RATE
+from ..evaluation_points import SCHEDULE_POINTS as _SCHEDULE_POINTS
 from ..rules import geometric_sum, mean_field, prefer_one_minus, swap_triangular_sum
 from ..steps import Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -88,66 +103,6 @@ SCOPE = (
     "momentum window and over one step.",
 )
 
-# Evaluation points for the schedule quadratures: the source's simulation (cosine from 1e-3 to
-# 1e-4, wd = 0.1, T = 10000) and a short warmup-heavy run.
-_SCHEDULE_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 1000),
-        S.eta_b: sp.Rational(1, 10000),
-        S.eta_max: sp.Rational(1, 1000),
-        S.eta_min: sp.Rational(1, 10000),
-        S.t1: sp.Integer(500),
-        S.t2: sp.Integer(8000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-    },
-    {
-        S.eta_a: sp.Rational(3, 1000),
-        S.eta_b: sp.Rational(7, 100),
-        S.eta_max: sp.Rational(7, 100),
-        S.eta_min: sp.Rational(3, 1000),
-        S.t1: sp.Integer(30),
-        S.t2: sp.Integer(60),
-        t: sp.Integer(100),
-        lam: sp.Rational(2, 5),
-    },
-)
-
-# Points for the exact integral on a linear schedule (with rho_0): decaying, the source's
-# simulation (1e-3 down to 1e-4) and a cooldown to nearly 0; rising, its reverse and a warmup.
-_LINEAR_DECAY_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 1000),
-        S.eta_b: sp.Rational(1, 10000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-        rho0: sp.Rational(1, 100),
-    },
-    {
-        S.eta_a: sp.Rational(1, 100),
-        S.eta_b: sp.Rational(1, 100000),
-        t: sp.Integer(5000),
-        lam: sp.Rational(1, 20),
-        rho0: sp.Rational(1, 1000),
-    },
-)
-_LINEAR_RISE_POINTS = (
-    {
-        S.eta_a: sp.Rational(1, 10000),
-        S.eta_b: sp.Rational(1, 1000),
-        t: sp.Integer(10000),
-        lam: sp.Rational(1, 10),
-        rho0: sp.Rational(1, 100),
-    },
-    {
-        S.eta_a: sp.Rational(3, 1000),
-        S.eta_b: sp.Rational(7, 100),
-        t: sp.Integer(100),
-        lam: sp.Rational(2, 5),
-        rho0: sp.Rational(1, 50),
-    },
-)
-
 # Real and imaginary part of an mpmath value, left unevaluated by SymPy (a closed form with
 # erfi(sqrt(c) x)/sqrt(c) at c < 0 is real, but mpmath returns it as a complex number).
 _REAL_PART = implemented_function("real_part", mpmath.re)
@@ -160,20 +115,6 @@ def _one(point) -> mpmath.mpf:
 
 def _zero(point) -> mpmath.mpf:
     return mpmath.mpf(0)
-
-
-# Exact generic values for the brute-force Gaussian moments: kappa_k as a log (so e^{kappa_k} is
-# rational), eta_k, beta_1, beta_2. The identities hold for any weights; numbers keep them small.
-WEIGHT_POINT: dict[sp.Expr, sp.Expr] = {
-    **{S.Kappa(sp.Integer(n)): sp.log(sp.Rational(10 + 3 * n, 11 - n)) for n in range(1, 5)},
-    **{S.eta_seq[n]: sp.Rational(2 * n + 1, 7 * n + 3) for n in range(1, 5)},
-    S.beta1: sp.Rational(9, 11),
-    S.beta2: sp.Rational(19, 23),
-}
-# The hyperparameters at which the approximations are tried in their regime: momentum 0.9 and
-# 0.95 (the source's simulation), a rate and a decay small enough that e^{eta lambda} beta < 1.
-_BETA1, _BETA2 = sp.Rational(9, 10), sp.Rational(19, 20)
-_RATE, _DECAY = sp.Rational(1, 10), sp.Rational(1, 10)
 
 
 # The accumulated error of e^{-eta_i lambda_i} for 1 - eta_i lambda_i (see theta_unrolled_dynamic).
@@ -339,7 +280,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
             # The same by iterating [[exp_decay]] from theta_0 (symbolic eta_i, lambda_i, u_i).
             Given(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step, 4)),
+                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step)),
                 {},
                 method="brute force: the recursion iterated from theta_0, t = 1..4",
                 detail="equal for t = 1..4 (symbolic eta_i, lambda_i, u_i)",
@@ -421,7 +362,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         checks=(
             Given(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, steps=(1, 2, 3)),
+                dict(lhs_at=LHS, rhs_at=RHS, steps=SHORT_BRUTE_FORCE_STEPS),
                 constant_window,
                 method="exact when v_i = V over the window (t = 1..3)",
             ),
@@ -492,7 +433,7 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
     }
 
 
-def _iterated(step: Step, steps: int) -> dict:
+def _iterated(step: Step, steps: int = max(BRUTE_FORCE_STEPS)) -> dict:
     """theta_n for n = 1..steps by iterating the recursion ``step`` from theta_0."""
     values, state = {}, theta[0]
     previous = step.lhs.subs(t, t - 1)
@@ -519,7 +460,7 @@ def _double_sums(recorder: StepRecorder, found: dict) -> dict:
         # The moment x_n itself, by iterating its EMA from x_0 = 0 with symbolic gradients.
         iterated = {
             vector[n]: ema_recursion(beta, [x**2 if moment == "v" else x for x in gradients(n)])
-            for n in range(1, 5)
+            for n in BRUTE_FORCE_STEPS
         }
         add(
             id=f"double_sum_{moment}_dynamic",
@@ -628,7 +569,8 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         total = sum_step.rhs if sum_step is not None else weight_sum("m", b1)
         exact_id = f"mean_{moment}_bar_exact_dynamic"
         brute = {
-            E(bar[n]): _moment_average(n, beta, moment == "v", 1, unfold=True) for n in (1, 2, 3)
+            E(bar[n]): _moment_average(n, beta, moment == "v", 1, unfold=True)
+            for n in SHORT_BRUTE_FORCE_STEPS
         }
         exact_step = add(
             id=exact_id,
@@ -655,7 +597,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                     dict(
                         lhs_at=LHS,
                         rhs_at=RHS,
-                        steps=(1, 2, 3),
+                        steps=SHORT_BRUTE_FORCE_STEPS,
                         given=_meaning(z_step),
                         at={**WEIGHT_POINT, **brute},
                     ),
@@ -713,7 +655,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         )
     var_brute = {
         Var(m_bar[n]): _moment_average(n, b1, False, 2) - _moment_average(n, b1, False, 1) ** 2
-        for n in (1, 2, 3)
+        for n in SHORT_BRUTE_FORCE_STEPS
     }
     var_step = add(
         id="var_m_bar",
@@ -733,7 +675,7 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
                 dict(
                     lhs_at=LHS,
                     rhs_at=RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     given=_meaning(found["bar_defs"]["m"]),
                     at={**WEIGHT_POINT, **var_brute},
                 ),
@@ -959,7 +901,7 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
     # tail before step 1.
     tail_before_1 = sp.factor(total_weight - geometric_sum(lag_weight, j, 1, i))
     start_up = _pull_out(sp.Sum(total_weight * tail_before_1 * etas[i] ** 2, (i, 1, t)))
-    robbins_monro_beta = {b1: sp.Rational(9, 11)}
+    robbins_monro_beta = ROBBINS_MONRO_POINT
     add(
         id="no_decay_upper_gap",
         title="Square-summable rates bound the momentum sums",
@@ -1443,8 +1385,7 @@ def _single_epoch(recorder: StepRecorder, found: dict) -> dict:
                     samples=1,  # the error depends on the shape and kappa_t only
                     given={
                         rho0: 0,
-                        S.eta_a: sp.Rational(1, 1000),
-                        S.eta_b: sp.Rational(1, 10000),
+                        **SINGLE_EPOCH_SCHEDULE,
                     },
                 ),
                 on_ramp,
@@ -1609,7 +1550,7 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
     # ~2.5 s, so it is checked numerically just above eta_a (just below, erf cancels
     # catastrophically), against the exact rho_t of constant rates.
     near_points = tuple(
-        {ea: p[ea], eb: p[ea] * (1 + sp.Rational(1, 10**15)), lam: p[lam], t: p[t], rho0: p[rho0]}
+        {ea: p[ea], eb: p[ea] * NEAR_ONE, lam: p[lam], t: p[t], rho0: p[rho0]}
         for p in (*_LINEAR_DECAY_POINTS[:1], *_LINEAR_RISE_POINTS)
     )
     recorder.add(

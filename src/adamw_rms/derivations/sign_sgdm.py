@@ -40,6 +40,19 @@ from ..checks import (
     gaussian_expectation,
     resolve,
 )
+from ..evaluation_points import (
+    AUTOCOVARIANCE_POINTS,
+    FINITE_T_POINT,
+    GENERAL_LIMIT_DPS,
+    GENERAL_LIMIT_POINT,
+    GENERAL_LIMIT_VALUES,
+    LAG_SUM_POINT,
+    LONG_BRUTE_FORCE_STEPS,
+    RHO0_POINT,
+    SHIFT_POINTS,
+    SHORT_BRUTE_FORCE_STEPS,
+)
+from ..evaluation_points import SIGN_LIMIT_POINT as _LIMIT_POINT
 from ..rules import geometric_sum, mean_field, prefer_one_minus, tidy
 from ..steps import Assumption, Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, SELF_AVERAGING
@@ -267,7 +280,6 @@ def _source_mean_field(c: _Context) -> None:
                 BruteForce(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3, 4),
                     at=POINT,
                     given={
                         u_bar[t]: weight_rms.step("u_bar_def")
@@ -306,7 +318,7 @@ def _source_mean_field(c: _Context) -> None:
                 BruteForceBy(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     at=POINT,
                     given={v_bar[t]: v_bar_def.rhs},
                     evaluate=_gaussian_moments,
@@ -344,7 +356,7 @@ def _source_mean_field(c: _Context) -> None:
                 BruteForceBy(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     at=POINT,
                     given={v_bar[t]: v_bar_def.rhs},
                     evaluate=_gaussian_moments,
@@ -701,7 +713,7 @@ def _autocovariance(c: _Context) -> None:
                 BruteForce(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     at=POINT,
                     # The lag k runs with t (k = t = 1, 2, 3): m_{2t} against m_t and k steps.
                     given=_meaning(
@@ -810,9 +822,6 @@ def _to_equilibrium(expr: sp.Expr) -> sp.Expr:
     return factored.xreplace({d: s for s, d in whole.items()})
 
 
-_LIMIT_POINT = {b1: sp.Rational(9, 10), b3: sp.Rational(1, 2), lam: sp.Rational(3, 10)}
-
-
 def _corrected_weight_rms(c: _Context) -> None:
     weight_rms = c.weight_rms
     with c.recorder.section(SECTIONS[5]):
@@ -835,7 +844,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                 BruteForceBy(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3),
+                    steps=SHORT_BRUTE_FORCE_STEPS,
                     at=POINT,
                     given={unrolled.lhs: unrolled.rhs},
                     evaluate=_by_linearity,
@@ -860,7 +869,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                 "lag $k = |i - j|$: lag 0 is the diagonal, each lag $k \\ge 1$ appears twice with "
                 "weights $\\beta_3^{2t-2i+k}$ for $i = k+1, \\dots, t$ (geometric sums)."
             ),
-            checks=(BruteForce(LHS, RHS, steps=(1, 2, 3, 4, 5), at=POINT),),
+            checks=(BruteForce(LHS, RHS, steps=LONG_BRUTE_FORCE_STEPS, at=POINT),),
         )
         autocovariance = c.step("u_autocovariance")
         stationarity = {
@@ -924,7 +933,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                     LHS,
                     RHS,
                     t,
-                    {**_LIMIT_POINT, S.rho0: sp.Rational(1, 7)},
+                    {**_LIMIT_POINT, S.rho0: RHO0_POINT},
                     meaning={theta_arcsine.lhs: theta_arcsine.rhs},
                 ),
             ),
@@ -965,7 +974,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                     RHS,
                     (
                         _LIMIT_POINT,
-                        {b1: sp.Rational(1, 3), b3: sp.Rational(19, 20), lam: sp.Rational(2)},
+                        LAG_SUM_POINT,
                     ),
                     meaning=mean_field_meaning,
                     method="the lag sum with C_k = beta1^k, summed in mpmath",
@@ -1028,10 +1037,7 @@ def _with_mean(c: _Context) -> None:
                 NumericEqualAt(
                     LHS,
                     RHS,
-                    tuple(
-                        {snr: sp.Rational(q), b1: sp.Rational(beta), sigma: sp.Rational(3, 2)}
-                        for q, beta in (("1/3", "9/10"), ("2", "1/5"))
-                    ),
+                    SHIFT_POINTS,
                     meaning=shift_meaning,
                     method="and its sign (mpmath)",
                 ),
@@ -1090,10 +1096,7 @@ def _with_mean(c: _Context) -> None:
                 NumericEqualAt(
                     LHS,
                     RHS,
-                    tuple(
-                        {snr: sp.Integer(0), b1: sp.Rational(beta), k: sp.Integer(lag)}
-                        for beta, lag in (("9/10", 1), ("1/2", 3), ("19/20", 7))
-                    ),
+                    AUTOCOVARIANCE_POINTS,
                     meaning={
                         Cov(u[t], u[t + k]): autocovariance.lhs - E(u[t]) * E(u[t + k]),
                         autocovariance.lhs: autocovariance.rhs,
@@ -1135,7 +1138,6 @@ def _with_mean(c: _Context) -> None:
                 BruteForce(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3, 4),
                     at=POINT,
                     given=_meaning(moments),
                     method="brute force (pairs of steps)",
@@ -1181,8 +1183,8 @@ def _with_mean(c: _Context) -> None:
                         {
                             **_LIMIT_POINT,
                             snr: sp.Integer(0),
-                            t: sp.Integer(4),
-                            S.rho0: sp.Rational(1, 7),
+                            t: FINITE_T_POINT,
+                            S.rho0: RHO0_POINT,
                         },
                     ),
                     meaning={RMS2(theta[t]): c.step("theta_rms_arcsine").rhs},
@@ -1208,12 +1210,11 @@ def _with_mean(c: _Context) -> None:
                     # beta3 = 1/4: the finite-t terms fall off fast, so few quadratures are needed.
                     {
                         **_LIMIT_POINT,
-                        b3: sp.Rational(1, 4),
-                        snr: sp.Rational(1, 20),
-                        S.rho0: sp.Rational(1, 7),
+                        **GENERAL_LIMIT_POINT,
+                        S.rho0: RHO0_POINT,
                     },
-                    values=(6, 12, 24),
-                    dps=20,
+                    values=GENERAL_LIMIT_VALUES,
+                    dps=GENERAL_LIMIT_DPS,
                     meaning={general.lhs: general.rhs},
                 ),
             ),

@@ -39,6 +39,7 @@ from ..checks import (
     SmallParameter,
     gaussian_expectation,
 )
+from ..evaluation_points import GRADIENT_POINT
 from ..rules import geometric_sum, prefer_one_minus, swap_triangular_sum
 from ..steps import Assumption, Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -469,7 +470,7 @@ def _unit_rms_under_mean_field(
                 regime={T: t - 1 + sp.log(EPSILON) / sp.log(b1)},
                 key=f"{NAME}.tuc_frozen_v_limit",
                 bound=EXACTLY,
-                given={whole: frozen.rhs, g[t]: 1},
+                given={whole: frozen.rhs, g[t]: GRADIENT_POINT},
             ),
         ),
     )

@@ -34,6 +34,7 @@ from ..checks import (
     SpotCheck,
     UniquePositiveRoot,
 )
+from ..evaluation_points import BRUTE_FORCE_STEPS, LONG_WINDOW_POINT
 from ..rules import geometric_sum, mean_field, swap_triangular_sum, tidy
 from ..steps import Assumption, Derivation, Kind, Step, StepRecorder, derivation
 from ._assumptions import IID_IN_TIME, NO_BIAS_CORRECTION, NO_EPSILON, SELF_AVERAGING
@@ -481,7 +482,6 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
                 BruteForce(
                     LHS,
                     RHS,
-                    steps=(1, 2, 3, 4),
                     at=POINT,
                     given=constant_window,
                     method="exact for constant v",
@@ -604,7 +604,7 @@ def _moment_of_average(n: int, beta: sp.Expr, square_g: bool, power: int) -> sp.
 def _brute_moments(lhs_of: callable, beta, square_g: bool, power: int, centred=False) -> dict:
     # {E(v_bar[n]): its exact Gaussian moment}, n = 1..4, for BruteForce's ``at``.
     values = {}
-    for n in range(1, 5):
+    for n in BRUTE_FORCE_STEPS:
         value = _moment_of_average(n, beta, square_g, power)
         if centred:
             value -= _moment_of_average(n, beta, square_g, 1) ** 2
@@ -938,7 +938,7 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
         exact_split = split.rhs.xreplace({step_rms.lhs: exact_mean_field.xreplace(per_noise)})
         iterated = split.rhs.xreplace({step_rms.lhs: ITERATED_MEAN_FIELD(b1, b2, b3, t, snr)})
         # beta3^t ≈ 1/2 (a Float: the exact power of a Rational would have 27000 digits)
-        long_window = {b3: sp.Float("0.9999", 50), t: sp.Integer(6931)}
+        long_window = LONG_WINDOW_POINT
         headline = recorder.add(
             id="theta_rms",
             title="The weight RMS",
