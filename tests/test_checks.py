@@ -154,21 +154,14 @@ TESTED_BESIDE_THEIR_DERIVATION = {
     "GaussianMoments": "test_update_rms_checks.py",
     "Given": "test_schedules_checks.py",
     "IteratesRecursion": "test_update_rms_checks.py",
-    "MeanFieldRewriteGiven": "test_sign_sgdm_checks.py",
-    "MeanFieldRewriteOf": "test_review_probes.py",
     "NumericEqual": "test_tuc_checks.py",
-    "NumericEqualAt": "test_sign_sgdm_checks.py",
     "Recurrence": "test_review_probes.py",
     "RoundsTo": "test_update_rms_checks.py",
-    "SequenceLimitGiven": "test_sign_sgdm_checks.py",
     "SignQuadrature": "test_sign_sgdm_checks.py",
-    "SmallParameterGiven": "test_sign_sgdm_checks.py",
-    "SmallParameterOf": "test_review_probes.py",
     "SolvesEquation": "test_update_rms_checks.py",
     "SolvesRecursion": "test_update_rms_checks.py",
     "SumInduction": "test_sign_sgdm_checks.py",
     "UnrolledRecursion": "test_schedules_checks.py",
-    "WithMeaning": "test_update_rms_checks.py",
 }
 
 

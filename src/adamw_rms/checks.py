@@ -752,7 +752,12 @@ class SmallParameter:
         for key, value in given.items():
             if value.free_symbols or value.atoms(sp.Indexed):
                 point[key] = value.xreplace(point)
-        return point
+        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
+        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
+        return {
+            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
+            for k, v in point.items()
+        }
 
     def run(self) -> CheckResult:
         rng = _rng(self.key)
@@ -871,17 +876,20 @@ def _one_sided(expr: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class NumericEqual:
-    """``lhs == rhs`` in mpmath at random points (``given`` applied first), to ``tolerance``.
+    """``lhs == rhs`` in mpmath (``given`` applied first), to ``tolerance``, at several points.
 
-    Infinite sums are summed numerically (a two-sided one as ``f(0) + sum_{h>=1}(f(h) + f(-h))``):
-    an independent numerical route for an identity whose closed form was found symbolically.
+    ``points`` is a count of random exact points (drawn from ``key``) or a tuple of exact
+    points. Finite and infinite sums are summed numerically (a two-sided one as ``f(0) +
+    sum_{h>=1}(f(h) + f(-h))``), integrals by quadrature: an independent numerical route for an
+    identity whose closed form was found symbolically. A side with an opaque quantity left in
+    it is not a number, and fails.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    key: str
+    key: str = ""
     given: Mapping = field(default_factory=dict)
-    points: int = 3
+    points: int | tuple[Mapping, ...] = 3
     tolerance: float = 1e-20
     dps: int = 30
     method: str = "mpmath at random points"
@@ -889,19 +897,24 @@ class NumericEqual:
     def run(self) -> CheckResult:
         lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
         rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
-        rng = _rng(self.key)
+        if isinstance(self.points, int):
+            rng = _rng(self.key)
+            points = [sample_point(sp.Tuple(lhs, rhs), rng) for _ in range(self.points)]
+            where = f"{self.points} random points"
+        else:
+            points, where = list(self.points), f"{len(self.points)} exact points"
         worst = mpmath.mpf(0)
-        for _ in range(self.points):
-            point = sample_point(sp.Tuple(lhs, rhs), rng)
-            left = _numeric_series(lhs, point, self.dps)
-            right = _numeric_series(rhs, point, self.dps)
-            worst = max(worst, abs(left - right) / max(1, abs(right)))
+        try:
+            for point in points:
+                left = _numeric_series(lhs, point, self.dps)
+                right = _numeric_series(rhs, point, self.dps)
+                worst = max(worst, abs(left - right) / max(1, abs(right)))
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
         # The detail names the tolerance, not the residual: the document does not change with
         # the last digits of a numerical sum.
         if worst < self.tolerance:
-            return CheckResult(
-                self.method, True, f"equal to {self.tolerance:g} at {self.points} random points"
-            )
+            return CheckResult(self.method, True, f"equal to {self.tolerance:g} at {where}")
         return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
 
 
@@ -1034,81 +1047,46 @@ class ExpansionByCoordinates:
         )
 
 
-@dataclass(frozen=True)
-class SmallParameterOf(SmallParameter):
-    """:class:`SmallParameter` whose exact side is the step's left side, given its meaning.
-
-    ``exact`` is written with ``LHS``; ``meaning`` maps that left side (``E[v̄_t]``,
-    ``‖θ_t‖²``) to the exact expression it stands for: an earlier exact step, or an independent
-    numerical reference. A left side that ``meaning`` does not know fails.
-    """
-
-    meaning: Mapping = field(default_factory=dict)
-
-    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
-        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
-        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
-        point = SmallParameter._point(self, rng, epsilon)
-        return {
-            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
-            for k, v in point.items()
-        }
-
-    def run(self) -> CheckResult:
-        exact = self.exact.xreplace(dict(self.meaning))
-        if exact == self.exact:
-            return CheckResult(self.method, False, f"the left side {self.exact} has no meaning")
-        try:
-            return SmallParameter.run(dataclasses.replace(self, exact=exact, meaning={}))
-        except (TypeError, ValueError, NameError, SyntaxError, ZeroDivisionError) as error:
-            # A side that is not a real number at a point of the regime (an unknown left
-            # in it, a negative square root): the statement cannot be the approximation.
-            detail = f"not a real number in the regime ({type(error).__name__}: {error})"
-            return CheckResult(self.method, False, detail[:200])
-
-
-@dataclass(frozen=True)
-class MeanFieldRewriteOf(MeanFieldRewrite):
-    """:class:`MeanFieldRewrite` after ``meaning`` rewrites the left side (``ū → m̄/√v̄``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-    def run(self) -> CheckResult:
-        lhs = self.lhs.xreplace(dict(self.meaning))
-        if lhs == self.lhs:
-            return CheckResult(self.method, False, f"the left side {self.lhs} has no meaning")
-        return MeanFieldRewrite.run(dataclasses.replace(self, lhs=lhs, meaning={}))
-
-
 # --- schedules ---
 
 
-def _resolve(value: object, meaning: Mapping) -> object:
-    # Substitute until nothing changes (a meaning may use another one: u_bar in terms of z_t).
+def resolve(meaning: Mapping, value: object, passes: int = 8) -> object:
+    """``value`` with each key of ``meaning`` replaced by its value, repeatedly, until stable.
+
+    A key is an opaque quantity (the left side, an expectation, a norm) and its value what an
+    earlier step states it to be; values may contain further keys (``E[u^2] -> M^2 + C_0``,
+    ``C_0 -> 1``), so the substitution runs to a fixed point. Reaches into the values of
+    mappings and the items of tuples (a check's ``regime``, ``given``, points).
+    """
     if isinstance(value, sp.Basic):
-        for _ in range(8):
-            replaced = value.xreplace(meaning)
+        for _ in range(passes):
+            replaced = value.xreplace(dict(meaning))
             if replaced == value:
                 break
             value = replaced
         return value
     if isinstance(value, Mapping):
-        return {k: _resolve(v, meaning) for k, v in value.items()}
+        return {k: resolve(meaning, v, passes) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_resolve(v, meaning) for v in value)
+        return tuple(resolve(meaning, v, passes) for v in value)
     return value
 
 
 @dataclass(frozen=True)
 class Given:
-    """The check ``kind(**arguments)``, run after ``meaning`` is substituted into its arguments.
+    """The check ``kind(*positional, **arguments)``, run after ``meaning`` is substituted.
 
-    ``meaning`` gives symbols of the statement their values from earlier steps, e.g. the left
-    side ``theta_t`` its defining recursion or ``E[v_bar_t]`` its exact form. It is keyed by those
-    concrete objects, never by the placeholders, so a changed left side is no longer replaced
-    and the check fails. Substituted until nothing changes; ``doit`` then evaluates derivatives
-    and integrals. ``detail``, if given, is reported when the check passes (a sentence that
-    does not quote the arbitrary points it ran at).
+    The one way a check gives the left side (or any opaque quantity of the statement) its
+    meaning from earlier steps: the left side ``theta_t`` its defining recursion, ``E[v_bar_t]``
+    its exact form, ``u_bar`` the ratio ``m_bar/sqrt(v_bar)``. ``meaning`` is keyed by those
+    concrete objects, never by the placeholders, and substituted into every argument to a fixed
+    point (:func:`resolve`); ``doit`` then evaluates derivatives and integrals. The check fails
+    when a non-empty ``meaning`` changes none of the arguments (a changed left side is no longer
+    replaced) and when an argument cannot be evaluated afterwards (an opaque quantity is left).
+    An empty ``meaning`` only renames the check and words its detail. ``detail``, if given, is
+    reported when the check passes (a sentence that does not quote the arbitrary points it ran
+    at); ``method``, if given, replaces the wrapped check's name. Write it
+    ``Given(Kind, dict(...), meaning)`` or ``Given.of(Kind, *args, meaning=..., **kw)``.
     """
 
     kind: type
@@ -1117,19 +1095,55 @@ class Given:
     doit: bool = False
     method: str = ""
     detail: str = ""  # reported when the check passes, instead of values at arbitrary points
+    positional: tuple = ()
+
+    def __post_init__(self) -> None:
+        if not self.method:
+            default = getattr(self.kind, "__dataclass_fields__", {}).get("method")
+            object.__setattr__(self, "method", default.default if default else self.kind.__name__)
+
+    @classmethod
+    def of(
+        cls,
+        kind: type,
+        *positional: object,
+        meaning: Mapping,
+        doit: bool = False,
+        method: str = "",
+        detail: str = "",
+        **arguments: object,
+    ) -> Given:
+        """``kind``'s own call, positional and keyword arguments, with ``meaning=`` added."""
+        return cls(kind, arguments, meaning, doit, method, detail, tuple(positional))
+
+    def inner(self) -> Check:
+        """The wrapped check, its arguments as written (before ``meaning``): for reading it."""
+        return self.kind(*self.positional, **self.arguments)
 
     def run(self) -> CheckResult:
-        def prepare(value: object) -> object:
-            value = _resolve(value, dict(self.meaning))
-            if self.doit and isinstance(value, sp.Basic):
-                return value.doit()
-            return value
+        meaning = dict(self.meaning)
+        changed = False
 
-        result = self.kind(**{k: prepare(v) for k, v in self.arguments.items()}).run()
+        def prepare(value: object) -> object:
+            nonlocal changed
+            resolved = resolve(meaning, value)
+            changed = changed or resolved != value
+            if self.doit and isinstance(resolved, sp.Basic):
+                return resolved.doit()
+            return resolved
+
+        positional = tuple(prepare(v) for v in self.positional)
+        arguments = {k: prepare(v) for k, v in self.arguments.items()}
+        if meaning and not changed:
+            return CheckResult(self.method, False, "the meaning applies to nothing in the check")
+        try:
+            result = self.kind(*positional, **arguments).run()
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
         detail = self.detail if self.detail and result.passed else result.detail
         if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
             detail = detail[:150].rsplit(" ", 1)[0] + " …"
-        return CheckResult(self.method or result.method, result.passed, detail)
+        return CheckResult(self.method, result.passed, detail)
 
 
 def _canonical_indices(expr: sp.Expr) -> sp.Expr:
@@ -1164,14 +1178,14 @@ class UnrolledRecursion:
 
     def run(self) -> CheckResult:
         n, meaning = self.index, dict(self.meaning)
-        closed = _resolve(self.closed, meaning)
+        closed = resolve(meaning, self.closed)
         start = closed.subs(n, self.base).doit()
         if not is_zero(start - self.lhs.subs(n, self.base)):
             return CheckResult(self.method, False, f"base case: closed form at {self.base} differs")
         previous = self.lhs.subs(n, n - 1)
         if not self.recursion.has(previous):
             return CheckResult(self.method, False, f"the recursion does not use {previous}")
-        step = _resolve(self.recursion, meaning).xreplace({previous: closed.subs(n, n - 1)})
+        step = resolve(meaning, self.recursion).xreplace({previous: closed.subs(n, n - 1)})
         difference = _canonical_indices(_peel(closed, n) - _peel(step, n))
         if not is_zero(sp.expand(difference)):
             return CheckResult(self.method, False, "inductive step does not reduce to 0")
@@ -1179,93 +1193,6 @@ class UnrolledRecursion:
 
 
 # --- sign_sgdm ---
-
-
-def resolve(meaning: Mapping, expr: sp.Expr, passes: int = 8) -> sp.Expr:
-    """``expr`` with each key of ``meaning`` replaced by its value, repeatedly, until stable.
-
-    A key is an opaque quantity (the left side, an expectation, a norm) and its value what an
-    earlier step states it to be; values may contain further keys (``E[u^2] -> M^2 + C_0``,
-    ``C_0 -> 1``), so the substitution runs to a fixed point.
-    """
-    for _ in range(passes):
-        replaced = expr.xreplace(dict(meaning))
-        if replaced == expr:
-            return expr
-        expr = replaced
-    return expr
-
-
-class _Meaning:
-    """Mixin: substitute ``meaning`` (to a fixed point) into every expression, then run the base.
-
-    So a check written with :data:`LHS` gives the left side its meaning from earlier steps
-    (``{E[v_bar_t]: exact expression}``); a left side that is not the expected quantity stays
-    opaque, and the check fails.
-    """
-
-    def run(self) -> CheckResult:
-        meaning = dict(self.meaning)
-        changes = {
-            f.name: resolve(meaning, getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), sp.Basic)
-        }
-        plain = dataclasses.replace(self, meaning={}, **changes)
-        try:
-            return super(_Meaning, plain).run()
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error}")
-
-
-@dataclass(frozen=True)
-class SmallParameterGiven(_Meaning, SmallParameter):
-    """:class:`SmallParameter` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SequenceLimitGiven(_Meaning, SequenceLimit):
-    """:class:`SequenceLimit` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MeanFieldRewriteGiven(_Meaning, MeanFieldRewrite):
-    """:class:`MeanFieldRewrite` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NumericEqualAt:
-    """``lhs == rhs`` in mpmath at each of ``points`` (sums by direct summation, integrals by
-    quadrature), after ``meaning`` is substituted to a fixed point."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    points: tuple[Mapping, ...]
-    meaning: Mapping = field(default_factory=dict)
-    tolerance: float = 1e-12
-    dps: int = 20
-    method: str = "mpmath at exact points"
-
-    def run(self) -> CheckResult:
-        lhs, rhs = resolve(self.meaning, self.lhs), resolve(self.meaning, self.rhs)
-        worst = mpmath.mpf(0)
-        try:
-            for point in self.points:
-                left = _numeric_series(lhs, point, self.dps)
-                right = _numeric_series(rhs, point, self.dps)
-                worst = max(worst, abs(left - right) / max(1, abs(right)))
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error}")
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method, ok, f"|lhs - rhs| <= {mpmath.nstr(worst, 2)} at {len(self.points)} points"
-        )
 
 
 @dataclass(frozen=True)
@@ -1565,42 +1492,6 @@ class GaussianMoments:
         return CheckResult(
             self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
         )
-
-
-@dataclass(frozen=True)
-class WithMeaning:
-    """Run another check after giving its expressions their meaning from earlier steps.
-
-    ``arguments`` are the keyword arguments of ``check`` as ``(name, value)`` pairs; every
-    expression among them has ``meaning`` substituted (e.g. the step's left side replaced by
-    the exact expression an earlier step gives it) before ``check(**arguments).run()``. An
-    argument that cannot be evaluated after the substitution (a left side with no meaning)
-    fails the check.
-    """
-
-    check: type
-    arguments: tuple
-    meaning: Mapping
-    method: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.method:
-            default = getattr(self.check, "__dataclass_fields__", {}).get("method")
-            object.__setattr__(self, "method", default.default if default else self.check.__name__)
-
-    @classmethod
-    def of(cls, check: type, meaning: Mapping, **arguments: object) -> WithMeaning:
-        return cls(check, tuple(arguments.items()), meaning)
-
-    def run(self) -> CheckResult:
-        values = {
-            name: value.xreplace(dict(self.meaning)) if isinstance(value, sp.Basic) else value
-            for name, value in self.arguments
-        }
-        try:
-            return self.check(**values).run()
-        except Exception as error:  # e.g. a left side left without meaning cannot be evaluated
-            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
 
 
 @dataclass(frozen=True)

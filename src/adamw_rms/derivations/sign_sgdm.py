@@ -10,7 +10,7 @@ source): for Gaussian momenta the sign keeps the autocorrelation ``(2/pi) arcsin
 without any mean-field step.
 
 Every right side is computed from earlier steps and checked by another route: the left side is
-given its meaning from the earlier steps' statements (:func:`~adamw_rms.checks.resolve`), the
+given its meaning from the earlier steps' statements (:class:`~adamw_rms.checks.Given`), the
 lemmas from outside the source are checked against quadrature of the Gaussian densities, sums
 by induction or brute force, and each approximation against its small parameter.
 """
@@ -30,12 +30,13 @@ from ..checks import (
     RHS,
     BruteForce,
     BruteForceBy,
-    MeanFieldRewriteGiven,
-    NumericEqualAt,
+    Given,
+    MeanFieldRewrite,
+    NumericEqual,
     RewriteToZero,
-    SequenceLimitGiven,
+    SequenceLimit,
     SignQuadrature,
-    SmallParameterGiven,
+    SmallParameter,
     SumInduction,
     gaussian_expectation,
     resolve,
@@ -290,7 +291,7 @@ def _source_mean_field(c: _Context) -> None:
             "ratio of expectations.",
             assumptions=(MEAN_FIELD,),
             uses=("u_bar_mean_field",),
-            checks=(MeanFieldRewriteGiven(LHS, RHS, meaning={first.lhs: first.rhs}),),
+            checks=(Given.of(MeanFieldRewrite, LHS, RHS, meaning={first.lhs: first.rhs}),),
         )
         # E is linear: it moves inside the weighted sum of the definition.
         linear = v_bar_def.rhs.xreplace({m[i] ** 2: E(m[i] ** 2)})
@@ -381,7 +382,8 @@ def _source_mean_field(c: _Context) -> None:
             assumptions=(IID_IN_TIME,),
             uses=("mean_v_bar_exact",),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     warm_up,
@@ -556,7 +558,8 @@ def _mean_field_special_cases(c: _Context) -> None:
             assumptions=source.assumptions,
             uses=("theta_rms_sign", "weight_rms.beta3_def"),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     (1 - eta * lam) ** (2 * t) * (rho0 + RHS**2) / RHS**2,
@@ -738,7 +741,8 @@ def _autocovariance(c: _Context) -> None:
             assumptions=(STATIONARY_MOMENTUM, IID_IN_TIME),
             uses=("m_lagged", "update_rms.var_m"),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     transient,
@@ -920,7 +924,8 @@ def _corrected_weight_rms(c: _Context) -> None:
             assumptions=theta_arcsine.assumptions,
             uses=("theta_rms_arcsine",),
             checks=(
-                SequenceLimitGiven(
+                Given.of(
+                    SequenceLimit,
                     LHS,
                     RHS,
                     t,
@@ -960,17 +965,21 @@ def _corrected_weight_rms(c: _Context) -> None:
             assumptions=(MEAN_FIELD,),
             uses=("theta_rms_arcsine_limit", "theta_rms_sign_simple", "m_autocorrelation"),
             checks=(
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    (
+                    tolerance=1e-12,
+                    dps=20,
+                    points=(
                         _LIMIT_POINT,
                         {b1: sp.Rational(1, 3), b3: sp.Rational(19, 20), lam: sp.Rational(2)},
                     ),
                     meaning=mean_field_meaning,
                     method="the lag sum with C_k = beta1^k, summed in mpmath",
                 ),
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     RHS,
                     LHS,
                     eta * lam / (1 - b1),
@@ -1025,10 +1034,13 @@ def _with_mean(c: _Context) -> None:
                     given=_meaning(shift_meaning),
                     method="squares of the earlier steps' ratio",
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    tuple(
+                    tolerance=1e-12,
+                    dps=20,
+                    points=tuple(
                         {snr: sp.Rational(q), b1: sp.Rational(beta), sigma: sp.Rational(3, 2)}
                         for q, beta in (("1/3", "9/10"), ("2", "1/5"))
                     ),
@@ -1087,10 +1099,13 @@ def _with_mean(c: _Context) -> None:
                     ),
                     method="the earlier steps substituted",
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    tuple(
+                    tolerance=1e-12,
+                    dps=20,
+                    points=tuple(
                         {snr: sp.Integer(0), b1: sp.Rational(beta), k: sp.Integer(lag)}
                         for beta, lag in (("9/10", 1), ("1/2", 3), ("19/20", 7))
                     ),
@@ -1174,10 +1189,13 @@ def _with_mean(c: _Context) -> None:
                 RewriteToZero(
                     LHS, RHS, given=_meaning(substitution), method="the earlier steps substituted"
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    (
+                    tolerance=1e-12,
+                    dps=20,
+                    points=(
                         {
                             **_LIMIT_POINT,
                             snr: sp.Integer(0),
@@ -1201,7 +1219,8 @@ def _with_mean(c: _Context) -> None:
             assumptions=general.assumptions,
             uses=("theta_rms_arcsine_general",),
             checks=(
-                SequenceLimitGiven(
+                Given.of(
+                    SequenceLimit,
                     LHS,
                     RHS,
                     t,

@@ -27,10 +27,11 @@ from ..checks import (
     RHS,
     BruteForce,
     ExpansionByCoordinates,
-    MeanFieldRewriteOf,
+    Given,
+    MeanFieldRewrite,
     Recurrence,
     RewriteToZero,
-    SmallParameterOf,
+    SmallParameter,
     SpotCheck,
     UniquePositiveRoot,
 )
@@ -378,7 +379,8 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
             assumptions=(ORTHOGONAL_UPDATE, STEADY_STATE),
             uses=("quick_balance",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     eta * lam,
@@ -525,7 +527,9 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
             ),
             assumptions=(MEAN_FIELD, IID_IN_TIME),
             uses=("u_bar_mean_field",),
-            checks=(MeanFieldRewriteOf(LHS, RHS, meaning={ratio_step.lhs: ratio_step.rhs}),),
+            checks=(
+                Given.of(MeanFieldRewrite, LHS, RHS, meaning={ratio_step.lhs: ratio_step.rhs}),
+            ),
         )
     return _Averaged(u_def, m_def, v_def, split, decoupled)
 
@@ -692,7 +696,8 @@ def _denominator(recorder, averaged: _Averaged, collapsed: dict, prerequisite) -
             assumptions=(IID_IN_TIME,),
             uses=("mean_v_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_V,
@@ -765,7 +770,8 @@ def _numerator(recorder, averaged: _Averaged, collapsed: dict, prerequisite, mea
             assumptions=(IID_IN_TIME,),
             uses=("mean_m_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_M,
@@ -827,7 +833,8 @@ def _numerator(recorder, averaged: _Averaged, collapsed: dict, prerequisite, mea
             assumptions=(IID_IN_TIME,),
             uses=("var_m_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_VAR_M,
@@ -899,7 +906,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     },
                     method="E[X²] = E[X]² + Var[X] and the three moments substituted",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -970,7 +978,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     given={split.lhs: split.rhs.xreplace({step_rms.lhs: step_rms.rhs})},
                     method="substitution of u_bar_rms",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -980,7 +989,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     bound=3.0,
                     method="error bounded by its small parameter (exact moments)",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -1068,7 +1078,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             ),
             uses=("theta_rms_mu0",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     b3 ** (2 * t) * sp.Abs(ratio - 1),
@@ -1099,7 +1110,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             limit="\\eta\\lambda t \\ll 1",
             uses=("theta_rms_mu0",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     eta * lam * t,
@@ -1130,7 +1142,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             ),
             uses=("theta_rms",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     noise_term / snr,
@@ -1172,7 +1185,8 @@ def _target(recorder, sliding: _Sliding, headline: Step, simple: Step) -> None:
             limit="\\beta_3^t \\ll 1 \\ (t \\gg 1/(\\eta\\lambda))",
             uses=("theta_rms", "beta3_def", "theta_rms_simple"),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     (1 - eta * lam) ** t,
