@@ -27,7 +27,6 @@ from adamw_rms.checks import (
     Check,
     ClaimCheck,
     DropsTerm,
-    Induction,
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
@@ -37,6 +36,7 @@ from adamw_rms.checks import (
     RewriteToZero,
     SequenceLimit,
     SmallParameter,
+    SolvesRecursion,
     SpotCheck,
     UniquePositiveRoot,
     bind,
@@ -45,6 +45,7 @@ from adamw_rms.checks import (
 
 b1, b3, t, i, n = S.beta1, S.beta3, S.t, S.i, sp.Symbol("n", integer=True, positive=True)
 eta, lam, snr, E, m, v = S.eta, S.lam, S.snr, S.Expect, S.m, S.v
+_S = sp.Function("S")  # a sequence known only by its recursion
 
 
 def _ema(k: int) -> sp.Expr:
@@ -90,9 +91,9 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
         ),
         lambda: ByCoordinates(S.theta[0] + 2 * S.u[1], S.RMS2(S.theta[0]) + 4 * S.RMS2(S.u[1])),
     ),
-    Induction: (
-        lambda: Induction(n * (n + 1) / 2, n, n),
-        lambda: Induction(n * (n - 1) / 2, n, n),
+    SolvesRecursion: (
+        lambda: SolvesRecursion(_S(n), n * (n + 1) / 2, _S(n - 1) + n, n),
+        lambda: SolvesRecursion(_S(n), n * (n - 1) / 2, _S(n - 1) + n, n),
     ),
     DropsTerm: (
         lambda: DropsTerm(b1 * b3 + eta, eta, b1 * b3, "x"),
@@ -159,9 +160,7 @@ TESTED_BESIDE_THEIR_DERIVATION = {
     "RoundsTo": "test_update_rms_checks.py",
     "SignQuadrature": "test_sign_sgdm_checks.py",
     "SolvesEquation": "test_update_rms_checks.py",
-    "SolvesRecursion": "test_update_rms_checks.py",
     "SumInduction": "test_sign_sgdm_checks.py",
-    "UnrolledRecursion": "test_schedules_checks.py",
 }
 
 

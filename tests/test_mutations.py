@@ -16,12 +16,12 @@ from adamw_rms.checks import (
     ByCoordinates,
     ClaimCheck,
     DropsTerm,
-    Induction,
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
     NumericValue,
     RewriteToZero,
+    SolvesRecursion,
     SpotCheck,
     bind,
     gaussian_expectation,
@@ -229,14 +229,17 @@ _n = sp.Symbol("n", integer=True, positive=True)
     ("closed", "ok"), [(_n * (_n + 1) / 2, True), (_n**2 / 2, False), (_n * (_n - 1) / 2, False)]
 )
 def test_induction_sum_of_first_integers(closed, ok):
-    result = Induction(closed, _n, _n).run()
+    total = sp.Function("S")
+    result = SolvesRecursion(total(_n), closed, total(_n - 1) + _n, _n).run()
     assert result.passed is ok, result.detail
 
 
 def test_induction_with_factor_ema():
     # S(n) = beta S(n-1) + (1 - beta): the closed form 1 - beta^n; 1 - beta^(n+1) is wrong.
-    assert Induction(1 - b1**_n, 1 - b1, _n, factor=b1).run().passed
-    assert not Induction(1 - b1 ** (_n + 1), 1 - b1, _n, factor=b1).run().passed
+    ema = sp.Function("S")
+    recursion = b1 * ema(_n - 1) + 1 - b1
+    assert SolvesRecursion(ema(_n), 1 - b1**_n, recursion, _n).run().passed
+    assert not SolvesRecursion(ema(_n), 1 - b1 ** (_n + 1), recursion, _n).run().passed
 
 
 def test_limit_ratio():

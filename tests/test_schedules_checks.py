@@ -12,7 +12,7 @@ from adamw_rms.checks import (
     RHS,
     Given,
     RewriteToZero,
-    UnrolledRecursion,
+    SolvesRecursion,
     bind,
     mentions,
 )
@@ -31,7 +31,8 @@ UNFOLD = {
 
 
 def _induction(lhs, closed, recursion=RECURSION):
-    return bind(UnrolledRecursion(LHS, RHS, recursion, t, meaning=UNFOLD), lhs, closed).run()
+    check = Given.of(SolvesRecursion, LHS, RHS, recursion, t, start=None, base=0, meaning=UNFOLD)
+    return bind(check, lhs, closed).run()
 
 
 def test_induction_proves_the_unrolled_recursion():

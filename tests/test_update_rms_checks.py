@@ -63,9 +63,12 @@ def test_solves_recursion_given():
     recursion += (1 - b1) ** 2 * (mu**2 + sigma**2)
     closed = mu**2 * (1 - b1**t) ** 2 + sigma**2 * (1 - b1) * (1 - b1 ** (2 * t)) / (1 + b1)
     given = {E(m[t - 1]): (1 - b1 ** (t - 1)) * mu}
-    assert SolvesRecursion(E(m[t] ** 2), closed, recursion, t, given=given).run().passed
+    check = Given.of(SolvesRecursion, E(m[t] ** 2), closed, recursion, t, meaning=given)
+    assert check.run().passed
     wrong = {E(m[t - 1]): (1 - b1**t) * mu}
-    assert not SolvesRecursion(E(m[t] ** 2), closed, recursion, t, given=wrong).run().passed
+    assert not dataclasses.replace(check, meaning=wrong).run().passed
+    # Without its meaning the earlier moment stays unknown: the induction cannot close.
+    assert not SolvesRecursion(E(m[t] ** 2), closed, recursion, t).run().passed
 
 
 def test_iterates_recursion():

@@ -33,7 +33,6 @@ __all__ = [
     "CheckResult",
     "ClaimCheck",
     "DropsTerm",
-    "Induction",
     "LimitRatio",
     "LimitValue",
     "MeanFieldRewrite",
@@ -312,31 +311,6 @@ class ByCoordinates:
         return CheckResult(
             self.method, True, f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}"
         )
-
-
-@dataclass(frozen=True)
-class Induction:
-    """``closed`` solves ``S(n) = factor * S(n-1) + term(n)``, ``S(base - 1) = 0``, by induction.
-
-    With ``factor = 1`` this proves ``closed(n) = sum_{k=base}^{n} term(k)``; with ``factor = beta``
-    it proves the closed form of an exponential moving average sum.
-    """
-
-    closed: sp.Expr
-    term: sp.Expr
-    index: sp.Symbol
-    factor: sp.Expr = sp.S.One
-    base: sp.Expr = sp.S.One
-    method: str = "induction on t"
-
-    def run(self) -> CheckResult:
-        n = self.index
-        base_ok = is_zero(self.closed.subs(n, self.base) - self.term.subs(n, self.base))
-        step_ok = is_zero(self.closed - self.factor * self.closed.subs(n, n - 1) - self.term)
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
 
 
 @dataclass(frozen=True)
@@ -1157,41 +1131,6 @@ def _canonical_indices(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
 
 
-@dataclass(frozen=True)
-class UnrolledRecursion:
-    """``closed`` solves the recursion that defines ``lhs``: proved by induction on ``index``.
-
-    ``recursion`` is the defining step's right side: ``lhs`` (say ``theta_t``) in terms of its
-    previous value ``lhs`` at ``index - 1``. Base case: ``closed`` at ``base`` equals ``lhs`` at
-    ``base``. Inductive step: ``closed`` equals ``recursion`` with the previous value replaced
-    by ``closed`` at ``index - 1``, after splitting the last term off every sum that runs up to
-    ``index``. ``meaning`` unfolds symbols defined by sums (``kappa_t``) before both.
-    """
-
-    lhs: sp.Expr
-    closed: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    base: sp.Expr = sp.S.Zero
-    meaning: Mapping = field(default_factory=dict)
-    method: str = "induction on t (base case and inductive step)"
-
-    def run(self) -> CheckResult:
-        n, meaning = self.index, dict(self.meaning)
-        closed = resolve(meaning, self.closed)
-        start = closed.subs(n, self.base).doit()
-        if not is_zero(start - self.lhs.subs(n, self.base)):
-            return CheckResult(self.method, False, f"base case: closed form at {self.base} differs")
-        previous = self.lhs.subs(n, n - 1)
-        if not self.recursion.has(previous):
-            return CheckResult(self.method, False, f"the recursion does not use {previous}")
-        step = resolve(meaning, self.recursion).xreplace({previous: closed.subs(n, n - 1)})
-        difference = _canonical_indices(_peel(closed, n) - _peel(step, n))
-        if not is_zero(sp.expand(difference)):
-            return CheckResult(self.method, False, "inductive step does not reduce to 0")
-        return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-
-
 # --- sign_sgdm ---
 
 
@@ -1350,38 +1289,28 @@ class SignQuadrature:
 # --- update_rms ---
 
 
-def _peel_last(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """Split the last term off every sum that runs up to ``index``: the inductive step's move."""
-
-    def peel(s: sp.Sum) -> sp.Expr:
-        (k, lower, upper), *rest = s.limits
-        if rest or upper != index:
-            return s
-        return sp.Sum(s.function, (k, lower, index - 1)) + s.function.subs(k, index)
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), peel)
-
-
 @dataclass(frozen=True)
 class SolvesRecursion:
     """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
 
     ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
-    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check);
-    ``start`` is the left side at ``base - 1``. ``given`` substitutes other quantities of the
-    recursion (e.g. an earlier moment) before the induction. Base case: ``rhs`` at ``base``
-    equals one step of the recursion from ``start``. Inductive step: ``rhs`` minus the
-    recursion applied to ``rhs`` at ``index - 1`` is 0 (sums up to ``index`` lose their last
-    term first).
+    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check).
+    Base case: with ``start`` (the left side at ``base - 1``, default 0), ``rhs`` at ``base``
+    equals one step of the recursion from ``start``; with ``start=None`` the initial value
+    stays symbolic and ``rhs`` at ``base`` must equal ``lhs`` at ``base`` (``theta_0``).
+    Inductive step: ``rhs`` minus the recursion applied to ``rhs`` at ``index - 1`` is 0, after
+    the last term is split off every sum that runs up to ``index`` (nested sums too) and the
+    summation indices are named after their limits. A plain sum ``S(n) = f S(n-1) + a(n)`` is
+    the recursion of an undefined function ``S``. Other quantities of the recursion (an
+    earlier moment, ``kappa_t`` defined by a sum) get their meaning from :class:`Given`.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
     recursion: sp.Expr
     index: sp.Symbol
-    start: sp.Expr = sp.S.Zero
+    start: sp.Expr | None = sp.S.Zero
     base: int = 1
-    given: Mapping = field(default_factory=dict)
     method: str = "induction on the defining recursion"
 
     def run(self) -> CheckResult:
@@ -1390,11 +1319,15 @@ class SolvesRecursion:
         if not self.recursion.has(previous):
             detail = f"the recursion does not define {self.lhs} from {previous}"
             return CheckResult(self.method, False, detail)
-        recursion = self.recursion.xreplace(dict(self.given))
-        first = recursion.subs(n, self.base).xreplace({self.lhs.subs(n, self.base - 1): self.start})
+        if self.start is None:
+            first = self.lhs.subs(n, self.base)
+        else:
+            before = {self.lhs.subs(n, self.base - 1): self.start}
+            first = self.recursion.subs(n, self.base).xreplace(before)
         base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
-        stepped = recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
-        step_ok = is_zero(_peel_last(self.rhs, n) - stepped)
+        stepped = self.recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
+        step = _canonical_indices(_peel(self.rhs, n) - _peel(stepped, n))
+        step_ok = is_zero(step) or is_zero(sp.expand(step))
         if base_ok and step_ok:
             return CheckResult(self.method, True, "base case and inductive step reduce to 0")
         failed = "base case" if not base_ok else "inductive step"

@@ -35,7 +35,7 @@ from ..checks import (
     Quadrature,
     RewriteToZero,
     SmallParameter,
-    UnrolledRecursion,
+    SolvesRecursion,
 )
 from ..rules import geometric_sum, mean_field, prefer_one_minus, swap_triangular_sum
 from ..steps import Derivation, Kind, Step, StepRecorder, derivation
@@ -315,7 +315,17 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         limit=_DECAY_LIMIT,
         uses=("exp_decay", "kappa_def"),
         checks=(
-            UnrolledRecursion(LHS, RHS, decay_step.rhs, t, meaning=unfold_kappa),
+            Given.of(
+                SolvesRecursion,
+                LHS,
+                RHS,
+                decay_step.rhs,
+                t,
+                start=None,
+                base=0,
+                meaning=unfold_kappa,
+                method="induction on t (base case and inductive step)",
+            ),
             # Against AdamW itself at constant rates, no updates: theta_t = (1 - eta lambda)^t
             # theta_0 by [[adamw_dynamic]]; the regime sets t (eta lambda)^2 / 2 to eps.
             Given(

@@ -355,12 +355,13 @@ def moments(recorder: StepRecorder, setting: Setting) -> Moments:
         assumptions=(IID_IN_TIME,),
         checks=(
             # E[m_t^2] from the square of [[m_recursion]], E[m_{t-1}] from [[mean_m]].
-            SolvesRecursion(
+            Given.of(
+                SolvesRecursion,
                 LHS,
                 RHS,
                 expected_recursion(m_rec.rhs**2, m[t - 1]),
                 t,
-                given={mean_m.lhs.subs(t, t - 1): mean_m.rhs.subs(t, t - 1)},
+                meaning={mean_m.lhs.subs(t, t - 1): mean_m.rhs.subs(t, t - 1)},
             ),
             GaussianMoments(LHS, RHS, m_sequences, at=MOMENT_POINT),
         ),
