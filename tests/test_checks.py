@@ -30,10 +30,10 @@ from adamw_rms.checks import (
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
-    NumericValue,
     Quadrature,
     Restated,
     RewriteToZero,
+    RoundsTo,
     SequenceLimit,
     SmallParameter,
     SolvesRecursion,
@@ -115,9 +115,9 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
         lambda: LimitValue(sp.sin(eta) / eta, sp.Integer(1), eta, 0, "unit.value"),
         lambda: LimitValue(sp.sin(eta) / eta, sp.Integer(2), eta, 0, "unit.value"),
     ),
-    NumericValue: (
-        lambda: NumericValue(1 / sp.sqrt(19), {}, "0.2294", 4),
-        lambda: NumericValue(1 / sp.sqrt(20), {}, "0.2294", 4),
+    RoundsTo: (
+        lambda: RoundsTo(LHS, 1 / sp.sqrt(19), "0.2294", 4, given={LHS: sp.sqrt(19) / 19}),
+        lambda: RoundsTo(LHS, 1 / sp.sqrt(20), "0.2294", 4, given={LHS: sp.sqrt(19) / 19}),
     ),
     Quadrature: (
         lambda: Quadrature(
@@ -148,7 +148,6 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
 
 # Classes whose (true, wrong) pairs live beside the derivation that introduced them.
 TESTED_BESIDE_THEIR_DERIVATION = {
-    "BruteForceBy": "test_sign_sgdm_checks.py",
     "CoordinateAverage": "test_update_rms_checks.py",
     "CoordinateIdentity": "test_tuc_checks.py",
     "ExpansionByCoordinates": "test_review_probes.py",
@@ -157,7 +156,6 @@ TESTED_BESIDE_THEIR_DERIVATION = {
     "IteratesRecursion": "test_update_rms_checks.py",
     "NumericEqual": "test_tuc_checks.py",
     "Recurrence": "test_review_probes.py",
-    "RoundsTo": "test_update_rms_checks.py",
     "SignQuadrature": "test_sign_sgdm_checks.py",
     "SolvesEquation": "test_update_rms_checks.py",
     "SumInduction": "test_sign_sgdm_checks.py",

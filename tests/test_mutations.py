@@ -19,8 +19,8 @@ from adamw_rms.checks import (
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
-    NumericValue,
     RewriteToZero,
+    RoundsTo,
     SolvesRecursion,
     SpotCheck,
     bind,
@@ -302,8 +302,8 @@ def test_by_coordinates():
 
 
 def test_numeric_value():
-    assert NumericValue(1 / sp.sqrt(19), {}, "0.2294", 4).run().passed
-    assert not NumericValue(1 / sp.sqrt(20), {}, "0.2294", 4).run().passed
+    assert RoundsTo(1 / sp.sqrt(19), sp.sqrt(19) / 19, "0.2294", 4).run().passed
+    assert not RoundsTo(1 / sp.sqrt(20), sp.sqrt(19) / 19, "0.2294", 4).run().passed
 
 
 def test_claim_check():

@@ -10,7 +10,7 @@ import sympy as sp
 from adamw_rms import symbols as S
 from adamw_rms.checks import (
     EPSILON,
-    BruteForceBy,
+    BruteForce,
     Given,
     MeanFieldRewrite,
     NumericEqual,
@@ -125,13 +125,13 @@ def test_mean_field_rewrite_given_can_fail():
     assert not Given.of(MeanFieldRewrite, E(S.u_bar[t] ** 2), wrong, meaning=meaning).run().passed
 
 
-def test_brute_force_by_evaluates_the_opaque_parts():
+def test_brute_force_evaluates_the_opaque_parts():
     def constant_expectation(expr, n):
         return expr.replace(lambda e: isinstance(e, E), lambda e: e.args[0].subs(S.g[1], 2))
 
     left = E(S.g[1] * t)
-    assert BruteForceBy(left, 2 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
-    assert not BruteForceBy(left, 3 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
+    assert BruteForce(left, 2 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
+    assert not BruteForce(left, 3 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
 
 
 @pytest.mark.parametrize(

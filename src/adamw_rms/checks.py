@@ -36,7 +36,6 @@ __all__ = [
     "LimitRatio",
     "LimitValue",
     "MeanFieldRewrite",
-    "NumericValue",
     "Quadrature",
     "Restated",
     "RewriteToZero",
@@ -254,7 +253,10 @@ class SpotCheck:
 class BruteForce:
     """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
 
-    A side is a function of ``t`` or an expression in ``t`` (then ``subs(t, n).doit()``).
+    A side is a function of ``t`` or an expression in ``t``: substituted (``given``), taken at
+    ``t = n`` and expanded (``doit``). Then ``evaluate(expr, n)``, if given, computes what is
+    left opaque, e.g. expectations by exact Gaussian moments of the iterated recursion, or by
+    linearity. Hyperparameters at ``at``.
     """
 
     lhs_at: Callable[[int], sp.Expr] | sp.Expr
@@ -263,12 +265,17 @@ class BruteForce:
     method: str = "brute force"
     at: Mapping = field(default_factory=dict)
     given: Mapping = field(default_factory=dict)
+    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
 
     def _side(self, side, n: int) -> sp.Expr:
         if callable(side):
-            return side(n).xreplace(dict(self.at))
-        side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
-        return side.subs(S.t, n).doit().xreplace(dict(self.at))
+            value = side(n).xreplace(dict(self.at))
+        else:
+            side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
+            value = side.subs(S.t, n).doit().xreplace(dict(self.at))
+        if self.evaluate is not None:
+            value = self.evaluate(value, n).xreplace(dict(self.at))
+        return value
 
     def run(self) -> CheckResult:
         for n in self.steps:
@@ -492,22 +499,6 @@ class LimitValue:
         return CheckResult(
             self.method + " (+mpmath)", ok, f"limit = {self.value}; mpmath rel. distance {shown}"
         )
-
-
-@dataclass(frozen=True)
-class NumericValue:
-    """``expr`` evaluated with mpmath at a point equals ``value`` to ``digits`` digits."""
-
-    expr: sp.Expr
-    point: Mapping
-    value: str
-    digits: int
-    method: str = "mpmath value"
-
-    def run(self) -> CheckResult:
-        got = _numeric(self.expr, self.point)
-        ok = mpmath.nstr(got, self.digits) == self.value
-        return CheckResult(self.method, ok, f"{mpmath.nstr(got, 12)} ≈ {self.value}")
 
 
 def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
@@ -1132,24 +1123,6 @@ def _canonical_indices(expr: sp.Expr) -> sp.Expr:
 
 
 # --- sign_sgdm ---
-
-
-@dataclass(frozen=True)
-class BruteForceBy(BruteForce):
-    """:class:`BruteForce` on expressions, with opaque quantities evaluated by ``evaluate``.
-
-    Each side is substituted (``given``), taken at ``t = n`` and expanded (``doit``); then
-    ``evaluate(expr, n)`` computes what is left opaque, e.g. expectations by exact Gaussian
-    moments of the iterated recursion, or by linearity.
-    """
-
-    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
-
-    def _side(self, side, n: int) -> sp.Expr:
-        value = super()._side(side, n)
-        if self.evaluate is not None:
-            value = self.evaluate(value, n)
-        return value.xreplace(dict(self.at))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from ..checks import (
     LHS,
     RHS,
     BruteForce,
-    BruteForceBy,
     Given,
     MeanFieldRewrite,
     NumericEqual,
@@ -304,7 +303,7 @@ def _source_mean_field(c: _Context) -> None:
             justification="Expectation of [[v_bar_def]], term by term.",
             uses=("v_bar_def",),
             checks=(
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=(1, 2, 3),
@@ -342,7 +341,7 @@ def _source_mean_field(c: _Context) -> None:
                         second_m.lhs.subs(t, i): second_m.rhs.subs(t, i),
                     },
                 ),
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=(1, 2, 3),
@@ -836,7 +835,7 @@ def _corrected_weight_rms(c: _Context) -> None:
             ),
             uses=("weight_rms.theta_unrolled",),
             checks=(
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=(1, 2, 3),
