@@ -23,9 +23,9 @@ from adamw_rms.checks import (
     LHS,
     RHS,
     BruteForce,
-    ByCoordinates,
     Check,
     ClaimCheck,
+    CoordinateIdentity,
     DropsTerm,
     LimitRatio,
     LimitValue,
@@ -84,12 +84,14 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
         lambda: BruteForce(_ema, sp.Sum((1 - b1) * b1 ** (t - i) * S.g[i], (i, 1, t))),
         lambda: BruteForce(_ema, sp.Sum((1 - b1) * b1 ** (t - i + 1) * S.g[i], (i, 1, t))),
     ),
-    ByCoordinates: (
-        lambda: ByCoordinates(
-            S.theta[0] + 2 * S.u[1],
+    CoordinateIdentity: (
+        lambda: CoordinateIdentity(
+            S.RMS2(S.theta[0] + 2 * S.u[1]),
             S.RMS2(S.theta[0]) + 4 * S.MeanDot(S.theta[0], S.u[1]) + 4 * S.RMS2(S.u[1]),
         ),
-        lambda: ByCoordinates(S.theta[0] + 2 * S.u[1], S.RMS2(S.theta[0]) + 4 * S.RMS2(S.u[1])),
+        lambda: CoordinateIdentity(
+            S.RMS2(S.theta[0] + 2 * S.u[1]), S.RMS2(S.theta[0]) + 4 * S.RMS2(S.u[1])
+        ),
     ),
     SolvesRecursion: (
         lambda: SolvesRecursion(_S(n), n * (n + 1) / 2, _S(n - 1) + n, n),
@@ -149,8 +151,6 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
 # Classes whose (true, wrong) pairs live beside the derivation that introduced them.
 TESTED_BESIDE_THEIR_DERIVATION = {
     "CoordinateAverage": "test_update_rms_checks.py",
-    "CoordinateIdentity": "test_tuc_checks.py",
-    "ExpansionByCoordinates": "test_review_probes.py",
     "GaussianMoments": "test_update_rms_checks.py",
     "Given": "test_schedules_checks.py",
     "IteratesRecursion": "test_update_rms_checks.py",

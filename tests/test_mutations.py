@@ -13,8 +13,8 @@ from adamw_rms.checks import (
     LHS,
     RHS,
     BruteForce,
-    ByCoordinates,
     ClaimCheck,
+    CoordinateIdentity,
     DropsTerm,
     LimitRatio,
     LimitValue,
@@ -297,8 +297,8 @@ def test_brute_force():
 def test_by_coordinates():
     a, b = S.theta[0], S.u[1]
     good = S.RMS2(a) + 4 * S.MeanDot(a, b) + 4 * S.RMS2(b)
-    assert ByCoordinates(a + 2 * b, good).run().passed
-    assert not ByCoordinates(a + 2 * b, S.RMS2(a) + 4 * S.RMS2(b)).run().passed
+    assert CoordinateIdentity(S.RMS2(a + 2 * b), good).run().passed
+    assert not CoordinateIdentity(S.RMS2(a + 2 * b), S.RMS2(a) + 4 * S.RMS2(b)).run().passed
 
 
 def test_numeric_value():

@@ -26,7 +26,7 @@ from adamw_rms.checks import (
     EPSILON,
     LHS,
     RHS,
-    ExpansionByCoordinates,
+    CoordinateIdentity,
     Given,
     MeanFieldRewrite,
     Recurrence,
@@ -152,9 +152,9 @@ def test_recurrence_fails_on_a_wrong_unrolled_form():
     assert not bind(check, theta[t - 1], right).run().passed
 
 
-def test_expansion_by_coordinates_fails_without_orthogonality():
+def test_coordinate_identity_fails_without_orthogonality():
     theta, u = S.theta, S.u
-    check = ExpansionByCoordinates(LHS, RHS, meaning={theta[t]: theta[0] + u[t]})
+    check = CoordinateIdentity(LHS, RHS, given={theta[t]: theta[0] + u[t]})
     full = S.RMS2(theta[0]) + S.RMS2(u[t]) + 2 * S.MeanDot(theta[0], u[t])
     assert bind(check, S.RMS2(theta[t]), full).run().passed
     dropped = S.RMS2(theta[0]) + S.RMS2(u[t])

@@ -28,7 +28,6 @@ __all__ = [
     "LHS",
     "RHS",
     "BruteForce",
-    "ByCoordinates",
     "Check",
     "CheckResult",
     "ClaimCheck",
@@ -286,37 +285,6 @@ class BruteForce:
         where = f" at {_show(self.at)}" if self.at else ""
         return CheckResult(
             self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
-        )
-
-
-@dataclass(frozen=True)
-class ByCoordinates:
-    """An RMS expansion checked on explicit coordinates, for dimensions d = 1..4.
-
-    ``combination`` is a linear combination of vectors; ``expansion`` is its claimed squared RMS
-    in terms of :class:`~adamw_rms.symbols.RMS2` and :class:`~adamw_rms.symbols.MeanDot`.
-    """
-
-    combination: sp.Expr
-    expansion: sp.Expr
-    dimensions: Sequence[int] = (1, 2, 3)
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        vectors = sorted(self.combination.atoms(sp.Indexed), key=sp.default_sort_key)
-        for d in self.dimensions:
-            coords = [{a: sp.Symbol(f"c{n}_{k}") for n, a in enumerate(vectors)} for k in range(d)]
-            lhs = sum(self.combination.xreplace(c) ** 2 for c in coords) / d
-
-            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
-                first, second = (e.args * 2)[:2]
-                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
-
-            rhs = self.expansion.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
-            if not is_zero(lhs - rhs):
-                return CheckResult(self.method, False, f"expansion wrong for d = {d}")
-        return CheckResult(
-            self.method, True, f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}"
         )
 
 
@@ -784,10 +752,13 @@ class CoordinateIdentity:
     """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
 
     ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
-    states it is). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates, and every
-    ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates. With
-    ``disjoint``, each vector lives on its own block of ``d`` coordinates: distinct vectors are
-    then orthogonal, a concrete instance of an orthogonality assumption.
+    states it is); a non-empty ``given`` that changes neither side fails (the left side is not
+    the vector it describes). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates,
+    and every ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates.
+    Orthogonality assumptions are realised exactly, so a right side that drops a mean product
+    is exact on these coordinates and nowhere else: with ``disjoint`` each vector lives on its
+    own block of ``d`` coordinates (all distinct vectors orthogonal); each pair ``(a, b)`` in
+    ``orthogonal`` has ``a`` zero on the even coordinates and ``b`` zero on the odd ones.
     """
 
     lhs: sp.Expr
@@ -795,23 +766,27 @@ class CoordinateIdentity:
     given: Mapping = field(default_factory=dict)
     dimensions: Sequence[int] = (1, 2, 3)
     disjoint: bool = False
+    orthogonal: tuple = ()
     method: str = "explicit coordinates"
+
+    def _coordinate(self, vector: sp.Expr, n: int, k: int, d: int) -> sp.Expr:
+        zero = (
+            (self.disjoint and k // d != n)
+            or (k % 2 == 0 and any(vector == a for a, _ in self.orthogonal))
+            or (k % 2 == 1 and any(vector == b for _, b in self.orthogonal))
+        )
+        return sp.Integer(0) if zero else sp.Symbol(f"c{n}_{k}")
 
     def run(self) -> CheckResult:
         lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
         rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
+        if self.given and lhs == self.lhs and rhs == self.rhs:
+            return CheckResult(self.method, False, "the given applies to neither side")
         vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
         for d in self.dimensions:
             size = d * len(vectors) if self.disjoint else d
             coordinates = [
-                {
-                    a: (
-                        sp.Symbol(f"c{n}_{k}")
-                        if not self.disjoint or k // d == n
-                        else sp.Integer(0)
-                    )
-                    for n, a in enumerate(vectors)
-                }
+                {a: self._coordinate(a, n, k, d) for n, a in enumerate(vectors)}
                 for k in range(size)
             ]
             left = _in_coordinates(lhs, coordinates, size)
@@ -819,6 +794,8 @@ class CoordinateIdentity:
             if not is_zero(left - right):
                 return CheckResult(self.method, False, f"the two sides differ for d = {d}")
         where = " (each vector on its own coordinates)" if self.disjoint else ""
+        if self.orthogonal:
+            where += " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
         return CheckResult(
             self.method,
             True,
@@ -958,58 +935,6 @@ class Recurrence:
             )
         failed = "base case" if not base_ok else "inductive step"
         return CheckResult(self.method, False, f"{failed} does not reduce to 0")
-
-
-@dataclass(frozen=True)
-class ExpansionByCoordinates:
-    """``lhs = rhs`` where ``lhs`` is the squared RMS of a vector that ``meaning`` writes as a
-    linear combination of vectors; both sides on explicit symbolic coordinates (d = 2).
-
-    ``orthogonal`` pairs ``(a, b)`` are realised exactly (disjoint supports), so a right side
-    that drops their mean product is exact on these coordinates and nowhere else.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    meaning: Mapping
-    orthogonal: tuple = ()
-    dimensions: Sequence[int] = (2,)
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        if not isinstance(self.lhs, S.RMS2) or self.lhs.args[0] not in self.meaning:
-            return CheckResult(self.method, False, f"{self.lhs} is not the RMS of a known vector")
-        combination = self.meaning[self.lhs.args[0]]
-        vectors = sorted(combination.atoms(sp.Indexed), key=sp.default_sort_key)
-        zero_even = {a for a, _ in self.orthogonal}
-        zero_odd = {b for _, b in self.orthogonal}
-        for d in self.dimensions:
-            coords = []
-            for k in range(d):
-                coords.append(
-                    {
-                        a: sp.Integer(0)
-                        if (a in zero_even and k % 2 == 0) or (a in zero_odd and k % 2 == 1)
-                        else sp.Symbol(f"c{n}_{k}")
-                        for n, a in enumerate(vectors)
-                    }
-                )
-            lhs = sum(combination.xreplace(c) ** 2 for c in coords) / d
-
-            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
-                first, second = (e.args * 2)[:2]
-                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
-
-            rhs = self.rhs.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
-            if not is_zero(lhs - rhs):
-                return CheckResult(self.method, False, f"the sides differ for d = {d}")
-        kept = " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
-        return CheckResult(
-            self.method,
-            True,
-            f"equal on coordinates, d = {', '.join(map(str, self.dimensions))}"
-            + (kept if self.orthogonal else ""),
-        )
 
 
 # --- schedules ---

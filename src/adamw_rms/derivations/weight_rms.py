@@ -26,7 +26,7 @@ from ..checks import (
     LHS,
     RHS,
     BruteForce,
-    ExpansionByCoordinates,
+    CoordinateIdentity,
     Given,
     MeanFieldRewrite,
     Recurrence,
@@ -319,7 +319,7 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
                 "Take $\\Vert\\cdot\\Vert_{\\mathrm{RMS}}^2$ of both sides of [[ema_wd]]."
             ),
             uses=("ema_wd",),
-            checks=(ExpansionByCoordinates(LHS, RHS, meaning={ema.lhs: ema.rhs}),),
+            checks=(CoordinateIdentity(LHS, RHS, given={ema.lhs: ema.rhs}),),
         )
         # Orthogonality, steady state and the update RMS turn the recursion into one equation
         # for the squared RMS; collect it on the left.
@@ -504,10 +504,10 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
             assumptions=(ORTHOGONAL_INIT,),
             uses=("theta_via_u_bar",),
             checks=(
-                ExpansionByCoordinates(
+                CoordinateIdentity(
                     LHS,
                     RHS,
-                    meaning={via.lhs: via.rhs},
+                    given={via.lhs: via.rhs},
                     orthogonal=((theta[0], u_bar[t]),),
                     method="explicit coordinates, theta_0 ⟂ u_bar",
                 ),
