@@ -31,6 +31,7 @@ from adamw_rms.checks import (
     MeanFieldRewrite,
     Recurrence,
     SmallParameter,
+    SolvesRecursion,
     bind,
 )
 from adamw_rms.derivations import weight_rms
@@ -141,11 +142,22 @@ def test_headline_scope_and_assumptions_are_recorded():
 # --- the check classes added for weight_rms can fail --------------------------------------------
 
 
-def test_recurrence_fails_on_a_wrong_unrolled_form():
+def test_recurrence_fails_on_a_wrong_closed_form_of_a_defined_sum():
+    mean = S.Expect(S.v_bar[t])
+    weight = (1 - b3) / (1 - b3**t)
+    window = {mean: weight * sp.Sum(b3 ** (t - S.i) * (1 - b2**S.i), (S.i, 1, t))}
+    check = Recurrence(LHS, RHS, meaning=window, factor=b3, base=1, scale=weight)
+    right = 1 - (1 - b3) * b2 * (b3**t - b2**t) / ((b3 - b2) * (1 - b3**t))
+    assert bind(check, mean, right).run().passed
+    assert not bind(check, mean, right + b2**t).run().passed
+    assert not bind(check, S.Expect(S.m_bar[t]), right).run().passed
+
+
+def test_solves_recursion_fails_on_a_wrong_unrolled_form():
     theta, u = S.theta, S.u
     ema = b3 * theta[t - 1] - (1 - b3) * u[t] / lam
     right = b3**t * theta[0] - (1 - b3) * sp.Sum(b3 ** (t - S.i) * u[S.i], (S.i, 1, t)) / lam
-    check = Recurrence(LHS, RHS, meaning={theta[t]: ema}, factor=b3, shift_meaning=False)
+    check = SolvesRecursion(LHS, RHS, ema, t, start=None, base=0)
     assert bind(check, theta[t], right).run().passed
     wrong = right.subs(b3**t * theta[0], b3 ** (t + 1) * theta[0])
     assert not bind(check, theta[t], wrong).run().passed

@@ -890,14 +890,15 @@ def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class Recurrence:
-    """``lhs = rhs`` for every ``index >= base``, by induction on the recursion of the left side.
+    """``lhs = rhs`` for every ``index >= base``, where ``meaning`` defines ``lhs`` by a sum.
 
-    ``meaning`` says what the left side is (``{θ_t: β3 θ_{t-1} - (1-β3) u_t/λ}``, or a sum that
-    defines it). With ``D(n) = (lhs - rhs)(n)/scale(n)`` the check proves ``D(base) = 0`` and
-    ``D(n) = factor · D(n-1)``, after splitting the last term off every sum that runs to ``n``.
-    ``shift_meaning``: the meaning is also applied at ``n - 1`` and at the base (a definition by
-    a sum); without it the left side at ``n - 1`` stays an unknown (a recursion), so it must
-    cancel between ``D(n)`` and ``factor · D(n-1)``.
+    Distinct from :class:`SolvesRecursion`: there the left side is known by its recursion; here
+    by a definition (a weighted sum, possibly of sums: ``E[v_bar_t] := w_t sum_i beta3^(t-i)
+    E[v_i]``, ``sum_i beta3^(t-i) m_i`` with ``m_i`` itself a sum), so there is no recursion to
+    substitute. With ``D(n) = (lhs - rhs)(n)/scale(n)``, the meaning applied at ``n``, ``n - 1``
+    and ``base``, the check proves ``D(base) = 0`` and ``D(n) = factor · D(n-1)``, after
+    splitting the last term off every sum that runs to ``n``. A left side that ``meaning`` does
+    not define fails.
     """
 
     lhs: sp.Expr
@@ -907,7 +908,6 @@ class Recurrence:
     index: sp.Symbol = S.t
     base: sp.Expr = sp.S.Zero
     scale: sp.Expr = sp.S.One
-    shift_meaning: bool = True
     method: str = "induction on t"
 
     def _meaning_at(self, at: sp.Expr) -> dict:
@@ -919,11 +919,8 @@ class Recurrence:
         now = difference.xreplace(dict(self.meaning))
         if now == difference:
             return CheckResult(self.method, False, "the left side has no meaning here")
-        before = difference.subs(n, n - 1)
-        start = difference.subs(n, self.base)
-        if self.shift_meaning:
-            before = before.xreplace(self._meaning_at(n - 1))
-            start = start.xreplace(self._meaning_at(self.base))
+        before = difference.subs(n, n - 1).xreplace(self._meaning_at(n - 1))
+        start = difference.subs(n, self.base).xreplace(self._meaning_at(self.base))
         base_ok = is_zero(_expand_finite_sums(start))
         step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
         # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
@@ -1050,14 +1047,19 @@ def _canonical_indices(expr: sp.Expr) -> sp.Expr:
 # --- sign_sgdm ---
 
 
+_SEQUENCE = sp.Function("S_seq")  # a sequence known only by its recursion
+
+
 @dataclass(frozen=True)
 class SumInduction:
     """``lhs = rhs`` for every ``t >= 1``, where ``lhs`` means ``c(t) * Sum(f(t, i), (i, 1, t))``.
 
-    ``meaning`` turns the left side into that sum (from earlier steps). With ``r = f(t, i) /
-    f(t - 1, i)`` free of ``i``, the sum ``S_t`` obeys ``S_t = r S_{t-1} + f(t, t)``; the check
-    proves that ``rhs / c`` solves this recursion with ``S_1 = f(1, 1)`` (base case and inductive
-    step reduce to 0).
+    ``meaning`` turns the left side into that sum (from earlier steps, to a fixed point). With
+    ``r = f(t, i) / f(t - 1, i)`` free of ``i``, the sum ``S_t`` obeys ``S_t = r S_{t-1} + f(t,
+    t)``, ``S_0 = 0``; the check finds ``c`` and ``r`` itself and proves by
+    :class:`SolvesRecursion` that ``rhs / c`` solves this recursion. Distinct from
+    :class:`Recurrence` (which is told ``factor`` and ``scale`` and handles sums of sums): here
+    the one sum's shape is checked and the recursion is read off it.
     """
 
     lhs: sp.Expr
@@ -1079,12 +1081,10 @@ class SumInduction:
         if ratio.has(i):
             return CheckResult(self.method, False, "f(t, i) / f(t - 1, i) depends on i")
         closed = resolve(self.meaning, self.rhs) / outside
-        base_ok = is_zero((closed - summand).subs({t: 1, i: 1}))
-        step_ok = is_zero(closed - ratio * closed.subs(t, t - 1) - summand.subs(i, t))
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+        # The sum's own recursion, S_t = r S_{t-1} + f(t, t) from S_0 = 0: the same induction.
+        recursion = ratio * _SEQUENCE(t - 1) + summand.subs(i, t)
+        proof = SolvesRecursion(_SEQUENCE(t), closed, recursion, t, method=self.method)
+        return proof.run()
 
 
 def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:

@@ -32,6 +32,7 @@ from ..checks import (
     Recurrence,
     RewriteToZero,
     SmallParameter,
+    SolvesRecursion,
     SpotCheck,
     UniquePositiveRoot,
 )
@@ -279,12 +280,13 @@ def _weighted_average(recorder: StepRecorder, sliding: _Sliding, prerequisite) -
             ),
             uses=("ema_wd",),
             checks=(
-                Recurrence(
+                SolvesRecursion(
                     LHS,
                     RHS,
-                    meaning={ema.lhs: ema.rhs},
-                    factor=b3,
-                    shift_meaning=False,
+                    ema.rhs,
+                    t,
+                    start=None,
+                    base=0,
                     method="induction on t (through eq:ema-wd)",
                 ),
             ),
