@@ -1,9 +1,13 @@
-"""How a step is proved: exact rewrites, spot checks, induction, brute force, checked limits.
+"""How a step is proved: exact algebra, induction, brute force, coordinates, limits, numerics.
 
 Each check is a small frozen record following the :class:`Check` protocol: a ``method`` name and
 a ``run()`` that returns a :class:`CheckResult`. A step carries a tuple of them; every one must
-pass. This module never imports :mod:`adamw_rms.rules`, the rules that *compute* a step: a step
-is derived one way and verified another way.
+pass. Checks are written with the placeholders :data:`LHS` and :data:`RHS`; one that needs the
+left side's meaning from earlier steps is wrapped in :class:`Given`, the one mechanism for that.
+The module is ordered by kind of proof: exact algebra, induction, brute force and Gaussian
+moments, explicit coordinates, limits and small parameters, numerics, claims and restatements.
+It never imports :mod:`adamw_rms.rules`, the rules that *compute* a step: a step is derived one
+way and verified another way.
 """
 
 from __future__ import annotations
@@ -31,16 +35,28 @@ __all__ = [
     "Check",
     "CheckResult",
     "ClaimCheck",
+    "CoordinateAverage",
+    "CoordinateIdentity",
     "DropsTerm",
+    "GaussianMoments",
+    "Given",
+    "IteratesRecursion",
     "LimitRatio",
     "LimitValue",
     "MeanFieldRewrite",
+    "NumericEqual",
     "Quadrature",
+    "Recurrence",
     "Restated",
     "RewriteToZero",
+    "RoundsTo",
     "SequenceLimit",
+    "SignQuadrature",
     "SmallParameter",
+    "SolvesEquation",
+    "SolvesRecursion",
     "SpotCheck",
+    "SumInduction",
     "UniquePositiveRoot",
     "bind",
     "freeze_powers",
@@ -48,6 +64,7 @@ __all__ = [
     "is_zero",
     "limit",
     "mentions",
+    "resolve",
     "sample_point",
     "split_powers",
 ]
@@ -202,739 +219,7 @@ def _evaluate_exact(expr: sp.Expr, point: Mapping, rng: random.Random) -> sp.Exp
     return sp.nsimplify(value) if value.has(sp.Float) else value
 
 
-# --- checks ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RewriteToZero:
-    """``lhs - rhs`` reduces to 0 by splitting powers and ``cancel``: an exact proof."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    given: Mapping = field(default_factory=dict)
-    method: str = "rewrite to 0"
-
-    def run(self) -> CheckResult:
-        difference = (self.lhs - self.rhs).xreplace(dict(self.given))
-        ok = is_zero(difference)
-        return CheckResult(self.method, ok, "cancel(lhs - rhs) = 0" if ok else "lhs - rhs ≠ 0")
-
-
-@dataclass(frozen=True)
-class SpotCheck:
-    """``lhs == rhs`` at random exact Rational points (integer indices, valid hyperparameters)."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    key: str
-    points: int = 4
-    given: Mapping = field(default_factory=dict)
-    method: str = "Rational spot checks"
-
-    def run(self) -> CheckResult:
-        rng = _rng(self.key)
-        difference = self.lhs - self.rhs
-        for _ in range(self.points):
-            point = sample_point(difference, rng, self.given)
-            value = _evaluate_exact(difference, point, _rng(self.key + str(point)))
-            if value != 0 and not value.is_Rational:
-                # Exact but transcendental (exp of rationals): SymPy need not cancel it to 0.
-                numeric = sp.N(value, 60)
-                if numeric.is_Number and abs(numeric) < 1e-45:
-                    value = sp.Integer(0)
-            if value != 0:
-                shown = {str(k): str(v) for k, v in point.items()}
-                return CheckResult(self.method, False, f"lhs - rhs = {value} at {shown}")
-        return CheckResult(self.method, True, f"exact equality at {self.points} random points")
-
-
-@dataclass(frozen=True)
-class BruteForce:
-    """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
-
-    A side is a function of ``t`` or an expression in ``t``: substituted (``given``), taken at
-    ``t = n`` and expanded (``doit``). Then ``evaluate(expr, n)``, if given, computes what is
-    left opaque, e.g. expectations by exact Gaussian moments of the iterated recursion, or by
-    linearity. Hyperparameters at ``at``.
-    """
-
-    lhs_at: Callable[[int], sp.Expr] | sp.Expr
-    rhs_at: Callable[[int], sp.Expr] | sp.Expr
-    steps: Sequence[int] = (1, 2, 3, 4)
-    method: str = "brute force"
-    at: Mapping = field(default_factory=dict)
-    given: Mapping = field(default_factory=dict)
-    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
-
-    def _side(self, side, n: int) -> sp.Expr:
-        if callable(side):
-            value = side(n).xreplace(dict(self.at))
-        else:
-            side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
-            value = side.subs(S.t, n).doit().xreplace(dict(self.at))
-        if self.evaluate is not None:
-            value = self.evaluate(value, n).xreplace(dict(self.at))
-        return value
-
-    def run(self) -> CheckResult:
-        for n in self.steps:
-            difference = sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))
-            # A polynomial difference that expands to 0 is 0; otherwise decide exactly.
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at t = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        return CheckResult(
-            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
-        )
-
-
-@dataclass(frozen=True)
-class DropsTerm:
-    """``exact - approx`` is exactly the named term, which the recorded assumption neglects."""
-
-    exact: sp.Expr
-    approx: sp.Expr
-    dropped: sp.Expr
-    assumption: str
-    method: str = "dropped term identified"
-
-    def run(self) -> CheckResult:
-        ok = is_zero(self.exact - self.approx - self.dropped)
-        detail = f"exact - approx is exactly the term set to 0 by ${self.assumption}$"
-        return CheckResult(self.method, ok, detail if ok else "exact - approx ≠ the named term")
-
-
-@dataclass(frozen=True)
-class MeanFieldRewrite:
-    """The right side is ``E[X]/E[Y]`` where the left side is ``E[X/Y]``: the decoupling, read off.
-
-    Decided from the shapes of the two sides (it does not call the rule that produced the right
-    side): the left side must be one expectation of a ratio, the right side a quotient of two
-    expectations whose arguments divide to the left side's argument, with a denominator that
-    is not a constant (else nothing was decoupled).
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    method: str = "mean-field decoupling, read off"
-
-    def run(self) -> CheckResult:
-        if not isinstance(self.lhs, S.Expect):
-            return CheckResult(self.method, False, "the left side is not one expectation")
-        numerator, denominator = sp.fraction(sp.together(self.rhs))
-        if not (isinstance(numerator, S.Expect) and isinstance(denominator, S.Expect)):
-            return CheckResult(self.method, False, "the right side is not E[X]/E[Y]")
-        top, bottom = numerator.args[0], denominator.args[0]
-        if not bottom.free_symbols and not bottom.atoms(sp.Indexed):
-            return CheckResult(self.method, False, "the denominator E[Y] is a constant")
-        if not is_zero(self.lhs.args[0] - top / bottom):
-            return CheckResult(self.method, False, "X/Y is not the argument of the left side")
-        return CheckResult(self.method, True, "left side E[X/Y], right side E[X]/E[Y]")
-
-
-@dataclass(frozen=True)
-class UniquePositiveRoot:
-    """``root`` is the one positive root of the quadratic ``polynomial`` in ``variable``.
-
-    By Vieta the two roots multiply to ``c/a`` and add to ``-b/a``. When SymPy decides from the
-    symbols' assumptions that ``c/a < 0``, or that ``c/a <= 0`` and ``-b/a > 0``, both roots
-    are real, one is positive and the other is ``<= 0`` (negative, or 0 when ``c = 0``):
-    exactly one root is positive. ``root`` must then be a root (exact substitution) and
-    positive (assumptions).
-    """
-
-    polynomial: sp.Expr
-    variable: sp.Symbol
-    root: sp.Expr
-    method: str = "the unique positive root (Vieta)"
-
-    def run(self) -> CheckResult:
-        poly = sp.Poly(self.polynomial, self.variable)
-        if poly.degree() != 2:
-            return CheckResult(self.method, False, f"degree {poly.degree()}, not a quadratic")
-        a, b, c = poly.all_coeffs()
-        product, total = sp.factor(c / a), sp.factor(-b / a)
-        if product.is_negative:
-            signs = f"the roots multiply to {product} < 0"
-        elif product.is_nonpositive and total.is_positive:
-            signs = f"the roots multiply to {product} <= 0 and add to {total} > 0"
-        else:
-            detail = f"signs undecided: roots multiply to {product} and add to {total}"
-            return CheckResult(self.method, False, detail)
-        if not is_zero(poly.as_expr().subs(self.variable, self.root)):
-            return CheckResult(self.method, False, "not a root of the quadratic")
-        if not self.root.is_positive:
-            return CheckResult(self.method, False, "the root is not provably positive")
-        detail = f"{signs}: exactly one is positive, and it is this one"
-        return CheckResult(self.method, True, detail)
-
-
-def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:
-    with mpmath.workdps(dps):
-        value = expr.xreplace({k: sp.Float(v, dps) for k, v in point.items()})
-        return mpmath.mpf(str(sp.N(value, dps)))
-
-
-@dataclass(frozen=True)
-class LimitRatio:
-    """``exact/approx -> 1`` under the named limits (SymPy ``limit``), cross-checked with mpmath.
-
-    ``limits`` are applied in order; ``freeze`` names powers held fixed (``beta3**t -> x``). The
-    numeric cross-check moves every limit variable towards its limit at 60 digits, the earlier
-    limits faster, and requires the ratio's distance from 1 to shrink below ``1e-6``.
-    """
-
-    exact: sp.Expr
-    approx: sp.Expr
-    limits: tuple[tuple[sp.Symbol, sp.Expr, str], ...]
-    key: str
-    freeze: Mapping = field(default_factory=dict)
-    given: Mapping = field(default_factory=dict)
-    method: str = "limit of ratio = 1"
-
-    def _ratio(self) -> sp.Expr:
-        ratio = (self.exact / self.approx).xreplace(dict(self.given))
-        return freeze_powers(ratio, self.freeze)
-
-    def run(self) -> CheckResult:
-        ratio = self._ratio()
-        value = ratio
-        for variable, point, direction in self.limits:
-            value = limit(value, variable, point, direction)
-        symbolic_ok = value == 1 or is_zero(value - 1)
-        names = ", ".join(f"{v} -> {p}{d if p != sp.oo else ''}" for v, p, d in self.limits)
-        if not symbolic_ok:
-            return CheckResult(self.method, False, f"limit ({names}) of exact/approx = {value}")
-        distances = self._numeric_distances(ratio)
-        numeric_ok = distances[-1] < 1e-6 and all(
-            b <= a * 1.001 for a, b in itertools.pairwise(distances)
-        )
-        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
-        detail = f"limit ({names}) = 1; mpmath |ratio - 1| = {shown}"
-        return CheckResult(self.method + " (+mpmath)", numeric_ok, detail)
-
-    def _numeric_distances(self, ratio: sp.Expr) -> list:
-        limit_vars = {v for v, _, _ in self.limits}
-        rng = _rng(self.key)
-        fixed = {k: v for k, v in sample_point(ratio, rng).items() if k not in limit_vars}
-        distances = []
-        count = len(self.limits)
-        for delta in (sp.Rational(1, 10**6), sp.Rational(1, 10**12)):
-            point = dict(fixed)
-            for order, (variable, target, direction) in enumerate(self.limits):
-                step = delta ** (count - order)
-                if target == sp.oo:
-                    point[variable] = 1 / step
-                else:
-                    point[variable] = target - step if direction == "-" else target + step
-            distances.append(abs(_numeric(ratio, point) - 1))
-        return distances
-
-
-@dataclass(frozen=True)
-class LimitValue:
-    """``limit(expr) == value`` (SymPy), cross-checked by mpmath near the limit."""
-
-    expr: sp.Expr
-    value: sp.Expr
-    variable: sp.Symbol
-    point: sp.Expr
-    key: str
-    direction: str = "+"
-    freeze: Mapping = field(default_factory=dict)
-    method: str = "limit value"
-
-    def run(self) -> CheckResult:
-        expr = freeze_powers(self.expr, self.freeze)
-        found = limit(expr, self.variable, self.point, self.direction)
-        if not is_zero(found - self.value):
-            return CheckResult(self.method, False, f"limit is {found}, not {self.value}")
-        rng = _rng(self.key)
-        fixed = {
-            k: v for k, v in sample_point(expr - self.value, rng).items() if k != self.variable
-        }
-        distances = []
-        for delta in (sp.Rational(1, 10**5), sp.Rational(1, 10**10)):
-            if self.point == sp.oo:
-                at = 1 / delta
-            else:
-                at = self.point + (delta if self.direction == "+" else -delta)
-            point = {**fixed, self.variable: at}
-            target = _numeric(self.value, point)
-            distances.append(abs(_numeric(expr, point) - target) / max(abs(target), 1e-300))
-        ok = distances[-1] < 1e-6 and distances[-1] <= distances[0]
-        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
-        return CheckResult(
-            self.method + " (+mpmath)", ok, f"limit = {self.value}; mpmath rel. distance {shown}"
-        )
-
-
-def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
-    """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
-
-    Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
-    """
-    value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
-    with mpmath.workdps(dps):
-        series_values = {}
-        for series in value.atoms(sp.Sum):
-            (index, lower, upper), *rest = series.limits
-            if rest or not lower.is_number or not (upper.is_number or upper == sp.oo):
-                continue
-            term = sp.lambdify(index, series.function, "mpmath")
-            if upper == sp.oo:
-                # Terms of these series fall off geometrically: plain partial sums converge.
-                total = mpmath.nsum(term, [int(lower), mpmath.inf], method="direct")
-            else:
-                total = mpmath.fsum(term(n) for n in range(int(lower), int(upper) + 1))
-            series_values[sp.Dummy("series")] = (series, total)
-        value = value.xreplace({series: d for d, (series, _) in series_values.items()})
-        evaluate = sp.lambdify(tuple(series_values), value, "mpmath")
-        return mpmath.mpf(evaluate(*(number for _, number in series_values.values())))
-
-
-@dataclass(frozen=True)
-class Quadrature:
-    """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
-
-    ``reference`` integrates a density directly (e.g. the bivariate normal over an orthant), so
-    the check shares nothing with how the closed form was obtained.
-    """
-
-    expr: sp.Expr
-    reference: Callable[[Mapping], mpmath.mpf]
-    points: tuple[Mapping, ...]
-    tolerance: float = 1e-12
-    method: str = "mpmath quadrature"
-
-    def run(self) -> CheckResult:
-        worst = mpmath.mpf(0)
-        for point in self.points:
-            with mpmath.workdps(20):  # 20 digits resolve the 1e-12 tolerance with room
-                expected = self.reference(point)
-                got = _numeric_series(self.expr, point, 20)
-                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method,
-            ok,
-            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
-            f"(tolerance {self.tolerance:g})",
-        )
-
-
-@dataclass(frozen=True)
-class SequenceLimit:
-    """``expr`` at ``index = n`` tends to ``value``: distances shrink and end below ``tolerance``.
-
-    Evaluated with mpmath at a fixed exact ``point`` (infinite sums by ``mpmath.nsum``).
-    """
-
-    expr: sp.Expr
-    value: sp.Expr
-    index: sp.Symbol
-    point: Mapping
-    values: tuple[int, ...] = (10, 20, 40)
-    tolerance: float = 1e-10
-    dps: int = 30
-    method: str = "limit of the sequence (mpmath)"
-
-    def run(self) -> CheckResult:
-        target = _numeric_series(self.value, self.point, self.dps)
-        distances = [
-            abs(
-                _numeric_series(self.expr, {**self.point, self.index: sp.Integer(n)}, self.dps)
-                - target
-            )
-            / max(abs(target), mpmath.mpf(10) ** -30)
-            for n in self.values
-        ]
-        ok = distances[-1] < self.tolerance and all(b < a for a, b in itertools.pairwise(distances))
-        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
-        where = ", ".join(str(n) for n in self.values)
-        return CheckResult(self.method, ok, f"relative distance {shown} at {self.index} = {where}")
-
-
-@dataclass(frozen=True)
-class ClaimCheck:
-    """The derived right side equals the formula the source prints (typed once, separately)."""
-
-    derived: sp.Expr
-    printed: sp.Expr
-    key: str
-    given: Mapping = field(default_factory=dict)
-    derived_lhs: sp.Expr | None = None
-    printed_lhs: sp.Expr | None = None
-    method: str = "matches source"
-
-    def run(self) -> CheckResult:
-        if self.printed_lhs is not None and self.printed_lhs != self.derived_lhs:
-            return CheckResult(
-                self.method,
-                False,
-                f"left side: the source prints {self.printed_lhs}, the derivation has "
-                f"{self.derived_lhs}",
-            )
-        exact = RewriteToZero(self.derived, self.printed, self.given).run()
-        spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
-        ok = exact.passed and spot.passed
-        return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
-
-
-# --- exact Gaussian moments (brute-force expectations) ------------------------------------
-
-_GAUSSIAN_RAW_MOMENTS = {
-    0: lambda mu, sigma: sp.Integer(1),
-    1: lambda mu, sigma: mu,
-    2: lambda mu, sigma: mu**2 + sigma**2,
-    3: lambda mu, sigma: mu**3 + 3 * mu * sigma**2,
-    4: lambda mu, sigma: mu**4 + 6 * mu**2 * sigma**2 + 3 * sigma**4,
-}
-
-
-def gaussian_expectation(
-    expr: sp.Expr, variables: Sequence[sp.Expr], mu: sp.Expr, sigma: sp.Expr
-) -> sp.Expr:
-    """E[expr] for a polynomial in iid N(mu, sigma^2) ``variables``, by expanding monomials.
-
-    Independent of every closed form in the derivations: it only uses the raw Gaussian moments
-    up to order 4 and independence (the expectation of a monomial factorises).
-    """
-    poly = sp.Poly(sp.expand(expr), *variables)
-    total = sp.Integer(0)
-    for powers, coeff in poly.terms():
-        term = coeff
-        for power in powers:
-            if power not in _GAUSSIAN_RAW_MOMENTS:
-                raise ValueError(f"moment of order {power} is not tabulated")
-            term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
-        total += term
-    return sp.expand(total)
-
-
-@dataclass(frozen=True)
-class Restated:
-    """The statement repeats an earlier, verified step word for word (both sides).
-
-    ``earlier`` is that step; its own checks must pass. A later step that quotes an earlier
-    result takes it from there, so the two cannot drift apart.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    earlier: object
-    method: str = "restates a verified step"
-
-    def run(self) -> CheckResult:
-        name = getattr(self.earlier, "qualified_id", "the earlier step")
-        if self.lhs != self.earlier.lhs or self.rhs != self.earlier.rhs:
-            return CheckResult(self.method, False, f"the statement differs from {name}")
-        if not self.earlier.verify().passed:
-            return CheckResult(self.method, False, f"{name} does not verify")
-        return CheckResult(self.method, True, f"the statement of {name}, which verifies")
-
-
-_MILLI, _MICRO, _HALF = sp.Rational(1, 10**3), sp.Rational(1, 10**6), sp.Rational(1, 2)
-
-# The small parameter of an approximation, as a placeholder inside ``SmallParameter.regime``.
-EPSILON = sp.Symbol("__epsilon__", positive=True)
-
-
-@dataclass(frozen=True)
-class SmallParameter:
-    """The approximation's relative error is bounded by its named small parameter, and only there.
-
-    ``small`` is the parameter ε that bounds what the approximation drops, written in the
-    model's symbols. ``regime`` says how to reach a given ε: it maps some symbols to
-    expressions in :data:`EPSILON` and the others (which are drawn at random in their valid
-    domain, ``given`` fixed). At ε = ``inside`` values the check requires
-
-    .. math:: \\left|\\frac{\\text{exact}}{\\text{approx}} - 1\\right| \\le K\\,\\varepsilon,
-
-    (``K = bound``), and ``small`` evaluated at the point must equal ε (so the regime really is
-    the named one). At ε = ``outside`` it requires the relative error to exceed ``visible``: the
-    approximation fails outside its regime, so ε is the parameter that matters. Evaluated with
-    mpmath at 50 digits (finite and infinite sums by direct summation).
-    """
-
-    exact: sp.Expr
-    approx: sp.Expr
-    small: sp.Expr
-    regime: Mapping
-    key: str
-    bound: float = 1.0
-    inside: tuple = (_MILLI, _MICRO)
-    outside: sp.Expr = _HALF
-    visible: float = 0.01
-    given: Mapping = field(default_factory=dict)
-    samples: int = 3
-    method: str = "error bounded by its small parameter (mpmath)"
-
-    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
-        # A tuple, not a sum: terms common to both sides must not cancel out of the sample.
-        given = {k: sp.sympify(v) for k, v in self.given.items()}
-        probe = sp.Tuple(
-            self.exact, self.approx, self.small, *self.regime.values(), *given.values()
-        )
-        point = sample_point(probe.xreplace({EPSILON: 1}), rng, None)
-        point = {k: v for k, v in point.items() if k not in self.regime}
-        point.update(given)
-        for symbol, value in self.regime.items():
-            point[symbol] = sp.sympify(value).xreplace({EPSILON: epsilon}).xreplace(point)
-        # A given expression (a left side's meaning from an earlier step) is taken at the point.
-        for key, value in given.items():
-            if value.free_symbols or value.atoms(sp.Indexed):
-                point[key] = value.xreplace(point)
-        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
-        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
-        return {
-            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
-            for k, v in point.items()
-        }
-
-    def run(self) -> CheckResult:
-        rng = _rng(self.key)
-        worst_inside, least_outside = mpmath.mpf(0), mpmath.inf
-        for _ in range(self.samples):
-            seed = rng.random()
-            for epsilon in (*self.inside, self.outside):
-                point = self._point(random.Random(seed), sp.sympify(epsilon))
-                named = _numeric_series(self.small, point, 50)
-                if abs(named - mpmath.mpf(_numeric_series(sp.sympify(epsilon), {}, 50))) > (
-                    mpmath.mpf(10) ** -30 + 1e-9 * abs(named)
-                ):
-                    return CheckResult(
-                        self.method, False, f"the regime does not set the parameter to {epsilon}"
-                    )
-                exact = _numeric_series(self.exact, point, 50)
-                approx = _numeric_series(self.approx, point, 50)
-                if approx == 0:
-                    return CheckResult(self.method, False, "the approximation is 0 at a point")
-                error = abs(exact / approx - 1)
-                if epsilon in self.inside:
-                    worst_inside = max(worst_inside, error / named)
-                else:
-                    least_outside = min(least_outside, error)
-        inside_ok = worst_inside <= self.bound
-        outside_ok = least_outside >= self.visible
-        detail = (
-            f"|exact/approx - 1| <= {mpmath.nstr(worst_inside, 3)}·ε for ε = "
-            f"{', '.join(str(e) for e in self.inside)} (bound {self.bound:g}); at ε = "
-            f"{self.outside} the error is {mpmath.nstr(least_outside, 3)}"
-        )
-        if not inside_ok:
-            detail = "too large inside the regime: " + detail
-        elif not outside_ok:
-            detail = f"not visible outside the regime (< {self.visible:g}): " + detail
-        return CheckResult(self.method, inside_ok and outside_ok, detail)
-
-
-# --- tuc ---
-
-
-def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
-    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
-    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
-
-    def evaluate(e: sp.Expr) -> sp.Expr:
-        if isinstance(e, S.MeanDot):
-            return mean(*e.args)
-        if isinstance(e, S.RMS2):
-            return mean(e.args[0], e.args[0])
-        return sp.sqrt(mean(e.args[0], e.args[0]))
-
-    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
-
-
-@dataclass(frozen=True)
-class CoordinateIdentity:
-    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
-
-    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
-    states it is); a non-empty ``given`` that changes neither side fails (the left side is not
-    the vector it describes). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates,
-    and every ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates.
-    Orthogonality assumptions are realised exactly, so a right side that drops a mean product
-    is exact on these coordinates and nowhere else: with ``disjoint`` each vector lives on its
-    own block of ``d`` coordinates (all distinct vectors orthogonal); each pair ``(a, b)`` in
-    ``orthogonal`` has ``a`` zero on the even coordinates and ``b`` zero on the odd ones.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    given: Mapping = field(default_factory=dict)
-    dimensions: Sequence[int] = (1, 2, 3)
-    disjoint: bool = False
-    orthogonal: tuple = ()
-    method: str = "explicit coordinates"
-
-    def _coordinate(self, vector: sp.Expr, n: int, k: int, d: int) -> sp.Expr:
-        zero = (
-            (self.disjoint and k // d != n)
-            or (k % 2 == 0 and any(vector == a for a, _ in self.orthogonal))
-            or (k % 2 == 1 and any(vector == b for _, b in self.orthogonal))
-        )
-        return sp.Integer(0) if zero else sp.Symbol(f"c{n}_{k}")
-
-    def run(self) -> CheckResult:
-        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
-        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
-        if self.given and lhs == self.lhs and rhs == self.rhs:
-            return CheckResult(self.method, False, "the given applies to neither side")
-        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
-        for d in self.dimensions:
-            size = d * len(vectors) if self.disjoint else d
-            coordinates = [
-                {a: self._coordinate(a, n, k, d) for n, a in enumerate(vectors)}
-                for k in range(size)
-            ]
-            left = _in_coordinates(lhs, coordinates, size)
-            right = _in_coordinates(rhs, coordinates, size)
-            if not is_zero(left - right):
-                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
-        where = " (each vector on its own coordinates)" if self.disjoint else ""
-        if self.orthogonal:
-            where += " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
-        return CheckResult(
-            self.method,
-            True,
-            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
-        )
-
-
-def _one_sided(expr: sp.Expr) -> sp.Expr:
-    # sum_{h=-oo}^{oo} f(h) = f(0) + sum_{h>=1} (f(h) + f(-h)), for the absolutely convergent
-    # series of the derivations: mpmath then sums from a finite lower limit.
-    def rewrite(s: sp.Sum) -> sp.Expr:
-        (index, lower, upper), *rest = s.limits
-        if rest or lower != -sp.oo or upper != sp.oo:
-            return s
-        f = s.function
-        return f.subs(index, 0) + sp.Sum(f + f.subs(index, -index), (index, 1, sp.oo))
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), rewrite)
-
-
-@dataclass(frozen=True)
-class NumericEqual:
-    """``lhs == rhs`` in mpmath (``given`` applied first), to ``tolerance``, at several points.
-
-    ``points`` is a count of random exact points (drawn from ``key``) or a tuple of exact
-    points. Finite and infinite sums are summed numerically (a two-sided one as ``f(0) +
-    sum_{h>=1}(f(h) + f(-h))``), integrals by quadrature: an independent numerical route for an
-    identity whose closed form was found symbolically. A side with an opaque quantity left in
-    it is not a number, and fails.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    key: str = ""
-    given: Mapping = field(default_factory=dict)
-    points: int | tuple[Mapping, ...] = 3
-    tolerance: float = 1e-20
-    dps: int = 30
-    method: str = "mpmath at random points"
-
-    def run(self) -> CheckResult:
-        lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
-        rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
-        if isinstance(self.points, int):
-            rng = _rng(self.key)
-            points = [sample_point(sp.Tuple(lhs, rhs), rng) for _ in range(self.points)]
-            where = f"{self.points} random points"
-        else:
-            points, where = list(self.points), f"{len(self.points)} exact points"
-        worst = mpmath.mpf(0)
-        try:
-            for point in points:
-                left = _numeric_series(lhs, point, self.dps)
-                right = _numeric_series(rhs, point, self.dps)
-                worst = max(worst, abs(left - right) / max(1, abs(right)))
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
-        # The detail names the tolerance, not the residual: the document does not change with
-        # the last digits of a numerical sum.
-        if worst < self.tolerance:
-            return CheckResult(self.method, True, f"equal to {self.tolerance:g} at {where}")
-        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
-
-
-# --- weight_rms ---
-
-
-def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """Split the last term off every sum that runs to ``index``: sum to index - 1, plus a term."""
-    for _ in range(8):  # nested sums: the peeled term may hold a sum that runs to index
-        sums = [s for s in expr.atoms(sp.Sum) if len(s.limits) == 1 and s.limits[0][2] == index]
-        if not sums:
-            return expr
-        peeled = {}
-        for s in sums:
-            (k, low, _), body = s.limits[0], s.function
-            peeled[s] = sp.Sum(body, (k, low, index - 1)) + body.subs(k, index)
-        expr = expr.xreplace(peeled)
-    return expr
-
-
-def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
-    """Write out every sum with numeric limits term by term (outer sums first), no ``doit``."""
-    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
-        (k, low, high), body = expr.limits[0], expr.function
-        if low.is_Integer and high.is_Integer:
-            return sp.Add(*(_expand_finite_sums(body.subs(k, n)) for n in range(low, high + 1)))
-    if expr.args and not isinstance(expr, sp.Sum):
-        return expr.func(*(_expand_finite_sums(a) for a in expr.args))
-    return expr
-
-
-@dataclass(frozen=True)
-class Recurrence:
-    """``lhs = rhs`` for every ``index >= base``, where ``meaning`` defines ``lhs`` by a sum.
-
-    Distinct from :class:`SolvesRecursion`: there the left side is known by its recursion; here
-    by a definition (a weighted sum, possibly of sums: ``E[v_bar_t] := w_t sum_i beta3^(t-i)
-    E[v_i]``, ``sum_i beta3^(t-i) m_i`` with ``m_i`` itself a sum), so there is no recursion to
-    substitute. With ``D(n) = (lhs - rhs)(n)/scale(n)``, the meaning applied at ``n``, ``n - 1``
-    and ``base``, the check proves ``D(base) = 0`` and ``D(n) = factor · D(n-1)``, after
-    splitting the last term off every sum that runs to ``n``. A left side that ``meaning`` does
-    not define fails.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    meaning: Mapping
-    factor: sp.Expr = sp.S.One
-    index: sp.Symbol = S.t
-    base: sp.Expr = sp.S.Zero
-    scale: sp.Expr = sp.S.One
-    method: str = "induction on t"
-
-    def _meaning_at(self, at: sp.Expr) -> dict:
-        return {k.subs(self.index, at): v.subs(self.index, at) for k, v in self.meaning.items()}
-
-    def run(self) -> CheckResult:
-        n = self.index
-        difference = self.lhs - self.rhs
-        now = difference.xreplace(dict(self.meaning))
-        if now == difference:
-            return CheckResult(self.method, False, "the left side has no meaning here")
-        before = difference.subs(n, n - 1).xreplace(self._meaning_at(n - 1))
-        start = difference.subs(n, self.base).xreplace(self._meaning_at(self.base))
-        base_ok = is_zero(_expand_finite_sums(start))
-        step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
-        # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
-        # ``is_zero`` decides what is left without them.
-        step_ok = is_zero(sp.expand_mul(step, deep=False))
-        if base_ok and step_ok:
-            return CheckResult(
-                self.method, True, f"base case {n} = {self.base} and inductive step reduce to 0"
-            )
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
-
-
-# --- schedules ---
+# --- the left side's meaning: one wrapper for every check -----------------------------------------
 
 
 def resolve(meaning: Mapping, value: object, passes: int = 8) -> object:
@@ -1033,6 +318,189 @@ class Given:
         return CheckResult(self.method, result.passed, detail)
 
 
+# --- exact algebra --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewriteToZero:
+    """``lhs - rhs`` reduces to 0 by splitting powers and ``cancel``: an exact proof."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    given: Mapping = field(default_factory=dict)
+    method: str = "rewrite to 0"
+
+    def run(self) -> CheckResult:
+        difference = (self.lhs - self.rhs).xreplace(dict(self.given))
+        ok = is_zero(difference)
+        return CheckResult(self.method, ok, "cancel(lhs - rhs) = 0" if ok else "lhs - rhs ≠ 0")
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    """``lhs == rhs`` at random exact Rational points (integer indices, valid hyperparameters)."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    key: str
+    points: int = 4
+    given: Mapping = field(default_factory=dict)
+    method: str = "Rational spot checks"
+
+    def run(self) -> CheckResult:
+        rng = _rng(self.key)
+        difference = self.lhs - self.rhs
+        for _ in range(self.points):
+            point = sample_point(difference, rng, self.given)
+            value = _evaluate_exact(difference, point, _rng(self.key + str(point)))
+            if value != 0 and not value.is_Rational:
+                # Exact but transcendental (exp of rationals): SymPy need not cancel it to 0.
+                numeric = sp.N(value, 60)
+                if numeric.is_Number and abs(numeric) < 1e-45:
+                    value = sp.Integer(0)
+            if value != 0:
+                shown = {str(k): str(v) for k, v in point.items()}
+                return CheckResult(self.method, False, f"lhs - rhs = {value} at {shown}")
+        return CheckResult(self.method, True, f"exact equality at {self.points} random points")
+
+
+@dataclass(frozen=True)
+class DropsTerm:
+    """``exact - approx`` is exactly the named term, which the recorded assumption neglects."""
+
+    exact: sp.Expr
+    approx: sp.Expr
+    dropped: sp.Expr
+    assumption: str
+    method: str = "dropped term identified"
+
+    def run(self) -> CheckResult:
+        ok = is_zero(self.exact - self.approx - self.dropped)
+        detail = f"exact - approx is exactly the term set to 0 by ${self.assumption}$"
+        return CheckResult(self.method, ok, detail if ok else "exact - approx ≠ the named term")
+
+
+@dataclass(frozen=True)
+class MeanFieldRewrite:
+    """The right side is ``E[X]/E[Y]`` where the left side is ``E[X/Y]``: the decoupling, read off.
+
+    Decided from the shapes of the two sides (it does not call the rule that produced the right
+    side): the left side must be one expectation of a ratio, the right side a quotient of two
+    expectations whose arguments divide to the left side's argument, with a denominator that
+    is not a constant (else nothing was decoupled).
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    method: str = "mean-field decoupling, read off"
+
+    def run(self) -> CheckResult:
+        if not isinstance(self.lhs, S.Expect):
+            return CheckResult(self.method, False, "the left side is not one expectation")
+        numerator, denominator = sp.fraction(sp.together(self.rhs))
+        if not (isinstance(numerator, S.Expect) and isinstance(denominator, S.Expect)):
+            return CheckResult(self.method, False, "the right side is not E[X]/E[Y]")
+        top, bottom = numerator.args[0], denominator.args[0]
+        if not bottom.free_symbols and not bottom.atoms(sp.Indexed):
+            return CheckResult(self.method, False, "the denominator E[Y] is a constant")
+        if not is_zero(self.lhs.args[0] - top / bottom):
+            return CheckResult(self.method, False, "X/Y is not the argument of the left side")
+        return CheckResult(self.method, True, "left side E[X/Y], right side E[X]/E[Y]")
+
+
+@dataclass(frozen=True)
+class UniquePositiveRoot:
+    """``root`` is the one positive root of the quadratic ``polynomial`` in ``variable``.
+
+    By Vieta the two roots multiply to ``c/a`` and add to ``-b/a``. When SymPy decides from the
+    symbols' assumptions that ``c/a < 0``, or that ``c/a <= 0`` and ``-b/a > 0``, both roots
+    are real, one is positive and the other is ``<= 0`` (negative, or 0 when ``c = 0``):
+    exactly one root is positive. ``root`` must then be a root (exact substitution) and
+    positive (assumptions).
+    """
+
+    polynomial: sp.Expr
+    variable: sp.Symbol
+    root: sp.Expr
+    method: str = "the unique positive root (Vieta)"
+
+    def run(self) -> CheckResult:
+        poly = sp.Poly(self.polynomial, self.variable)
+        if poly.degree() != 2:
+            return CheckResult(self.method, False, f"degree {poly.degree()}, not a quadratic")
+        a, b, c = poly.all_coeffs()
+        product, total = sp.factor(c / a), sp.factor(-b / a)
+        if product.is_negative:
+            signs = f"the roots multiply to {product} < 0"
+        elif product.is_nonpositive and total.is_positive:
+            signs = f"the roots multiply to {product} <= 0 and add to {total} > 0"
+        else:
+            detail = f"signs undecided: roots multiply to {product} and add to {total}"
+            return CheckResult(self.method, False, detail)
+        if not is_zero(poly.as_expr().subs(self.variable, self.root)):
+            return CheckResult(self.method, False, "not a root of the quadratic")
+        if not self.root.is_positive:
+            return CheckResult(self.method, False, "the root is not provably positive")
+        detail = f"{signs}: exactly one is positive, and it is this one"
+        return CheckResult(self.method, True, detail)
+
+
+@dataclass(frozen=True)
+class SolvesEquation:
+    """``lhs`` (a symbol) equals ``rhs`` as the one solution of ``equation = 0``.
+
+    The equation must be of degree 1 in ``lhs`` once denominators are cleared (so the
+    solution is unique), and ``rhs`` must make it vanish.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    equation: sp.Expr
+    method: str = "the unique solution (substituted back)"
+
+    def run(self) -> CheckResult:
+        if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
+            return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
+        numerator, _ = sp.fraction(sp.together(self.equation))
+        try:
+            linear = sp.Poly(numerator, self.lhs).degree() == 1
+        except sp.PolynomialError:
+            linear = False
+        if not linear:
+            return CheckResult(self.method, False, "not linear in the unknown: not unique")
+        if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
+            return CheckResult(self.method, False, "the right side does not solve the equation")
+        return CheckResult(self.method, True, "linear in the unknown; the right side solves it")
+
+
+# --- induction ------------------------------------------------------------------------------------
+
+
+def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Split the last term off every sum that runs to ``index``: sum to index - 1, plus a term."""
+    for _ in range(8):  # nested sums: the peeled term may hold a sum that runs to index
+        sums = [s for s in expr.atoms(sp.Sum) if len(s.limits) == 1 and s.limits[0][2] == index]
+        if not sums:
+            return expr
+        peeled = {}
+        for s in sums:
+            (k, low, _), body = s.limits[0], s.function
+            peeled[s] = sp.Sum(body, (k, low, index - 1)) + body.subs(k, index)
+        expr = expr.xreplace(peeled)
+    return expr
+
+
+def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
+    """Write out every sum with numeric limits term by term (outer sums first), no ``doit``."""
+    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
+        (k, low, high), body = expr.limits[0], expr.function
+        if low.is_Integer and high.is_Integer:
+            return sp.Add(*(_expand_finite_sums(body.subs(k, n)) for n in range(low, high + 1)))
+    if expr.args and not isinstance(expr, sp.Sum):
+        return expr.func(*(_expand_finite_sums(a) for a in expr.args))
+    return expr
+
+
 def _canonical_indices(expr: sp.Expr) -> sp.Expr:
     """Rename the index of every single sum after its limits, so that equal sums are equal."""
 
@@ -1044,7 +512,95 @@ def _canonical_indices(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
 
 
-# --- sign_sgdm ---
+@dataclass(frozen=True)
+class SolvesRecursion:
+    """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
+
+    ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
+    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check).
+    Base case: with ``start`` (the left side at ``base - 1``, default 0), ``rhs`` at ``base``
+    equals one step of the recursion from ``start``; with ``start=None`` the initial value
+    stays symbolic and ``rhs`` at ``base`` must equal ``lhs`` at ``base`` (``theta_0``).
+    Inductive step: ``rhs`` minus the recursion applied to ``rhs`` at ``index - 1`` is 0, after
+    the last term is split off every sum that runs up to ``index`` (nested sums too) and the
+    summation indices are named after their limits. A plain sum ``S(n) = f S(n-1) + a(n)`` is
+    the recursion of an undefined function ``S``. Other quantities of the recursion (an
+    earlier moment, ``kappa_t`` defined by a sum) get their meaning from :class:`Given`.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr | None = sp.S.Zero
+    base: int = 1
+    method: str = "induction on the defining recursion"
+
+    def run(self) -> CheckResult:
+        n = self.index
+        previous = self.lhs.subs(n, n - 1)
+        if not self.recursion.has(previous):
+            detail = f"the recursion does not define {self.lhs} from {previous}"
+            return CheckResult(self.method, False, detail)
+        if self.start is None:
+            first = self.lhs.subs(n, self.base)
+        else:
+            before = {self.lhs.subs(n, self.base - 1): self.start}
+            first = self.recursion.subs(n, self.base).xreplace(before)
+        base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
+        stepped = self.recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
+        step = _canonical_indices(_peel(self.rhs, n) - _peel(stepped, n))
+        step_ok = is_zero(step) or is_zero(sp.expand(step))
+        if base_ok and step_ok:
+            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """``lhs = rhs`` for every ``index >= base``, where ``meaning`` defines ``lhs`` by a sum.
+
+    Distinct from :class:`SolvesRecursion`: there the left side is known by its recursion; here
+    by a definition (a weighted sum, possibly of sums: ``E[v_bar_t] := w_t sum_i beta3^(t-i)
+    E[v_i]``, ``sum_i beta3^(t-i) m_i`` with ``m_i`` itself a sum), so there is no recursion to
+    substitute. With ``D(n) = (lhs - rhs)(n)/scale(n)``, the meaning applied at ``n``, ``n - 1``
+    and ``base``, the check proves ``D(base) = 0`` and ``D(n) = factor · D(n-1)``, after
+    splitting the last term off every sum that runs to ``n``. A left side that ``meaning`` does
+    not define fails.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    meaning: Mapping
+    factor: sp.Expr = sp.S.One
+    index: sp.Symbol = S.t
+    base: sp.Expr = sp.S.Zero
+    scale: sp.Expr = sp.S.One
+    method: str = "induction on t"
+
+    def _meaning_at(self, at: sp.Expr) -> dict:
+        return {k.subs(self.index, at): v.subs(self.index, at) for k, v in self.meaning.items()}
+
+    def run(self) -> CheckResult:
+        n = self.index
+        difference = self.lhs - self.rhs
+        now = difference.xreplace(dict(self.meaning))
+        if now == difference:
+            return CheckResult(self.method, False, "the left side has no meaning here")
+        before = difference.subs(n, n - 1).xreplace(self._meaning_at(n - 1))
+        start = difference.subs(n, self.base).xreplace(self._meaning_at(self.base))
+        base_ok = is_zero(_expand_finite_sums(start))
+        step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
+        # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
+        # ``is_zero`` decides what is left without them.
+        step_ok = is_zero(sp.expand_mul(step, deep=False))
+        if base_ok and step_ok:
+            return CheckResult(
+                self.method, True, f"base case {n} = {self.base} and inductive step reduce to 0"
+            )
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
 
 
 _SEQUENCE = sp.Function("S_seq")  # a sequence known only by its recursion
@@ -1085,6 +641,670 @@ class SumInduction:
         recursion = ratio * _SEQUENCE(t - 1) + summand.subs(i, t)
         proof = SolvesRecursion(_SEQUENCE(t), closed, recursion, t, method=self.method)
         return proof.run()
+
+
+# --- brute force and exact Gaussian moments -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BruteForce:
+    """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
+
+    A side is a function of ``t`` or an expression in ``t``: substituted (``given``), taken at
+    ``t = n`` and expanded (``doit``). Then ``evaluate(expr, n)``, if given, computes what is
+    left opaque, e.g. expectations by exact Gaussian moments of the iterated recursion, or by
+    linearity. Hyperparameters at ``at``.
+    """
+
+    lhs_at: Callable[[int], sp.Expr] | sp.Expr
+    rhs_at: Callable[[int], sp.Expr] | sp.Expr
+    steps: Sequence[int] = (1, 2, 3, 4)
+    method: str = "brute force"
+    at: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
+
+    def _side(self, side, n: int) -> sp.Expr:
+        if callable(side):
+            value = side(n).xreplace(dict(self.at))
+        else:
+            side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
+            value = side.subs(S.t, n).doit().xreplace(dict(self.at))
+        if self.evaluate is not None:
+            value = self.evaluate(value, n).xreplace(dict(self.at))
+        return value
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            difference = sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))
+            # A polynomial difference that expands to 0 is 0; otherwise decide exactly.
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+def _iterate(recursion: sp.Expr, lhs: sp.Expr, index: sp.Symbol, start: sp.Expr, n: int):
+    # The defining recursion run from ``start`` up to ``index = n``.
+    state = start
+    for k in range(1, n + 1):
+        state = recursion.subs(index, k).xreplace({lhs.subs(index, k - 1): state})
+    return state
+
+
+@dataclass(frozen=True)
+class IteratesRecursion:
+    """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
+
+    Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
+    ``at``), the left side's previous value replaced by the iterate at each step.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr = sp.S.Zero
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "brute-force iteration of the recursion"
+
+    def run(self) -> CheckResult:
+        if not self.recursion.has(self.lhs.subs(self.index, self.index - 1)):
+            return CheckResult(self.method, False, f"the recursion does not define {self.lhs}")
+        for n in self.steps:
+            iterate = _iterate(self.recursion, self.lhs, self.index, self.start, n)
+            closed = self.rhs.subs(self.index, n).doit()
+            difference = sp.expand((iterate - closed).xreplace(dict(self.at)))
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at {self.index} = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        steps = f"{min(self.steps)}..{max(self.steps)}"
+        return CheckResult(self.method, True, f"equal for {self.index} = {steps}{where}")
+
+
+_GAUSSIAN_RAW_MOMENTS = {
+    0: lambda mu, sigma: sp.Integer(1),
+    1: lambda mu, sigma: mu,
+    2: lambda mu, sigma: mu**2 + sigma**2,
+    3: lambda mu, sigma: mu**3 + 3 * mu * sigma**2,
+    4: lambda mu, sigma: mu**4 + 6 * mu**2 * sigma**2 + 3 * sigma**4,
+}
+
+
+def gaussian_expectation(
+    expr: sp.Expr, variables: Sequence[sp.Expr], mu: sp.Expr, sigma: sp.Expr
+) -> sp.Expr:
+    """E[expr] for a polynomial in iid N(mu, sigma^2) ``variables``, by expanding monomials.
+
+    Independent of every closed form in the derivations: it only uses the raw Gaussian moments
+    up to order 4 and independence (the expectation of a monomial factorises).
+    """
+    poly = sp.Poly(sp.expand(expr), *variables)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        term = coeff
+        for power in powers:
+            if power not in _GAUSSIAN_RAW_MOMENTS:
+                raise ValueError(f"moment of order {power} is not tabulated")
+            term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
+        total += term
+    return sp.expand(total)
+
+
+@dataclass(frozen=True)
+class GaussianMoments:
+    """Exact Gaussian moments by expansion: both sides at ``t = 1..4``, iid ``N(mu, sigma^2)``.
+
+    The left side is an expression in :class:`~adamw_rms.symbols.Expect` and
+    :class:`~adamw_rms.symbols.Variance` of the sequences in ``sequences`` (each mapped to its
+    defining recursion in ``t``, started from 0) and of sums over the gradients. ``given``
+    first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
+    At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
+    Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
+    result must equal the right side at ``t = n``.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    sequences: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "exact Gaussian moments by expansion"
+
+    def _value(self, n: int) -> sp.Expr:
+        gradients = [S.g[k] for k in range(1, n + 1)]
+        states = {
+            sequence.subs(S.t, n): _iterate(recursion, sequence, S.t, sp.S.Zero, n)
+            for sequence, recursion in self.sequences.items()
+        }
+        side = self.lhs.xreplace(dict(self.given)).subs(S.t, n).doit()
+
+        def expect(argument: sp.Expr) -> sp.Expr:
+            argument = argument.xreplace(states).xreplace(dict(self.at))
+            return gaussian_expectation(argument, gradients, S.mu, S.sigma)
+
+        side = side.replace(
+            lambda e: isinstance(e, S.Variance),
+            lambda e: expect(e.args[0] ** 2) - expect(e.args[0]) ** 2,
+        )
+        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            left = self._value(n).xreplace(dict(self.at))
+            if left.atoms(S.Expect, S.Variance):
+                return CheckResult(self.method, False, "the left side is not a Gaussian moment")
+            right = self.rhs.xreplace(dict(self.at)).subs(S.t, n).doit()
+            difference = sp.expand(left - right)
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+# --- explicit coordinates -------------------------------------------------------------------------
+
+
+def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
+    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
+    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
+
+    def evaluate(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, S.MeanDot):
+            return mean(*e.args)
+        if isinstance(e, S.RMS2):
+            return mean(e.args[0], e.args[0])
+        return sp.sqrt(mean(e.args[0], e.args[0]))
+
+    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
+
+
+@dataclass(frozen=True)
+class CoordinateIdentity:
+    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
+
+    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
+    states it is); a non-empty ``given`` that changes neither side fails (the left side is not
+    the vector it describes). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates,
+    and every ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates.
+    Orthogonality assumptions are realised exactly, so a right side that drops a mean product
+    is exact on these coordinates and nowhere else: with ``disjoint`` each vector lives on its
+    own block of ``d`` coordinates (all distinct vectors orthogonal); each pair ``(a, b)`` in
+    ``orthogonal`` has ``a`` zero on the even coordinates and ``b`` zero on the odd ones.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    disjoint: bool = False
+    orthogonal: tuple = ()
+    method: str = "explicit coordinates"
+
+    def _coordinate(self, vector: sp.Expr, n: int, k: int, d: int) -> sp.Expr:
+        zero = (
+            (self.disjoint and k // d != n)
+            or (k % 2 == 0 and any(vector == a for a, _ in self.orthogonal))
+            or (k % 2 == 1 and any(vector == b for _, b in self.orthogonal))
+        )
+        return sp.Integer(0) if zero else sp.Symbol(f"c{n}_{k}")
+
+    def run(self) -> CheckResult:
+        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
+        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
+        if self.given and lhs == self.lhs and rhs == self.rhs:
+            return CheckResult(self.method, False, "the given applies to neither side")
+        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
+        for d in self.dimensions:
+            size = d * len(vectors) if self.disjoint else d
+            coordinates = [
+                {a: self._coordinate(a, n, k, d) for n, a in enumerate(vectors)}
+                for k in range(size)
+            ]
+            left = _in_coordinates(lhs, coordinates, size)
+            right = _in_coordinates(rhs, coordinates, size)
+            if not is_zero(left - right):
+                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
+        where = " (each vector on its own coordinates)" if self.disjoint else ""
+        if self.orthogonal:
+            where += " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
+        return CheckResult(
+            self.method,
+            True,
+            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
+        )
+
+
+@dataclass(frozen=True)
+class CoordinateAverage:
+    """The per-coordinate result averaged over explicit coordinates, for d = 1..3.
+
+    ``per_coordinate`` is an earlier statement ``E[x^2] ≈ N/D`` in ``mu``, ``sigma``. The
+    left side must be ``RMS2(x)`` (or ``RMS(x)``, then the right side is squared and must be
+    positive). Its mean-field value is ``sum_k N_k / sum_k D_k`` over coordinates with their
+    own ``mu_k``, ``sigma_k``; the right side, with ``SNR = sum mu_k^2 / sum sigma_k^2``, must
+    equal it exactly. ``given`` fixes symbols (``{mu: 0}``) in both.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    per_coordinate: tuple
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    method: str = "coordinate average on explicit coordinates"
+
+    def run(self) -> CheckResult:
+        statement_lhs, statement_rhs = self.per_coordinate
+        if not (isinstance(statement_lhs, S.Expect) and statement_lhs.args[0].is_Pow):
+            return CheckResult(self.method, False, "the per-coordinate statement is not E[x^2]")
+        vector = statement_lhs.args[0].base
+        rhs = self.rhs
+        if self.lhs == S.RMS(vector):
+            # Positive factors and principal square roots: the right side is the positive root.
+            roots = (sp.S.Half, -sp.S.Half)
+            if not all(
+                f.is_positive or (f.is_Pow and f.exp in roots) for f in sp.Mul.make_args(rhs)
+            ):
+                return CheckResult(self.method, False, "the right side is not a positive root")
+            rhs = rhs**2
+        elif self.lhs != S.RMS2(vector):
+            return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
+        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
+        if extra:
+            # The coordinates enter only through SNR: anything else is not an average of them.
+            names = ", ".join(sorted(map(str, extra)))
+            return CheckResult(self.method, False, f"the right side depends on {names}")
+        numerator, denominator = sp.fraction(sp.together(statement_rhs))
+        for d in self.dimensions:
+            coords = [
+                {S.mu: sp.Symbol(f"mu_{k}", real=True), S.sigma: sp.Symbol(f"s_{k}", positive=True)}
+                for k in range(d)
+            ]
+            coords = [{**c, **dict(self.given)} for c in coords]
+            top = sum(numerator.xreplace(c) for c in coords)
+            bottom = sum(denominator.xreplace(c) for c in coords)
+            snr = sum(c[S.mu] ** 2 for c in coords) / sum(c[S.sigma] ** 2 for c in coords)
+            claimed = rhs.xreplace(dict(self.given)).xreplace({S.snr: snr})
+            if not is_zero(claimed - top / bottom):
+                return CheckResult(self.method, False, f"not the coordinate average for d = {d}")
+        dims = f"{min(self.dimensions)}..{max(self.dimensions)}"
+        return CheckResult(self.method, True, f"sum N_k / sum D_k exactly, d = {dims}")
+
+
+# --- limits and small parameters ------------------------------------------------------------------
+
+
+def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:
+    with mpmath.workdps(dps):
+        value = expr.xreplace({k: sp.Float(v, dps) for k, v in point.items()})
+        return mpmath.mpf(str(sp.N(value, dps)))
+
+
+def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
+    """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
+
+    Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
+    """
+    value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
+    with mpmath.workdps(dps):
+        series_values = {}
+        for series in value.atoms(sp.Sum):
+            (index, lower, upper), *rest = series.limits
+            if rest or not lower.is_number or not (upper.is_number or upper == sp.oo):
+                continue
+            term = sp.lambdify(index, series.function, "mpmath")
+            if upper == sp.oo:
+                # Terms of these series fall off geometrically: plain partial sums converge.
+                total = mpmath.nsum(term, [int(lower), mpmath.inf], method="direct")
+            else:
+                total = mpmath.fsum(term(n) for n in range(int(lower), int(upper) + 1))
+            series_values[sp.Dummy("series")] = (series, total)
+        value = value.xreplace({series: d for d, (series, _) in series_values.items()})
+        evaluate = sp.lambdify(tuple(series_values), value, "mpmath")
+        return mpmath.mpf(evaluate(*(number for _, number in series_values.values())))
+
+
+@dataclass(frozen=True)
+class LimitRatio:
+    """``exact/approx -> 1`` under the named limits (SymPy ``limit``), cross-checked with mpmath.
+
+    ``limits`` are applied in order; ``freeze`` names powers held fixed (``beta3**t -> x``). The
+    numeric cross-check moves every limit variable towards its limit at 60 digits, the earlier
+    limits faster, and requires the ratio's distance from 1 to shrink below ``1e-6``.
+    """
+
+    exact: sp.Expr
+    approx: sp.Expr
+    limits: tuple[tuple[sp.Symbol, sp.Expr, str], ...]
+    key: str
+    freeze: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    method: str = "limit of ratio = 1"
+
+    def _ratio(self) -> sp.Expr:
+        ratio = (self.exact / self.approx).xreplace(dict(self.given))
+        return freeze_powers(ratio, self.freeze)
+
+    def run(self) -> CheckResult:
+        ratio = self._ratio()
+        value = ratio
+        for variable, point, direction in self.limits:
+            value = limit(value, variable, point, direction)
+        symbolic_ok = value == 1 or is_zero(value - 1)
+        names = ", ".join(f"{v} -> {p}{d if p != sp.oo else ''}" for v, p, d in self.limits)
+        if not symbolic_ok:
+            return CheckResult(self.method, False, f"limit ({names}) of exact/approx = {value}")
+        distances = self._numeric_distances(ratio)
+        numeric_ok = distances[-1] < 1e-6 and all(
+            b <= a * 1.001 for a, b in itertools.pairwise(distances)
+        )
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        detail = f"limit ({names}) = 1; mpmath |ratio - 1| = {shown}"
+        return CheckResult(self.method + " (+mpmath)", numeric_ok, detail)
+
+    def _numeric_distances(self, ratio: sp.Expr) -> list:
+        limit_vars = {v for v, _, _ in self.limits}
+        rng = _rng(self.key)
+        fixed = {k: v for k, v in sample_point(ratio, rng).items() if k not in limit_vars}
+        distances = []
+        count = len(self.limits)
+        for delta in (sp.Rational(1, 10**6), sp.Rational(1, 10**12)):
+            point = dict(fixed)
+            for order, (variable, target, direction) in enumerate(self.limits):
+                step = delta ** (count - order)
+                if target == sp.oo:
+                    point[variable] = 1 / step
+                else:
+                    point[variable] = target - step if direction == "-" else target + step
+            distances.append(abs(_numeric(ratio, point) - 1))
+        return distances
+
+
+@dataclass(frozen=True)
+class LimitValue:
+    """``limit(expr) == value`` (SymPy), cross-checked by mpmath near the limit."""
+
+    expr: sp.Expr
+    value: sp.Expr
+    variable: sp.Symbol
+    point: sp.Expr
+    key: str
+    direction: str = "+"
+    freeze: Mapping = field(default_factory=dict)
+    method: str = "limit value"
+
+    def run(self) -> CheckResult:
+        expr = freeze_powers(self.expr, self.freeze)
+        found = limit(expr, self.variable, self.point, self.direction)
+        if not is_zero(found - self.value):
+            return CheckResult(self.method, False, f"limit is {found}, not {self.value}")
+        rng = _rng(self.key)
+        fixed = {
+            k: v for k, v in sample_point(expr - self.value, rng).items() if k != self.variable
+        }
+        distances = []
+        for delta in (sp.Rational(1, 10**5), sp.Rational(1, 10**10)):
+            if self.point == sp.oo:
+                at = 1 / delta
+            else:
+                at = self.point + (delta if self.direction == "+" else -delta)
+            point = {**fixed, self.variable: at}
+            target = _numeric(self.value, point)
+            distances.append(abs(_numeric(expr, point) - target) / max(abs(target), 1e-300))
+        ok = distances[-1] < 1e-6 and distances[-1] <= distances[0]
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        return CheckResult(
+            self.method + " (+mpmath)", ok, f"limit = {self.value}; mpmath rel. distance {shown}"
+        )
+
+
+@dataclass(frozen=True)
+class SequenceLimit:
+    """``expr`` at ``index = n`` tends to ``value``: distances shrink and end below ``tolerance``.
+
+    Evaluated with mpmath at a fixed exact ``point`` (infinite sums by ``mpmath.nsum``).
+    """
+
+    expr: sp.Expr
+    value: sp.Expr
+    index: sp.Symbol
+    point: Mapping
+    values: tuple[int, ...] = (10, 20, 40)
+    tolerance: float = 1e-10
+    dps: int = 30
+    method: str = "limit of the sequence (mpmath)"
+
+    def run(self) -> CheckResult:
+        target = _numeric_series(self.value, self.point, self.dps)
+        distances = [
+            abs(
+                _numeric_series(self.expr, {**self.point, self.index: sp.Integer(n)}, self.dps)
+                - target
+            )
+            / max(abs(target), mpmath.mpf(10) ** -30)
+            for n in self.values
+        ]
+        ok = distances[-1] < self.tolerance and all(b < a for a, b in itertools.pairwise(distances))
+        shown = ", ".join(mpmath.nstr(d, 2) for d in distances)
+        where = ", ".join(str(n) for n in self.values)
+        return CheckResult(self.method, ok, f"relative distance {shown} at {self.index} = {where}")
+
+
+_MILLI, _MICRO, _HALF = sp.Rational(1, 10**3), sp.Rational(1, 10**6), sp.Rational(1, 2)
+
+
+# The small parameter of an approximation, as a placeholder inside ``SmallParameter.regime``.
+EPSILON = sp.Symbol("__epsilon__", positive=True)
+
+
+@dataclass(frozen=True)
+class SmallParameter:
+    """The approximation's relative error is bounded by its named small parameter, and only there.
+
+    ``small`` is the parameter ε that bounds what the approximation drops, written in the
+    model's symbols. ``regime`` says how to reach a given ε: it maps some symbols to
+    expressions in :data:`EPSILON` and the others (which are drawn at random in their valid
+    domain, ``given`` fixed). At ε = ``inside`` values the check requires
+
+    .. math:: \\left|\\frac{\\text{exact}}{\\text{approx}} - 1\\right| \\le K\\,\\varepsilon,
+
+    (``K = bound``), and ``small`` evaluated at the point must equal ε (so the regime really is
+    the named one). At ε = ``outside`` it requires the relative error to exceed ``visible``: the
+    approximation fails outside its regime, so ε is the parameter that matters. Evaluated with
+    mpmath at 50 digits (finite and infinite sums by direct summation).
+    """
+
+    exact: sp.Expr
+    approx: sp.Expr
+    small: sp.Expr
+    regime: Mapping
+    key: str
+    bound: float = 1.0
+    inside: tuple = (_MILLI, _MICRO)
+    outside: sp.Expr = _HALF
+    visible: float = 0.01
+    given: Mapping = field(default_factory=dict)
+    samples: int = 3
+    method: str = "error bounded by its small parameter (mpmath)"
+
+    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
+        # A tuple, not a sum: terms common to both sides must not cancel out of the sample.
+        given = {k: sp.sympify(v) for k, v in self.given.items()}
+        probe = sp.Tuple(
+            self.exact, self.approx, self.small, *self.regime.values(), *given.values()
+        )
+        point = sample_point(probe.xreplace({EPSILON: 1}), rng, None)
+        point = {k: v for k, v in point.items() if k not in self.regime}
+        point.update(given)
+        for symbol, value in self.regime.items():
+            point[symbol] = sp.sympify(value).xreplace({EPSILON: epsilon}).xreplace(point)
+        # A given expression (a left side's meaning from an earlier step) is taken at the point.
+        for key, value in given.items():
+            if value.free_symbols or value.atoms(sp.Indexed):
+                point[key] = value.xreplace(point)
+        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
+        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
+        return {
+            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
+            for k, v in point.items()
+        }
+
+    def run(self) -> CheckResult:
+        rng = _rng(self.key)
+        worst_inside, least_outside = mpmath.mpf(0), mpmath.inf
+        for _ in range(self.samples):
+            seed = rng.random()
+            for epsilon in (*self.inside, self.outside):
+                point = self._point(random.Random(seed), sp.sympify(epsilon))
+                named = _numeric_series(self.small, point, 50)
+                if abs(named - mpmath.mpf(_numeric_series(sp.sympify(epsilon), {}, 50))) > (
+                    mpmath.mpf(10) ** -30 + 1e-9 * abs(named)
+                ):
+                    return CheckResult(
+                        self.method, False, f"the regime does not set the parameter to {epsilon}"
+                    )
+                exact = _numeric_series(self.exact, point, 50)
+                approx = _numeric_series(self.approx, point, 50)
+                if approx == 0:
+                    return CheckResult(self.method, False, "the approximation is 0 at a point")
+                error = abs(exact / approx - 1)
+                if epsilon in self.inside:
+                    worst_inside = max(worst_inside, error / named)
+                else:
+                    least_outside = min(least_outside, error)
+        inside_ok = worst_inside <= self.bound
+        outside_ok = least_outside >= self.visible
+        detail = (
+            f"|exact/approx - 1| <= {mpmath.nstr(worst_inside, 3)}·ε for ε = "
+            f"{', '.join(str(e) for e in self.inside)} (bound {self.bound:g}); at ε = "
+            f"{self.outside} the error is {mpmath.nstr(least_outside, 3)}"
+        )
+        if not inside_ok:
+            detail = "too large inside the regime: " + detail
+        elif not outside_ok:
+            detail = f"not visible outside the regime (< {self.visible:g}): " + detail
+        return CheckResult(self.method, inside_ok and outside_ok, detail)
+
+
+# --- numerics -------------------------------------------------------------------------------------
+
+
+def _one_sided(expr: sp.Expr) -> sp.Expr:
+    # sum_{h=-oo}^{oo} f(h) = f(0) + sum_{h>=1} (f(h) + f(-h)), for the absolutely convergent
+    # series of the derivations: mpmath then sums from a finite lower limit.
+    def rewrite(s: sp.Sum) -> sp.Expr:
+        (index, lower, upper), *rest = s.limits
+        if rest or lower != -sp.oo or upper != sp.oo:
+            return s
+        f = s.function
+        return f.subs(index, 0) + sp.Sum(f + f.subs(index, -index), (index, 1, sp.oo))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rewrite)
+
+
+@dataclass(frozen=True)
+class NumericEqual:
+    """``lhs == rhs`` in mpmath (``given`` applied first), to ``tolerance``, at several points.
+
+    ``points`` is a count of random exact points (drawn from ``key``) or a tuple of exact
+    points. Finite and infinite sums are summed numerically (a two-sided one as ``f(0) +
+    sum_{h>=1}(f(h) + f(-h))``), integrals by quadrature: an independent numerical route for an
+    identity whose closed form was found symbolically. A side with an opaque quantity left in
+    it is not a number, and fails.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    key: str = ""
+    given: Mapping = field(default_factory=dict)
+    points: int | tuple[Mapping, ...] = 3
+    tolerance: float = 1e-20
+    dps: int = 30
+    method: str = "mpmath at random points"
+
+    def run(self) -> CheckResult:
+        lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
+        rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
+        if isinstance(self.points, int):
+            rng = _rng(self.key)
+            points = [sample_point(sp.Tuple(lhs, rhs), rng) for _ in range(self.points)]
+            where = f"{self.points} random points"
+        else:
+            points, where = list(self.points), f"{len(self.points)} exact points"
+        worst = mpmath.mpf(0)
+        try:
+            for point in points:
+                left = _numeric_series(lhs, point, self.dps)
+                right = _numeric_series(rhs, point, self.dps)
+                worst = max(worst, abs(left - right) / max(1, abs(right)))
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+        # The detail names the tolerance, not the residual: the document does not change with
+        # the last digits of a numerical sum.
+        if worst < self.tolerance:
+            return CheckResult(self.method, True, f"equal to {self.tolerance:g} at {where}")
+        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
+
+
+@dataclass(frozen=True)
+class RoundsTo:
+    """Both sides evaluate (mpmath) to the printed decimal ``value`` (``digits`` significant).
+
+    ``given`` gives the left side its value from an earlier statement.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    value: str
+    digits: int
+    given: Mapping = field(default_factory=dict)
+    method: str = "mpmath value"
+
+    def run(self) -> CheckResult:
+        left = self.lhs.xreplace(dict(self.given))
+        for name, side in (("left", left), ("right", self.rhs)):
+            if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
+                return CheckResult(self.method, False, f"the {name} side has no numeric value")
+        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
+        ok = shown == [self.value, self.value]
+        return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
+
+
+@dataclass(frozen=True)
+class Quadrature:
+    """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
+
+    ``reference`` integrates a density directly (e.g. the bivariate normal over an orthant), so
+    the check shares nothing with how the closed form was obtained.
+    """
+
+    expr: sp.Expr
+    reference: Callable[[Mapping], mpmath.mpf]
+    points: tuple[Mapping, ...]
+    tolerance: float = 1e-12
+    method: str = "mpmath quadrature"
+
+    def run(self) -> CheckResult:
+        worst = mpmath.mpf(0)
+        for point in self.points:
+            with mpmath.workdps(20):  # 20 digits resolve the 1e-12 tolerance with room
+                expected = self.reference(point)
+                got = _numeric_series(self.expr, point, 20)
+                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
+        ok = worst < self.tolerance
+        return CheckResult(
+            self.method,
+            ok,
+            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
+            f"(tolerance {self.tolerance:g})",
+        )
 
 
 def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:
@@ -1184,250 +1404,52 @@ class SignQuadrature:
         )
 
 
-# --- update_rms ---
+# --- claims and restatements ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SolvesRecursion:
-    """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
+class ClaimCheck:
+    """The derived right side equals the formula the source prints (typed once, separately)."""
 
-    ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
-    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check).
-    Base case: with ``start`` (the left side at ``base - 1``, default 0), ``rhs`` at ``base``
-    equals one step of the recursion from ``start``; with ``start=None`` the initial value
-    stays symbolic and ``rhs`` at ``base`` must equal ``lhs`` at ``base`` (``theta_0``).
-    Inductive step: ``rhs`` minus the recursion applied to ``rhs`` at ``index - 1`` is 0, after
-    the last term is split off every sum that runs up to ``index`` (nested sums too) and the
-    summation indices are named after their limits. A plain sum ``S(n) = f S(n-1) + a(n)`` is
-    the recursion of an undefined function ``S``. Other quantities of the recursion (an
-    earlier moment, ``kappa_t`` defined by a sum) get their meaning from :class:`Given`.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    start: sp.Expr | None = sp.S.Zero
-    base: int = 1
-    method: str = "induction on the defining recursion"
-
-    def run(self) -> CheckResult:
-        n = self.index
-        previous = self.lhs.subs(n, n - 1)
-        if not self.recursion.has(previous):
-            detail = f"the recursion does not define {self.lhs} from {previous}"
-            return CheckResult(self.method, False, detail)
-        if self.start is None:
-            first = self.lhs.subs(n, self.base)
-        else:
-            before = {self.lhs.subs(n, self.base - 1): self.start}
-            first = self.recursion.subs(n, self.base).xreplace(before)
-        base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
-        stepped = self.recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
-        step = _canonical_indices(_peel(self.rhs, n) - _peel(stepped, n))
-        step_ok = is_zero(step) or is_zero(sp.expand(step))
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
-
-
-def _iterate(recursion: sp.Expr, lhs: sp.Expr, index: sp.Symbol, start: sp.Expr, n: int):
-    # The defining recursion run from ``start`` up to ``index = n``.
-    state = start
-    for k in range(1, n + 1):
-        state = recursion.subs(index, k).xreplace({lhs.subs(index, k - 1): state})
-    return state
-
-
-@dataclass(frozen=True)
-class IteratesRecursion:
-    """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
-
-    Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
-    ``at``), the left side's previous value replaced by the iterate at each step.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    start: sp.Expr = sp.S.Zero
-    steps: Sequence[int] = (1, 2, 3, 4)
-    at: Mapping = field(default_factory=dict)
-    method: str = "brute-force iteration of the recursion"
-
-    def run(self) -> CheckResult:
-        if not self.recursion.has(self.lhs.subs(self.index, self.index - 1)):
-            return CheckResult(self.method, False, f"the recursion does not define {self.lhs}")
-        for n in self.steps:
-            iterate = _iterate(self.recursion, self.lhs, self.index, self.start, n)
-            closed = self.rhs.subs(self.index, n).doit()
-            difference = sp.expand((iterate - closed).xreplace(dict(self.at)))
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at {self.index} = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        steps = f"{min(self.steps)}..{max(self.steps)}"
-        return CheckResult(self.method, True, f"equal for {self.index} = {steps}{where}")
-
-
-@dataclass(frozen=True)
-class GaussianMoments:
-    """Exact Gaussian moments by expansion: both sides at ``t = 1..4``, iid ``N(mu, sigma^2)``.
-
-    The left side is an expression in :class:`~adamw_rms.symbols.Expect` and
-    :class:`~adamw_rms.symbols.Variance` of the sequences in ``sequences`` (each mapped to its
-    defining recursion in ``t``, started from 0) and of sums over the gradients. ``given``
-    first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
-    At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
-    Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
-    result must equal the right side at ``t = n``.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    sequences: Mapping = field(default_factory=dict)
+    derived: sp.Expr
+    printed: sp.Expr
+    key: str
     given: Mapping = field(default_factory=dict)
-    steps: Sequence[int] = (1, 2, 3, 4)
-    at: Mapping = field(default_factory=dict)
-    method: str = "exact Gaussian moments by expansion"
-
-    def _value(self, n: int) -> sp.Expr:
-        gradients = [S.g[k] for k in range(1, n + 1)]
-        states = {
-            sequence.subs(S.t, n): _iterate(recursion, sequence, S.t, sp.S.Zero, n)
-            for sequence, recursion in self.sequences.items()
-        }
-        side = self.lhs.xreplace(dict(self.given)).subs(S.t, n).doit()
-
-        def expect(argument: sp.Expr) -> sp.Expr:
-            argument = argument.xreplace(states).xreplace(dict(self.at))
-            return gaussian_expectation(argument, gradients, S.mu, S.sigma)
-
-        side = side.replace(
-            lambda e: isinstance(e, S.Variance),
-            lambda e: expect(e.args[0] ** 2) - expect(e.args[0]) ** 2,
-        )
-        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+    derived_lhs: sp.Expr | None = None
+    printed_lhs: sp.Expr | None = None
+    method: str = "matches source"
 
     def run(self) -> CheckResult:
-        for n in self.steps:
-            left = self._value(n).xreplace(dict(self.at))
-            if left.atoms(S.Expect, S.Variance):
-                return CheckResult(self.method, False, "the left side is not a Gaussian moment")
-            right = self.rhs.xreplace(dict(self.at)).subs(S.t, n).doit()
-            difference = sp.expand(left - right)
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at t = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        return CheckResult(
-            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
-        )
+        if self.printed_lhs is not None and self.printed_lhs != self.derived_lhs:
+            return CheckResult(
+                self.method,
+                False,
+                f"left side: the source prints {self.printed_lhs}, the derivation has "
+                f"{self.derived_lhs}",
+            )
+        exact = RewriteToZero(self.derived, self.printed, self.given).run()
+        spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
+        ok = exact.passed and spot.passed
+        return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
 
 
 @dataclass(frozen=True)
-class CoordinateAverage:
-    """The per-coordinate result averaged over explicit coordinates, for d = 1..3.
+class Restated:
+    """The statement repeats an earlier, verified step word for word (both sides).
 
-    ``per_coordinate`` is an earlier statement ``E[x^2] ≈ N/D`` in ``mu``, ``sigma``. The
-    left side must be ``RMS2(x)`` (or ``RMS(x)``, then the right side is squared and must be
-    positive). Its mean-field value is ``sum_k N_k / sum_k D_k`` over coordinates with their
-    own ``mu_k``, ``sigma_k``; the right side, with ``SNR = sum mu_k^2 / sum sigma_k^2``, must
-    equal it exactly. ``given`` fixes symbols (``{mu: 0}``) in both.
+    ``earlier`` is that step; its own checks must pass. A later step that quotes an earlier
+    result takes it from there, so the two cannot drift apart.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    per_coordinate: tuple
-    given: Mapping = field(default_factory=dict)
-    dimensions: Sequence[int] = (1, 2, 3)
-    method: str = "coordinate average on explicit coordinates"
+    earlier: object
+    method: str = "restates a verified step"
 
     def run(self) -> CheckResult:
-        statement_lhs, statement_rhs = self.per_coordinate
-        if not (isinstance(statement_lhs, S.Expect) and statement_lhs.args[0].is_Pow):
-            return CheckResult(self.method, False, "the per-coordinate statement is not E[x^2]")
-        vector = statement_lhs.args[0].base
-        rhs = self.rhs
-        if self.lhs == S.RMS(vector):
-            # Positive factors and principal square roots: the right side is the positive root.
-            roots = (sp.S.Half, -sp.S.Half)
-            if not all(
-                f.is_positive or (f.is_Pow and f.exp in roots) for f in sp.Mul.make_args(rhs)
-            ):
-                return CheckResult(self.method, False, "the right side is not a positive root")
-            rhs = rhs**2
-        elif self.lhs != S.RMS2(vector):
-            return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
-        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
-        if extra:
-            # The coordinates enter only through SNR: anything else is not an average of them.
-            names = ", ".join(sorted(map(str, extra)))
-            return CheckResult(self.method, False, f"the right side depends on {names}")
-        numerator, denominator = sp.fraction(sp.together(statement_rhs))
-        for d in self.dimensions:
-            coords = [
-                {S.mu: sp.Symbol(f"mu_{k}", real=True), S.sigma: sp.Symbol(f"s_{k}", positive=True)}
-                for k in range(d)
-            ]
-            coords = [{**c, **dict(self.given)} for c in coords]
-            top = sum(numerator.xreplace(c) for c in coords)
-            bottom = sum(denominator.xreplace(c) for c in coords)
-            snr = sum(c[S.mu] ** 2 for c in coords) / sum(c[S.sigma] ** 2 for c in coords)
-            claimed = rhs.xreplace(dict(self.given)).xreplace({S.snr: snr})
-            if not is_zero(claimed - top / bottom):
-                return CheckResult(self.method, False, f"not the coordinate average for d = {d}")
-        dims = f"{min(self.dimensions)}..{max(self.dimensions)}"
-        return CheckResult(self.method, True, f"sum N_k / sum D_k exactly, d = {dims}")
-
-
-@dataclass(frozen=True)
-class RoundsTo:
-    """Both sides evaluate (mpmath) to the printed decimal ``value`` (``digits`` significant).
-
-    ``given`` gives the left side its value from an earlier statement.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    value: str
-    digits: int
-    given: Mapping = field(default_factory=dict)
-    method: str = "mpmath value"
-
-    def run(self) -> CheckResult:
-        left = self.lhs.xreplace(dict(self.given))
-        for name, side in (("left", left), ("right", self.rhs)):
-            if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
-                return CheckResult(self.method, False, f"the {name} side has no numeric value")
-        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
-        ok = shown == [self.value, self.value]
-        return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
-
-
-@dataclass(frozen=True)
-class SolvesEquation:
-    """``lhs`` (a symbol) equals ``rhs`` as the one solution of ``equation = 0``.
-
-    The equation must be of degree 1 in ``lhs`` once denominators are cleared (so the
-    solution is unique), and ``rhs`` must make it vanish.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    equation: sp.Expr
-    method: str = "the unique solution (substituted back)"
-
-    def run(self) -> CheckResult:
-        if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
-            return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
-        numerator, _ = sp.fraction(sp.together(self.equation))
-        try:
-            linear = sp.Poly(numerator, self.lhs).degree() == 1
-        except sp.PolynomialError:
-            linear = False
-        if not linear:
-            return CheckResult(self.method, False, "not linear in the unknown: not unique")
-        if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
-            return CheckResult(self.method, False, "the right side does not solve the equation")
-        return CheckResult(self.method, True, "linear in the unknown; the right side solves it")
+        name = getattr(self.earlier, "qualified_id", "the earlier step")
+        if self.lhs != self.earlier.lhs or self.rhs != self.earlier.rhs:
+            return CheckResult(self.method, False, f"the statement differs from {name}")
+        if not self.earlier.verify().passed:
+            return CheckResult(self.method, False, f"{name} does not verify")
+        return CheckResult(self.method, True, f"the statement of {name}, which verifies")
