@@ -61,7 +61,7 @@ def test_induction_fails_on_a_wrong_left_side_or_recursion():
 
 def test_given_is_keyed_by_the_left_side_itself():
     meaning = {theta[t]: RECURSION.xreplace({theta[t - 1]: 0}), theta[t - 1]: 0}
-    check = Given(RewriteToZero, dict(lhs=LHS, rhs=RHS), meaning)
+    check = Given.of(RewriteToZero, LHS, RHS, meaning=meaning)
     assert mentions(check, LHS) and mentions(check, RHS)
     assert bind(check, theta[t], RECURSION).run().passed
     assert not bind(check, theta[t], 2 * RECURSION).run().passed

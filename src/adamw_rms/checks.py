@@ -257,8 +257,8 @@ class Given:
     replaced) and when an argument cannot be evaluated afterwards (an opaque quantity is left).
     An empty ``meaning`` only renames the check and words its detail. ``detail``, if given, is
     reported when the check passes (a sentence that does not quote the arbitrary points it ran
-    at); ``method``, if given, replaces the wrapped check's name. Write it
-    ``Given(Kind, dict(...), meaning)`` or ``Given.of(Kind, *args, meaning=..., **kw)``.
+    at); ``method``, if given, replaces the wrapped check's name. Written as the plain check's
+    own call with ``meaning=`` added: ``Given.of(SmallParameter, LHS, RHS, ..., meaning=...)``.
     """
 
     kind: type
