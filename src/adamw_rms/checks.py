@@ -1111,7 +1111,8 @@ class SmallParameter:
     ``small`` is the parameter ε that bounds what the approximation drops, written in the
     model's symbols. ``regime`` says how to reach a given ε: it maps some symbols to
     expressions in :data:`EPSILON` and the others (which are drawn at random in their valid
-    domain, ``given`` fixed). At ε = ``inside`` values the check requires
+    domain, except those ``given`` fixes to numbers; a left side gets its meaning from
+    :class:`Given`, not here). At ε = ``inside`` values the check requires
 
     .. math:: \\left|\\frac{\\text{exact}}{\\text{approx}} - 1\\right| \\le K\\,\\varepsilon,
 
@@ -1145,10 +1146,6 @@ class SmallParameter:
         point.update(given)
         for symbol, value in self.regime.items():
             point[symbol] = sp.sympify(value).xreplace({EPSILON: epsilon}).xreplace(point)
-        # A given expression (a left side's meaning from an earlier step) is taken at the point.
-        for key, value in given.items():
-            if value.free_symbols or value.atoms(sp.Indexed):
-                point[key] = value.xreplace(point)
         # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
         # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
         return {
@@ -1157,6 +1154,9 @@ class SmallParameter:
         }
 
     def run(self) -> CheckResult:
+        if not all(sp.sympify(v).is_number for v in self.given.values()):
+            detail = "given fixes parameters to numbers; a meaning goes in Given"
+            return CheckResult(self.method, False, detail)
         rng = _rng(self.key)
         worst_inside, least_outside = mpmath.mpf(0), mpmath.inf
         for _ in range(self.samples):
