@@ -699,7 +699,10 @@ class IteratesRecursion:
     """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
 
     Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
-    ``at``), the left side's previous value replaced by the iterate at each step.
+    ``at``), the left side's previous value replaced by the iterate at each step. Distinct from
+    :class:`BruteForce`, which is handed each side as an expression or function of ``t``: here
+    the left side is computed from the recursion quoted from its defining step, which must
+    define it (a wrong left side fails), and :class:`SolvesRecursion` proves the same for all t.
     """
 
     lhs: sp.Expr
@@ -764,7 +767,8 @@ class GaussianMoments:
     first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
     At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
     Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
-    result must equal the right side at ``t = n``.
+    result must equal the right side at ``t = n``. A :class:`BruteForce` whose evaluation of
+    ``Expect``/``Variance`` is fixed and named; a left side with an expectation left over fails.
     """
 
     lhs: sp.Expr
