@@ -13,15 +13,15 @@ from adamw_rms.checks import (
     LHS,
     RHS,
     BruteForce,
-    ByCoordinates,
     ClaimCheck,
+    CoordinateIdentity,
     DropsTerm,
-    Induction,
     LimitRatio,
     LimitValue,
     MeanFieldRewrite,
-    NumericValue,
     RewriteToZero,
+    RoundsTo,
+    SolvesRecursion,
     SpotCheck,
     bind,
     gaussian_expectation,
@@ -229,14 +229,17 @@ _n = sp.Symbol("n", integer=True, positive=True)
     ("closed", "ok"), [(_n * (_n + 1) / 2, True), (_n**2 / 2, False), (_n * (_n - 1) / 2, False)]
 )
 def test_induction_sum_of_first_integers(closed, ok):
-    result = Induction(closed, _n, _n).run()
+    total = sp.Function("S")
+    result = SolvesRecursion(total(_n), closed, total(_n - 1) + _n, _n).run()
     assert result.passed is ok, result.detail
 
 
 def test_induction_with_factor_ema():
     # S(n) = beta S(n-1) + (1 - beta): the closed form 1 - beta^n; 1 - beta^(n+1) is wrong.
-    assert Induction(1 - b1**_n, 1 - b1, _n, factor=b1).run().passed
-    assert not Induction(1 - b1 ** (_n + 1), 1 - b1, _n, factor=b1).run().passed
+    ema = sp.Function("S")
+    recursion = b1 * ema(_n - 1) + 1 - b1
+    assert SolvesRecursion(ema(_n), 1 - b1**_n, recursion, _n).run().passed
+    assert not SolvesRecursion(ema(_n), 1 - b1 ** (_n + 1), recursion, _n).run().passed
 
 
 def test_limit_ratio():
@@ -294,13 +297,13 @@ def test_brute_force():
 def test_by_coordinates():
     a, b = S.theta[0], S.u[1]
     good = S.RMS2(a) + 4 * S.MeanDot(a, b) + 4 * S.RMS2(b)
-    assert ByCoordinates(a + 2 * b, good).run().passed
-    assert not ByCoordinates(a + 2 * b, S.RMS2(a) + 4 * S.RMS2(b)).run().passed
+    assert CoordinateIdentity(S.RMS2(a + 2 * b), good).run().passed
+    assert not CoordinateIdentity(S.RMS2(a + 2 * b), S.RMS2(a) + 4 * S.RMS2(b)).run().passed
 
 
 def test_numeric_value():
-    assert NumericValue(1 / sp.sqrt(19), {}, "0.2294", 4).run().passed
-    assert not NumericValue(1 / sp.sqrt(20), {}, "0.2294", 4).run().passed
+    assert RoundsTo(1 / sp.sqrt(19), sp.sqrt(19) / 19, "0.2294", 4).run().passed
+    assert not RoundsTo(1 / sp.sqrt(20), sp.sqrt(19) / 19, "0.2294", 4).run().passed
 
 
 def test_claim_check():

@@ -26,10 +26,12 @@ from adamw_rms.checks import (
     EPSILON,
     LHS,
     RHS,
-    ExpansionByCoordinates,
-    MeanFieldRewriteOf,
+    CoordinateIdentity,
+    Given,
+    MeanFieldRewrite,
     Recurrence,
-    SmallParameterOf,
+    SmallParameter,
+    SolvesRecursion,
     bind,
 )
 from adamw_rms.derivations import weight_rms
@@ -140,20 +142,31 @@ def test_headline_scope_and_assumptions_are_recorded():
 # --- the check classes added for weight_rms can fail --------------------------------------------
 
 
-def test_recurrence_fails_on_a_wrong_unrolled_form():
+def test_recurrence_fails_on_a_wrong_closed_form_of_a_defined_sum():
+    mean = S.Expect(S.v_bar[t])
+    weight = (1 - b3) / (1 - b3**t)
+    window = {mean: weight * sp.Sum(b3 ** (t - S.i) * (1 - b2**S.i), (S.i, 1, t))}
+    check = Recurrence(LHS, RHS, meaning=window, factor=b3, base=1, scale=weight)
+    right = 1 - (1 - b3) * b2 * (b3**t - b2**t) / ((b3 - b2) * (1 - b3**t))
+    assert bind(check, mean, right).run().passed
+    assert not bind(check, mean, right + b2**t).run().passed
+    assert not bind(check, S.Expect(S.m_bar[t]), right).run().passed
+
+
+def test_solves_recursion_fails_on_a_wrong_unrolled_form():
     theta, u = S.theta, S.u
     ema = b3 * theta[t - 1] - (1 - b3) * u[t] / lam
     right = b3**t * theta[0] - (1 - b3) * sp.Sum(b3 ** (t - S.i) * u[S.i], (S.i, 1, t)) / lam
-    check = Recurrence(LHS, RHS, meaning={theta[t]: ema}, factor=b3, shift_meaning=False)
+    check = SolvesRecursion(LHS, RHS, ema, t, start=None, base=0)
     assert bind(check, theta[t], right).run().passed
     wrong = right.subs(b3**t * theta[0], b3 ** (t + 1) * theta[0])
     assert not bind(check, theta[t], wrong).run().passed
     assert not bind(check, theta[t - 1], right).run().passed
 
 
-def test_expansion_by_coordinates_fails_without_orthogonality():
+def test_coordinate_identity_fails_without_orthogonality():
     theta, u = S.theta, S.u
-    check = ExpansionByCoordinates(LHS, RHS, meaning={theta[t]: theta[0] + u[t]})
+    check = CoordinateIdentity(LHS, RHS, given={theta[t]: theta[0] + u[t]})
     full = S.RMS2(theta[0]) + S.RMS2(u[t]) + 2 * S.MeanDot(theta[0], u[t])
     assert bind(check, S.RMS2(theta[t]), full).run().passed
     dropped = S.RMS2(theta[0]) + S.RMS2(u[t])
@@ -162,30 +175,42 @@ def test_expansion_by_coordinates_fails_without_orthogonality():
     assert bind(orthogonal, S.RMS2(theta[t]), dropped).run().passed
 
 
-def test_small_parameter_of_fails_on_an_unknown_left_side_and_a_wrong_term():
+def test_given_small_parameter_fails_on_an_unknown_left_side_and_a_wrong_term():
     c = sp.Rational(1, 10)
     exact = (snr + c) / (snr + 1)
-    check = SmallParameterOf(
-        LHS, RHS, c / snr, {snr: c / EPSILON}, "probe", meaning={S.RMS2(S.u_bar[t]): exact}
+    check = Given.of(
+        SmallParameter,
+        LHS,
+        RHS,
+        c / snr,
+        {snr: c / EPSILON},
+        "probe",
+        meaning={S.RMS2(S.u_bar[t]): exact},
     )
     assert bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 1)).run().passed
     assert not bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 2)).run().passed
     assert not bind(check, S.RMS2(S.u[t]), snr / (snr + 1)).run().passed
 
 
-def test_mean_field_rewrite_of_fails_on_a_wrong_left_side():
+def test_given_mean_field_rewrite_fails_on_a_wrong_left_side():
     m_bar, v_bar, u_bar = S.m_bar[t], S.v_bar[t], S.u_bar[t]
-    check = MeanFieldRewriteOf(LHS, RHS, meaning={u_bar: m_bar / sp.sqrt(v_bar)})
+    check = Given.of(MeanFieldRewrite, LHS, RHS, meaning={u_bar: m_bar / sp.sqrt(v_bar)})
     rhs = S.Expect(m_bar**2) / S.Expect(v_bar)
     assert bind(check, S.Expect(u_bar**2), rhs).run().passed
     assert not bind(check, S.Expect(u_bar), rhs).run().passed
 
 
-def test_small_parameter_of_fails_instead_of_crashing_on_a_non_number():
+def test_given_small_parameter_fails_instead_of_crashing_on_a_non_number():
     c = sp.Rational(1, 10)
     unresolved = (snr + c) / (snr + 1) * S.Expect(S.v_bar[t])  # an unknown left in the meaning
-    check = SmallParameterOf(
-        LHS, RHS, c / snr, {snr: c / EPSILON}, "probe", meaning={S.RMS2(S.u_bar[t]): unresolved}
+    check = Given.of(
+        SmallParameter,
+        LHS,
+        RHS,
+        c / snr,
+        {snr: c / EPSILON},
+        "probe",
+        meaning={S.RMS2(S.u_bar[t]): unresolved},
     )
     result = bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 1)).run()
-    assert not result.passed and "not a real number" in result.detail
+    assert not result.passed and "could not evaluate" in result.detail

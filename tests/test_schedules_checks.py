@@ -12,7 +12,7 @@ from adamw_rms.checks import (
     RHS,
     Given,
     RewriteToZero,
-    UnrolledRecursion,
+    SolvesRecursion,
     bind,
     mentions,
 )
@@ -31,7 +31,8 @@ UNFOLD = {
 
 
 def _induction(lhs, closed, recursion=RECURSION):
-    return bind(UnrolledRecursion(LHS, RHS, recursion, t, meaning=UNFOLD), lhs, closed).run()
+    check = Given.of(SolvesRecursion, LHS, RHS, recursion, t, start=None, base=0, meaning=UNFOLD)
+    return bind(check, lhs, closed).run()
 
 
 def test_induction_proves_the_unrolled_recursion():
@@ -60,7 +61,7 @@ def test_induction_fails_on_a_wrong_left_side_or_recursion():
 
 def test_given_is_keyed_by_the_left_side_itself():
     meaning = {theta[t]: RECURSION.xreplace({theta[t - 1]: 0}), theta[t - 1]: 0}
-    check = Given(RewriteToZero, dict(lhs=LHS, rhs=RHS), meaning)
+    check = Given.of(RewriteToZero, LHS, RHS, meaning=meaning)
     assert mentions(check, LHS) and mentions(check, RHS)
     assert bind(check, theta[t], RECURSION).run().passed
     assert not bind(check, theta[t], 2 * RECURSION).run().passed

@@ -10,12 +10,13 @@ import sympy as sp
 from adamw_rms import symbols as S
 from adamw_rms.checks import (
     EPSILON,
-    BruteForceBy,
-    MeanFieldRewriteGiven,
-    NumericEqualAt,
-    SequenceLimitGiven,
+    BruteForce,
+    Given,
+    MeanFieldRewrite,
+    NumericEqual,
+    SequenceLimit,
     SignQuadrature,
-    SmallParameterGiven,
+    SmallParameter,
     SumInduction,
     resolve,
 )
@@ -49,11 +50,19 @@ def test_sum_induction_proves_a_geometric_sum_and_rejects_a_wrong_one():
 def test_small_parameter_given_uses_the_meaning():
     exact_symbol = E(S.v_bar[t])
     meaning = {exact_symbol: 1 + S.eta + S.eta**2}
-    good = SmallParameterGiven(
-        exact_symbol, 1 + S.eta, S.eta, {S.eta: EPSILON}, "test-good", bound=0.5, meaning=meaning
+    good = Given.of(
+        SmallParameter,
+        exact_symbol,
+        1 + S.eta,
+        S.eta,
+        {S.eta: EPSILON},
+        "test-good",
+        bound=0.5,
+        meaning=meaning,
     )
     assert good.run().passed
-    wrong = SmallParameterGiven(
+    wrong = Given.of(
+        SmallParameter,
         exact_symbol,
         1 + 2 * S.eta,
         S.eta,
@@ -63,8 +72,14 @@ def test_small_parameter_given_uses_the_meaning():
         meaning=meaning,
     )
     assert not wrong.run().passed
-    opaque = SmallParameterGiven(
-        E(S.m_bar[t]), 1 + S.eta, S.eta, {S.eta: EPSILON}, "test-opaque", meaning=meaning
+    opaque = Given.of(
+        SmallParameter,
+        E(S.m_bar[t]),
+        1 + S.eta,
+        S.eta,
+        {S.eta: EPSILON},
+        "test-opaque",
+        meaning=meaning,
     )
     assert not opaque.run().passed
 
@@ -73,30 +88,50 @@ def test_sequence_limit_given_and_numeric_equal_can_fail():
     left = S.RMS2(S.theta[t])
     meaning = {left: 1 + b3**t}
     point = {b3: sp.Rational(1, 2)}
-    assert SequenceLimitGiven(left, sp.Integer(1), t, point, meaning=meaning).run().passed
-    assert not SequenceLimitGiven(left, sp.Rational(11, 10), t, point, meaning=meaning).run().passed
+    assert Given.of(SequenceLimit, left, sp.Integer(1), t, point, meaning=meaning).run().passed
+    assert (
+        not Given.of(SequenceLimit, left, sp.Rational(11, 10), t, point, meaning=meaning)
+        .run()
+        .passed
+    )
     points = ({t: sp.Integer(3), b3: sp.Rational(1, 3)},)
-    assert NumericEqualAt(left, 1 + b3**t, points, meaning=meaning).run().passed
-    assert not NumericEqualAt(left, 1 + b3 ** (t + 1), points, meaning=meaning).run().passed
-    assert not NumericEqualAt(E(left), 1 + b3**t, points, meaning=meaning).run().passed
+    assert (
+        Given.of(NumericEqual, left, 1 + b3**t, points=points, tolerance=1e-12, meaning=meaning)
+        .run()
+        .passed
+    )
+    assert (
+        not Given.of(
+            NumericEqual, left, 1 + b3 ** (t + 1), points=points, tolerance=1e-12, meaning=meaning
+        )
+        .run()
+        .passed
+    )
+    assert (
+        not Given.of(
+            NumericEqual, E(left), 1 + b3**t, points=points, tolerance=1e-12, meaning=meaning
+        )
+        .run()
+        .passed
+    )
 
 
 def test_mean_field_rewrite_given_can_fail():
     meaning = {S.u_bar[t]: S.m_bar[t] / sp.sqrt(S.v_bar[t])}
     right = E(S.m_bar[t] ** 2) / E(S.v_bar[t])
-    assert MeanFieldRewriteGiven(E(S.u_bar[t] ** 2), right, meaning=meaning).run().passed
-    assert not MeanFieldRewriteGiven(E(S.u_bar[t]), right, meaning=meaning).run().passed
+    assert Given.of(MeanFieldRewrite, E(S.u_bar[t] ** 2), right, meaning=meaning).run().passed
+    assert not Given.of(MeanFieldRewrite, E(S.u_bar[t]), right, meaning=meaning).run().passed
     wrong = E(S.m_bar[t]) ** 2 / E(S.v_bar[t])
-    assert not MeanFieldRewriteGiven(E(S.u_bar[t] ** 2), wrong, meaning=meaning).run().passed
+    assert not Given.of(MeanFieldRewrite, E(S.u_bar[t] ** 2), wrong, meaning=meaning).run().passed
 
 
-def test_brute_force_by_evaluates_the_opaque_parts():
+def test_brute_force_evaluates_the_opaque_parts():
     def constant_expectation(expr, n):
         return expr.replace(lambda e: isinstance(e, E), lambda e: e.args[0].subs(S.g[1], 2))
 
     left = E(S.g[1] * t)
-    assert BruteForceBy(left, 2 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
-    assert not BruteForceBy(left, 3 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
+    assert BruteForce(left, 2 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
+    assert not BruteForce(left, 3 * t, steps=(1, 2), evaluate=constant_expectation).run().passed
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import sympy as sp
 
 from adamw_rms import symbols as S
 from adamw_rms.algebra import is_zero
-from adamw_rms.checks import EPSILON, LHS, RHS, SmallParameter, bind, mentions
+from adamw_rms.checks import EPSILON, LHS, RHS, Given, SmallParameter, bind, mentions
 from adamw_rms.derivations._source import TUC_CLAIMS
 from adamw_rms.derivations.tuc import cosine
 from adamw_rms.simulation import SimulationConfig, simulate
@@ -225,8 +225,9 @@ def test_every_check_uses_both_sides():
             assert mentions(check, LHS) and mentions(check, RHS), (step.id, check.method)
 
 
-def _small_parameter(step_id: str) -> SmallParameter:
-    (check,) = [c for c in TUC.step(step_id).checks if isinstance(c, SmallParameter)]
+def _small_parameter(step_id: str) -> Given:
+    checks = TUC.step(step_id).checks
+    (check,) = [c for c in checks if isinstance(c, Given) and c.kind is SmallParameter]
     return check
 
 
@@ -243,10 +244,11 @@ def _small_parameter(step_id: str) -> SmallParameter:
 def test_the_small_parameters_are_the_real_ones(step_id, too_small):
     step = TUC.step(step_id)
     check = _small_parameter(step_id)
-    (symbol,) = check.regime
+    (symbol,) = check.arguments["regime"]
     # The same regime, reached through the misnamed parameter: solve small = EPSILON for symbol.
     (solution,) = sp.solve(sp.Eq(too_small, EPSILON), symbol)
-    misnamed = dataclasses.replace(check, small=too_small, regime={symbol: solution})
+    changed = {**check.arguments, "small": too_small, "regime": {symbol: solution}}
+    misnamed = dataclasses.replace(check, arguments=changed)
     assert bind(check, step.lhs, step.rhs).run().passed
     assert not bind(misnamed, step.lhs, step.rhs).run().passed
 

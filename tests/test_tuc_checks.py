@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from adamw_rms import symbols as S
-from adamw_rms.checks import EPSILON, CoordinateIdentity, NumericEqual, SmallParameter
+from adamw_rms.checks import EPSILON, CoordinateIdentity, Given, NumericEqual, SmallParameter
 
 b1, b3, t, h, k, lam, eta = S.beta1, S.beta3, S.t, S.h, S.k, S.lam, S.eta
 theta, u = S.theta, S.u
@@ -67,18 +67,21 @@ def test_numeric_equal_given():
     assert not NumericEqual(x, 1, "geometric", given={x: 2 * geometric}).run().passed
 
 
-def test_small_parameter_takes_given_expressions_at_its_point():
+def test_small_parameter_with_the_left_side_given_its_meaning():
     # The left side's meaning is an expression in the sampled symbols: 2/(2 - eta lambda) is the
     # squared equilibrium of the TUC recursion over its leading order, error eta lambda / 2.
     rho = RMS2(theta[t])
     exact = {rho: eta / (lam * (2 - eta * lam))}
     regime = {lam: EPSILON / eta}
-    good = SmallParameter(rho, eta / (2 * lam), eta * lam, regime, "sp-given", given=exact)
-    assert good.run().passed
+
+    def check(approx, small=eta * lam, regime=regime, key="sp-given"):
+        return Given.of(SmallParameter, rho, approx, small, regime, key, meaning=exact)
+
+    assert check(eta / (2 * lam)).run().passed
     # A wrong leading order, and a wrongly named small parameter (eta lambda / 10 is too small).
-    assert not SmallParameter(rho, eta / lam, eta * lam, regime, "wrong", given=exact).run().passed
+    assert not check(eta / lam, key="wrong").run().passed
     small = eta * lam / 10
-    misnamed = SmallParameter(
-        rho, eta / (2 * lam), small, {lam: 10 * EPSILON / eta}, "misnamed", given=exact
-    )
-    assert not misnamed.run().passed
+    assert not check(eta / (2 * lam), small, {lam: 10 * EPSILON / eta}, "misnamed").run().passed
+    # SmallParameter's own given fixes numbers only: a meaning there fails.
+    given = SmallParameter(rho, eta / (2 * lam), eta * lam, regime, "sp-given", given=exact)
+    assert not given.run().passed

@@ -14,13 +14,13 @@ from adamw_rms.checks import (
     RHS,
     CoordinateAverage,
     GaussianMoments,
+    Given,
     IteratesRecursion,
     MeanFieldRewrite,
     RoundsTo,
     SmallParameter,
     SolvesEquation,
     SolvesRecursion,
-    WithMeaning,
     mentions,
 )
 from adamw_rms.derivations._source import UPDATE_RMS_CLAIMS
@@ -63,9 +63,12 @@ def test_solves_recursion_given():
     recursion += (1 - b1) ** 2 * (mu**2 + sigma**2)
     closed = mu**2 * (1 - b1**t) ** 2 + sigma**2 * (1 - b1) * (1 - b1 ** (2 * t)) / (1 + b1)
     given = {E(m[t - 1]): (1 - b1 ** (t - 1)) * mu}
-    assert SolvesRecursion(E(m[t] ** 2), closed, recursion, t, given=given).run().passed
+    check = Given.of(SolvesRecursion, E(m[t] ** 2), closed, recursion, t, meaning=given)
+    assert check.run().passed
     wrong = {E(m[t - 1]): (1 - b1**t) * mu}
-    assert not SolvesRecursion(E(m[t] ** 2), closed, recursion, t, given=wrong).run().passed
+    assert not dataclasses.replace(check, meaning=wrong).run().passed
+    # Without its meaning the earlier moment stays unknown: the induction cannot close.
+    assert not SolvesRecursion(E(m[t] ** 2), closed, recursion, t).run().passed
 
 
 def test_iterates_recursion():
@@ -92,15 +95,15 @@ def test_gaussian_moments():
 
 def test_with_meaning():
     meaning = {u[t]: m[t] / sp.sqrt(v[t])}
-    good = WithMeaning.of(MeanFieldRewrite, meaning, lhs=E(u[t] ** 2), rhs=E(m[t] ** 2) / E(v[t]))
+    good = Given.of(MeanFieldRewrite, meaning=meaning, lhs=E(u[t] ** 2), rhs=E(m[t] ** 2) / E(v[t]))
     assert good.method == MeanFieldRewrite.method
     assert good.run().passed
-    wrong = WithMeaning.of(MeanFieldRewrite, meaning, lhs=E(u[t]), rhs=E(m[t] ** 2) / E(v[t]))
+    wrong = Given.of(MeanFieldRewrite, meaning=meaning, lhs=E(u[t]), rhs=E(m[t] ** 2) / E(v[t]))
     assert not wrong.run().passed
     # A left side that the meaning does not resolve cannot be evaluated: a failure, not an error.
-    unresolved = WithMeaning.of(
+    unresolved = Given.of(
         SmallParameter,
-        {E(m[t]): (1 - b1**t) * mu},
+        meaning={E(m[t]): (1 - b1**t) * mu},
         exact=E(v[t]),
         approx=mu,
         small=b1**t,
@@ -108,14 +111,19 @@ def test_with_meaning():
         key="test",
     )
     result = unresolved.run()
+    assert not result.passed and "applies to nothing" in result.detail
+    # One that it resolves only in part (an opaque quantity is left) cannot be evaluated.
+    partial = dataclasses.replace(unresolved, arguments={**unresolved.arguments, "approx": E(m[t])})
+    partial = dataclasses.replace(partial, arguments={**partial.arguments, "exact": E(v[t])})
+    result = partial.run()
     assert not result.passed and "could not evaluate" in result.detail
 
 
 def test_small_parameter_names_the_real_parameter():
     def check(small, power):
-        return WithMeaning.of(
+        return Given.of(
             SmallParameter,
-            {E(m[t]): (1 - b1**t) * mu},
+            meaning={E(m[t]): (1 - b1**t) * mu},
             exact=E(m[t]),
             approx=mu,
             small=small,

@@ -1,9 +1,13 @@
-"""How a step is proved: exact rewrites, spot checks, induction, brute force, checked limits.
+"""How a step is proved: exact algebra, induction, brute force, coordinates, limits, numerics.
 
 Each check is a small frozen record following the :class:`Check` protocol: a ``method`` name and
 a ``run()`` that returns a :class:`CheckResult`. A step carries a tuple of them; every one must
-pass. This module never imports :mod:`adamw_rms.rules`, the rules that *compute* a step: a step
-is derived one way and verified another way.
+pass. Checks are written with the placeholders :data:`LHS` and :data:`RHS`; one that needs the
+left side's meaning from earlier steps is wrapped in :class:`Given`, the one mechanism for that.
+The module is ordered by kind of proof: exact algebra, induction, brute force and Gaussian
+moments, explicit coordinates, limits and small parameters, numerics, claims and restatements.
+It never imports :mod:`adamw_rms.rules`, the rules that *compute* a step: a step is derived one
+way and verified another way.
 """
 
 from __future__ import annotations
@@ -28,22 +32,31 @@ __all__ = [
     "LHS",
     "RHS",
     "BruteForce",
-    "ByCoordinates",
     "Check",
     "CheckResult",
     "ClaimCheck",
+    "CoordinateAverage",
+    "CoordinateIdentity",
     "DropsTerm",
-    "Induction",
+    "GaussianMoments",
+    "Given",
+    "IteratesRecursion",
     "LimitRatio",
     "LimitValue",
     "MeanFieldRewrite",
-    "NumericValue",
+    "NumericEqual",
     "Quadrature",
+    "Recurrence",
     "Restated",
     "RewriteToZero",
+    "RoundsTo",
     "SequenceLimit",
+    "SignQuadrature",
     "SmallParameter",
+    "SolvesEquation",
+    "SolvesRecursion",
     "SpotCheck",
+    "SumInduction",
     "UniquePositiveRoot",
     "bind",
     "freeze_powers",
@@ -51,6 +64,7 @@ __all__ = [
     "is_zero",
     "limit",
     "mentions",
+    "resolve",
     "sample_point",
     "split_powers",
 ]
@@ -205,7 +219,106 @@ def _evaluate_exact(expr: sp.Expr, point: Mapping, rng: random.Random) -> sp.Exp
     return sp.nsimplify(value) if value.has(sp.Float) else value
 
 
-# --- checks ---------------------------------------------------------------------------------------
+# --- the left side's meaning: one wrapper for every check -----------------------------------------
+
+
+def resolve(meaning: Mapping, value: object, passes: int = 8) -> object:
+    """``value`` with each key of ``meaning`` replaced by its value, repeatedly, until stable.
+
+    A key is an opaque quantity (the left side, an expectation, a norm) and its value what an
+    earlier step states it to be; values may contain further keys (``E[u^2] -> M^2 + C_0``,
+    ``C_0 -> 1``), so the substitution runs to a fixed point. Reaches into the values of
+    mappings and the items of tuples (a check's ``regime``, ``given``, points).
+    """
+    if isinstance(value, sp.Basic):
+        for _ in range(passes):
+            replaced = value.xreplace(dict(meaning))
+            if replaced == value:
+                break
+            value = replaced
+        return value
+    if isinstance(value, Mapping):
+        return {k: resolve(meaning, v, passes) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(resolve(meaning, v, passes) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Given:
+    """The check ``kind(*positional, **arguments)``, run after ``meaning`` is substituted.
+
+    The one way a check gives the left side (or any opaque quantity of the statement) its
+    meaning from earlier steps: the left side ``theta_t`` its defining recursion, ``E[v_bar_t]``
+    its exact form, ``u_bar`` the ratio ``m_bar/sqrt(v_bar)``. ``meaning`` is keyed by those
+    concrete objects, never by the placeholders, and substituted into every argument to a fixed
+    point (:func:`resolve`); ``doit`` then evaluates derivatives and integrals. The check fails
+    when a non-empty ``meaning`` changes none of the arguments (a changed left side is no longer
+    replaced) and when an argument cannot be evaluated afterwards (an opaque quantity is left).
+    An empty ``meaning`` only renames the check and words its detail. ``detail``, if given, is
+    reported when the check passes (a sentence that does not quote the arbitrary points it ran
+    at); ``method``, if given, replaces the wrapped check's name. Written as the plain check's
+    own call with ``meaning=`` added: ``Given.of(SmallParameter, LHS, RHS, ..., meaning=...)``.
+    """
+
+    kind: type
+    arguments: Mapping
+    meaning: Mapping
+    doit: bool = False
+    method: str = ""
+    detail: str = ""  # reported when the check passes, instead of values at arbitrary points
+    positional: tuple = ()
+
+    def __post_init__(self) -> None:
+        if not self.method:
+            default = getattr(self.kind, "__dataclass_fields__", {}).get("method")
+            object.__setattr__(self, "method", default.default if default else self.kind.__name__)
+
+    @classmethod
+    def of(
+        cls,
+        kind: type,
+        *positional: object,
+        meaning: Mapping,
+        doit: bool = False,
+        method: str = "",
+        detail: str = "",
+        **arguments: object,
+    ) -> Given:
+        """``kind``'s own call, positional and keyword arguments, with ``meaning=`` added."""
+        return cls(kind, arguments, meaning, doit, method, detail, tuple(positional))
+
+    def inner(self) -> Check:
+        """The wrapped check, its arguments as written (before ``meaning``): for reading it."""
+        return self.kind(*self.positional, **self.arguments)
+
+    def run(self) -> CheckResult:
+        meaning = dict(self.meaning)
+        changed = False
+
+        def prepare(value: object) -> object:
+            nonlocal changed
+            resolved = resolve(meaning, value)
+            changed = changed or resolved != value
+            if self.doit and isinstance(resolved, sp.Basic):
+                return resolved.doit()
+            return resolved
+
+        positional = tuple(prepare(v) for v in self.positional)
+        arguments = {k: prepare(v) for k, v in self.arguments.items()}
+        if meaning and not changed:
+            return CheckResult(self.method, False, "the meaning applies to nothing in the check")
+        try:
+            result = self.kind(*positional, **arguments).run()
+        except Exception as error:  # an opaque quantity is left: not a number
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+        detail = self.detail if self.detail and result.passed else result.detail
+        if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
+            detail = detail[:150].rsplit(" ", 1)[0] + " …"
+        return CheckResult(self.method, result.passed, detail)
+
+
+# --- exact algebra --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -249,94 +362,6 @@ class SpotCheck:
                 shown = {str(k): str(v) for k, v in point.items()}
                 return CheckResult(self.method, False, f"lhs - rhs = {value} at {shown}")
         return CheckResult(self.method, True, f"exact equality at {self.points} random points")
-
-
-@dataclass(frozen=True)
-class BruteForce:
-    """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
-
-    A side is a function of ``t`` or an expression in ``t`` (then ``subs(t, n).doit()``).
-    """
-
-    lhs_at: Callable[[int], sp.Expr] | sp.Expr
-    rhs_at: Callable[[int], sp.Expr] | sp.Expr
-    steps: Sequence[int] = (1, 2, 3, 4)
-    method: str = "brute force"
-    at: Mapping = field(default_factory=dict)
-    given: Mapping = field(default_factory=dict)
-
-    def _side(self, side, n: int) -> sp.Expr:
-        if callable(side):
-            return side(n).xreplace(dict(self.at))
-        side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
-        return side.subs(S.t, n).doit().xreplace(dict(self.at))
-
-    def run(self) -> CheckResult:
-        for n in self.steps:
-            difference = sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))
-            # A polynomial difference that expands to 0 is 0; otherwise decide exactly.
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at t = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        return CheckResult(
-            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
-        )
-
-
-@dataclass(frozen=True)
-class ByCoordinates:
-    """An RMS expansion checked on explicit coordinates, for dimensions d = 1..4.
-
-    ``combination`` is a linear combination of vectors; ``expansion`` is its claimed squared RMS
-    in terms of :class:`~adamw_rms.symbols.RMS2` and :class:`~adamw_rms.symbols.MeanDot`.
-    """
-
-    combination: sp.Expr
-    expansion: sp.Expr
-    dimensions: Sequence[int] = (1, 2, 3)
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        vectors = sorted(self.combination.atoms(sp.Indexed), key=sp.default_sort_key)
-        for d in self.dimensions:
-            coords = [{a: sp.Symbol(f"c{n}_{k}") for n, a in enumerate(vectors)} for k in range(d)]
-            lhs = sum(self.combination.xreplace(c) ** 2 for c in coords) / d
-
-            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
-                first, second = (e.args * 2)[:2]
-                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
-
-            rhs = self.expansion.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
-            if not is_zero(lhs - rhs):
-                return CheckResult(self.method, False, f"expansion wrong for d = {d}")
-        return CheckResult(
-            self.method, True, f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}"
-        )
-
-
-@dataclass(frozen=True)
-class Induction:
-    """``closed`` solves ``S(n) = factor * S(n-1) + term(n)``, ``S(base - 1) = 0``, by induction.
-
-    With ``factor = 1`` this proves ``closed(n) = sum_{k=base}^{n} term(k)``; with ``factor = beta``
-    it proves the closed form of an exponential moving average sum.
-    """
-
-    closed: sp.Expr
-    term: sp.Expr
-    index: sp.Symbol
-    factor: sp.Expr = sp.S.One
-    base: sp.Expr = sp.S.One
-    method: str = "induction on t"
-
-    def run(self) -> CheckResult:
-        n = self.index
-        base_ok = is_zero(self.closed.subs(n, self.base) - self.term.subs(n, self.base))
-        step_ok = is_zero(self.closed - self.factor * self.closed.subs(n, n - 1) - self.term)
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
 
 
 @dataclass(frozen=True)
@@ -420,10 +445,534 @@ class UniquePositiveRoot:
         return CheckResult(self.method, True, detail)
 
 
+@dataclass(frozen=True)
+class SolvesEquation:
+    """``lhs`` (a symbol) equals ``rhs`` as the one solution of ``equation = 0``.
+
+    The equation must be of degree 1 in ``lhs`` once denominators are cleared (so the
+    solution is unique), and ``rhs`` must make it vanish.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    equation: sp.Expr
+    method: str = "the unique solution (substituted back)"
+
+    def run(self) -> CheckResult:
+        if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
+            return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
+        numerator, _ = sp.fraction(sp.together(self.equation))
+        try:
+            linear = sp.Poly(numerator, self.lhs).degree() == 1
+        except sp.PolynomialError:
+            linear = False
+        if not linear:
+            return CheckResult(self.method, False, "not linear in the unknown: not unique")
+        if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
+            return CheckResult(self.method, False, "the right side does not solve the equation")
+        return CheckResult(self.method, True, "linear in the unknown; the right side solves it")
+
+
+# --- induction ------------------------------------------------------------------------------------
+
+
+def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
+    """Split the last term off every sum that runs to ``index``: sum to index - 1, plus a term."""
+    for _ in range(8):  # nested sums: the peeled term may hold a sum that runs to index
+        sums = [s for s in expr.atoms(sp.Sum) if len(s.limits) == 1 and s.limits[0][2] == index]
+        if not sums:
+            return expr
+        peeled = {}
+        for s in sums:
+            (k, low, _), body = s.limits[0], s.function
+            peeled[s] = sp.Sum(body, (k, low, index - 1)) + body.subs(k, index)
+        expr = expr.xreplace(peeled)
+    return expr
+
+
+def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
+    """Write out every sum with numeric limits term by term (outer sums first), no ``doit``."""
+    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
+        (k, low, high), body = expr.limits[0], expr.function
+        if low.is_Integer and high.is_Integer:
+            return sp.Add(*(_expand_finite_sums(body.subs(k, n)) for n in range(low, high + 1)))
+    if expr.args and not isinstance(expr, sp.Sum):
+        return expr.func(*(_expand_finite_sums(a) for a in expr.args))
+    return expr
+
+
+def _canonical_indices(expr: sp.Expr) -> sp.Expr:
+    """Rename the index of every single sum after its limits, so that equal sums are equal."""
+
+    def rename(e: sp.Sum) -> sp.Sum:
+        (variable, lower, upper) = e.limits[0]
+        name = sp.Symbol(f"_index[{sp.srepr(lower)},{sp.srepr(upper)}]", integer=True)
+        return sp.Sum(e.function.xreplace({variable: name}), (name, lower, upper))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
+
+
+@dataclass(frozen=True)
+class SolvesRecursion:
+    """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
+
+    ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
+    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check).
+    Base case: with ``start`` (the left side at ``base - 1``, default 0), ``rhs`` at ``base``
+    equals one step of the recursion from ``start``; with ``start=None`` the initial value
+    stays symbolic and ``rhs`` at ``base`` must equal ``lhs`` at ``base`` (``theta_0``).
+    Inductive step: ``rhs`` minus the recursion applied to ``rhs`` at ``index - 1`` is 0, after
+    the last term is split off every sum that runs up to ``index`` (nested sums too) and the
+    summation indices are named after their limits. A plain sum ``S(n) = f S(n-1) + a(n)`` is
+    the recursion of an undefined function ``S``. Other quantities of the recursion (an
+    earlier moment, ``kappa_t`` defined by a sum) get their meaning from :class:`Given`.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr | None = sp.S.Zero
+    base: int = 1
+    method: str = "induction on the defining recursion"
+
+    def run(self) -> CheckResult:
+        n = self.index
+        previous = self.lhs.subs(n, n - 1)
+        if not self.recursion.has(previous):
+            detail = f"the recursion does not define {self.lhs} from {previous}"
+            return CheckResult(self.method, False, detail)
+        if self.start is None:
+            first = self.lhs.subs(n, self.base)
+        else:
+            before = {self.lhs.subs(n, self.base - 1): self.start}
+            first = self.recursion.subs(n, self.base).xreplace(before)
+        base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
+        stepped = self.recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
+        step = _canonical_indices(_peel(self.rhs, n) - _peel(stepped, n))
+        step_ok = is_zero(step) or is_zero(sp.expand(step))
+        if base_ok and step_ok:
+            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """``lhs = rhs`` for every ``index >= base``, where ``meaning`` defines ``lhs`` by a sum.
+
+    Distinct from :class:`SolvesRecursion`: there the left side is known by its recursion; here
+    by a definition (a weighted sum, possibly of sums: ``E[v_bar_t] := w_t sum_i beta3^(t-i)
+    E[v_i]``, ``sum_i beta3^(t-i) m_i`` with ``m_i`` itself a sum), so there is no recursion to
+    substitute. With ``D(n) = (lhs - rhs)(n)/scale(n)``, the meaning applied at ``n``, ``n - 1``
+    and ``base``, the check proves ``D(base) = 0`` and ``D(n) = factor · D(n-1)``, after
+    splitting the last term off every sum that runs to ``n``. A left side that ``meaning`` does
+    not define fails.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    meaning: Mapping
+    factor: sp.Expr = sp.S.One
+    index: sp.Symbol = S.t
+    base: sp.Expr = sp.S.Zero
+    scale: sp.Expr = sp.S.One
+    method: str = "induction on t"
+
+    def _meaning_at(self, at: sp.Expr) -> dict:
+        return {k.subs(self.index, at): v.subs(self.index, at) for k, v in self.meaning.items()}
+
+    def run(self) -> CheckResult:
+        n = self.index
+        difference = self.lhs - self.rhs
+        now = difference.xreplace(dict(self.meaning))
+        if now == difference:
+            return CheckResult(self.method, False, "the left side has no meaning here")
+        before = difference.subs(n, n - 1).xreplace(self._meaning_at(n - 1))
+        start = difference.subs(n, self.base).xreplace(self._meaning_at(self.base))
+        base_ok = is_zero(_expand_finite_sums(start))
+        step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
+        # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
+        # ``is_zero`` decides what is left without them.
+        step_ok = is_zero(sp.expand_mul(step, deep=False))
+        if base_ok and step_ok:
+            return CheckResult(
+                self.method, True, f"base case {n} = {self.base} and inductive step reduce to 0"
+            )
+        failed = "base case" if not base_ok else "inductive step"
+        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+
+
+_SEQUENCE = sp.Function("S_seq")  # a sequence known only by its recursion
+
+
+@dataclass(frozen=True)
+class SumInduction:
+    """``lhs = rhs`` for every ``t >= 1``, where ``lhs`` means ``c(t) * Sum(f(t, i), (i, 1, t))``.
+
+    ``meaning`` turns the left side into that sum (from earlier steps, to a fixed point). With
+    ``r = f(t, i) / f(t - 1, i)`` free of ``i``, the sum ``S_t`` obeys ``S_t = r S_{t-1} + f(t,
+    t)``, ``S_0 = 0``; the check finds ``c`` and ``r`` itself and proves by
+    :class:`SolvesRecursion` that ``rhs / c`` solves this recursion. Distinct from
+    :class:`Recurrence` (which is told ``factor`` and ``scale`` and handles sums of sums): here
+    the one sum's shape is checked and the recursion is read off it.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    index: sp.Symbol
+    meaning: Mapping = field(default_factory=dict)
+    method: str = "induction on t (the left side's sum)"
+
+    def run(self) -> CheckResult:
+        t, i = S.t, self.index
+        left = resolve(self.meaning, self.lhs)
+        sums = [term for term in sp.Mul.make_args(left) if isinstance(term, sp.Sum)]
+        if len(sums) != 1 or sums[0].limits != ((i, 1, t),):
+            return CheckResult(self.method, False, "the left side is not c(t) * sum_{i=1}^t f")
+        (total,) = sums
+        outside = sp.Mul(*[term for term in sp.Mul.make_args(left) if term is not total])
+        summand = total.function
+        ratio = sp.simplify(sp.powsimp(summand / summand.subs(t, t - 1), force=True))
+        if ratio.has(i):
+            return CheckResult(self.method, False, "f(t, i) / f(t - 1, i) depends on i")
+        closed = resolve(self.meaning, self.rhs) / outside
+        # The sum's own recursion, S_t = r S_{t-1} + f(t, t) from S_0 = 0: the same induction.
+        recursion = ratio * _SEQUENCE(t - 1) + summand.subs(i, t)
+        proof = SolvesRecursion(_SEQUENCE(t), closed, recursion, t, method=self.method)
+        return proof.run()
+
+
+# --- brute force and exact Gaussian moments -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BruteForce:
+    """Both sides expanded term by term for concrete ``t`` (symbolic vector entries).
+
+    A side is a function of ``t`` or an expression in ``t``: substituted (``given``), taken at
+    ``t = n`` and expanded (``doit``). Then ``evaluate(expr, n)``, if given, computes what is
+    left opaque, e.g. expectations by exact Gaussian moments of the iterated recursion, or by
+    linearity. Hyperparameters at ``at``.
+    """
+
+    lhs_at: Callable[[int], sp.Expr] | sp.Expr
+    rhs_at: Callable[[int], sp.Expr] | sp.Expr
+    steps: Sequence[int] = (1, 2, 3, 4)
+    method: str = "brute force"
+    at: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
+
+    def _side(self, side, n: int) -> sp.Expr:
+        if callable(side):
+            value = side(n).xreplace(dict(self.at))
+        else:
+            side = side.xreplace(dict(self.given)).xreplace(dict(self.at))
+            value = side.subs(S.t, n).doit().xreplace(dict(self.at))
+        if self.evaluate is not None:
+            value = self.evaluate(value, n).xreplace(dict(self.at))
+        return value
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            difference = sp.expand(self._side(self.lhs_at, n) - self._side(self.rhs_at, n))
+            # A polynomial difference that expands to 0 is 0; otherwise decide exactly.
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+def _iterate(recursion: sp.Expr, lhs: sp.Expr, index: sp.Symbol, start: sp.Expr, n: int):
+    # The defining recursion run from ``start`` up to ``index = n``.
+    state = start
+    for k in range(1, n + 1):
+        state = recursion.subs(index, k).xreplace({lhs.subs(index, k - 1): state})
+    return state
+
+
+@dataclass(frozen=True)
+class IteratesRecursion:
+    """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
+
+    Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
+    ``at``), the left side's previous value replaced by the iterate at each step. Distinct from
+    :class:`BruteForce`, which is handed each side as an expression or function of ``t``: here
+    the left side is computed from the recursion quoted from its defining step, which must
+    define it (a wrong left side fails), and :class:`SolvesRecursion` proves the same for all t.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    recursion: sp.Expr
+    index: sp.Symbol
+    start: sp.Expr = sp.S.Zero
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "brute-force iteration of the recursion"
+
+    def run(self) -> CheckResult:
+        if not self.recursion.has(self.lhs.subs(self.index, self.index - 1)):
+            return CheckResult(self.method, False, f"the recursion does not define {self.lhs}")
+        for n in self.steps:
+            iterate = _iterate(self.recursion, self.lhs, self.index, self.start, n)
+            closed = self.rhs.subs(self.index, n).doit()
+            difference = sp.expand((iterate - closed).xreplace(dict(self.at)))
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at {self.index} = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        steps = f"{min(self.steps)}..{max(self.steps)}"
+        return CheckResult(self.method, True, f"equal for {self.index} = {steps}{where}")
+
+
+_GAUSSIAN_RAW_MOMENTS = {
+    0: lambda mu, sigma: sp.Integer(1),
+    1: lambda mu, sigma: mu,
+    2: lambda mu, sigma: mu**2 + sigma**2,
+    3: lambda mu, sigma: mu**3 + 3 * mu * sigma**2,
+    4: lambda mu, sigma: mu**4 + 6 * mu**2 * sigma**2 + 3 * sigma**4,
+}
+
+
+def gaussian_expectation(
+    expr: sp.Expr, variables: Sequence[sp.Expr], mu: sp.Expr, sigma: sp.Expr
+) -> sp.Expr:
+    """E[expr] for a polynomial in iid N(mu, sigma^2) ``variables``, by expanding monomials.
+
+    Independent of every closed form in the derivations: it only uses the raw Gaussian moments
+    up to order 4 and independence (the expectation of a monomial factorises).
+    """
+    poly = sp.Poly(sp.expand(expr), *variables)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        term = coeff
+        for power in powers:
+            if power not in _GAUSSIAN_RAW_MOMENTS:
+                raise ValueError(f"moment of order {power} is not tabulated")
+            term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
+        total += term
+    return sp.expand(total)
+
+
+@dataclass(frozen=True)
+class GaussianMoments:
+    """Exact Gaussian moments by expansion: both sides at ``t = 1..4``, iid ``N(mu, sigma^2)``.
+
+    The left side is an expression in :class:`~adamw_rms.symbols.Expect` and
+    :class:`~adamw_rms.symbols.Variance` of the sequences in ``sequences`` (each mapped to its
+    defining recursion in ``t``, started from 0) and of sums over the gradients. ``given``
+    first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
+    At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
+    Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
+    result must equal the right side at ``t = n``. A :class:`BruteForce` whose evaluation of
+    ``Expect``/``Variance`` is fixed and named; a left side with an expectation left over fails.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    sequences: Mapping = field(default_factory=dict)
+    given: Mapping = field(default_factory=dict)
+    steps: Sequence[int] = (1, 2, 3, 4)
+    at: Mapping = field(default_factory=dict)
+    method: str = "exact Gaussian moments by expansion"
+
+    def _value(self, n: int) -> sp.Expr:
+        gradients = [S.g[k] for k in range(1, n + 1)]
+        states = {
+            sequence.subs(S.t, n): _iterate(recursion, sequence, S.t, sp.S.Zero, n)
+            for sequence, recursion in self.sequences.items()
+        }
+        side = self.lhs.xreplace(dict(self.given)).subs(S.t, n).doit()
+
+        def expect(argument: sp.Expr) -> sp.Expr:
+            argument = argument.xreplace(states).xreplace(dict(self.at))
+            return gaussian_expectation(argument, gradients, S.mu, S.sigma)
+
+        side = side.replace(
+            lambda e: isinstance(e, S.Variance),
+            lambda e: expect(e.args[0] ** 2) - expect(e.args[0]) ** 2,
+        )
+        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            left = self._value(n).xreplace(dict(self.at))
+            if left.atoms(S.Expect, S.Variance):
+                return CheckResult(self.method, False, "the left side is not a Gaussian moment")
+            right = self.rhs.xreplace(dict(self.at)).subs(S.t, n).doit()
+            difference = sp.expand(left - right)
+            if difference != 0 and not is_zero(difference):
+                return CheckResult(self.method, False, f"sides differ at t = {n}")
+        where = f" at {_show(self.at)}" if self.at else ""
+        return CheckResult(
+            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
+        )
+
+
+# --- explicit coordinates -------------------------------------------------------------------------
+
+
+def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
+    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
+    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
+        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
+
+    def evaluate(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, S.MeanDot):
+            return mean(*e.args)
+        if isinstance(e, S.RMS2):
+            return mean(e.args[0], e.args[0])
+        return sp.sqrt(mean(e.args[0], e.args[0]))
+
+    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
+
+
+@dataclass(frozen=True)
+class CoordinateIdentity:
+    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
+
+    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
+    states it is); a non-empty ``given`` that changes neither side fails (the left side is not
+    the vector it describes). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates,
+    and every ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates.
+    Orthogonality assumptions are realised exactly, so a right side that drops a mean product
+    is exact on these coordinates and nowhere else: with ``disjoint`` each vector lives on its
+    own block of ``d`` coordinates (all distinct vectors orthogonal); each pair ``(a, b)`` in
+    ``orthogonal`` has ``a`` zero on the even coordinates and ``b`` zero on the odd ones.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    disjoint: bool = False
+    orthogonal: tuple = ()
+    method: str = "explicit coordinates"
+
+    def _coordinate(self, vector: sp.Expr, n: int, k: int, d: int) -> sp.Expr:
+        zero = (
+            (self.disjoint and k // d != n)
+            or (k % 2 == 0 and any(vector == a for a, _ in self.orthogonal))
+            or (k % 2 == 1 and any(vector == b for _, b in self.orthogonal))
+        )
+        return sp.Integer(0) if zero else sp.Symbol(f"c{n}_{k}")
+
+    def run(self) -> CheckResult:
+        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
+        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
+        if self.given and lhs == self.lhs and rhs == self.rhs:
+            return CheckResult(self.method, False, "the given applies to neither side")
+        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
+        for d in self.dimensions:
+            size = d * len(vectors) if self.disjoint else d
+            coordinates = [
+                {a: self._coordinate(a, n, k, d) for n, a in enumerate(vectors)}
+                for k in range(size)
+            ]
+            left = _in_coordinates(lhs, coordinates, size)
+            right = _in_coordinates(rhs, coordinates, size)
+            if not is_zero(left - right):
+                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
+        where = " (each vector on its own coordinates)" if self.disjoint else ""
+        if self.orthogonal:
+            where += " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
+        return CheckResult(
+            self.method,
+            True,
+            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
+        )
+
+
+@dataclass(frozen=True)
+class CoordinateAverage:
+    """The per-coordinate result averaged over explicit coordinates, for d = 1..3.
+
+    ``per_coordinate`` is an earlier statement ``E[x^2] ≈ N/D`` in ``mu``, ``sigma``. The
+    left side must be ``RMS2(x)`` (or ``RMS(x)``, then the right side is squared and must be
+    positive). Its mean-field value is ``sum_k N_k / sum_k D_k`` over coordinates with their
+    own ``mu_k``, ``sigma_k``; the right side, with ``SNR = sum mu_k^2 / sum sigma_k^2``, must
+    equal it exactly. ``given`` fixes symbols (``{mu: 0}``) in both.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    per_coordinate: tuple
+    given: Mapping = field(default_factory=dict)
+    dimensions: Sequence[int] = (1, 2, 3)
+    method: str = "coordinate average on explicit coordinates"
+
+    def run(self) -> CheckResult:
+        statement_lhs, statement_rhs = self.per_coordinate
+        if not (isinstance(statement_lhs, S.Expect) and statement_lhs.args[0].is_Pow):
+            return CheckResult(self.method, False, "the per-coordinate statement is not E[x^2]")
+        vector = statement_lhs.args[0].base
+        rhs = self.rhs
+        if self.lhs == S.RMS(vector):
+            # Positive factors and principal square roots: the right side is the positive root.
+            roots = (sp.S.Half, -sp.S.Half)
+            if not all(
+                f.is_positive or (f.is_Pow and f.exp in roots) for f in sp.Mul.make_args(rhs)
+            ):
+                return CheckResult(self.method, False, "the right side is not a positive root")
+            rhs = rhs**2
+        elif self.lhs != S.RMS2(vector):
+            return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
+        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
+        if extra:
+            # The coordinates enter only through SNR: anything else is not an average of them.
+            names = ", ".join(sorted(map(str, extra)))
+            return CheckResult(self.method, False, f"the right side depends on {names}")
+        numerator, denominator = sp.fraction(sp.together(statement_rhs))
+        for d in self.dimensions:
+            coords = [
+                {S.mu: sp.Symbol(f"mu_{k}", real=True), S.sigma: sp.Symbol(f"s_{k}", positive=True)}
+                for k in range(d)
+            ]
+            coords = [{**c, **dict(self.given)} for c in coords]
+            top = sum(numerator.xreplace(c) for c in coords)
+            bottom = sum(denominator.xreplace(c) for c in coords)
+            snr = sum(c[S.mu] ** 2 for c in coords) / sum(c[S.sigma] ** 2 for c in coords)
+            claimed = rhs.xreplace(dict(self.given)).xreplace({S.snr: snr})
+            if not is_zero(claimed - top / bottom):
+                return CheckResult(self.method, False, f"not the coordinate average for d = {d}")
+        dims = f"{min(self.dimensions)}..{max(self.dimensions)}"
+        return CheckResult(self.method, True, f"sum N_k / sum D_k exactly, d = {dims}")
+
+
+# --- limits and small parameters ------------------------------------------------------------------
+
+
 def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:
     with mpmath.workdps(dps):
         value = expr.xreplace({k: sp.Float(v, dps) for k, v in point.items()})
         return mpmath.mpf(str(sp.N(value, dps)))
+
+
+def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
+    """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
+
+    Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
+    """
+    value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
+    with mpmath.workdps(dps):
+        series_values = {}
+        for series in value.atoms(sp.Sum):
+            (index, lower, upper), *rest = series.limits
+            if rest or not lower.is_number or not (upper.is_number or upper == sp.oo):
+                continue
+            term = sp.lambdify(index, series.function, "mpmath")
+            if upper == sp.oo:
+                # Terms of these series fall off geometrically: plain partial sums converge.
+                total = mpmath.nsum(term, [int(lower), mpmath.inf], method="direct")
+            else:
+                total = mpmath.fsum(term(n) for n in range(int(lower), int(upper) + 1))
+            series_values[sp.Dummy("series")] = (series, total)
+        value = value.xreplace({series: d for d, (series, _) in series_values.items()})
+        evaluate = sp.lambdify(tuple(series_values), value, "mpmath")
+        return mpmath.mpf(evaluate(*(number for _, number in series_values.values())))
 
 
 @dataclass(frozen=True)
@@ -521,76 +1070,6 @@ class LimitValue:
 
 
 @dataclass(frozen=True)
-class NumericValue:
-    """``expr`` evaluated with mpmath at a point equals ``value`` to ``digits`` digits."""
-
-    expr: sp.Expr
-    point: Mapping
-    value: str
-    digits: int
-    method: str = "mpmath value"
-
-    def run(self) -> CheckResult:
-        got = _numeric(self.expr, self.point)
-        ok = mpmath.nstr(got, self.digits) == self.value
-        return CheckResult(self.method, ok, f"{mpmath.nstr(got, 12)} ≈ {self.value}")
-
-
-def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
-    """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
-
-    Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
-    """
-    value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
-    with mpmath.workdps(dps):
-        series_values = {}
-        for series in value.atoms(sp.Sum):
-            (index, lower, upper), *rest = series.limits
-            if rest or not lower.is_number or not (upper.is_number or upper == sp.oo):
-                continue
-            term = sp.lambdify(index, series.function, "mpmath")
-            if upper == sp.oo:
-                # Terms of these series fall off geometrically: plain partial sums converge.
-                total = mpmath.nsum(term, [int(lower), mpmath.inf], method="direct")
-            else:
-                total = mpmath.fsum(term(n) for n in range(int(lower), int(upper) + 1))
-            series_values[sp.Dummy("series")] = (series, total)
-        value = value.xreplace({series: d for d, (series, _) in series_values.items()})
-        evaluate = sp.lambdify(tuple(series_values), value, "mpmath")
-        return mpmath.mpf(evaluate(*(number for _, number in series_values.values())))
-
-
-@dataclass(frozen=True)
-class Quadrature:
-    """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
-
-    ``reference`` integrates a density directly (e.g. the bivariate normal over an orthant), so
-    the check shares nothing with how the closed form was obtained.
-    """
-
-    expr: sp.Expr
-    reference: Callable[[Mapping], mpmath.mpf]
-    points: tuple[Mapping, ...]
-    tolerance: float = 1e-12
-    method: str = "mpmath quadrature"
-
-    def run(self) -> CheckResult:
-        worst = mpmath.mpf(0)
-        for point in self.points:
-            with mpmath.workdps(20):  # 20 digits resolve the 1e-12 tolerance with room
-                expected = self.reference(point)
-                got = _numeric_series(self.expr, point, 20)
-                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method,
-            ok,
-            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
-            f"(tolerance {self.tolerance:g})",
-        )
-
-
-@dataclass(frozen=True)
 class SequenceLimit:
     """``expr`` at ``index = n`` tends to ``value``: distances shrink and end below ``tolerance``.
 
@@ -622,86 +1101,8 @@ class SequenceLimit:
         return CheckResult(self.method, ok, f"relative distance {shown} at {self.index} = {where}")
 
 
-@dataclass(frozen=True)
-class ClaimCheck:
-    """The derived right side equals the formula the source prints (typed once, separately)."""
-
-    derived: sp.Expr
-    printed: sp.Expr
-    key: str
-    given: Mapping = field(default_factory=dict)
-    derived_lhs: sp.Expr | None = None
-    printed_lhs: sp.Expr | None = None
-    method: str = "matches source"
-
-    def run(self) -> CheckResult:
-        if self.printed_lhs is not None and self.printed_lhs != self.derived_lhs:
-            return CheckResult(
-                self.method,
-                False,
-                f"left side: the source prints {self.printed_lhs}, the derivation has "
-                f"{self.derived_lhs}",
-            )
-        exact = RewriteToZero(self.derived, self.printed, self.given).run()
-        spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
-        ok = exact.passed and spot.passed
-        return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
-
-
-# --- exact Gaussian moments (brute-force expectations) ------------------------------------
-
-_GAUSSIAN_RAW_MOMENTS = {
-    0: lambda mu, sigma: sp.Integer(1),
-    1: lambda mu, sigma: mu,
-    2: lambda mu, sigma: mu**2 + sigma**2,
-    3: lambda mu, sigma: mu**3 + 3 * mu * sigma**2,
-    4: lambda mu, sigma: mu**4 + 6 * mu**2 * sigma**2 + 3 * sigma**4,
-}
-
-
-def gaussian_expectation(
-    expr: sp.Expr, variables: Sequence[sp.Expr], mu: sp.Expr, sigma: sp.Expr
-) -> sp.Expr:
-    """E[expr] for a polynomial in iid N(mu, sigma^2) ``variables``, by expanding monomials.
-
-    Independent of every closed form in the derivations: it only uses the raw Gaussian moments
-    up to order 4 and independence (the expectation of a monomial factorises).
-    """
-    poly = sp.Poly(sp.expand(expr), *variables)
-    total = sp.Integer(0)
-    for powers, coeff in poly.terms():
-        term = coeff
-        for power in powers:
-            if power not in _GAUSSIAN_RAW_MOMENTS:
-                raise ValueError(f"moment of order {power} is not tabulated")
-            term *= _GAUSSIAN_RAW_MOMENTS[power](mu, sigma)
-        total += term
-    return sp.expand(total)
-
-
-@dataclass(frozen=True)
-class Restated:
-    """The statement repeats an earlier, verified step word for word (both sides).
-
-    ``earlier`` is that step; its own checks must pass. A later step that quotes an earlier
-    result takes it from there, so the two cannot drift apart.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    earlier: object
-    method: str = "restates a verified step"
-
-    def run(self) -> CheckResult:
-        name = getattr(self.earlier, "qualified_id", "the earlier step")
-        if self.lhs != self.earlier.lhs or self.rhs != self.earlier.rhs:
-            return CheckResult(self.method, False, f"the statement differs from {name}")
-        if not self.earlier.verify().passed:
-            return CheckResult(self.method, False, f"{name} does not verify")
-        return CheckResult(self.method, True, f"the statement of {name}, which verifies")
-
-
 _MILLI, _MICRO, _HALF = sp.Rational(1, 10**3), sp.Rational(1, 10**6), sp.Rational(1, 2)
+
 
 # The small parameter of an approximation, as a placeholder inside ``SmallParameter.regime``.
 EPSILON = sp.Symbol("__epsilon__", positive=True)
@@ -714,7 +1115,8 @@ class SmallParameter:
     ``small`` is the parameter ε that bounds what the approximation drops, written in the
     model's symbols. ``regime`` says how to reach a given ε: it maps some symbols to
     expressions in :data:`EPSILON` and the others (which are drawn at random in their valid
-    domain, ``given`` fixed). At ε = ``inside`` values the check requires
+    domain, except those ``given`` fixes to numbers; a left side gets its meaning from
+    :class:`Given`, not here). At ε = ``inside`` values the check requires
 
     .. math:: \\left|\\frac{\\text{exact}}{\\text{approx}} - 1\\right| \\le K\\,\\varepsilon,
 
@@ -748,13 +1150,17 @@ class SmallParameter:
         point.update(given)
         for symbol, value in self.regime.items():
             point[symbol] = sp.sympify(value).xreplace({EPSILON: epsilon}).xreplace(point)
-        # A given expression (a left side's meaning from an earlier step) is taken at the point.
-        for key, value in given.items():
-            if value.free_symbols or value.atoms(sp.Indexed):
-                point[key] = value.xreplace(point)
-        return point
+        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
+        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
+        return {
+            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
+            for k, v in point.items()
+        }
 
     def run(self) -> CheckResult:
+        if not all(sp.sympify(v).is_number for v in self.given.values()):
+            detail = "given fixes parameters to numbers; a meaning goes in Given"
+            return CheckResult(self.method, False, detail)
         rng = _rng(self.key)
         worst_inside, least_outside = mpmath.mpf(0), mpmath.inf
         for _ in range(self.samples):
@@ -791,69 +1197,7 @@ class SmallParameter:
         return CheckResult(self.method, inside_ok and outside_ok, detail)
 
 
-# --- tuc ---
-
-
-def _in_coordinates(expr: sp.Expr, coordinates: Mapping, size: int) -> sp.Expr:
-    # RMS2, RMS and MeanDot of linear combinations of vectors, as coordinate means.
-    def mean(x: sp.Expr, y: sp.Expr) -> sp.Expr:
-        return sum(x.xreplace(c) * y.xreplace(c) for c in coordinates) / size
-
-    def evaluate(e: sp.Expr) -> sp.Expr:
-        if isinstance(e, S.MeanDot):
-            return mean(*e.args)
-        if isinstance(e, S.RMS2):
-            return mean(e.args[0], e.args[0])
-        return sp.sqrt(mean(e.args[0], e.args[0]))
-
-    return expr.replace(lambda e: isinstance(e, S.RMS2 | S.RMS | S.MeanDot), evaluate)
-
-
-@dataclass(frozen=True)
-class CoordinateIdentity:
-    """``lhs == rhs`` for squared RMS and mean products, on explicit coordinates (d = 1..3).
-
-    ``given`` is applied first (e.g. a vector replaced by the linear combination an earlier step
-    states it is). Each vector (an ``Indexed``) then gets ``d`` symbolic coordinates, and every
-    ``RMS2(x)``, ``RMS(x)``, ``MeanDot(x, y)`` becomes the mean over the coordinates. With
-    ``disjoint``, each vector lives on its own block of ``d`` coordinates: distinct vectors are
-    then orthogonal, a concrete instance of an orthogonality assumption.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    given: Mapping = field(default_factory=dict)
-    dimensions: Sequence[int] = (1, 2, 3)
-    disjoint: bool = False
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        lhs = sp.sympify(self.lhs).xreplace(dict(self.given))
-        rhs = sp.sympify(self.rhs).xreplace(dict(self.given))
-        vectors = sorted((lhs - rhs).atoms(sp.Indexed), key=sp.default_sort_key)
-        for d in self.dimensions:
-            size = d * len(vectors) if self.disjoint else d
-            coordinates = [
-                {
-                    a: (
-                        sp.Symbol(f"c{n}_{k}")
-                        if not self.disjoint or k // d == n
-                        else sp.Integer(0)
-                    )
-                    for n, a in enumerate(vectors)
-                }
-                for k in range(size)
-            ]
-            left = _in_coordinates(lhs, coordinates, size)
-            right = _in_coordinates(rhs, coordinates, size)
-            if not is_zero(left - right):
-                return CheckResult(self.method, False, f"the two sides differ for d = {d}")
-        where = " (each vector on its own coordinates)" if self.disjoint else ""
-        return CheckResult(
-            self.method,
-            True,
-            f"exact for d = {min(self.dimensions)}..{max(self.dimensions)}{where}",
-        )
+# --- numerics -------------------------------------------------------------------------------------
 
 
 def _one_sided(expr: sp.Expr) -> sp.Expr:
@@ -871,17 +1215,20 @@ def _one_sided(expr: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class NumericEqual:
-    """``lhs == rhs`` in mpmath at random points (``given`` applied first), to ``tolerance``.
+    """``lhs == rhs`` in mpmath (``given`` applied first), to ``tolerance``, at several points.
 
-    Infinite sums are summed numerically (a two-sided one as ``f(0) + sum_{h>=1}(f(h) + f(-h))``):
-    an independent numerical route for an identity whose closed form was found symbolically.
+    ``points`` is a count of random exact points (drawn from ``key``) or a tuple of exact
+    points. Finite and infinite sums are summed numerically (a two-sided one as ``f(0) +
+    sum_{h>=1}(f(h) + f(-h))``), integrals by quadrature: an independent numerical route for an
+    identity whose closed form was found symbolically. A side with an opaque quantity left in
+    it is not a number, and fails.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    key: str
+    key: str = ""
     given: Mapping = field(default_factory=dict)
-    points: int = 3
+    points: int | tuple[Mapping, ...] = 3
     tolerance: float = 1e-20
     dps: int = 30
     method: str = "mpmath at random points"
@@ -889,438 +1236,79 @@ class NumericEqual:
     def run(self) -> CheckResult:
         lhs = _one_sided(sp.sympify(self.lhs).xreplace(dict(self.given)))
         rhs = _one_sided(sp.sympify(self.rhs).xreplace(dict(self.given)))
-        rng = _rng(self.key)
-        worst = mpmath.mpf(0)
-        for _ in range(self.points):
-            point = sample_point(sp.Tuple(lhs, rhs), rng)
-            left = _numeric_series(lhs, point, self.dps)
-            right = _numeric_series(rhs, point, self.dps)
-            worst = max(worst, abs(left - right) / max(1, abs(right)))
-        # The detail names the tolerance, not the residual: the document does not change with
-        # the last digits of a numerical sum.
-        if worst < self.tolerance:
-            return CheckResult(
-                self.method, True, f"equal to {self.tolerance:g} at {self.points} random points"
-            )
-        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
-
-
-# --- weight_rms ---
-
-
-def _peel(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """Split the last term off every sum that runs to ``index``: sum to index - 1, plus a term."""
-    for _ in range(8):  # nested sums: the peeled term may hold a sum that runs to index
-        sums = [s for s in expr.atoms(sp.Sum) if len(s.limits) == 1 and s.limits[0][2] == index]
-        if not sums:
-            return expr
-        peeled = {}
-        for s in sums:
-            (k, low, _), body = s.limits[0], s.function
-            peeled[s] = sp.Sum(body, (k, low, index - 1)) + body.subs(k, index)
-        expr = expr.xreplace(peeled)
-    return expr
-
-
-def _expand_finite_sums(expr: sp.Expr) -> sp.Expr:
-    """Write out every sum with numeric limits term by term (outer sums first), no ``doit``."""
-    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
-        (k, low, high), body = expr.limits[0], expr.function
-        if low.is_Integer and high.is_Integer:
-            return sp.Add(*(_expand_finite_sums(body.subs(k, n)) for n in range(low, high + 1)))
-    if expr.args and not isinstance(expr, sp.Sum):
-        return expr.func(*(_expand_finite_sums(a) for a in expr.args))
-    return expr
-
-
-@dataclass(frozen=True)
-class Recurrence:
-    """``lhs = rhs`` for every ``index >= base``, by induction on the recursion of the left side.
-
-    ``meaning`` says what the left side is (``{θ_t: β3 θ_{t-1} - (1-β3) u_t/λ}``, or a sum that
-    defines it). With ``D(n) = (lhs - rhs)(n)/scale(n)`` the check proves ``D(base) = 0`` and
-    ``D(n) = factor · D(n-1)``, after splitting the last term off every sum that runs to ``n``.
-    ``shift_meaning``: the meaning is also applied at ``n - 1`` and at the base (a definition by
-    a sum); without it the left side at ``n - 1`` stays an unknown (a recursion), so it must
-    cancel between ``D(n)`` and ``factor · D(n-1)``.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    meaning: Mapping
-    factor: sp.Expr = sp.S.One
-    index: sp.Symbol = S.t
-    base: sp.Expr = sp.S.Zero
-    scale: sp.Expr = sp.S.One
-    shift_meaning: bool = True
-    method: str = "induction on t"
-
-    def _meaning_at(self, at: sp.Expr) -> dict:
-        return {k.subs(self.index, at): v.subs(self.index, at) for k, v in self.meaning.items()}
-
-    def run(self) -> CheckResult:
-        n = self.index
-        difference = self.lhs - self.rhs
-        now = difference.xreplace(dict(self.meaning))
-        if now == difference:
-            return CheckResult(self.method, False, "the left side has no meaning here")
-        before = difference.subs(n, n - 1)
-        start = difference.subs(n, self.base)
-        if self.shift_meaning:
-            before = before.xreplace(self._meaning_at(n - 1))
-            start = start.xreplace(self._meaning_at(self.base))
-        base_ok = is_zero(_expand_finite_sums(start))
-        step = _peel(now / self.scale, n) - self.factor * before / self.scale.subs(n, n - 1)
-        # Distribute the outer products only: equal sums to n - 1 then cancel as terms, and
-        # ``is_zero`` decides what is left without them.
-        step_ok = is_zero(sp.expand_mul(step, deep=False))
-        if base_ok and step_ok:
-            return CheckResult(
-                self.method, True, f"base case {n} = {self.base} and inductive step reduce to 0"
-            )
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
-
-
-@dataclass(frozen=True)
-class ExpansionByCoordinates:
-    """``lhs = rhs`` where ``lhs`` is the squared RMS of a vector that ``meaning`` writes as a
-    linear combination of vectors; both sides on explicit symbolic coordinates (d = 2).
-
-    ``orthogonal`` pairs ``(a, b)`` are realised exactly (disjoint supports), so a right side
-    that drops their mean product is exact on these coordinates and nowhere else.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    meaning: Mapping
-    orthogonal: tuple = ()
-    dimensions: Sequence[int] = (2,)
-    method: str = "explicit coordinates"
-
-    def run(self) -> CheckResult:
-        if not isinstance(self.lhs, S.RMS2) or self.lhs.args[0] not in self.meaning:
-            return CheckResult(self.method, False, f"{self.lhs} is not the RMS of a known vector")
-        combination = self.meaning[self.lhs.args[0]]
-        vectors = sorted(combination.atoms(sp.Indexed), key=sp.default_sort_key)
-        zero_even = {a for a, _ in self.orthogonal}
-        zero_odd = {b for _, b in self.orthogonal}
-        for d in self.dimensions:
-            coords = []
-            for k in range(d):
-                coords.append(
-                    {
-                        a: sp.Integer(0)
-                        if (a in zero_even and k % 2 == 0) or (a in zero_odd and k % 2 == 1)
-                        else sp.Symbol(f"c{n}_{k}")
-                        for n, a in enumerate(vectors)
-                    }
-                )
-            lhs = sum(combination.xreplace(c) ** 2 for c in coords) / d
-
-            def mean_product(e: sp.Expr, coords=coords, d=d) -> sp.Expr:
-                first, second = (e.args * 2)[:2]
-                return sum(first.xreplace(c) * second.xreplace(c) for c in coords) / d
-
-            rhs = self.rhs.replace(lambda e: isinstance(e, S.RMS2 | S.MeanDot), mean_product)
-            if not is_zero(lhs - rhs):
-                return CheckResult(self.method, False, f"the sides differ for d = {d}")
-        kept = " (with " + ", ".join(f"{a} ⟂ {b}" for a, b in self.orthogonal) + ")"
-        return CheckResult(
-            self.method,
-            True,
-            f"equal on coordinates, d = {', '.join(map(str, self.dimensions))}"
-            + (kept if self.orthogonal else ""),
-        )
-
-
-@dataclass(frozen=True)
-class SmallParameterOf(SmallParameter):
-    """:class:`SmallParameter` whose exact side is the step's left side, given its meaning.
-
-    ``exact`` is written with ``LHS``; ``meaning`` maps that left side (``E[v̄_t]``,
-    ``‖θ_t‖²``) to the exact expression it stands for: an earlier exact step, or an independent
-    numerical reference. A left side that ``meaning`` does not know fails.
-    """
-
-    meaning: Mapping = field(default_factory=dict)
-
-    def _point(self, rng: random.Random, epsilon: sp.Expr) -> dict:
-        # Irrational coordinates (t = log 2 / log(1/beta3)) as 60-digit Floats: the sides then
-        # evaluate as numbers instead of being printed and sorted symbolically by lambdify.
-        point = SmallParameter._point(self, rng, epsilon)
-        return {
-            k: sp.Float(v.evalf(60), 60) if v.is_number and not v.is_Rational else v
-            for k, v in point.items()
-        }
-
-    def run(self) -> CheckResult:
-        exact = self.exact.xreplace(dict(self.meaning))
-        if exact == self.exact:
-            return CheckResult(self.method, False, f"the left side {self.exact} has no meaning")
-        try:
-            return SmallParameter.run(dataclasses.replace(self, exact=exact, meaning={}))
-        except (TypeError, ValueError, NameError, SyntaxError, ZeroDivisionError) as error:
-            # A side that is not a real number at a point of the regime (an unknown left
-            # in it, a negative square root): the statement cannot be the approximation.
-            detail = f"not a real number in the regime ({type(error).__name__}: {error})"
-            return CheckResult(self.method, False, detail[:200])
-
-
-@dataclass(frozen=True)
-class MeanFieldRewriteOf(MeanFieldRewrite):
-    """:class:`MeanFieldRewrite` after ``meaning`` rewrites the left side (``ū → m̄/√v̄``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-    def run(self) -> CheckResult:
-        lhs = self.lhs.xreplace(dict(self.meaning))
-        if lhs == self.lhs:
-            return CheckResult(self.method, False, f"the left side {self.lhs} has no meaning")
-        return MeanFieldRewrite.run(dataclasses.replace(self, lhs=lhs, meaning={}))
-
-
-# --- schedules ---
-
-
-def _resolve(value: object, meaning: Mapping) -> object:
-    # Substitute until nothing changes (a meaning may use another one: u_bar in terms of z_t).
-    if isinstance(value, sp.Basic):
-        for _ in range(8):
-            replaced = value.xreplace(meaning)
-            if replaced == value:
-                break
-            value = replaced
-        return value
-    if isinstance(value, Mapping):
-        return {k: _resolve(v, meaning) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_resolve(v, meaning) for v in value)
-    return value
-
-
-@dataclass(frozen=True)
-class Given:
-    """The check ``kind(**arguments)``, run after ``meaning`` is substituted into its arguments.
-
-    ``meaning`` gives symbols of the statement their values from earlier steps, e.g. the left
-    side ``theta_t`` its defining recursion or ``E[v_bar_t]`` its exact form. It is keyed by those
-    concrete objects, never by the placeholders, so a changed left side is no longer replaced
-    and the check fails. Substituted until nothing changes; ``doit`` then evaluates derivatives
-    and integrals. ``detail``, if given, is reported when the check passes (a sentence that
-    does not quote the arbitrary points it ran at).
-    """
-
-    kind: type
-    arguments: Mapping
-    meaning: Mapping
-    doit: bool = False
-    method: str = ""
-    detail: str = ""  # reported when the check passes, instead of values at arbitrary points
-
-    def run(self) -> CheckResult:
-        def prepare(value: object) -> object:
-            value = _resolve(value, dict(self.meaning))
-            if self.doit and isinstance(value, sp.Basic):
-                return value.doit()
-            return value
-
-        result = self.kind(**{k: prepare(v) for k, v in self.arguments.items()}).run()
-        detail = self.detail if self.detail and result.passed else result.detail
-        if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
-            detail = detail[:150].rsplit(" ", 1)[0] + " …"
-        return CheckResult(self.method or result.method, result.passed, detail)
-
-
-def _canonical_indices(expr: sp.Expr) -> sp.Expr:
-    """Rename the index of every single sum after its limits, so that equal sums are equal."""
-
-    def rename(e: sp.Sum) -> sp.Sum:
-        (variable, lower, upper) = e.limits[0]
-        name = sp.Symbol(f"_index[{sp.srepr(lower)},{sp.srepr(upper)}]", integer=True)
-        return sp.Sum(e.function.xreplace({variable: name}), (name, lower, upper))
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1, rename)
-
-
-@dataclass(frozen=True)
-class UnrolledRecursion:
-    """``closed`` solves the recursion that defines ``lhs``: proved by induction on ``index``.
-
-    ``recursion`` is the defining step's right side: ``lhs`` (say ``theta_t``) in terms of its
-    previous value ``lhs`` at ``index - 1``. Base case: ``closed`` at ``base`` equals ``lhs`` at
-    ``base``. Inductive step: ``closed`` equals ``recursion`` with the previous value replaced
-    by ``closed`` at ``index - 1``, after splitting the last term off every sum that runs up to
-    ``index``. ``meaning`` unfolds symbols defined by sums (``kappa_t``) before both.
-    """
-
-    lhs: sp.Expr
-    closed: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    base: sp.Expr = sp.S.Zero
-    meaning: Mapping = field(default_factory=dict)
-    method: str = "induction on t (base case and inductive step)"
-
-    def run(self) -> CheckResult:
-        n, meaning = self.index, dict(self.meaning)
-        closed = _resolve(self.closed, meaning)
-        start = closed.subs(n, self.base).doit()
-        if not is_zero(start - self.lhs.subs(n, self.base)):
-            return CheckResult(self.method, False, f"base case: closed form at {self.base} differs")
-        previous = self.lhs.subs(n, n - 1)
-        if not self.recursion.has(previous):
-            return CheckResult(self.method, False, f"the recursion does not use {previous}")
-        step = _resolve(self.recursion, meaning).xreplace({previous: closed.subs(n, n - 1)})
-        difference = _canonical_indices(_peel(closed, n) - _peel(step, n))
-        if not is_zero(sp.expand(difference)):
-            return CheckResult(self.method, False, "inductive step does not reduce to 0")
-        return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-
-
-# --- sign_sgdm ---
-
-
-def resolve(meaning: Mapping, expr: sp.Expr, passes: int = 8) -> sp.Expr:
-    """``expr`` with each key of ``meaning`` replaced by its value, repeatedly, until stable.
-
-    A key is an opaque quantity (the left side, an expectation, a norm) and its value what an
-    earlier step states it to be; values may contain further keys (``E[u^2] -> M^2 + C_0``,
-    ``C_0 -> 1``), so the substitution runs to a fixed point.
-    """
-    for _ in range(passes):
-        replaced = expr.xreplace(dict(meaning))
-        if replaced == expr:
-            return expr
-        expr = replaced
-    return expr
-
-
-class _Meaning:
-    """Mixin: substitute ``meaning`` (to a fixed point) into every expression, then run the base.
-
-    So a check written with :data:`LHS` gives the left side its meaning from earlier steps
-    (``{E[v_bar_t]: exact expression}``); a left side that is not the expected quantity stays
-    opaque, and the check fails.
-    """
-
-    def run(self) -> CheckResult:
-        meaning = dict(self.meaning)
-        changes = {
-            f.name: resolve(meaning, getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), sp.Basic)
-        }
-        plain = dataclasses.replace(self, meaning={}, **changes)
-        try:
-            return super(_Meaning, plain).run()
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error}")
-
-
-@dataclass(frozen=True)
-class SmallParameterGiven(_Meaning, SmallParameter):
-    """:class:`SmallParameter` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SequenceLimitGiven(_Meaning, SequenceLimit):
-    """:class:`SequenceLimit` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MeanFieldRewriteGiven(_Meaning, MeanFieldRewrite):
-    """:class:`MeanFieldRewrite` with the sides given their meaning first (``meaning``)."""
-
-    meaning: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NumericEqualAt:
-    """``lhs == rhs`` in mpmath at each of ``points`` (sums by direct summation, integrals by
-    quadrature), after ``meaning`` is substituted to a fixed point."""
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    points: tuple[Mapping, ...]
-    meaning: Mapping = field(default_factory=dict)
-    tolerance: float = 1e-12
-    dps: int = 20
-    method: str = "mpmath at exact points"
-
-    def run(self) -> CheckResult:
-        lhs, rhs = resolve(self.meaning, self.lhs), resolve(self.meaning, self.rhs)
+        if isinstance(self.points, int):
+            rng = _rng(self.key)
+            points = [sample_point(sp.Tuple(lhs, rhs), rng) for _ in range(self.points)]
+            where = f"{self.points} random points"
+        else:
+            points, where = list(self.points), f"{len(self.points)} exact points"
         worst = mpmath.mpf(0)
         try:
-            for point in self.points:
+            for point in points:
                 left = _numeric_series(lhs, point, self.dps)
                 right = _numeric_series(rhs, point, self.dps)
                 worst = max(worst, abs(left - right) / max(1, abs(right)))
         except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error}")
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method, ok, f"|lhs - rhs| <= {mpmath.nstr(worst, 2)} at {len(self.points)} points"
-        )
+            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+        # The detail names the tolerance, not the residual: the document does not change with
+        # the last digits of a numerical sum.
+        if worst < self.tolerance:
+            return CheckResult(self.method, True, f"equal to {self.tolerance:g} at {where}")
+        return CheckResult(self.method, False, f"relative difference {mpmath.nstr(worst, 2)}")
 
 
 @dataclass(frozen=True)
-class BruteForceBy(BruteForce):
-    """:class:`BruteForce` on expressions, with opaque quantities evaluated by ``evaluate``.
+class RoundsTo:
+    """Both sides evaluate (mpmath) to the printed decimal ``value`` (``digits`` significant).
 
-    Each side is substituted (``given``), taken at ``t = n`` and expanded (``doit``); then
-    ``evaluate(expr, n)`` computes what is left opaque, e.g. expectations by exact Gaussian
-    moments of the iterated recursion, or by linearity.
-    """
-
-    evaluate: Callable[[sp.Expr, int], sp.Expr] | None = None
-
-    def _side(self, side, n: int) -> sp.Expr:
-        value = super()._side(side, n)
-        if self.evaluate is not None:
-            value = self.evaluate(value, n)
-        return value.xreplace(dict(self.at))
-
-
-@dataclass(frozen=True)
-class SumInduction:
-    """``lhs = rhs`` for every ``t >= 1``, where ``lhs`` means ``c(t) * Sum(f(t, i), (i, 1, t))``.
-
-    ``meaning`` turns the left side into that sum (from earlier steps). With ``r = f(t, i) /
-    f(t - 1, i)`` free of ``i``, the sum ``S_t`` obeys ``S_t = r S_{t-1} + f(t, t)``; the check
-    proves that ``rhs / c`` solves this recursion with ``S_1 = f(1, 1)`` (base case and inductive
-    step reduce to 0).
+    ``given`` gives the left side its value from an earlier statement.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    index: sp.Symbol
-    meaning: Mapping = field(default_factory=dict)
-    method: str = "induction on t (the left side's sum)"
+    value: str
+    digits: int
+    given: Mapping = field(default_factory=dict)
+    method: str = "mpmath value"
 
     def run(self) -> CheckResult:
-        t, i = S.t, self.index
-        left = resolve(self.meaning, self.lhs)
-        sums = [term for term in sp.Mul.make_args(left) if isinstance(term, sp.Sum)]
-        if len(sums) != 1 or sums[0].limits != ((i, 1, t),):
-            return CheckResult(self.method, False, "the left side is not c(t) * sum_{i=1}^t f")
-        (total,) = sums
-        outside = sp.Mul(*[term for term in sp.Mul.make_args(left) if term is not total])
-        summand = total.function
-        ratio = sp.simplify(sp.powsimp(summand / summand.subs(t, t - 1), force=True))
-        if ratio.has(i):
-            return CheckResult(self.method, False, "f(t, i) / f(t - 1, i) depends on i")
-        closed = resolve(self.meaning, self.rhs) / outside
-        base_ok = is_zero((closed - summand).subs({t: 1, i: 1}))
-        step_ok = is_zero(closed - ratio * closed.subs(t, t - 1) - summand.subs(i, t))
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
+        left = self.lhs.xreplace(dict(self.given))
+        for name, side in (("left", left), ("right", self.rhs)):
+            if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
+                return CheckResult(self.method, False, f"the {name} side has no numeric value")
+        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
+        ok = shown == [self.value, self.value]
+        return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
+
+
+@dataclass(frozen=True)
+class Quadrature:
+    """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
+
+    ``reference`` integrates a density directly (e.g. the bivariate normal over an orthant), so
+    the check shares nothing with how the closed form was obtained.
+    """
+
+    expr: sp.Expr
+    reference: Callable[[Mapping], mpmath.mpf]
+    points: tuple[Mapping, ...]
+    tolerance: float = 1e-12
+    method: str = "mpmath quadrature"
+
+    def run(self) -> CheckResult:
+        worst = mpmath.mpf(0)
+        for point in self.points:
+            with mpmath.workdps(20):  # 20 digits resolve the 1e-12 tolerance with room
+                expected = self.reference(point)
+                got = _numeric_series(self.expr, point, 20)
+                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
+        ok = worst < self.tolerance
+        return CheckResult(
+            self.method,
+            ok,
+            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
+            f"(tolerance {self.tolerance:g})",
+        )
 
 
 def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:
@@ -1420,292 +1408,52 @@ class SignQuadrature:
         )
 
 
-# --- update_rms ---
-
-
-def _peel_last(expr: sp.Expr, index: sp.Symbol) -> sp.Expr:
-    """Split the last term off every sum that runs up to ``index``: the inductive step's move."""
-
-    def peel(s: sp.Sum) -> sp.Expr:
-        (k, lower, upper), *rest = s.limits
-        if rest or upper != index:
-            return s
-        return sp.Sum(s.function, (k, lower, index - 1)) + s.function.subs(k, index)
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), peel)
+# --- claims and restatements ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SolvesRecursion:
-    """``rhs`` solves the recursion that defines ``lhs``, by induction on ``index``.
+class ClaimCheck:
+    """The derived right side equals the formula the source prints (typed once, separately)."""
 
-    ``recursion`` gives the left side at ``index`` in terms of the left side at ``index - 1``
-    (it must contain ``lhs`` with ``index - 1``: that is how the left side enters the check);
-    ``start`` is the left side at ``base - 1``. ``given`` substitutes other quantities of the
-    recursion (e.g. an earlier moment) before the induction. Base case: ``rhs`` at ``base``
-    equals one step of the recursion from ``start``. Inductive step: ``rhs`` minus the
-    recursion applied to ``rhs`` at ``index - 1`` is 0 (sums up to ``index`` lose their last
-    term first).
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    start: sp.Expr = sp.S.Zero
-    base: int = 1
+    derived: sp.Expr
+    printed: sp.Expr
+    key: str
     given: Mapping = field(default_factory=dict)
-    method: str = "induction on the defining recursion"
+    derived_lhs: sp.Expr | None = None
+    printed_lhs: sp.Expr | None = None
+    method: str = "matches source"
 
     def run(self) -> CheckResult:
-        n = self.index
-        previous = self.lhs.subs(n, n - 1)
-        if not self.recursion.has(previous):
-            detail = f"the recursion does not define {self.lhs} from {previous}"
-            return CheckResult(self.method, False, detail)
-        recursion = self.recursion.xreplace(dict(self.given))
-        first = recursion.subs(n, self.base).xreplace({self.lhs.subs(n, self.base - 1): self.start})
-        base_ok = is_zero((self.rhs.subs(n, self.base) - first).doit())
-        stepped = recursion.xreplace({previous: self.rhs.subs(n, n - 1)})
-        step_ok = is_zero(_peel_last(self.rhs, n) - stepped)
-        if base_ok and step_ok:
-            return CheckResult(self.method, True, "base case and inductive step reduce to 0")
-        failed = "base case" if not base_ok else "inductive step"
-        return CheckResult(self.method, False, f"{failed} does not reduce to 0")
-
-
-def _iterate(recursion: sp.Expr, lhs: sp.Expr, index: sp.Symbol, start: sp.Expr, n: int):
-    # The defining recursion run from ``start`` up to ``index = n``.
-    state = start
-    for k in range(1, n + 1):
-        state = recursion.subs(index, k).xreplace({lhs.subs(index, k - 1): state})
-    return state
+        if self.printed_lhs is not None and self.printed_lhs != self.derived_lhs:
+            return CheckResult(
+                self.method,
+                False,
+                f"left side: the source prints {self.printed_lhs}, the derivation has "
+                f"{self.derived_lhs}",
+            )
+        exact = RewriteToZero(self.derived, self.printed, self.given).run()
+        spot = SpotCheck(self.derived, self.printed, self.key, given=self.given).run()
+        ok = exact.passed and spot.passed
+        return CheckResult(self.method, ok, "identical" if ok else f"{exact.detail}; {spot.detail}")
 
 
 @dataclass(frozen=True)
-class IteratesRecursion:
-    """Brute force: the recursion that defines ``lhs``, run from ``start``, equals ``rhs``.
+class Restated:
+    """The statement repeats an earlier, verified step word for word (both sides).
 
-    Expanded term by term at ``index = 1..4`` (symbolic vector entries; hyperparameters at
-    ``at``), the left side's previous value replaced by the iterate at each step.
+    ``earlier`` is that step; its own checks must pass. A later step that quotes an earlier
+    result takes it from there, so the two cannot drift apart.
     """
 
     lhs: sp.Expr
     rhs: sp.Expr
-    recursion: sp.Expr
-    index: sp.Symbol
-    start: sp.Expr = sp.S.Zero
-    steps: Sequence[int] = (1, 2, 3, 4)
-    at: Mapping = field(default_factory=dict)
-    method: str = "brute-force iteration of the recursion"
+    earlier: object
+    method: str = "restates a verified step"
 
     def run(self) -> CheckResult:
-        if not self.recursion.has(self.lhs.subs(self.index, self.index - 1)):
-            return CheckResult(self.method, False, f"the recursion does not define {self.lhs}")
-        for n in self.steps:
-            iterate = _iterate(self.recursion, self.lhs, self.index, self.start, n)
-            closed = self.rhs.subs(self.index, n).doit()
-            difference = sp.expand((iterate - closed).xreplace(dict(self.at)))
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at {self.index} = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        steps = f"{min(self.steps)}..{max(self.steps)}"
-        return CheckResult(self.method, True, f"equal for {self.index} = {steps}{where}")
-
-
-@dataclass(frozen=True)
-class GaussianMoments:
-    """Exact Gaussian moments by expansion: both sides at ``t = 1..4``, iid ``N(mu, sigma^2)``.
-
-    The left side is an expression in :class:`~adamw_rms.symbols.Expect` and
-    :class:`~adamw_rms.symbols.Variance` of the sequences in ``sequences`` (each mapped to its
-    defining recursion in ``t``, started from 0) and of sums over the gradients. ``given``
-    first rewrites the left side (e.g. a mean-field decoupling quoted from an earlier step).
-    At each ``t = n`` the sequences are iterated, every expectation is expanded into raw
-    Gaussian moments (:func:`gaussian_expectation`), ``Var[X] = E[X^2] - E[X]^2``, and the
-    result must equal the right side at ``t = n``.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    sequences: Mapping = field(default_factory=dict)
-    given: Mapping = field(default_factory=dict)
-    steps: Sequence[int] = (1, 2, 3, 4)
-    at: Mapping = field(default_factory=dict)
-    method: str = "exact Gaussian moments by expansion"
-
-    def _value(self, n: int) -> sp.Expr:
-        gradients = [S.g[k] for k in range(1, n + 1)]
-        states = {
-            sequence.subs(S.t, n): _iterate(recursion, sequence, S.t, sp.S.Zero, n)
-            for sequence, recursion in self.sequences.items()
-        }
-        side = self.lhs.xreplace(dict(self.given)).subs(S.t, n).doit()
-
-        def expect(argument: sp.Expr) -> sp.Expr:
-            argument = argument.xreplace(states).xreplace(dict(self.at))
-            return gaussian_expectation(argument, gradients, S.mu, S.sigma)
-
-        side = side.replace(
-            lambda e: isinstance(e, S.Variance),
-            lambda e: expect(e.args[0] ** 2) - expect(e.args[0]) ** 2,
-        )
-        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
-
-    def run(self) -> CheckResult:
-        for n in self.steps:
-            left = self._value(n).xreplace(dict(self.at))
-            if left.atoms(S.Expect, S.Variance):
-                return CheckResult(self.method, False, "the left side is not a Gaussian moment")
-            right = self.rhs.xreplace(dict(self.at)).subs(S.t, n).doit()
-            difference = sp.expand(left - right)
-            if difference != 0 and not is_zero(difference):
-                return CheckResult(self.method, False, f"sides differ at t = {n}")
-        where = f" at {_show(self.at)}" if self.at else ""
-        return CheckResult(
-            self.method, True, f"equal for t = {min(self.steps)}..{max(self.steps)}{where}"
-        )
-
-
-@dataclass(frozen=True)
-class WithMeaning:
-    """Run another check after giving its expressions their meaning from earlier steps.
-
-    ``arguments`` are the keyword arguments of ``check`` as ``(name, value)`` pairs; every
-    expression among them has ``meaning`` substituted (e.g. the step's left side replaced by
-    the exact expression an earlier step gives it) before ``check(**arguments).run()``. An
-    argument that cannot be evaluated after the substitution (a left side with no meaning)
-    fails the check.
-    """
-
-    check: type
-    arguments: tuple
-    meaning: Mapping
-    method: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.method:
-            default = getattr(self.check, "__dataclass_fields__", {}).get("method")
-            object.__setattr__(self, "method", default.default if default else self.check.__name__)
-
-    @classmethod
-    def of(cls, check: type, meaning: Mapping, **arguments: object) -> WithMeaning:
-        return cls(check, tuple(arguments.items()), meaning)
-
-    def run(self) -> CheckResult:
-        values = {
-            name: value.xreplace(dict(self.meaning)) if isinstance(value, sp.Basic) else value
-            for name, value in self.arguments
-        }
-        try:
-            return self.check(**values).run()
-        except Exception as error:  # e.g. a left side left without meaning cannot be evaluated
-            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
-
-
-@dataclass(frozen=True)
-class CoordinateAverage:
-    """The per-coordinate result averaged over explicit coordinates, for d = 1..3.
-
-    ``per_coordinate`` is an earlier statement ``E[x^2] ≈ N/D`` in ``mu``, ``sigma``. The
-    left side must be ``RMS2(x)`` (or ``RMS(x)``, then the right side is squared and must be
-    positive). Its mean-field value is ``sum_k N_k / sum_k D_k`` over coordinates with their
-    own ``mu_k``, ``sigma_k``; the right side, with ``SNR = sum mu_k^2 / sum sigma_k^2``, must
-    equal it exactly. ``given`` fixes symbols (``{mu: 0}``) in both.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    per_coordinate: tuple
-    given: Mapping = field(default_factory=dict)
-    dimensions: Sequence[int] = (1, 2, 3)
-    method: str = "coordinate average on explicit coordinates"
-
-    def run(self) -> CheckResult:
-        statement_lhs, statement_rhs = self.per_coordinate
-        if not (isinstance(statement_lhs, S.Expect) and statement_lhs.args[0].is_Pow):
-            return CheckResult(self.method, False, "the per-coordinate statement is not E[x^2]")
-        vector = statement_lhs.args[0].base
-        rhs = self.rhs
-        if self.lhs == S.RMS(vector):
-            # Positive factors and principal square roots: the right side is the positive root.
-            roots = (sp.S.Half, -sp.S.Half)
-            if not all(
-                f.is_positive or (f.is_Pow and f.exp in roots) for f in sp.Mul.make_args(rhs)
-            ):
-                return CheckResult(self.method, False, "the right side is not a positive root")
-            rhs = rhs**2
-        elif self.lhs != S.RMS2(vector):
-            return CheckResult(self.method, False, f"the left side is not the RMS of {vector}")
-        extra = rhs.free_symbols - statement_rhs.free_symbols - {S.snr}
-        if extra:
-            # The coordinates enter only through SNR: anything else is not an average of them.
-            names = ", ".join(sorted(map(str, extra)))
-            return CheckResult(self.method, False, f"the right side depends on {names}")
-        numerator, denominator = sp.fraction(sp.together(statement_rhs))
-        for d in self.dimensions:
-            coords = [
-                {S.mu: sp.Symbol(f"mu_{k}", real=True), S.sigma: sp.Symbol(f"s_{k}", positive=True)}
-                for k in range(d)
-            ]
-            coords = [{**c, **dict(self.given)} for c in coords]
-            top = sum(numerator.xreplace(c) for c in coords)
-            bottom = sum(denominator.xreplace(c) for c in coords)
-            snr = sum(c[S.mu] ** 2 for c in coords) / sum(c[S.sigma] ** 2 for c in coords)
-            claimed = rhs.xreplace(dict(self.given)).xreplace({S.snr: snr})
-            if not is_zero(claimed - top / bottom):
-                return CheckResult(self.method, False, f"not the coordinate average for d = {d}")
-        dims = f"{min(self.dimensions)}..{max(self.dimensions)}"
-        return CheckResult(self.method, True, f"sum N_k / sum D_k exactly, d = {dims}")
-
-
-@dataclass(frozen=True)
-class RoundsTo:
-    """Both sides evaluate (mpmath) to the printed decimal ``value`` (``digits`` significant).
-
-    ``given`` gives the left side its value from an earlier statement.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    value: str
-    digits: int
-    given: Mapping = field(default_factory=dict)
-    method: str = "mpmath value"
-
-    def run(self) -> CheckResult:
-        left = self.lhs.xreplace(dict(self.given))
-        for name, side in (("left", left), ("right", self.rhs)):
-            if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
-                return CheckResult(self.method, False, f"the {name} side has no numeric value")
-        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
-        ok = shown == [self.value, self.value]
-        return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
-
-
-@dataclass(frozen=True)
-class SolvesEquation:
-    """``lhs`` (a symbol) equals ``rhs`` as the one solution of ``equation = 0``.
-
-    The equation must be of degree 1 in ``lhs`` once denominators are cleared (so the
-    solution is unique), and ``rhs`` must make it vanish.
-    """
-
-    lhs: sp.Expr
-    rhs: sp.Expr
-    equation: sp.Expr
-    method: str = "the unique solution (substituted back)"
-
-    def run(self) -> CheckResult:
-        if not isinstance(self.lhs, sp.Symbol) or not self.equation.has(self.lhs):
-            return CheckResult(self.method, False, f"the equation does not involve {self.lhs}")
-        numerator, _ = sp.fraction(sp.together(self.equation))
-        try:
-            linear = sp.Poly(numerator, self.lhs).degree() == 1
-        except sp.PolynomialError:
-            linear = False
-        if not linear:
-            return CheckResult(self.method, False, "not linear in the unknown: not unique")
-        if not is_zero(self.equation.xreplace({self.lhs: self.rhs})):
-            return CheckResult(self.method, False, "the right side does not solve the equation")
-        return CheckResult(self.method, True, "linear in the unknown; the right side solves it")
+        name = getattr(self.earlier, "qualified_id", "the earlier step")
+        if self.lhs != self.earlier.lhs or self.rhs != self.earlier.rhs:
+            return CheckResult(self.method, False, f"the statement differs from {name}")
+        if not self.earlier.verify().passed:
+            return CheckResult(self.method, False, f"{name} does not verify")
+        return CheckResult(self.method, True, f"the statement of {name}, which verifies")

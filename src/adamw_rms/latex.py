@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .checks import Restated, SmallParameter, bind
+from .checks import Given, Restated, SmallParameter, bind
 from .presentation import PRINTER_SETTINGS, RELATIONS, to_latex
 
 if TYPE_CHECKING:
@@ -128,7 +128,8 @@ def _checks_behind(step: Step) -> list:
             continue
         seen.add(id(current))
         for check in current.checks:
-            found.append(bind(check, current.lhs, current.rhs))
+            bound = bind(check, current.lhs, current.rhs)
+            found.append(bound.inner() if isinstance(bound, Given) else bound)
             if isinstance(check, Restated):
                 todo.append(check.earlier)
     return found

@@ -35,7 +35,7 @@ from ..checks import (
     Quadrature,
     RewriteToZero,
     SmallParameter,
-    UnrolledRecursion,
+    SolvesRecursion,
 )
 from ..evaluation_points import (
     BRUTE_FORCE_STEPS,
@@ -202,23 +202,22 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         limit="\\tfrac12(\\eta_t\\lambda_t)^2 \\ll 1",
         uses=("adamw_dynamic",),
         checks=(
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    small=(eta * lam) ** 2 / 2,
-                    regime={lam: sp.sqrt(2 * EPSILON) / eta},
-                    key=f"{NAME}.exp_decay",
-                    bound=1.1,
-                ),
-                {**_meaning(adamw_step), **decay_only},
+                exact=LHS,
+                approx=RHS,
+                small=(eta * lam) ** 2 / 2,
+                regime={lam: sp.sqrt(2 * EPSILON) / eta},
+                key=f"{NAME}.exp_decay",
+                bound=1.1,
+                meaning={**_meaning(adamw_step), **decay_only},
                 method="decay factor: error <= 1.1 (eta_t lambda_t)^2/2, visible outside (mpmath)",
             ),
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(adamw_step), **update_only},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(adamw_step), **update_only},
                 method="update term unchanged (theta_{t-1} = 0)",
             ),
         ),
@@ -256,20 +255,28 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         limit=_DECAY_LIMIT,
         uses=("exp_decay", "kappa_def"),
         checks=(
-            UnrolledRecursion(LHS, RHS, decay_step.rhs, t, meaning=unfold_kappa),
+            Given.of(
+                SolvesRecursion,
+                LHS,
+                RHS,
+                decay_step.rhs,
+                t,
+                start=None,
+                base=0,
+                meaning=unfold_kappa,
+                method="induction on t (base case and inductive step)",
+            ),
             # Against AdamW itself at constant rates, no updates: theta_t = (1 - eta lambda)^t
             # theta_0 by [[adamw_dynamic]]; the regime sets t (eta lambda)^2 / 2 to eps.
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    small=t * (eta * lam) ** 2 / 2,
-                    regime={lam: sp.sqrt(2 * EPSILON / t) / eta},
-                    key=f"{NAME}.theta_unrolled_dynamic",
-                    bound=1.1,
-                ),
-                {
+                exact=LHS,
+                approx=RHS,
+                small=t * (eta * lam) ** 2 / 2,
+                regime={lam: sp.sqrt(2 * EPSILON / t) / eta},
+                key=f"{NAME}.theta_unrolled_dynamic",
+                bound=1.1,
+                meaning={
                     theta[t]: adamw.xreplace(decay_only) ** t * theta[0],
                     u[i]: 0,
                     **_constant_rates(kappa_step, t),
@@ -278,10 +285,13 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
                 method="against AdamW (constant rates): error <= 1.1 t (eta lambda)^2/2",
             ),
             # The same by iterating [[exp_decay]] from theta_0 (symbolic eta_i, lambda_i, u_i).
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, given=unfold_kappa, at=_iterated(decay_step)),
-                {},
+                lhs_at=LHS,
+                rhs_at=RHS,
+                given=unfold_kappa,
+                at=_iterated(decay_step),
+                meaning={},
                 method="brute force: the recursion iterated from theta_0, t = 1..4",
                 detail="equal for t = 1..4 (symbolic eta_i, lambda_i, u_i)",
             ),
@@ -329,10 +339,11 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         limit=_DECAY_LIMIT,
         uses=("theta_unrolled_dynamic", "u_bar_def"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(unrolled_step), **_meaning(averages["u_bar_def"])},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(unrolled_step), **_meaning(averages["u_bar_def"])},
                 method="substitute [[theta_unrolled_dynamic]] and [[u_bar_def]]",
             ),
         ),
@@ -360,10 +371,12 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         assumptions=(AVERAGED_RATIO, NO_BIAS_CORRECTION, NO_EPSILON),
         uses=("u_bar_def", "m_bar_def", "v_bar_def"),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, steps=SHORT_BRUTE_FORCE_STEPS),
-                constant_window,
+                lhs_at=LHS,
+                rhs_at=RHS,
+                steps=SHORT_BRUTE_FORCE_STEPS,
+                meaning=constant_window,
                 method="exact when v_i = V over the window (t = 1..3)",
             ),
         ),
@@ -392,10 +405,11 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         assumptions=(ORTHOGONAL_INIT,),
         uses=("theta_via_u_bar_dynamic",),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                orthogonal,
+                lhs=LHS,
+                rhs=RHS,
+                meaning=orthogonal,
                 method="exact on orthogonal coordinates theta_0 = (a, 0), u_bar = (0, b)",
             ),
         ),
@@ -416,10 +430,11 @@ def _exponential_decay(recorder: StepRecorder) -> dict:
         assumptions=(MEAN_FIELD, IID_IN_TIME),
         uses=("u_bar_mean_field",),
         checks=(
-            Given(
+            Given.of(
                 MeanFieldRewrite,
-                dict(lhs=LHS, rhs=RHS),
-                _meaning(u_bar_mf_step),
+                lhs=LHS,
+                rhs=RHS,
+                meaning=_meaning(u_bar_mf_step),
                 method="mean-field decoupling of [[u_bar_mean_field]], read off",
             ),
         ),
@@ -475,15 +490,13 @@ def _double_sums(recorder: StepRecorder, found: dict) -> dict:
             ),
             uses=(f"{moment}_bar_def", f"weight_rms.{moment}_unrolled"),
             checks=(
-                Given(
+                Given.of(
                     BruteForce,
-                    dict(
-                        lhs_at=LHS,
-                        rhs_at=RHS,
-                        given=_meaning(found["averages"][f"{moment}_bar_def"]),
-                        at=iterated,
-                    ),
-                    {},
+                    lhs_at=LHS,
+                    rhs_at=RHS,
+                    given=_meaning(found["averages"][f"{moment}_bar_def"]),
+                    at=iterated,
+                    meaning={},
                     method=f"brute force: {moment}_i iterated, averaged (symbolic weights, g_j)",
                     detail="equal for t = 1..4 (symbolic weights and gradients)",
                 ),
@@ -552,10 +565,12 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("beta2_bar_def", "z_def"),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, at=WEIGHT_POINT),
-                unfold,
+                lhs_at=LHS,
+                rhs_at=RHS,
+                at=WEIGHT_POINT,
+                meaning=unfold,
                 method="brute force at t = 1..4 (exact weights)",
                 detail="equal for t = 1..4 at exact generic weights",
             ),
@@ -592,16 +607,14 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
             if moment == "v"
             else ("double_sum_m_dynamic", "beta1_bar_def", "z_def"),
             checks=(
-                Given(
+                Given.of(
                     BruteForce,
-                    dict(
-                        lhs_at=LHS,
-                        rhs_at=RHS,
-                        steps=SHORT_BRUTE_FORCE_STEPS,
-                        given=_meaning(z_step),
-                        at={**WEIGHT_POINT, **brute},
-                    ),
-                    {},
+                    lhs_at=LHS,
+                    rhs_at=RHS,
+                    steps=SHORT_BRUTE_FORCE_STEPS,
+                    given=_meaning(z_step),
+                    at={**WEIGHT_POINT, **brute},
+                    meaning={},
                     method="exact Gaussian moments of the iterated EMAs, t = 1..3",
                     detail="equal for t = 1..3 at exact generic weights",
                 ),
@@ -636,19 +649,17 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
             ),
             uses=(exact_id,),
             checks=(
-                Given(
+                Given.of(
                     SmallParameter,
-                    dict(
-                        exact=LHS,
-                        approx=RHS,
-                        small=small,
-                        regime=regime,
-                        key=f"{NAME}.{approx_id}",
-                        bound=1.01,  # the error is eps (1 - (r beta)^t) <= eps
-                        given={b1: _BETA1, b2: _BETA2, eta: _RATE, lam: _DECAY},
-                        samples=1,  # the relative error does not depend on mu, sigma
-                    ),
-                    {E(bar[t]): exact_constant},
+                    exact=LHS,
+                    approx=RHS,
+                    small=small,
+                    regime=regime,
+                    key=f"{NAME}.{approx_id}",
+                    bound=1.01,  # the error is eps (1 - (r beta)^t) <= eps
+                    given={b1: _BETA1, b2: _BETA2, eta: _RATE, lam: _DECAY},
+                    samples=1,  # the relative error does not depend on mu, sigma
+                    meaning={E(bar[t]): exact_constant},
                     method="start-up weight (constant rates): error <= 1.01 eps, visible outside",
                 ),
             ),
@@ -670,16 +681,14 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         assumptions=(IID_IN_TIME,),
         uses=("double_sum_m_dynamic", "update_rms.variance_of_sum"),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(
-                    lhs_at=LHS,
-                    rhs_at=RHS,
-                    steps=SHORT_BRUTE_FORCE_STEPS,
-                    given=_meaning(found["bar_defs"]["m"]),
-                    at={**WEIGHT_POINT, **var_brute},
-                ),
-                {},
+                lhs_at=LHS,
+                rhs_at=RHS,
+                steps=SHORT_BRUTE_FORCE_STEPS,
+                given=_meaning(found["bar_defs"]["m"]),
+                at={**WEIGHT_POINT, **var_brute},
+                meaning={},
                 method="exact Gaussian moments of the iterated EMA, t = 1..3",
                 detail="equal for t = 1..3 at exact generic weights",
             ),
@@ -708,10 +717,11 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         assumptions=(MEAN_FIELD, IID_IN_TIME),
         uses=("mean_field_u_bar", "mean_m_bar_dynamic", "var_m_bar", "mean_v_bar"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(mean_field_step), **second_moment, **moments},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(mean_field_step), **second_moment, **moments},
                 method="substitute the moments into [[mean_field_u_bar]]",
             ),
         ),
@@ -730,10 +740,11 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         assumptions=(COORDINATE_AVERAGE, SELF_AVERAGING),
         uses=("u_bar_sq",),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {RMS2(u_bar[t]): averaged, **SNR_OF_NORMS},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={RMS2(u_bar[t]): averaged, **SNR_OF_NORMS},
                 method="coordinate average of [[u_bar_sq]], in the SNR",
             ),
         ),
@@ -758,10 +769,11 @@ def _moments(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("theta_rms_split", "u_bar_rms"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(split_step), **_meaning(u_bar_rms_step)},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(split_step), **_meaning(u_bar_rms_step)},
                 method="substitute [[u_bar_rms]] into [[theta_rms_split]]",
             ),
         ),
@@ -794,10 +806,11 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
         limit=f"\\boldsymbol{{\\mu}} = 0;\\ {theta_rms_step.limit}",
         uses=("theta_rms_dynamic", "beta1_bar_def"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {
+                lhs=LHS,
+                rhs=RHS,
+                meaning={
                     RMS2(theta[t]): theta_rms_step.rhs.xreplace({snr: 0}),
                     **_meaning(beta1_def),
                 },
@@ -824,10 +837,11 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
         uses=("theta_rms_mu0_dynamic", "kappa_def"),
         checks=(
             # kappa_t, kappa_i unfolded by [[kappa_def]] as sums of eta_k lambda_k, at lambda = 0.
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {
+                lhs=LHS,
+                rhs=RHS,
+                meaning={
                     **_meaning(mu0_step),
                     kappa(t): found["kappa"].rhs,
                     kappa(i): found["kappa"].rhs.xreplace({i: k, t: i}),
@@ -856,10 +870,12 @@ def _zero_mean(recorder: StepRecorder, found: dict) -> dict:
         limit=f"\\beta_1 = 0,\\ \\lambda_i = 0,\\ \\boldsymbol{{\\mu}} = 0;\\ {_START_UP}",
         uses=("theta_rms_no_decay_dynamic",),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, at={b1: 0}),
-                _meaning(no_decay_step),
+                lhs_at=LHS,
+                rhs_at=RHS,
+                at={b1: 0},
+                meaning=_meaning(no_decay_step),
                 method="[[theta_rms_no_decay_dynamic]] at beta_1 = 0, t = 1..4",
             ),
         ),
@@ -924,10 +940,12 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
         ),
         uses=("theta_rms_no_decay_dynamic",),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, at=robbins_monro_beta),
-                {},
+                lhs_at=LHS,
+                rhs_at=RHS,
+                at=robbins_monro_beta,
+                meaning={},
                 method="both sides summed out, t = 1..4",
                 detail="equal for t = 1..4 (symbolic eta_i, a generic beta_1)",
             ),
@@ -953,10 +971,12 @@ def _robbins_monro(recorder: StepRecorder, no_decay: sp.Expr) -> None:
         ),
         uses=("theta_rms_no_decay_dynamic", "no_decay_upper_gap"),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS, at=robbins_monro_beta),
-                {},
+                lhs_at=LHS,
+                rhs_at=RHS,
+                at=robbins_monro_beta,
+                meaning={},
                 method="both sides summed out, t = 1..4",
                 detail="equal for t = 1..4 (symbolic eta_i, a generic beta_1)",
             ),
@@ -983,10 +1003,11 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("kappa_def",),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(kappa_step), lams[i]: lam},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(kappa_step), lams[i]: lam},
                 method="[[kappa_def]] at lambda_i = lambda",
             ),
         ),
@@ -1027,18 +1048,16 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("theta_rms_mu0_dynamic",),
         checks=(
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    small=growth,
-                    regime=growth_regime,
-                    key=f"{NAME}.inner_sum_slow",
-                    bound=1.1,
-                    given={b1: _BETA1},
-                ),
-                constant_ij,
+                exact=LHS,
+                approx=RHS,
+                small=growth,
+                regime=growth_regime,
+                key=f"{NAME}.inner_sum_slow",
+                bound=1.1,
+                given={b1: _BETA1},
+                meaning=constant_ij,
                 method="window growth (constant rates): error <= 1.1 eps, visible outside",
             ),
         ),
@@ -1061,10 +1080,11 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
         limit=slow_step.limit,
         uses=("theta_rms_mu0_dynamic", "inner_sum_slow"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {**_meaning(mu0_step), **_meaning(slow_step)},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={**_meaning(mu0_step), **_meaning(slow_step)},
                 method="substitute [[inner_sum_slow]] into [[theta_rms_mu0_dynamic]]",
             ),
         ),
@@ -1099,10 +1119,11 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
         limit=f"{slow_step.limit}\\ \\text{{(the sum itself is exact)}}",
         uses=("theta_rms_series", "kappa_def"),
         checks=(
-            Given(
+            Given.of(
                 BruteForce,
-                dict(lhs_at=LHS, rhs_at=RHS),
-                {
+                lhs_at=LHS,
+                rhs_at=RHS,
+                meaning={
                     RMS2(theta[t]): series_step.rhs.xreplace(constant_map).xreplace(as_powers),
                     **as_powers,
                 },
@@ -1133,16 +1154,14 @@ def _series(recorder: StepRecorder, found: dict) -> dict:
         limit="\\eta\\lambda \\ll 1",
         uses=("theta_rms_series_constant", "weight_rms.theta_rms_mu0"),
         checks=(
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    key=f"{NAME}.series_reduces_to_part1",
-                    bound=1.1,
-                    **per_step,
-                ),
-                _meaning(constant_step),
+                exact=LHS,
+                approx=RHS,
+                key=f"{NAME}.series_reduces_to_part1",
+                bound=1.1,
+                **per_step,
+                meaning=_meaning(constant_step),
                 method="against [[theta_rms_series_constant]]: error <= 1.1 eta lambda (mpmath)",
             ),
             # Part 1 is another approximation of the same quantity: agreement to leading order.
@@ -1200,18 +1219,16 @@ def _differential_equation(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("theta_rms_series", "kappa_integral"),
         checks=(
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    small=eta * lam,
-                    regime={lam: EPSILON / eta},
-                    key=f"{NAME}.theta_rms_integral",
-                    bound=1.1,
-                    given={rho0: 0},
-                ),
-                {**_meaning(series_step), **constant_series},
+                exact=LHS,
+                approx=RHS,
+                small=eta * lam,
+                regime={lam: EPSILON / eta},
+                key=f"{NAME}.theta_rms_integral",
+                bound=1.1,
+                given={rho0: 0},
+                meaning={**_meaning(series_step), **constant_series},
                 method="step / time scale (constant rates): error <= 1.1 eta lambda (mpmath)",
             ),
         ),
@@ -1249,10 +1266,11 @@ def _differential_equation(recorder: StepRecorder, found: dict) -> dict:
         ),
         uses=("rho_def", "kappa_integral"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                {S.Rho(t): rho_family, **family_t},
+                lhs=LHS,
+                rhs=RHS,
+                meaning={S.Rho(t): rho_family, **family_t},
                 doit=True,
                 method="on eta_s = a(1+s), lambda_s eta_s = 1/(2(1+s)): rho_t integrated, "
                 "differentiated",
@@ -1276,10 +1294,14 @@ def _differential_equation(recorder: StepRecorder, found: dict) -> dict:
         limit="t \\to \\infty\\ (\\kappa_t \\to \\infty)",
         uses=("rho_ode",),
         checks=(
-            Given(
+            Given.of(
                 LimitValue,
-                dict(expr=LHS, value=RHS, variable=t, point=sp.oo, key=f"{NAME}.rho_limit"),
-                {S.Rho(t): rho_constant},
+                expr=LHS,
+                value=RHS,
+                variable=t,
+                point=sp.oo,
+                key=f"{NAME}.rho_limit",
+                meaning={S.Rho(t): rho_constant},
                 method="limit t -> oo of [[rho_def]] at constant eta, lambda",
             ),
         ),
@@ -1366,29 +1388,28 @@ def _single_epoch(recorder: StepRecorder, found: dict) -> dict:
         limit="\\kappa_t \\times \\text{(relative spread of } \\eta_s^2) \\ll 1",
         uses=("theta_rms_integral", "nu_def"),
         checks=(
-            Given(
+            Given.of(
                 RewriteToZero,
-                dict(lhs=LHS, rhs=RHS),
-                at_constant,
+                lhs=LHS,
+                rhs=RHS,
+                meaning=at_constant,
                 method="exact for constant eta, lambda ([[rho_def]] integrated)",
             ),
-            Given(
+            Given.of(
                 SmallParameter,
-                dict(
-                    exact=LHS,
-                    approx=RHS,
-                    small=lam * (S.eta_a + S.eta_b) * t / 2,
-                    regime={lam: 2 * EPSILON / ((S.eta_a + S.eta_b) * t)},
-                    key=f"{NAME}.single_epoch",
-                    bound=0.25,  # about 0.19 for this schedule
-                    outside=sp.Integer(2),
-                    samples=1,  # the error depends on the shape and kappa_t only
-                    given={
-                        rho0: 0,
-                        **SINGLE_EPOCH_SCHEDULE,
-                    },
-                ),
-                on_ramp,
+                exact=LHS,
+                approx=RHS,
+                small=lam * (S.eta_a + S.eta_b) * t / 2,
+                regime={lam: 2 * EPSILON / ((S.eta_a + S.eta_b) * t)},
+                key=f"{NAME}.single_epoch",
+                bound=0.25,  # about 0.19 for this schedule
+                outside=sp.Integer(2),
+                samples=1,  # the error depends on the shape and kappa_t only
+                given={
+                    rho0: 0,
+                    **SINGLE_EPOCH_SCHEDULE,
+                },
+                meaning=on_ramp,
                 method="linear decay 1e-3 -> 1e-4: error <= 0.25 kappa_t, visible at kappa_t = 2",
             ),
         ),
@@ -1436,10 +1457,11 @@ def _bounds(recorder: StepRecorder, integral_step: Step, nu_step: Step, family: 
             ),
             uses=("theta_rms_integral", "nu_def"),
             checks=(
-                Given(
+                Given.of(
                     RewriteToZero,
-                    dict(lhs=LHS, rhs=RHS),
-                    {**family, **_meaning(nu_step)},
+                    lhs=LHS,
+                    rhs=RHS,
+                    meaning={**family, **_meaning(nu_step)},
                     doit=True,
                     method="on eta_s = a(1+s), lambda_s eta_s = 1/(2(1+s)): integrated",
                 ),
@@ -1486,10 +1508,12 @@ def _schedules(recorder: StepRecorder, found: dict) -> dict:
                 ),
                 uses=(uses,),
                 checks=(
-                    Given(
+                    Given.of(
                         Quadrature,
-                        dict(expr=LHS / RHS, reference=_one, points=_SCHEDULE_POINTS),
-                        {definition.lhs: by_pieces},
+                        expr=LHS / RHS,
+                        reference=_one,
+                        points=_SCHEDULE_POINTS,
+                        meaning={definition.lhs: by_pieces},
                         method=f"[[{uses}]] by mpmath quadrature, piece by piece",
                         detail="agrees to 1e-12 at the source's run and a short warmup-heavy one",
                     ),
@@ -1571,31 +1595,33 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
         ),
         uses=("rho_def", "kappa_integral"),
         checks=(
-            Given(
+            Given.of(
                 Quadrature,
-                dict(expr=LHS / RHS, reference=_one, points=_LINEAR_RISE_POINTS),
-                on_ramp,
+                expr=LHS / RHS,
+                reference=_one,
+                points=_LINEAR_RISE_POINTS,
+                meaning=on_ramp,
                 method="[[rho_def]] by mpmath quadrature (rising schedules)",
                 detail="agrees to 1e-12 at two rising schedules",
             ),
             # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers; the value
             # must be real and match the quadrature: real part / quadrature + imaginary part /
             # quadrature must be 1 (one quadrature per point for both).
-            Given(
+            Given.of(
                 Quadrature,
-                dict(
-                    expr=(_REAL_PART(RHS) + _IMAGINARY_PART(RHS)) / LHS,
-                    reference=_one,
-                    points=_LINEAR_DECAY_POINTS,
-                ),
-                on_ramp,
+                expr=(_REAL_PART(RHS) + _IMAGINARY_PART(RHS)) / LHS,
+                reference=_one,
+                points=_LINEAR_DECAY_POINTS,
+                meaning=on_ramp,
                 method="[[rho_def]] by mpmath quadrature (decaying: real part, imaginary part 0)",
                 detail="agrees to 1e-12 at two decaying schedules",
             ),
-            Given(
+            Given.of(
                 Quadrature,
-                dict(expr=LHS / RHS, reference=_one, points=near_points),
-                {S.Rho(t): found["rho_constant"].xreplace({eta: ea})},
+                expr=LHS / RHS,
+                reference=_one,
+                points=near_points,
+                meaning={S.Rho(t): found["rho_constant"].xreplace({eta: ea})},
                 method="eta_b = eta_a (1 + 1e-15): the exact constant-rate rho_t (mpmath)",
                 detail="agrees to 1e-12 at three points",
             ),

@@ -10,7 +10,7 @@ source): for Gaussian momenta the sign keeps the autocorrelation ``(2/pi) arcsin
 without any mean-field step.
 
 Every right side is computed from earlier steps and checked by another route: the left side is
-given its meaning from the earlier steps' statements (:func:`~adamw_rms.checks.resolve`), the
+given its meaning from the earlier steps' statements (:class:`~adamw_rms.checks.Given`), the
 lemmas from outside the source are checked against quadrature of the Gaussian densities, sums
 by induction or brute force, and each approximation against its small parameter.
 """
@@ -29,13 +29,13 @@ from ..checks import (
     LHS,
     RHS,
     BruteForce,
-    BruteForceBy,
-    MeanFieldRewriteGiven,
-    NumericEqualAt,
+    Given,
+    MeanFieldRewrite,
+    NumericEqual,
     RewriteToZero,
-    SequenceLimitGiven,
+    SequenceLimit,
     SignQuadrature,
-    SmallParameterGiven,
+    SmallParameter,
     SumInduction,
     gaussian_expectation,
     resolve,
@@ -302,7 +302,7 @@ def _source_mean_field(c: _Context) -> None:
             "ratio of expectations.",
             assumptions=(MEAN_FIELD,),
             uses=("u_bar_mean_field",),
-            checks=(MeanFieldRewriteGiven(LHS, RHS, meaning={first.lhs: first.rhs}),),
+            checks=(Given.of(MeanFieldRewrite, LHS, RHS, meaning={first.lhs: first.rhs}),),
         )
         # E is linear: it moves inside the weighted sum of the definition.
         linear = v_bar_def.rhs.xreplace({m[i] ** 2: E(m[i] ** 2)})
@@ -315,7 +315,7 @@ def _source_mean_field(c: _Context) -> None:
             justification="Expectation of [[v_bar_def]], term by term.",
             uses=("v_bar_def",),
             checks=(
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=SHORT_BRUTE_FORCE_STEPS,
@@ -353,7 +353,7 @@ def _source_mean_field(c: _Context) -> None:
                         second_m.lhs.subs(t, i): second_m.rhs.subs(t, i),
                     },
                 ),
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=SHORT_BRUTE_FORCE_STEPS,
@@ -393,7 +393,8 @@ def _source_mean_field(c: _Context) -> None:
             assumptions=(IID_IN_TIME,),
             uses=("mean_v_bar_exact",),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     warm_up,
@@ -568,7 +569,8 @@ def _mean_field_special_cases(c: _Context) -> None:
             assumptions=source.assumptions,
             uses=("theta_rms_sign", "weight_rms.beta3_def"),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     (1 - eta * lam) ** (2 * t) * (rho0 + RHS**2) / RHS**2,
@@ -750,7 +752,8 @@ def _autocovariance(c: _Context) -> None:
             assumptions=(STATIONARY_MOMENTUM, IID_IN_TIME),
             uses=("m_lagged", "update_rms.var_m"),
             checks=(
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     transient,
@@ -841,7 +844,7 @@ def _corrected_weight_rms(c: _Context) -> None:
             ),
             uses=("weight_rms.theta_unrolled",),
             checks=(
-                BruteForceBy(
+                BruteForce(
                     LHS,
                     RHS,
                     steps=SHORT_BRUTE_FORCE_STEPS,
@@ -929,7 +932,8 @@ def _corrected_weight_rms(c: _Context) -> None:
             assumptions=theta_arcsine.assumptions,
             uses=("theta_rms_arcsine",),
             checks=(
-                SequenceLimitGiven(
+                Given.of(
+                    SequenceLimit,
                     LHS,
                     RHS,
                     t,
@@ -969,17 +973,21 @@ def _corrected_weight_rms(c: _Context) -> None:
             assumptions=(MEAN_FIELD,),
             uses=("theta_rms_arcsine_limit", "theta_rms_sign_simple", "m_autocorrelation"),
             checks=(
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    (
+                    tolerance=1e-12,
+                    dps=20,
+                    points=(
                         _LIMIT_POINT,
                         LAG_SUM_POINT,
                     ),
                     meaning=mean_field_meaning,
                     method="the lag sum with C_k = beta1^k, summed in mpmath",
                 ),
-                SmallParameterGiven(
+                Given.of(
+                    SmallParameter,
                     RHS,
                     LHS,
                     eta * lam / (1 - b1),
@@ -1034,10 +1042,13 @@ def _with_mean(c: _Context) -> None:
                     given=_meaning(shift_meaning),
                     method="squares of the earlier steps' ratio",
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    SHIFT_POINTS,
+                    tolerance=1e-12,
+                    dps=20,
+                    points=SHIFT_POINTS,
                     meaning=shift_meaning,
                     method="and its sign (mpmath)",
                 ),
@@ -1093,10 +1104,13 @@ def _with_mean(c: _Context) -> None:
                     ),
                     method="the earlier steps substituted",
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    AUTOCOVARIANCE_POINTS,
+                    tolerance=1e-12,
+                    dps=20,
+                    points=AUTOCOVARIANCE_POINTS,
                     meaning={
                         Cov(u[t], u[t + k]): autocovariance.lhs - E(u[t]) * E(u[t + k]),
                         autocovariance.lhs: autocovariance.rhs,
@@ -1176,10 +1190,13 @@ def _with_mean(c: _Context) -> None:
                 RewriteToZero(
                     LHS, RHS, given=_meaning(substitution), method="the earlier steps substituted"
                 ),
-                NumericEqualAt(
+                Given.of(
+                    NumericEqual,
                     LHS,
                     RHS,
-                    (
+                    tolerance=1e-12,
+                    dps=20,
+                    points=(
                         {
                             **_LIMIT_POINT,
                             snr: sp.Integer(0),
@@ -1203,7 +1220,8 @@ def _with_mean(c: _Context) -> None:
             assumptions=general.assumptions,
             uses=("theta_rms_arcsine_general",),
             checks=(
-                SequenceLimitGiven(
+                Given.of(
+                    SequenceLimit,
                     LHS,
                     RHS,
                     t,

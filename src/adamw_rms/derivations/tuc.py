@@ -33,6 +33,7 @@ from ..checks import (
     RHS,
     BruteForce,
     CoordinateIdentity,
+    Given,
     LimitRatio,
     NumericEqual,
     RewriteToZero,
@@ -463,14 +464,16 @@ def _unit_rms_under_mean_field(
                 freeze={b1**T: w},
                 given={whole: frozen.rhs},
             ),
-            SmallParameter(
+            Given.of(
+                SmallParameter,
                 LHS,
                 RHS,
                 small=b1 ** (T - t + 1),
                 regime={T: t - 1 + sp.log(EPSILON) / sp.log(b1)},
                 key=f"{NAME}.tuc_frozen_v_limit",
                 bound=EXACTLY,
-                given={whole: frozen.rhs, g[t]: GRADIENT_POINT},
+                meaning={whole: frozen.rhs},
+                given={g[t]: GRADIENT_POINT},
             ),
         ),
     )
@@ -552,14 +555,15 @@ def _unit_rms_under_mean_field(
                 freeze={b1**t: z},
                 given=frozen_cov,
             ),
-            SmallParameter(
+            Given.of(
+                SmallParameter,
                 LHS,
                 RHS,
                 small=b1 ** (2 * t),
                 regime={t: sp.log(EPSILON) / (2 * sp.log(b1))},
                 key=f"{NAME}.autocov_u",
                 bound=EXACTLY,
-                given=frozen_cov,
+                meaning=frozen_cov,
             ),
         ),
     )
@@ -787,13 +791,14 @@ def _equilibrium(
                 (orthogonal.lhs - orthogonal.rhs).xreplace({**steady, **unit_sq}),
                 method="steady state of eq:tilde-u-rms",
             ),
-            SmallParameter(
+            Given.of(
+                SmallParameter,
                 LHS,
                 RHS,
                 small=2 * b3 * cosine / sp.sqrt(1 - b3**2),
                 regime={cosine: EPSILON * sp.sqrt(1 - b3**2) / (2 * b3)},
                 key=f"{NAME}.tuc_balance",
-                given={RMS2(theta[t]): with_cross},
+                meaning={RMS2(theta[t]): with_cross},
                 method="against the steady state with the cross term (mpmath)",
             ),
         ),
@@ -830,13 +835,14 @@ def _equilibrium(
                 },
                 method="one step of eq:tilde-u-rms maps it to itself",
             ),
-            SmallParameter(
+            Given.of(
+                SmallParameter,
                 LHS,
                 RHS,
                 small=memory,
                 regime={b3: 1 - EPSILON * (1 - b1**2) / (2 * b1)},
                 key=f"{NAME}.tuc_fixed_point",
-                given={RMS2(theta[t]): rho_exact},
+                meaning={RMS2(theta[t]): rho_exact},
                 method="against the exact mean field of weight_rms (mu = 0), mpmath",
             ),
         ),
@@ -866,13 +872,14 @@ def _equilibrium(
         uses=("tuc_fixed_point", "weight_rms.beta3_def", "weight_rms.theta_rms_simple"),
         checks=(
             LimitRatio(LHS, RHS, ((eta, 0, "+"),), f"{NAME}.tuc_equilibrium", given=root),
-            SmallParameter(
+            Given.of(
+                SmallParameter,
                 LHS,
                 RHS,
                 small=eta * lam,
                 regime={lam: EPSILON / eta},
                 key=f"{NAME}.tuc_equilibrium",
-                given=root,
+                meaning=root,
             ),
             RewriteToZero(
                 LHS,

@@ -25,6 +25,7 @@ from ..checks import (
     RHS,
     CoordinateAverage,
     GaussianMoments,
+    Given,
     IteratesRecursion,
     LimitRatio,
     MeanFieldRewrite,
@@ -33,7 +34,6 @@ from ..checks import (
     SmallParameter,
     SolvesEquation,
     SolvesRecursion,
-    WithMeaning,
     gaussian_expectation,
 )
 from ..rules import geometric_sum, mean_field, tidy
@@ -355,12 +355,13 @@ def moments(recorder: StepRecorder, setting: Setting) -> Moments:
         assumptions=(IID_IN_TIME,),
         checks=(
             # E[m_t^2] from the square of [[m_recursion]], E[m_{t-1}] from [[mean_m]].
-            SolvesRecursion(
+            Given.of(
+                SolvesRecursion,
                 LHS,
                 RHS,
                 expected_recursion(m_rec.rhs**2, m[t - 1]),
                 t,
-                given={mean_m.lhs.subs(t, t - 1): mean_m.rhs.subs(t, t - 1)},
+                meaning={mean_m.lhs.subs(t, t - 1): mean_m.rhs.subs(t, t - 1)},
             ),
             GaussianMoments(LHS, RHS, m_sequences, at=MOMENT_POINT),
         ),
@@ -382,16 +383,16 @@ def moments(recorder: StepRecorder, setting: Setting) -> Moments:
             uses=(step.id,),
             checks=(
                 # The relative error is exactly the named parameter (not merely bounded by it).
-                WithMeaning.of(
+                Given.of(
                     RewriteToZero,
-                    exact,
+                    meaning=exact,
                     lhs=1 - LHS / RHS,
                     rhs=base ** (power * t),
                     method="relative error = the small parameter, exactly",
                 ),
-                WithMeaning.of(
+                Given.of(
                     SmallParameter,
-                    exact,
+                    meaning=exact,
                     exact=LHS,
                     approx=RHS,
                     small=base ** (power * t),
@@ -471,7 +472,7 @@ def mean_field_section(recorder: StepRecorder, setting: Setting, mom: Moments) -
         limit="\\mathbb{V}\\mathrm{ar}[v_t]/\\mathbb{E}[v_t]^2 = O(1-\\beta_2) \\ll 1",
         assumptions=(*UPDATE_MODEL, MEAN_FIELD),
         uses=("adam_update",),
-        checks=(WithMeaning.of(MeanFieldRewrite, {adam.lhs: adam.rhs}, lhs=LHS, rhs=RHS),),
+        checks=(Given.of(MeanFieldRewrite, meaning={adam.lhs: adam.rhs}, lhs=LHS, rhs=RHS),),
     )
     closed = {mom.second_m.lhs: mom.second_m.rhs, mom.mean_v.lhs: mom.mean_v.rhs}
     finite = add(
@@ -517,9 +518,9 @@ def mean_field_section(recorder: StepRecorder, setting: Setting, mom: Moments) -
         assumptions=(MEAN_FIELD,),
         uses=("u_sq_finite", "mean_m_limit", "var_m_limit", "mean_v_limit"),
         checks=(
-            WithMeaning.of(
+            Given.of(
                 SmallParameter,
-                {finite.lhs: finite.rhs},
+                meaning={finite.lhs: finite.rhs},
                 exact=LHS,
                 approx=RHS,
                 small=slowest**t,

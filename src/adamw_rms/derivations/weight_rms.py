@@ -26,11 +26,13 @@ from ..checks import (
     LHS,
     RHS,
     BruteForce,
-    ExpansionByCoordinates,
-    MeanFieldRewriteOf,
+    CoordinateIdentity,
+    Given,
+    MeanFieldRewrite,
     Recurrence,
     RewriteToZero,
-    SmallParameterOf,
+    SmallParameter,
+    SolvesRecursion,
     SpotCheck,
     UniquePositiveRoot,
 )
@@ -279,12 +281,13 @@ def _weighted_average(recorder: StepRecorder, sliding: _Sliding, prerequisite) -
             ),
             uses=("ema_wd",),
             checks=(
-                Recurrence(
+                SolvesRecursion(
                     LHS,
                     RHS,
-                    meaning={ema.lhs: ema.rhs},
-                    factor=b3,
-                    shift_meaning=False,
+                    ema.rhs,
+                    t,
+                    start=None,
+                    base=0,
                     method="induction on t (through eq:ema-wd)",
                 ),
             ),
@@ -319,7 +322,7 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
                 "Take $\\Vert\\cdot\\Vert_{\\mathrm{RMS}}^2$ of both sides of [[ema_wd]]."
             ),
             uses=("ema_wd",),
-            checks=(ExpansionByCoordinates(LHS, RHS, meaning={ema.lhs: ema.rhs}),),
+            checks=(CoordinateIdentity(LHS, RHS, given={ema.lhs: ema.rhs}),),
         )
         # Orthogonality, steady state and the update RMS turn the recursion into one equation
         # for the squared RMS; collect it on the left.
@@ -379,7 +382,8 @@ def _quick_estimate(recorder: StepRecorder, sliding: _Sliding, prerequisite) -> 
             assumptions=(ORTHOGONAL_UPDATE, STEADY_STATE),
             uses=("quick_balance",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     eta * lam,
@@ -502,10 +506,10 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
             assumptions=(ORTHOGONAL_INIT,),
             uses=("theta_via_u_bar",),
             checks=(
-                ExpansionByCoordinates(
+                CoordinateIdentity(
                     LHS,
                     RHS,
-                    meaning={via.lhs: via.rhs},
+                    given={via.lhs: via.rhs},
                     orthogonal=((theta[0], u_bar[t]),),
                     method="explicit coordinates, theta_0 ⟂ u_bar",
                 ),
@@ -525,7 +529,9 @@ def _averaged_update(recorder: StepRecorder, weighted: _Weighted, prerequisite) 
             ),
             assumptions=(MEAN_FIELD, IID_IN_TIME),
             uses=("u_bar_mean_field",),
-            checks=(MeanFieldRewriteOf(LHS, RHS, meaning={ratio_step.lhs: ratio_step.rhs}),),
+            checks=(
+                Given.of(MeanFieldRewrite, LHS, RHS, meaning={ratio_step.lhs: ratio_step.rhs}),
+            ),
         )
     return _Averaged(u_def, m_def, v_def, split, decoupled)
 
@@ -692,7 +698,8 @@ def _denominator(recorder, averaged: _Averaged, collapsed: dict, prerequisite) -
             assumptions=(IID_IN_TIME,),
             uses=("mean_v_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_V,
@@ -765,7 +772,8 @@ def _numerator(recorder, averaged: _Averaged, collapsed: dict, prerequisite, mea
             assumptions=(IID_IN_TIME,),
             uses=("mean_m_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_M,
@@ -827,7 +835,8 @@ def _numerator(recorder, averaged: _Averaged, collapsed: dict, prerequisite, mea
             assumptions=(IID_IN_TIME,),
             uses=("var_m_bar_exact",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_VAR_M,
@@ -899,7 +908,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     },
                     method="E[X²] = E[X]² + Var[X] and the three moments substituted",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -970,7 +980,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     given={split.lhs: split.rhs.xreplace({step_rms.lhs: step_rms.rhs})},
                     method="substitution of u_bar_rms",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -980,7 +991,8 @@ def _result(recorder, averaged: _Averaged, moments: _Moments) -> tuple[Step, Ste
                     bound=3.0,
                     method="error bounded by its small parameter (exact moments)",
                 ),
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     SMALL_MEAN_FIELD,
@@ -1068,7 +1080,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             ),
             uses=("theta_rms_mu0",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     b3 ** (2 * t) * sp.Abs(ratio - 1),
@@ -1099,7 +1112,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             limit="\\eta\\lambda t \\ll 1",
             uses=("theta_rms_mu0",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     eta * lam * t,
@@ -1130,7 +1144,8 @@ def _special_cases(recorder, sliding: _Sliding, result: tuple) -> tuple[Step, St
             ),
             uses=("theta_rms",),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     noise_term / snr,
@@ -1172,7 +1187,8 @@ def _target(recorder, sliding: _Sliding, headline: Step, simple: Step) -> None:
             limit="\\beta_3^t \\ll 1 \\ (t \\gg 1/(\\eta\\lambda))",
             uses=("theta_rms", "beta3_def", "theta_rms_simple"),
             checks=(
-                SmallParameterOf(
+                Given.of(
+                    SmallParameter,
                     LHS,
                     RHS,
                     (1 - eta * lam) ** t,
