@@ -249,3 +249,9 @@ def test_bind_reaches_mappings_and_tuples():
     bound = bind(check, E(v[t]), eta)
     assert bound.given == {E(v[t]): eta} and bound.run().passed
     assert not bind(check, E(v[t]), lam).run().passed
+
+
+def test_rounds_to_a_complex_value_fails():
+    value = sp.sqrt(-sp.Rational(1, 19))
+    result = RoundsTo(S.RMS(S.u[t]), value, "0.2294", 4, given={S.RMS(S.u[t]): value}).run()
+    assert not result.passed

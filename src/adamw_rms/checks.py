@@ -1276,7 +1276,10 @@ class RoundsTo:
         for name, side in (("left", left), ("right", self.rhs)):
             if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
                 return CheckResult(self.method, False, f"the {name} side has no numeric value")
-        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
+        try:
+            shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
+        except (TypeError, ValueError) as error:  # e.g. a complex value
+            return CheckResult(self.method, False, f"no real value: {error!s:.80}")
         ok = shown == [self.value, self.value]
         return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
 
