@@ -84,7 +84,7 @@ _M_UNROLLED = sp.Sum((1 - b1) * b1 ** (t - i) * S.g[i], (i, 1, t))
 _AT = {b1: sp.Rational(9, 11)}
 _R, _R2 = (1 - b1) / (1 + b1), S.RMS2(S.u[t])
 _PER_COORDINATE = (E(S.u[t] ** 2), (S.mu**2 + _R * S.sigma**2) / (S.mu**2 + S.sigma**2))
-_SIGN_POINT = ({S.shift: sp.Rational(1, 3), S.rho: sp.Integer(0)},)
+_SIGN_POINT = ({S.shift: sp.Rational(1, 3), S.corr: sp.Integer(0)},)
 
 # class -> (check bound to a true statement, the same check bound to a wrong one)
 CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {

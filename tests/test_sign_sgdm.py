@@ -36,7 +36,7 @@ def test_arcsine_law_by_sampling(correlation, sign):
     x = rng.standard_normal(n)
     y = correlation * x + math.sqrt(1 - correlation**2) * rng.standard_normal(n)
     products = np.sign(x) * np.sign(y)
-    law = float(sign.step("arcsine_law").rhs.subs(S.rho, correlation))
+    law = float(sign.step("arcsine_law").rhs.subs(S.corr, correlation))
     se = products.std() / math.sqrt(n)
     assert abs(products.mean() - law) < SE_MULTIPLIER * se
     # ... and the mean field's guess, the correlation itself, is rejected where it differs.
@@ -53,7 +53,7 @@ def test_sign_covariance_and_mean_by_sampling(shift, correlation, sign):
     mean = float(sign.step("sign_mean").rhs.subs(S.shift, shift))
     assert abs(np.sign(x).mean() - mean) < SE_MULTIPLIER * np.sign(x).std() / math.sqrt(n)
     covariance = float(
-        sp.N(sign.step("sign_covariance").rhs.subs({S.shift: shift, S.rho: correlation}))
+        sp.N(sign.step("sign_covariance").rhs.subs({S.shift: shift, S.corr: correlation}))
     )
     centred = (np.sign(x) - mean) * (np.sign(y) - mean)
     assert abs(centred.mean() - covariance) < SE_MULTIPLIER * centred.std() / math.sqrt(n)

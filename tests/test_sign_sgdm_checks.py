@@ -22,8 +22,8 @@ from adamw_rms.checks import (
 )
 from adamw_rms.steps import derivation
 
-b1, b3, t, i, k = S.beta1, S.beta3, S.t, S.i, S.lag
-E, X, Y, a, rho = S.Expect, S.pair_x, S.pair_y, S.shift, S.rho
+b1, b3, t, i, k = S.beta1, S.beta3, S.t, S.i, S.k
+E, X, Y, a, corr = S.Expect, S.pair_x, S.pair_y, S.shift, S.corr
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +138,8 @@ def test_brute_force_evaluates_the_opaque_parts():
     ("left", "right", "point"),
     [
         # A mean-zero pair: the arcsine law, and the correlation itself is rejected.
-        (E(sp.sign(X) * sp.sign(Y)), 2 * sp.asin(rho) / sp.pi, {a: 0, rho: sp.Rational(1, 2)}),
-        (E(sp.sign(X)), sp.erf(a / sp.sqrt(2)), {a: sp.Rational(1, 3), rho: 0}),
+        (E(sp.sign(X) * sp.sign(Y)), 2 * sp.asin(corr) / sp.pi, {a: 0, corr: sp.Rational(1, 2)}),
+        (E(sp.sign(X)), sp.erf(a / sp.sqrt(2)), {a: sp.Rational(1, 3), corr: 0}),
     ],
 )
 def test_sign_quadrature_accepts_the_law_and_rejects_the_mean_field(left, right, point):
@@ -148,7 +148,7 @@ def test_sign_quadrature_accepts_the_law_and_rejects_the_mean_field(left, right,
 
 
 def test_sign_quadrature_tells_covariance_from_product_moment():
-    point = {a: sp.Rational(3, 5), rho: sp.Rational(7, 10)}
+    point = {a: sp.Rational(3, 5), corr: sp.Rational(7, 10)}
     covariance = derivation("sign_sgdm").step("sign_covariance").rhs
     assert SignQuadrature(S.Covariance(sp.sign(X), sp.sign(Y)), covariance, (point,)).run().passed
     assert not SignQuadrature(E(sp.sign(X) * sp.sign(Y)), covariance, (point,)).run().passed

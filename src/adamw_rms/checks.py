@@ -175,7 +175,7 @@ def sample_point(expr: sp.Expr, rng: random.Random, given: Mapping | None = None
     free = set(expr.free_symbols)
     if S.t in free or any(isinstance(a, sp.Sum) for a in expr.atoms(sp.Sum)):
         point[S.t] = sp.Integer(rng.randint(1, 7))
-    for index in (S.j, S.i, S.lag):
+    for index in (S.j, S.i, S.k):
         if index in free:
             point[index] = sp.Integer(rng.randint(1, int(point.get(S.t, 7))))
     ranges = {
@@ -189,7 +189,7 @@ def sample_point(expr: sp.Expr, rng: random.Random, given: Mapping | None = None
         S.snr: (0.0, 5.0),
         S.mu_norm: (0.0, 2.0),
         S.sigma_norm: (0.2, 2.0),
-        S.rho: (-0.9, 0.9),
+        S.corr: (-0.9, 0.9),
         S.shift: (-2.0, 2.0),
         S.beta3_pow_t: (0.01, 0.99),
         S.beta2_pow_t: (0.01, 0.99),
@@ -1327,7 +1327,7 @@ def _positive_orthant(mean: mpmath.mpf, correlation: mpmath.mpf) -> mpmath.mpf:
     """P(X > 0, Y > 0) for unit-variance normals with means ``mean`` and correlation.
 
     By quadrature over X of the normal density times the conditional probability that Y > 0
-    (given X = x, Y is normal with mean ``a + rho (x - a)`` and variance ``1 - rho^2``).
+    (given X = x, Y is normal with mean ``a + r (x - a)`` and variance ``1 - r^2``).
     """
     spread = mpmath.sqrt(1 - correlation**2)
 
@@ -1343,7 +1343,7 @@ class SignQuadrature:
     """A statement about ``sign(X)``, ``sign(Y)`` checked by quadrature of the normal density.
 
     ``X``, ``Y`` (``S.pair_x``, ``S.pair_y``) are jointly normal with means ``a`` (``S.shift``),
-    unit variances and correlation ``rho``. Each side is read as a polynomial in the two signs
+    unit variances and correlation ``r``. Each side is read as a polynomial in the two signs
     under ``Expect``, ``Covariance`` (``E[AB] - E[A]E[B]``) and ``Variance``; an expectation is the
     sum over the four quadrants of its value there times the quadrant's probability, an
     mpmath quadrature of the density. Nothing is shared with a closed form.
@@ -1356,7 +1356,7 @@ class SignQuadrature:
     method: str = "mpmath quadrature of the bivariate normal"
 
     def _value(self, expr: sp.Expr, point: Mapping) -> mpmath.mpf:
-        mean, correlation = (mpmath.mpf(sp.Rational(point[s])) for s in (S.shift, S.rho))
+        mean, correlation = (mpmath.mpf(sp.Rational(point[s])) for s in (S.shift, S.corr))
         found: dict = {}
 
         def quadrants() -> dict:

@@ -52,7 +52,7 @@ TO_ARGUMENTS = {
     S.beta1: beta1,
     S.snr: snr,
     S.rho0: init_rms**2,
-    S.lag: lag,
+    S.k: lag,
     S.angle: angle,
     S.target_rms: target_rms,
 }

@@ -23,7 +23,7 @@ import sympy as sp
 from . import symbols as S
 
 t, lam, rho0 = S.t, S.lam, S.rho0
-b1, b3, k, snr, sigma = S.beta1, S.beta3, S.lag, S.snr, S.sigma
+b1, b3, k, snr, sigma = S.beta1, S.beta3, S.k, S.snr, S.sigma
 
 # Brute-force ranges of t (``BruteForce``'s own default is t = 1..4): a shorter one where the
 # expansion grows fast, a longer one where a lag sum needs more terms to show every lag.

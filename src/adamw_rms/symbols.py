@@ -21,10 +21,9 @@ lam = sp.Symbol("lambda", positive=True)
 t = sp.Symbol("t", integer=True, positive=True)
 i = sp.Symbol("i", integer=True, positive=True)
 j = sp.Symbol("j", integer=True, positive=True)
-k = sp.Symbol("k", integer=True, positive=True)  # a future step (total update contribution)
+k = sp.Symbol("k", integer=True, positive=True)  # a later step, or a lag between two steps
 T = sp.Symbol("T", integer=True, positive=True)  # a horizon: the last step summed over
 h = sp.Symbol("h", integer=True)  # a lag between two steps, of either sign
-lag = sp.Symbol("k", integer=True, positive=True)  # a lag between two steps
 
 # --- gradient statistics ---------------------------------------------------------------------
 mu = sp.Symbol("mu", real=True)
@@ -37,9 +36,10 @@ sigma_norm = sp.Symbol("sigma_norm", positive=True)
 target_rms = sp.Symbol("r_target", positive=True)
 
 # --- a pair of correlated Gaussians (the arcsine law) -------------------------------------------
-rho = sp.Symbol("rho", real=True)  # their correlation, in (-1, 1)
+# Written r, not rho: rho_t is the squared weight RMS (part 2) and rho_0 its start.
+corr = sp.Symbol("r", real=True)  # their correlation, in (-1, 1)
 shift = sp.Symbol("a", real=True)  # their common mean in units of their standard deviation
-angle = sp.Symbol("phi", real=True)  # integration variable, rho = sin(phi)
+angle = sp.Symbol("phi", real=True)  # integration variable, r = sin(phi)
 pair_x = sp.Symbol("X", real=True)
 pair_y = sp.Symbol("Y", real=True)
 

@@ -67,13 +67,13 @@ from .update_rms import (
 )
 from .weight_rms import AVERAGED_RATIO
 
-b1, b3, t, i, j, k = S.beta1, S.beta3, S.t, S.i, S.j, S.lag
+b1, b3, t, i, j, k = S.beta1, S.beta3, S.t, S.i, S.j, S.k
 eta, lam, mu, sigma, snr = S.eta, S.lam, S.mu, S.sigma, S.snr
 theta, u, m, g, v = S.theta, S.u, S.m, S.g, S.v
 u_bar, m_bar, v_bar = S.u_bar, S.m_bar, S.v_bar
 E, Var, RMS2, RMS = S.Expect, S.Variance, S.RMS2, S.RMS
 Cov, Corr, C = S.Covariance, S.Correlation, S.Autocovariance
-rho, a, phi, X, Y = S.rho, S.shift, S.angle, S.pair_x, S.pair_y
+corr, a, phi, X, Y = S.corr, S.shift, S.angle, S.pair_x, S.pair_y
 x, z = S.beta3_pow_t, S.beta1_pow_t
 
 NAME = "sign_sgdm"
@@ -616,7 +616,7 @@ def _mean_field_special_cases(c: _Context) -> None:
 # --- the arcsine law ----------------------------------------------------------------------------
 
 _LEMMA_POINTS = tuple(
-    {a: sp.Rational(mean), rho: sp.Rational(correlation)}
+    {a: sp.Rational(mean), corr: sp.Rational(correlation)}
     for mean, correlation in (("0", "1/2"), ("0", "-3/10"), ("0", "9/10"), ("3/5", "7/10"))
 )
 _ARCSINE_POINTS = tuple(p for p in _LEMMA_POINTS if p[a] == 0)
@@ -629,14 +629,14 @@ def _arcsine_law(c: _Context) -> None:
             title="Covariance of two signs",
             lhs=Cov(sp.sign(X), sp.sign(Y)),
             rhs=(2 / sp.pi)
-            * sp.Integral(sp.exp(-(a**2) / (1 + sp.sin(phi))), (phi, 0, sp.asin(rho))),
+            * sp.Integral(sp.exp(-(a**2) / (1 + sp.sin(phi))), (phi, 0, sp.asin(corr))),
             kind=Kind.IDENTITY,
             justification=(
                 "For $X, Y$ jointly normal with means $a$, unit variances and correlation "
-                "$\\rho$: $\\mathrm{sign} = 2\\cdot\\mathbf{1}_{>0} - 1$, so the covariance is "
+                "$r$: $\\mathrm{sign} = 2\\cdot\\mathbf{1}_{>0} - 1$, so the covariance is "
                 "$4(P(X>0, Y>0) - P(X>0)^2)$; Plackett's identity "
-                "$\\partial_\\rho P = \\varphi_2(a, a; \\rho)$ integrated from $\\rho = 0$ "
-                "(independence) with $\\rho = \\sin\\phi$ gives the integral. Checked against "
+                "$\\partial_r P = \\varphi_2(a, a; r)$ integrated from $r = 0$ "
+                "(independence) with $r = \\sin\\phi$ gives the integral. Checked against "
                 "quadrature of the bivariate normal density over the four quadrants."
             ),
             checks=(SignQuadrature(LHS, RHS, _LEMMA_POINTS),),
@@ -655,7 +655,7 @@ def _arcsine_law(c: _Context) -> None:
                 SignQuadrature(
                     LHS,
                     RHS,
-                    tuple({a: sp.Rational(v), rho: 0} for v in ("0", "1/3", "-6/5", "5/2")),
+                    tuple({a: sp.Rational(v), corr: 0} for v in ("0", "1/3", "-6/5", "5/2")),
                     method="mpmath quadrature of the density",
                 ),
             ),
@@ -676,9 +676,9 @@ def _arcsine_law(c: _Context) -> None:
             kind=Kind.IDENTITY,
             justification=(
                 "[[sign_covariance]] at $a = 0$, where the integrand is 1 and the signs have mean "
-                "0 ([[sign_mean]]): the correlation of the signs is $(2/\\pi)\\arcsin\\rho$, "
-                "strictly below $\\rho$ for $0 < \\rho < 1$ (it is convex in $\\rho$ and equal to "
-                "$\\rho$ at 0 and 1)."
+                "0 ([[sign_mean]]): the correlation of the signs is $(2/\\pi)\\arcsinr$, "
+                "strictly below $r$ for $0 < r < 1$ (it is convex in $r$ and equal to "
+                "$r$ at 0 and 1)."
             ),
             uses=("sign_covariance", "sign_mean"),
             checks=(
@@ -774,14 +774,14 @@ def _autocovariance(c: _Context) -> None:
             id="u_autocovariance",
             title="Autocovariance of the sign update",
             lhs=E(u[t] * u[t + k]),
-            rhs=arcsine.rhs.subs(rho, correlation),
+            rhs=arcsine.rhs.subs(corr, correlation),
             kind=Kind.APPROXIMATION,
             justification=(
                 "At $\\boldsymbol{\\mu} = 0$ the momenta $m_t, m_{t+k}$ are a centred Gaussian "
                 "pair with correlation [[m_autocorrelation]]; apply [[arcsine_law]] (the sign "
                 "does not see their scale). The source's mean field instead keeps $\\beta_1^k$, "
                 "the momentum's own autocorrelation, as if the sign were a fixed rescaling of "
-                "$m$. Since $(2/\\pi)\\arcsin\\rho < \\rho$, it over-counts every lag."
+                "$m$. Since $(2/\\pi)\\arcsinr < r$, it over-counts every lag."
             ),
             limit="\\boldsymbol{\\mu} = 0,\\ \\beta_1^{2t} \\ll 1",
             assumptions=(STATIONARY_MOMENTUM, IID_IN_TIME),
@@ -792,7 +792,7 @@ def _autocovariance(c: _Context) -> None:
                     RHS,
                     given=_meaning(
                         {
-                            E(u[t] * u[t + k]): arcsine.rhs.xreplace({rho: Corr(m[t], m[t + k])}),
+                            E(u[t] * u[t + k]): arcsine.rhs.xreplace({corr: Corr(m[t], m[t + k])}),
                             Corr(m[t], m[t + k]): correlation,
                         }
                     ),
@@ -966,7 +966,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                 "$\\eta\\lambda/(1-\\beta_1)$ it is the square of the source's "
                 "[[theta_rms_sign_simple]]. So, at $\\boldsymbol{\\mu} = 0$, the source's error "
                 "is the autocorrelation of the sign and nothing else: a modelling error of the "
-                "mean field, not of its algebra, and since $(2/\\pi)\\arcsin\\rho < \\rho$ the "
+                "mean field, not of its algebra, and since $(2/\\pi)\\arcsinr < r$ the "
                 "source over-predicts (14--21\\% in RMS for $\\beta_1 \\ge 0.5$ in simulation)."
             ),
             limit="t \\to \\infty",
@@ -1081,7 +1081,7 @@ def _with_mean(c: _Context) -> None:
             id="u_autocovariance_with_mean",
             title="Autocovariance of the sign update with a mean",
             lhs=Cov(u[t], u[t + k]),
-            rhs=sign_covariance.rhs.subs({rho: correlation.rhs, a: shift.rhs}),
+            rhs=sign_covariance.rhs.subs({corr: correlation.rhs, a: shift.rhs}),
             kind=Kind.APPROXIMATION,
             justification=(
                 "[[sign_covariance]] for the pair $m_t, m_{t+k}$: shift [[momentum_shift]], "
@@ -1098,7 +1098,7 @@ def _with_mean(c: _Context) -> None:
                     given=_meaning(
                         {
                             Cov(u[t], u[t + k]): sign_covariance.rhs,
-                            rho: correlation.rhs,
+                            corr: correlation.rhs,
                             a: shift.rhs,
                         }
                     ),
