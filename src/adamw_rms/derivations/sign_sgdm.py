@@ -676,7 +676,7 @@ def _arcsine_law(c: _Context) -> None:
             kind=Kind.IDENTITY,
             justification=(
                 "[[sign_covariance]] at $a = 0$, where the integrand is 1 and the signs have mean "
-                "0 ([[sign_mean]]): the correlation of the signs is $(2/\\pi)\\arcsinr$, "
+                "0 ([[sign_mean]]): the correlation of the signs is $(2/\\pi)\\arcsin r$, "
                 "strictly below $r$ for $0 < r < 1$ (it is convex in $r$ and equal to "
                 "$r$ at 0 and 1)."
             ),
@@ -781,7 +781,7 @@ def _autocovariance(c: _Context) -> None:
                 "pair with correlation [[m_autocorrelation]]; apply [[arcsine_law]] (the sign "
                 "does not see their scale). The source's mean field instead keeps $\\beta_1^k$, "
                 "the momentum's own autocorrelation, as if the sign were a fixed rescaling of "
-                "$m$. Since $(2/\\pi)\\arcsinr < r$, it over-counts every lag."
+                "$m$. Since $(2/\\pi)\\arcsin r < r$, it over-counts every lag."
             ),
             limit="\\boldsymbol{\\mu} = 0,\\ \\beta_1^{2t} \\ll 1",
             assumptions=(STATIONARY_MOMENTUM, IID_IN_TIME),
@@ -966,7 +966,7 @@ def _corrected_weight_rms(c: _Context) -> None:
                 "$\\eta\\lambda/(1-\\beta_1)$ it is the square of the source's "
                 "[[theta_rms_sign_simple]]. So, at $\\boldsymbol{\\mu} = 0$, the source's error "
                 "is the autocorrelation of the sign and nothing else: a modelling error of the "
-                "mean field, not of its algebra, and since $(2/\\pi)\\arcsinr < r$ the "
+                "mean field, not of its algebra, and since $(2/\\pi)\\arcsin r < r$ the "
                 "source over-predicts (14--21\\% in RMS for $\\beta_1 \\ge 0.5$ in simulation)."
             ),
             limit="t \\to \\infty",
