@@ -13,7 +13,6 @@ way and verified another way.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import random
 import zlib
@@ -952,34 +951,11 @@ def _numeric(expr: sp.Expr, point: Mapping, dps: int = 60) -> mpmath.mpf:
         return mpmath.mpf(str(sp.N(value, dps)))
 
 
-@functools.lru_cache(maxsize=2048)
-def _compiled(expr: sp.Expr, keys: tuple) -> Callable:
-    """``expr`` as an mpmath function of the values of ``keys`` (symbols or opaque atoms)."""
-    stand_ins = [sp.Dummy(f"p{n}") for n in range(len(keys))]
-    return sp.lambdify(stand_ins, expr.xreplace(dict(zip(keys, stand_ins, strict=True))), "mpmath")
-
-
-def _to_mpmath(value: object) -> mpmath.mpf:
-    """An exact SymPy number as an mpmath number at the working precision."""
-    value = sp.sympify(value)
-    if value.is_Integer:
-        return mpmath.mpf(int(value))
-    if value.is_Rational:
-        return mpmath.mpf(int(value.p)) / int(value.q)
-    return mpmath.mpmathify(str(sp.N(value, mpmath.mp.dps + 10)))
-
-
 def _numeric_series(expr: sp.Expr, point: Mapping, dps: int = 30) -> mpmath.mpf:
     """``expr`` at ``point``, all in mpmath: infinite sums by ``nsum``, integrals by ``quad``.
 
     Nothing is evaluated symbolically (SymPy's ``doit`` would try to integrate in closed form).
     """
-    if not expr.has(sp.Sum, sp.Integral) and all(sp.sympify(v).is_number for v in point.values()):
-        # The common case: compiled once per expression, then evaluated at each point.
-        keys = tuple(point)
-        with mpmath.workdps(dps):
-            values = [_to_mpmath(point[key]) for key in keys]
-            return mpmath.mpf(_compiled(expr, keys)(*values))
     value = expr.xreplace(dict(point))  # exact points stay exact until mpmath
     with mpmath.workdps(dps):
         series_values = {}
