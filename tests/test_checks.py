@@ -26,7 +26,6 @@ from adamw_rms.checks import (
     ClaimCheck,
     CoordinateAverage,
     CoordinateIdentity,
-    DropsTerm,
     GaussianMoments,
     Given,
     IteratesRecursion,
@@ -112,10 +111,6 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
     SolvesRecursion: (
         lambda: SolvesRecursion(_S(n), n * (n + 1) / 2, _S(n - 1) + n, n),
         lambda: SolvesRecursion(_S(n), n * (n - 1) / 2, _S(n - 1) + n, n),
-    ),
-    DropsTerm: (
-        lambda: DropsTerm(b1 * b3 + eta, eta, b1 * b3, "x"),
-        lambda: DropsTerm(b1 * b3 + eta, eta, 2 * b1 * b3, "x"),
     ),
     MeanFieldRewrite: (
         lambda: MeanFieldRewrite(E(m[t] ** 2 / v[t]), E(m[t] ** 2) / E(v[t])),

@@ -37,7 +37,6 @@ __all__ = [
     "ClaimCheck",
     "CoordinateAverage",
     "CoordinateIdentity",
-    "DropsTerm",
     "GaussianMoments",
     "Given",
     "IteratesRecursion",
@@ -362,22 +361,6 @@ class SpotCheck:
                 shown = {str(k): str(v) for k, v in point.items()}
                 return CheckResult(self.method, False, f"lhs - rhs = {value} at {shown}")
         return CheckResult(self.method, True, f"exact equality at {self.points} random points")
-
-
-@dataclass(frozen=True)
-class DropsTerm:
-    """``exact - approx`` is exactly the named term, which the recorded assumption neglects."""
-
-    exact: sp.Expr
-    approx: sp.Expr
-    dropped: sp.Expr
-    assumption: str
-    method: str = "dropped term identified"
-
-    def run(self) -> CheckResult:
-        ok = is_zero(self.exact - self.approx - self.dropped)
-        detail = f"exact - approx is exactly the term set to 0 by ${self.assumption}$"
-        return CheckResult(self.method, ok, detail if ok else "exact - approx ≠ the named term")
 
 
 @dataclass(frozen=True)
@@ -1284,6 +1267,12 @@ class RoundsTo:
         return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
 
 
+def _agreement(method: str, worst: mpmath.mpf, points: int, tolerance: float) -> CheckResult:
+    """The verdict of a numerical comparison: the worst relative difference against a tolerance."""
+    detail = f"agrees at {points} points to {mpmath.nstr(worst, 2)} (tolerance {tolerance:g})"
+    return CheckResult(method, worst < tolerance, detail)
+
+
 @dataclass(frozen=True)
 class Quadrature:
     """``expr`` equals an independent mpmath quadrature, ``reference(point)``, at each point.
@@ -1305,13 +1294,7 @@ class Quadrature:
                 expected = self.reference(point)
                 got = _numeric_series(self.expr, point, 20)
                 worst = max(worst, abs(got - expected) / max(1, abs(expected)))
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method,
-            ok,
-            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
-            f"(tolerance {self.tolerance:g})",
-        )
+        return _agreement(self.method, worst, len(self.points), self.tolerance)
 
 
 def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:
@@ -1402,13 +1385,7 @@ class SignQuadrature:
                     worst = max(worst, abs(left - right) / max(1, abs(right)))
         except Exception as error:  # not a function of the signs
             return CheckResult(self.method, False, f"could not evaluate: {error}")
-        ok = worst < self.tolerance
-        return CheckResult(
-            self.method,
-            ok,
-            f"agrees at {len(self.points)} points to {mpmath.nstr(worst, 2)} "
-            f"(tolerance {self.tolerance:g})",
-        )
+        return _agreement(self.method, worst, len(self.points), self.tolerance)
 
 
 # --- claims and restatements ----------------------------------------------------------------------

@@ -105,8 +105,7 @@ SCOPE = (
 
 # Real and imaginary part of an mpmath value, left unevaluated by SymPy (a closed form with
 # erfi(sqrt(c) x)/sqrt(c) at c < 0 is real, but mpmath returns it as a complex number).
-_REAL_PART = implemented_function("real_part", mpmath.re)
-_IMAGINARY_PART = implemented_function("imaginary_part", mpmath.im)
+_MODULUS = implemented_function("modulus", abs)  # |z| of an mpmath complex number
 
 
 def _one(point) -> mpmath.mpf:
@@ -1604,13 +1603,13 @@ def _linear_exact(recorder: StepRecorder, found: dict) -> None:
                 method="[[rho_def]] by mpmath quadrature (rising schedules)",
                 detail="agrees to 1e-12 at two rising schedules",
             ),
-            # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers; the value
-            # must be real and match the quadrature: real part / quadrature + imaginary part /
-            # quadrature must be 1 (one quadrature per point for both).
+            # Decaying: sqrt(c) is imaginary, so mpmath computes in complex numbers. The complex
+            # distance |formula/quadrature - 1| must vanish: the real part must match and the
+            # imaginary part must be 0, each on its own (one quadrature per point for both).
             Given.of(
                 Quadrature,
-                expr=(_REAL_PART(RHS) + _IMAGINARY_PART(RHS)) / LHS,
-                reference=_one,
+                expr=_MODULUS(RHS / LHS - 1),
+                reference=_zero,
                 points=_LINEAR_DECAY_POINTS,
                 meaning=on_ramp,
                 method="[[rho_def]] by mpmath quadrature (decaying: real part, imaginary part 0)",
