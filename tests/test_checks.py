@@ -49,6 +49,7 @@ from adamw_rms.checks import (
     bind,
     mentions,
 )
+from adamw_rms.steps import run_check
 
 b1, b3, t, i, n = S.beta1, S.beta3, S.t, S.i, sp.Symbol("n", integer=True, positive=True)
 eta, lam, snr, E, m, v = S.eta, S.lam, S.snr, S.Expect, S.m, S.v
@@ -248,5 +249,5 @@ def test_bind_reaches_mappings_and_tuples():
 
 def test_rounds_to_a_complex_value_fails():
     value = sp.sqrt(-sp.Rational(1, 19))
-    result = RoundsTo(S.RMS(S.u[t]), value, "0.2294", 4, given={S.RMS(S.u[t]): value}).run()
+    result = run_check(RoundsTo(S.RMS(S.u[t]), value, "0.2294", 4, given={S.RMS(S.u[t]): value}))
     assert not result.passed

@@ -35,7 +35,7 @@ from adamw_rms.checks import (
     bind,
 )
 from adamw_rms.derivations import weight_rms
-from adamw_rms.steps import derivation
+from adamw_rms.steps import derivation, run_check
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 b1, b2, b3, t, snr, lam = S.beta1, S.beta2, S.beta3, S.t, S.snr, S.lam
@@ -212,5 +212,5 @@ def test_given_small_parameter_fails_instead_of_crashing_on_a_non_number():
         "probe",
         meaning={S.RMS2(S.u_bar[t]): unresolved},
     )
-    result = bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 1)).run()
+    result = run_check(bind(check, S.RMS2(S.u_bar[t]), snr / (snr + 1)))  # as derive runs it
     assert not result.passed and "could not evaluate" in result.detail

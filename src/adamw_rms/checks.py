@@ -307,10 +307,7 @@ class Given:
         arguments = {k: prepare(v) for k, v in self.arguments.items()}
         if meaning and not changed:
             return CheckResult(self.method, False, "the meaning applies to nothing in the check")
-        try:
-            result = self.kind(*positional, **arguments).run()
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+        result = self.kind(*positional, **arguments).run()
         detail = self.detail if self.detail and result.passed else result.detail
         if len(detail) > 160:  # e.g. brute force quoting the iterated values it was given
             detail = detail[:150].rsplit(" ", 1)[0] + " …"
@@ -1226,13 +1223,10 @@ class NumericEqual:
         else:
             points, where = list(self.points), f"{len(self.points)} exact points"
         worst = mpmath.mpf(0)
-        try:
-            for point in points:
-                left = _numeric_series(lhs, point, self.dps)
-                right = _numeric_series(rhs, point, self.dps)
-                worst = max(worst, abs(left - right) / max(1, abs(right)))
-        except Exception as error:  # an opaque quantity is left: not a number
-            return CheckResult(self.method, False, f"could not evaluate: {error!r:.120}")
+        for point in points:
+            left = _numeric_series(lhs, point, self.dps)
+            right = _numeric_series(rhs, point, self.dps)
+            worst = max(worst, abs(left - right) / max(1, abs(right)))
         # The detail names the tolerance, not the residual: the document does not change with
         # the last digits of a numerical sum.
         if worst < self.tolerance:
@@ -1259,10 +1253,7 @@ class RoundsTo:
         for name, side in (("left", left), ("right", self.rhs)):
             if side.free_symbols or side.atoms(S.Expect, S.Variance, S.RMS, S.RMS2):
                 return CheckResult(self.method, False, f"the {name} side has no numeric value")
-        try:
-            shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
-        except (TypeError, ValueError) as error:  # e.g. a complex value
-            return CheckResult(self.method, False, f"no real value: {error!s:.80}")
+        shown = [mpmath.nstr(_numeric(side, {}), self.digits) for side in (left, self.rhs)]
         ok = shown == [self.value, self.value]
         return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
 
@@ -1378,13 +1369,10 @@ class SignQuadrature:
 
     def run(self) -> CheckResult:
         worst = mpmath.mpf(0)
-        try:
-            with mpmath.workdps(20):
-                for point in self.points:
-                    left, right = self._value(self.lhs, point), self._value(self.rhs, point)
-                    worst = max(worst, abs(left - right) / max(1, abs(right)))
-        except Exception as error:  # not a function of the signs
-            return CheckResult(self.method, False, f"could not evaluate: {error}")
+        with mpmath.workdps(20):
+            for point in self.points:
+                left, right = self._value(self.lhs, point), self._value(self.rhs, point)
+                worst = max(worst, abs(left - right) / max(1, abs(right)))
         return _agreement(self.method, worst, len(self.points), self.tolerance)
 
 

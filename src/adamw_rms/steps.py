@@ -39,6 +39,7 @@ __all__ = [
     "build_and_verify",
     "derivation",
     "find_step",
+    "run_check",
 ]
 
 DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms", "sign_sgdm", "tuc", "schedules")
@@ -309,17 +310,21 @@ def _run_check(check, lhs: sp.Expr, rhs: sp.Expr) -> CheckResult:
     key = (id(check), lhs, rhs)
     cached = _CHECK_RESULTS.get(key)
     if cached is None or cached[0] is not check:
-        cached = _CHECK_RESULTS[key] = (check, _run_bound(bind(check, lhs, rhs)))
+        cached = _CHECK_RESULTS[key] = (check, run_check(bind(check, lhs, rhs)))
     return cached[1]
 
 
-def _run_bound(check) -> CheckResult:
-    # A statement a check cannot even evaluate (a wrong left side leaves a vector entry in an
-    # mpmath expression) fails that check, naming it, instead of crashing the whole build.
+def run_check(check) -> CheckResult:
+    """Run a (bound) check as ``derive`` does: an error inside it is its failure, named.
+
+    A statement a check cannot even evaluate (a wrong left side leaves a vector entry in an
+    mpmath expression) fails that check instead of crashing the whole build; this is the one
+    place that turns an error into a verdict.
+    """
     try:
         return check.run()
     except Exception as error:  # any error of a check is its failure
-        return CheckResult(check.method, False, f"cannot be evaluated: {type(error).__name__}")
+        return CheckResult(check.method, False, f"could not evaluate: {error!r:.120}")
 
 
 class UnknownStepError(KeyError):
