@@ -19,6 +19,7 @@ from .coefficients import step_coefficients
 from .config import SimulationConfig
 from .progress import progress_bar
 from .random import coordinate_keys, normals
+from .reference import Betas, adamw_step, sign_step, weight_step
 from .result import SimulationResult
 
 __all__ = ["RANDOM_SOURCES", "run"]
@@ -68,8 +69,7 @@ def run(
     second = np.zeros(n, dtype=dtype)
     update_sq_sum = np.zeros(n, dtype=np.float64)
     window_start = config.steps - config.update_window + 1
-    beta1, beta2 = dtype.type(config.beta1), dtype.type(config.beta2)
-    one = dtype.type(1)
+    betas = Betas.of(config.beta1, config.beta2, dtype)
     eps = dtype.type(config.eps)
     mean, std = config.grad_mean, config.grad_std
     sign = config.update == "sign_sgdm"
@@ -77,16 +77,20 @@ def run(
         for step in range(1, config.steps + 1):
             k = step - 1
             gradient = (mean + std * standard_normal(step)).astype(dtype, copy=False)
-            momentum = beta1 * momentum + (one - beta1) * gradient
             if sign:
-                update = np.sign(momentum)
+                momentum, update = sign_step(gradient, momentum, betas)
             else:
-                second = beta2 * second + (one - beta2) * gradient**2
-                inverse_bias1 = dtype.type(coefficients.inverse_bias1[k])
-                inverse_bias2_sqrt = dtype.type(coefficients.inverse_bias2_sqrt[k])
-                update = (momentum * inverse_bias1) / (np.sqrt(second) * inverse_bias2_sqrt + eps)
+                momentum, second, update = adamw_step(
+                    gradient,
+                    momentum,
+                    second,
+                    betas,
+                    dtype.type(coefficients.inverse_bias1[k]),
+                    dtype.type(coefficients.inverse_bias2_sqrt[k]),
+                    eps,
+                )
             lr, decay = dtype.type(coefficients.lr[k]), dtype.type(coefficients.weight_decay[k])
-            weights = weights - lr * (update + decay * weights)
+            weights = weight_step(weights, update, lr, decay)
             if step >= window_start:
                 update_sq_sum += np.square(update, dtype=np.float64)
             if step in record:

@@ -11,7 +11,6 @@ sharing the gradients makes the sweep cheap and the differences between variants
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -19,13 +18,12 @@ import numba
 import numpy as np
 
 from .coefficients import inverse_bias_corrections
-from .numba_engine import CHUNK, LANES, _fill_normals, _mix64
-from .random import STEP_GOLDEN, ZIGGURAT, coordinate_keys
+from .kernels import CHUNK, LANES, NJIT, adamw_update, fill_normals, moments_step, step_word
+from .random import ZIGGURAT, coordinate_keys
+from .reference import Betas
 from .result import rms_with_se
 
 __all__ = ["SweepResult", "Variant", "sweep"]
-
-_STEP_GOLDEN = np.uint64(STEP_GOLDEN)
 
 
 @dataclass(frozen=True)
@@ -51,11 +49,10 @@ class SweepResult:
     elapsed_s: float
 
 
-@numba.njit(parallel=True, cache=True, boundscheck=False)
+@numba.njit(parallel=True, **NJIT)
 def _sweep_kernel(
     keys,
-    beta1,
-    beta2,
+    betas,
     inverse_bias1_steps,
     inverse_bias2_sqrt_steps,
     eps,
@@ -78,7 +75,7 @@ def _sweep_kernel(
     window = steps - window_start + 1
     for chunk in numba.prange(chunks):
         normal = np.empty(LANES)
-        rejected = np.empty(LANES, dtype=np.bool_)
+        words = np.empty(LANES, dtype=np.uint64)
         momentum = np.empty(LANES)
         second = np.empty(LANES)
         update_plain = np.empty(LANES)
@@ -89,8 +86,7 @@ def _sweep_kernel(
         chunk_end = min(n, (chunk + 1) * CHUNK)
         for base in range(chunk * CHUNK, chunk_end, LANES):
             lanes = min(LANES, chunk_end - base)
-            counter = _mix64(np.uint64(1) * _STEP_GOLDEN)
-            _fill_normals(keys, base, lanes, counter, normal, rejected, tables)
+            fill_normals(keys, base, lanes, step_word(0), words, normal, tables)
             for lane in range(lanes):
                 momentum[lane] = 0.0
                 second[lane] = 0.0
@@ -107,20 +103,17 @@ def _sweep_kernel(
                         weight_sums[chunk, k, 0, 1] += w2 * w2
                 position = 1
             for step in range(1, steps + 1):
-                counter = _mix64(np.uint64(step + 1) * _STEP_GOLDEN)
-                _fill_normals(keys, base, lanes, counter, normal, rejected, tables)
+                fill_normals(keys, base, lanes, step_word(step), words, normal, tables)
                 inverse_bias1 = inverse_bias1_steps[step - 1]
                 inverse_bias2_sqrt = inverse_bias2_sqrt_steps[step - 1]
                 in_window = 1.0 if step >= window_start else 0.0
                 for lane in range(lanes):
                     g = grad_mean + grad_std * normal[lane]
-                    m = beta1 * momentum[lane] + (1.0 - beta1) * g
-                    v = beta2 * second[lane] + (1.0 - beta2) * (g * g)
+                    m, v = moments_step(g, momentum[lane], second[lane], betas)
                     momentum[lane] = m
                     second[lane] = v
-                    root = math.sqrt(v)
-                    plain = m / (root + eps)
-                    fixed = (m * inverse_bias1) / (root * inverse_bias2_sqrt + eps)
+                    plain = adamw_update(m, v, 1.0, 1.0, eps)
+                    fixed = adamw_update(m, v, inverse_bias1, inverse_bias2_sqrt, eps)
                     update_plain[lane] = plain
                     update_corrected[lane] = fixed
                     sq_plain[lane] += in_window * (plain * plain)
@@ -176,8 +169,7 @@ def sweep(
     start = time.perf_counter()
     weight_sums, update_sums = _sweep_kernel(
         coordinate_keys(seed, np.arange(n)),
-        beta1,
-        beta2,
+        Betas.of(beta1, beta2, np.dtype(np.float64)).array(),
         *inverse_bias_corrections(beta1, beta2, steps),
         eps,
         grad_mean,

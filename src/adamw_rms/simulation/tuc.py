@@ -68,6 +68,7 @@ import numpy as np
 from .coefficients import inverse_bias_corrections, step_coefficients
 from .config import SimulationConfig
 from .random import coordinate_keys, normals
+from .reference import Betas, adamw_step, weight_step
 from .result import rms_with_se
 
 __all__ = ["MAX_BUFFER_BYTES", "TucMeasurement", "cosine_with_se", "lookahead_steps", "measure_tuc"]
@@ -326,8 +327,8 @@ class _Trajectory:
         self.weights = (normals(self.keys, 0) * config.init_rms).astype(dtype, copy=False)
         self.momentum = np.zeros(config.n, dtype=dtype)
         self.second = np.zeros(config.n, dtype=dtype)
-        self.beta1, self.beta2 = dtype.type(config.beta1), dtype.type(config.beta2)
-        self.one, self.eps = dtype.type(1), dtype.type(config.eps)
+        self.betas = Betas.of(config.beta1, config.beta2, dtype)
+        self.eps = dtype.type(config.eps)
 
     def advance(self, step: int) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         """One step: ``(u_t, theta_{t-1}, g_t, d_t)``; no update past the last step."""
@@ -335,22 +336,30 @@ class _Trajectory:
         gradient = (config.grad_mean + config.grad_std * normals(self.keys, step)).astype(
             dtype, copy=False
         )
-        self.momentum = self.beta1 * self.momentum + (self.one - self.beta1) * gradient
-        self.second = self.beta2 * self.second + (self.one - self.beta2) * gradient**2
+        if step > config.steps:
+            # Past the end only v_k is needed (for the factors d_k of the look-ahead).
+            self.momentum, self.second, _ = adamw_step(
+                gradient, self.momentum, self.second, self.betas, 1.0, 1.0, self.eps
+            )
+        else:
+            # The reference step in the engine's dtype, so the trajectory is the engine's.
+            self.momentum, self.second, update = adamw_step(
+                gradient,
+                self.momentum,
+                self.second,
+                self.betas,
+                dtype.type(self.coefficients.inverse_bias1[k]),
+                dtype.type(self.coefficients.inverse_bias2_sqrt[k]),
+                self.eps,
+            )
         root = np.sqrt(self.second.astype(np.float64))
         factor = self.inverse1[k] / (root * self.inverse2[k] + config.eps)
         weights_before = self.weights.astype(np.float64, copy=False)
         if step > config.steps:
             return None, weights_before, gradient.astype(np.float64), factor
-        # Exactly the engine's expressions, in its dtype, so the trajectory is the engine's.
-        inverse_bias1 = dtype.type(self.coefficients.inverse_bias1[k])
-        inverse_bias2_sqrt = dtype.type(self.coefficients.inverse_bias2_sqrt[k])
-        update = (self.momentum * inverse_bias1) / (
-            np.sqrt(self.second) * inverse_bias2_sqrt + self.eps
-        )
         lr = dtype.type(self.coefficients.lr[k])
         decay = dtype.type(self.coefficients.weight_decay[k])
-        self.weights = self.weights - lr * (update + decay * self.weights)
+        self.weights = weight_step(self.weights, update, lr, decay)
         return update, weights_before, gradient.astype(np.float64), factor
 
 

@@ -1,0 +1,75 @@
+"""The readable reference update: one optimizer step over all coordinates, in NumPy.
+
+The NumPy engine (:mod:`.numpy_engine`) and the TUC replay (:mod:`.tuc`) both step with these
+functions, and the compiled kernels (:mod:`.kernels`) evaluate the very same expressions in the
+same order, so in counter mode every engine gives these numbers bit for bit (tested).
+
+The update, in PyTorch's order (``torch.optim.AdamW``)::
+
+    m = beta1 m + (1 - beta1) g        v = beta2 v + (1 - beta2) g^2
+    u = (m c1) / (sqrt(v) c2 + eps)    (c1 = 1/(1 - beta1^t), c2 = 1/sqrt(1 - beta2^t),
+                                        both 1 without bias correction)
+    theta = theta - lr (u + weight_decay theta)
+
+and for SignSGDM ``u = sign(m)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Betas", "adamw_step", "sign_step", "weight_step"]
+
+
+class Betas(NamedTuple):
+    """``beta1``, ``1 - beta1``, ``beta2``, ``1 - beta2`` and 1, each in the state's dtype."""
+
+    beta1: np.floating
+    one_minus_beta1: np.floating
+    beta2: np.floating
+    one_minus_beta2: np.floating
+    one: np.floating
+
+    @classmethod
+    def of(cls, beta1: float, beta2: float, dtype: np.dtype) -> Betas:
+        """The five numbers as every engine forms them: rounded to ``dtype`` first."""
+        one = dtype.type(1)
+        b1, b2 = dtype.type(beta1), dtype.type(beta2)
+        return cls(b1, one - b1, b2, one - b2, one)
+
+    def array(self) -> np.ndarray:
+        """The numbers as one array of the state's dtype (what the compiled kernels take)."""
+        return np.array(self, dtype=type(self.one))
+
+
+def adamw_step(
+    gradient: np.ndarray,
+    momentum: np.ndarray,
+    second: np.ndarray,
+    betas: Betas,
+    inverse_bias1: np.floating,
+    inverse_bias2_sqrt: np.floating,
+    eps: np.floating,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam's moving averages after ``gradient``, and the update: ``(m, v, u)``."""
+    momentum = betas.beta1 * momentum + betas.one_minus_beta1 * gradient
+    second = betas.beta2 * second + betas.one_minus_beta2 * (gradient * gradient)
+    update = (momentum * inverse_bias1) / (np.sqrt(second) * inverse_bias2_sqrt + eps)
+    return momentum, second, update
+
+
+def sign_step(
+    gradient: np.ndarray, momentum: np.ndarray, betas: Betas
+) -> tuple[np.ndarray, np.ndarray]:
+    """The momentum after ``gradient`` and the sign update: ``(m, sign(m))``."""
+    momentum = betas.beta1 * momentum + betas.one_minus_beta1 * gradient
+    return momentum, np.sign(momentum)
+
+
+def weight_step(
+    weights: np.ndarray, update: np.ndarray, lr: np.floating, weight_decay: np.floating
+) -> np.ndarray:
+    """``theta - lr (u + weight_decay theta)``: decoupled weight decay in PyTorch's order."""
+    return weights - lr * (update + weight_decay * weights)
