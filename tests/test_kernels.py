@@ -50,14 +50,16 @@ def test_engine_kernel_with_a_schedule_is_the_reference_bit_for_bit():
 def test_sweep_kernel_is_the_reference_bit_for_bit():
     from adamw_rms.simulation.sweep import Variant, sweep
 
+    steps = TINY["steps"]
     variants = [
-        Variant(2e-2, 0.1, True, 0.1),
-        Variant(2e-2, 0.1, False, 0.0),
-        Variant(1e-2, 0.0, True, 0.1),
+        Variant(2e-2, 0.1, True, 0.1, eps=1e-8),
+        Variant(2e-2, 0.1, False, 0.0, eps=1e-8),
+        Variant(1e-2, 0.0, True, 0.1, eps=1e-8, record_steps=(7,)),
+        Variant(np.linspace(2e-2, 1e-3, steps), np.linspace(0.2, 0.05, steps), True, 0.1, eps=0.1),
     ]
     result = sweep(
-        variants, beta1=TINY["beta1"], beta2=TINY["beta2"], steps=TINY["steps"], n=TINY["n"],
-        grad_mean=TINY["grad_mean"], eps=TINY["eps"], record_steps=TINY["record_steps"],
+        variants, beta1=TINY["beta1"], beta2=TINY["beta2"], steps=steps, n=TINY["n"],
+        grad_mean=TINY["grad_mean"], record_steps=TINY["record_steps"],
         update_window=TINY["update_window"], seed=TINY["seed"],
     )  # fmt: skip
     for k, variant in enumerate(variants):
@@ -66,10 +68,31 @@ def test_sweep_kernel_is_the_reference_bit_for_bit():
             weight_decay=variant.weight_decay,
             bias_correction=variant.bias_correction,
             init_rms=variant.init_rms,
+            eps=variant.eps,
         )
         slow = reference(config)
-        assert result.weight_rms[k].tolist() == slow.weight_rms.tolist(), variant
-        assert result.update_rms[variant.bias_correction][0] == slow.update_rms
+        wanted = result.recorded(k)
+        assert result.weight_rms[k, wanted].tolist() == slow.weight_rms[wanted].tolist(), k
+        assert result.update_rms[variant.family][0] == slow.update_rms
+    assert result.recorded(2).tolist() == [1]  # only step 7
+
+
+def test_sign_sweep_kernel_is_the_reference_bit_for_bit():
+    from adamw_rms.simulation.sweep import Variant, sweep
+
+    variants = [Variant(2e-2, 0.1, init_rms=0.1), Variant(1e-2, 0.3)]
+    result = sweep(
+        variants, beta1=TINY["beta1"], steps=TINY["steps"], n=TINY["n"],
+        grad_mean=TINY["grad_mean"], record_steps=TINY["record_steps"], seed=TINY["seed"],
+        update="sign_sgdm",
+    )  # fmt: skip
+    for k, variant in enumerate(variants):
+        config = tiny(
+            lr=variant.lr, weight_decay=variant.weight_decay, init_rms=variant.init_rms,
+            update="sign_sgdm",
+        )  # fmt: skip
+        assert result.weight_rms[k].tolist() == reference(config).weight_rms.tolist(), k
+    assert result.update_rms == {}
 
 
 def test_tuc_replay_is_the_reference_bit_for_bit():
