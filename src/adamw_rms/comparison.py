@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from .data import accuracy_table
+from .data import ACCURACY_FILES, accuracy_table
 from .formulas import FORMULAS, Formula, formula
 from .simulation import SimulationConfig, SimulationResult
 
 __all__ = [
+    "ACCURACY_FILES",
     "FORMULAS",
     "Band",
     "Comparison",

@@ -90,9 +90,21 @@ def measure(
     fresh: bool = False,
     progress: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Every row of ``study`` (one of :data:`STUDIES`) at ``size``, in task order.
+    """Every row of one study, in task order (what ``adamw-rms accuracy`` writes to its CSV).
 
-    The other arguments are those of :func:`.tasks.run_tasks`.
+    Parameters
+    ----------
+    study
+        One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"`` or ``"schedules"``.
+    size
+        ``"full"`` (the committed grids) or ``"small"`` (the reduced pipeline check).
+    workers, scheduler, resume_dir, fresh, progress
+        Where and how the tasks run: see :func:`.tasks.run_tasks`.
+
+    Returns
+    -------
+    list of dict
+        The rows, with the columns of the study's ``COLUMNS``.
     """
     if study not in STUDIES:
         raise ValueError(f"study must be one of {STUDIES}; got {study!r}")

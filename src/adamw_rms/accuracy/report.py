@@ -42,10 +42,22 @@ def scientific(value: float) -> str:
 
 
 def document(directory: Path, size: str = "full") -> str:
-    """``accuracy.md`` from the CSVs in ``directory`` (written by the studies of ``size``).
+    """``accuracy.md`` from the CSVs in ``directory``.
 
-    The grid's file (``accuracy.csv``) is required; the other studies' sections are added
-    when their files exist.
+    Parameters
+    ----------
+    directory
+        Holds ``accuracy.csv`` (required) and, optionally, the other studies' files; each
+        present file adds its section.
+    size
+        The size the CSVs were measured at (``"full"`` or ``"small"``): the grids and the
+        target SE the text quotes.
+
+    Returns
+    -------
+    str
+        The Markdown text; a pure function of the files, so the committed report is
+        reproduced byte for byte from the committed CSVs.
     """
     from . import eps, grid, schedules, sign
 
