@@ -217,11 +217,9 @@ def run_tasks(
         bar.update(1)
 
     try:
-        if not todo:
-            pass
-        elif scheduler is not None:
+        if todo and scheduler is not None:
             _run_on_dask(scheduler, tasks, todo, finished)
-        else:
+        elif todo:
             count = min(workers or default_workers(), len(todo))
             if count == 1:
                 for position in todo:
@@ -230,7 +228,12 @@ def run_tasks(
                 _run_in_processes(count, tasks, todo, finished)
     finally:
         bar.close()
-    return [rows for rows in results if rows is not None]
+    done: list[Rows] = []
+    for task, rows in zip(tasks, results, strict=True):
+        if rows is None:  # an executor returned without running it: never drop rows silently
+            raise RuntimeError(f"task {task.study}[{task.index}] did not run")
+        done.append(rows)
+    return done
 
 
 def _label(tasks: Sequence[Task]) -> str:
