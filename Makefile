@@ -8,7 +8,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 PYTEST  := $(PY) -m pytest
-EXTRAS  ?= test,sim,torch,plot,notebooks
+EXTRAS  ?= test,sim,torch,plot,notebooks,distributed
 # Notebooks and figures: small (seconds; what CI runs) or full (the committed figures).
 NOTEBOOK_SIZE ?= small
 
@@ -25,7 +25,7 @@ help:
 	@echo "make notebooks  execute notebooks/*.py (NOTEBOOK_SIZE=small|full; small by default)"
 	@echo "make figures    render docs/figures/*.png at full size (seeded, byte-stable)"
 	@echo "make bench      benchmarks/run.py"
-	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (~65 min, 2 cores)"
+	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (see docs/accuracy.md for the time)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make clean      remove venv, node_modules and caches"
 
@@ -76,7 +76,7 @@ bench: venv
 	$(PY) benchmarks/run.py
 
 accuracy: venv
-	$(PY) -m adamw_rms.accuracy
+	$(VENV)/bin/adamw-rms accuracy --size full
 
 lint: venv
 	$(VENV)/bin/ruff check .

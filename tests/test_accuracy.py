@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from adamw_rms import accuracy
+from adamw_rms.accuracy import eps, grid, schedules, sign
+from adamw_rms.data import FILES, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "src/adamw_rms/data"
 GRID_CSV = ROOT / "src/adamw_rms/data/accuracy.csv"
 EPS_CSV = ROOT / "src/adamw_rms/data/accuracy_eps.csv"
 SIGN_CSV = ROOT / "src/adamw_rms/data/accuracy_sign.csv"
@@ -20,13 +26,7 @@ pytestmark = pytest.mark.skipif(not GRID_CSV.exists(), reason="run `make accurac
 
 
 def test_report_is_generated_from_the_committed_data():
-    text = accuracy.report(accuracy.read_csv(GRID_CSV))
-    if EPS_CSV.exists():
-        text += "\n" + accuracy.eps_report(accuracy.read_csv(EPS_CSV))
-    if SIGN_CSV.exists():
-        text += "\n" + accuracy.sign_report(accuracy.read_csv(SIGN_CSV))
-    if SCHEDULE_CSV.exists():
-        text += "\n" + accuracy.schedule_report(accuracy.read_schedule_csv(SCHEDULE_CSV))
+    text = accuracy.document(DATA)
     assert (ROOT / "docs/accuracy.md").read_text(encoding="utf-8") == text
 
 
@@ -63,25 +63,22 @@ def test_grid_is_complete_and_precise():
 @pytest.mark.slow
 def test_a_grid_point_reproduces_exactly_and_within_se_under_another_seed():
     pytest.importorskip("numba")
-    from adamw_rms.simulation.sweep import sweep
+    from adamw_rms.simulation.sweep import Variant, sweep
 
-    combos = [
-        (b1, b2, snr)
-        for b1 in accuracy.GRID["beta1"]
-        for b2 in accuracy.GRID["beta2"]
-        for snr in accuracy.GRID["snr"]
+    (task,) = [
+        t for t in grid.tasks("full") if (t["beta1"], t["beta2"], t["snr"]) == (0.9, 0.999, 10.0)
     ]
-    index = combos.index((0.9, 0.999, 10.0))
     stored = [
         r for r in accuracy.read_csv(GRID_CSV)
-        if (r["beta1"], r["beta2"], r["snr"]) == combos[index] and r["formula"] == "theta_rms"
+        if (r["beta1"], r["beta2"], r["snr"]) == (0.9, 0.999, 10.0) and r["formula"] == "theta_rms"
     ]  # fmt: skip
     n = int(stored[0]["n"])
 
     def rerun(seed: int) -> dict[tuple, tuple[float, float]]:
         result = sweep(
-            accuracy._variants(), beta1=0.9, beta2=0.999, steps=100_000, n=n,
-            grad_mean=math.sqrt(10.0), record_steps=accuracy._record_steps(), seed=seed,
+            [Variant(*v) for v in task["variants"]], beta1=0.9, beta2=0.999,
+            steps=task["steps"], n=n, grad_mean=math.sqrt(10.0),
+            record_steps=task["record_steps"], seed=seed,
         )  # fmt: skip
         out = {}
         for k, v in enumerate(result.variants):
@@ -90,7 +87,7 @@ def test_a_grid_point_reproduces_exactly_and_within_se_under_another_seed():
                 out[key] = (float(result.weight_rms[k, p]), float(result.weight_rms_se[k, p]))
         return out
 
-    same, other = rerun(1000 + index), rerun(77)
+    same, other = rerun(task.seed), rerun(77)
     for row in stored:
         key = (row["lr"], row["weight_decay"], row["bias_correction"], row["init_rms"], row["step"])
         assert same[key][0] == pytest.approx(row["simulated"], rel=1e-9)
@@ -144,3 +141,110 @@ def _range(**where) -> tuple[float, float]:
 def test_docstring_claims_match_the_measurement(where, low, high):
     measured_low, measured_high = _range(**where)
     assert low <= measured_low and measured_high <= high, (measured_low, measured_high)
+
+
+# ---- the registry-driven rows reproduce the committed points --------------------------------
+# Each study's rows() turns a simulation result into rows by iterating the formula registry.
+# Fed the committed simulated values, it must give back the committed files: the same rows, in
+# the same order, with the same predictions (relative error and z are recomputed from the
+# rounded simulated values, so they are left out).
+
+_KEPT = ("formula", "beta1", "beta2", "snr", "decay", "t_decay", "step", "bias_correction",
+         "init_rms", "lr", "weight_decay", "n", "predicted", "simulated", "se")  # fmt: skip
+
+
+def _committed(study: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((DATA / FILES[study]).read_text(encoding="utf-8"))))
+
+
+def _same_points(study: str, rows: list[dict], columns: tuple[str, ...], kept: tuple[str, ...]):
+    rebuilt = list(csv.DictReader(io.StringIO(write_csv(rows, columns))))
+    committed = _committed(study)
+    assert len(rebuilt) == len(committed)
+    for new, old in zip(rebuilt, committed, strict=True):
+        assert {k: new[k] for k in kept} == {k: old[k] for k in kept}
+
+
+def _series(rows: list[dict[str, str]]) -> SimpleNamespace:
+    return SimpleNamespace(
+        steps=np.array([int(float(r["step"])) for r in rows]),
+        weight_rms=np.array([float(r["simulated"]) for r in rows]),
+        weight_rms_se=np.array([float(r["se"]) for r in rows]),
+    )
+
+
+def _sweep_result(task, rows: list[dict[str, str]]) -> SimpleNamespace:
+    """A sweep result holding the committed weight and update RMS of one task's rows."""
+    steps = list(task["record_steps"])
+    weight = np.full((len(task["variants"]), len(steps)), np.nan)
+    weight_se = weight.copy()
+    for k, (lr, decay, bias, init) in enumerate(task["variants"]):
+        for r in rows:
+            if r["formula"] in ("theta_rms", "no_decay") and (
+                float(r["lr"]), float(r["weight_decay"]), float(r["bias_correction"]),
+                float(r["init_rms"]),
+            ) == (lr, decay, float(bias), init):  # fmt: skip
+                position = steps.index(int(float(r["step"])))
+                weight[k, position], weight_se[k, position] = float(r["simulated"]), float(r["se"])
+    update = {
+        bias: next(
+            (float(r["simulated"]), float(r["se"]))
+            for r in rows
+            if r["formula"] == "update_rms" and float(r["bias_correction"]) == float(bias)
+        )
+        for bias in (False, True)
+    }
+    return SimpleNamespace(
+        steps=np.array(steps), weight_rms=weight, weight_rms_se=weight_se, update_rms=update
+    )
+
+
+def test_grid_rows_from_the_registry_reproduce_the_committed_points():
+    committed = _committed("grid")
+    rows = []
+    for task in grid.tasks("full"):
+        point = (task["beta1"], task["beta2"], task["snr"])
+        mine = [
+            r for r in committed if tuple(float(r[k]) for k in ("beta1", "beta2", "snr")) == point
+        ]
+        rows += grid.rows(task, _sweep_result(task, mine), int(mine[0]["n"]))
+    _same_points("grid", rows, grid.COLUMNS, _KEPT)
+
+
+def test_eps_rows_from_the_registry_reproduce_the_committed_points():
+    committed = _committed("eps")
+    (task,) = eps.tasks("full")
+    results = [
+        _sweep_result(task, [r for r in committed if float(r["eps"]) == value])
+        for value in task["eps"]
+    ]
+    rows = eps.rows(task, results, int(committed[0]["n"]))
+    _same_points("eps", rows, eps.COLUMNS, ("eps", *_KEPT))
+
+
+def test_sign_rows_from_the_registry_reproduce_the_committed_points():
+    committed = _committed("sign")
+    rows = []
+    for task in sign.tasks("full"):
+        runs = [
+            [
+                r for r in committed if r["formula"] == "sign_arcsine"
+                and (float(r["beta1"]), float(r["snr"]), float(r["decay"]), float(r["init_rms"]))
+                == (task["beta1"], task["snr"], decay, init)
+            ]
+            for decay, init in task["runs"]
+        ]  # fmt: skip
+        rows += sign.rows(task, [_series(run) for run in runs], int(runs[0][0]["n"]))
+    _same_points("sign", rows, sign.COLUMNS, _KEPT)
+
+
+def test_schedule_rows_from_the_registry_reproduce_the_committed_points():
+    committed = _committed("schedules")
+    (task,) = schedules.tasks("full")
+    results = [
+        _series([r for r in committed if r["schedule"] == name and r["method"] == "mean_field"])
+        for name, _ in task["runs"]
+    ]
+    rows = schedules.rows(task, results, int(committed[0]["n"]))
+    kept = ("schedule", "method", "step", "n", "predicted", "simulated", "se")
+    _same_points("schedules", rows, schedules.COLUMNS, kept)

@@ -317,21 +317,21 @@ def test_weight_decay_proportional_to_lr_prevents_the_collapse():
 def test_schedule_runs_within_their_measured_errors(name):
     """Each formula's error on a fresh, smaller simulation agrees with the measured one.
 
-    The measured errors and their SE are those of ``docs/accuracy.md`` (``make accuracy
+    The measured errors and their SE are those of ``docs/accuracy.md`` (``adamw-rms accuracy
     --part schedules``, 200 000 coordinates); the tolerance is 4 combined SE.
     """
     pytest.importorskip("numba")
     from pathlib import Path
 
-    from adamw_rms import accuracy
+    from adamw_rms import data
+    from adamw_rms.accuracy.schedules import learning_rates
 
     table = Path(__file__).resolve().parent.parent / "src/adamw_rms/data/accuracy_schedules.csv"
-    measured = [r for r in accuracy.read_schedule_csv(table) if r["schedule"] == name]
-    lr = accuracy._schedule_lr(accuracy.SCHEDULE_RUNS[name])
+    measured = [r for r in data.read_schedule_csv(table) if r["schedule"] == name]
+    lr = learning_rates(data.SCHEDULE_RUNS[name], data.SCHEDULE_PEAK, data.SCHEDULE_STEPS)
     config = SimulationConfig.source(
-        steps=accuracy.SCHEDULE_STEPS, lr=lr, n=20_000, seed=99,
-        record_steps=accuracy.SCHEDULE_RECORD,
-    )  # fmt: skip
+        steps=data.SCHEDULE_STEPS, lr=lr, n=20_000, seed=99, record_steps=data.SCHEDULE_RECORD
+    )
     result = simulate(config, engine="numba")
     for method in METHODS:
         predicted = weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=method)

@@ -4,7 +4,7 @@ The symbolic side (SymPy) is imported lazily, so ``import adamw_rms`` stays ligh
 use of :func:`derivation` loads it. The estimators (``weight_rms``, ``update_rms``, ...) are
 NumPy code printed from the derivations and never load SymPy. :func:`simulate` runs AdamW on
 synthetic gradients (:mod:`adamw_rms.simulation`) and :func:`compare` joins a simulation with
-the formulas (:mod:`adamw_rms.comparison`).
+the formulas (:mod:`adamw_rms.comparison`; the registry of formulas: :mod:`adamw_rms.formulas`).
 
 Examples
 --------

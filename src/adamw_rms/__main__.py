@@ -1,4 +1,4 @@
-"""The command line: ``adamw-rms derive | steps | latex | simulate | check``.
+"""The command line: ``adamw-rms derive | steps | latex | simulate | check | accuracy``.
 
 Also ``python -m adamw_rms``. Errors in the arguments exit with status 2 and one line.
 """
@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="simulate, then compare every applicable formula (error, z, band)"
     )
     add_simulation_arguments(check, check=True)
+    from .accuracy.cli import DESCRIPTION, add_accuracy_arguments
+
+    accuracy = commands.add_parser(
+        "accuracy",
+        help="measure every formula on the grids -> data/accuracy*.csv, docs/accuracy.md",
+        description=DESCRIPTION,
+    )
+    add_accuracy_arguments(accuracy)
     return parser
 
 
@@ -400,6 +408,7 @@ def _latex(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
+    from .accuracy.cli import run_accuracy
     from .simulation.cli import run_check, run_simulate
 
     handler = {
@@ -408,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "latex": _latex,
         "simulate": run_simulate,
         "check": run_check,
+        "accuracy": run_accuracy,
     }[args.command]
     try:
         return handler(args)

@@ -1,4 +1,7 @@
-"""The measured accuracy of a formula over the grid of ``make accuracy``, as a heat map."""
+"""The measured accuracy of a formula over the grid of ``adamw-rms accuracy``, as a heat map.
+
+Reads the data only (:mod:`adamw_rms.data`), never the measurement code.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ def read_accuracy_rows(path: str | Path | None = None) -> list[dict[str, Any]]:
     """The rows of ``accuracy.csv`` (default: the copy shipped in ``adamw_rms.data``)."""
     from importlib import resources
 
-    from ..accuracy import read_csv
+    from ..data import read_csv
 
     if path is not None:
         return read_csv(Path(path))
@@ -39,7 +42,7 @@ def accuracy_grid(
 
     Returns the matrix (NaN where the grid has no point) and the row and column labels.
     """
-    from ..accuracy import GRID
+    from ..data import GRID
 
     chosen = {
         (r["beta1"], r["beta2"], r["snr"], r["t_decay"]): r["rel_error"]
@@ -75,7 +78,7 @@ def draw_accuracy_map(
     """
     import matplotlib.colors as colors
 
-    from ..accuracy import GRID
+    from ..data import GRID
     from .style import LABELS
 
     matrix, row_labels, column_labels = accuracy_grid(rows, **where)

@@ -48,7 +48,7 @@ def draw_trajectory(
     result : SimulationResult
         A simulation with several recorded steps.
     formulas : sequence of str, optional
-        Names from :data:`adamw_rms.comparison.FORMULAS` to draw (default: every one that
+        Names from :data:`adamw_rms.formulas.FORMULAS` to draw (default: every one that
         applies and predicts the weight RMS).
     title, legend : bool
         Add the configuration as the title, and a legend.
@@ -58,7 +58,7 @@ def draw_trajectory(
     list of str
         The names of the formulas drawn.
     """
-    from ..comparison import FORMULAS
+    from ..formulas import FORMULAS
 
     config = result.config
     steps = np.asarray(result.steps)

@@ -1,0 +1,286 @@
+"""The AdamW grid: every constant-schedule AdamW formula on the settings of ``GRID``.
+
+One task per ``(beta1, beta2, SNR)``: one sweep (:mod:`adamw_rms.simulation.sweep`) carries,
+on common random numbers, the weight trajectories for every ``lr * weight_decay`` of the grid
+(``weight_decay`` fixed), bias correction on and off, every ``init_rms``, plus two trajectories
+without weight decay. The weight RMS is read at every ``t * lr * weight_decay`` of the grid and
+the update RMS over the last half of the run; the number of coordinates is raised until every
+point's relative standard error meets the target (:func:`.precision.until_precise`).
+
+Which formulas a trajectory measures is the registry's answer (:data:`adamw_rms.formulas.FORMULAS`)
+for that trajectory's configuration.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..data import COLUMNS, FILES, point_row, settings
+from ..formulas import FORMULAS
+from .precision import from_scratch, until_precise
+from .report import error_range, power_of_ten
+from .tasks import Task, freeze
+
+__all__ = [
+    "COLUMNS", "FILE", "NAME", "NO_DECAY_INIT_RMS", "SEED", "VERSION", "report", "rows", "run",
+    "tasks",
+]  # fmt: skip
+
+NAME = "grid"
+FILE = FILES[NAME]
+#: Part of every task's key in the task store: raise it to invalidate stored results when the
+#: numbers change for a reason outside this package's source.
+VERSION = 1
+#: The initial RMS of the trajectories without weight decay (their RMS grows from it).
+NO_DECAY_INIT_RMS = 0.1
+#: Seeds: 1000 + the task's index.
+SEED = 1000
+
+Rows = list[dict[str, Any]]
+
+
+def tasks(size: str = "full") -> list[Task]:
+    """One task per ``(beta1, beta2, SNR)`` of the grid of ``size``, in grid order."""
+    s = settings(size)
+    grid = s.grid
+    variants = [
+        (decay / s.weight_decay, s.weight_decay, bool(bias), init)
+        for decay in grid["decay"]
+        for bias in grid["bias_correction"]
+        for init in grid["init_rms"]
+    ]
+    variants += [
+        (s.no_decay_lr, 0.0, bool(bias), NO_DECAY_INIT_RMS) for bias in grid["bias_correction"]
+    ]
+    record = tuple(sorted({round(t / decay) for decay in grid["decay"] for t in grid["t_decay"]}))
+    out = []
+    combos = itertools.product(grid["beta1"], grid["beta2"], grid["snr"])
+    for index, (beta1, beta2, snr) in enumerate(combos):
+        parameters = {
+            "beta1": beta1,
+            "beta2": beta2,
+            "snr": snr,
+            "steps": record[-1],
+            "record_steps": record,
+            "variants": variants,
+            "t_decay": grid["t_decay"],
+            # The rows without weight decay give t_decay in units of the smallest grid decay.
+            "no_decay_unit": min(grid["decay"]),
+        }
+        out.append(
+            Task(
+                NAME,
+                index,
+                freeze(parameters),
+                seed=SEED + index,
+                n_start=s.n_noise if snr == 0 else s.n_drift,
+                target_rel_se=s.target_rel_se,
+            )
+        )
+    return out
+
+
+def run(task: Task) -> Rows:
+    """The rows of ``task``: one per (formula, trajectory, recorded step), then the update RMS."""
+    from ..simulation.sweep import Variant, sweep
+
+    variants = [Variant(*variant) for variant in task["variants"]]
+
+    def run_n(n: int) -> Any:
+        return sweep(
+            variants,
+            beta1=task["beta1"],
+            beta2=task["beta2"],
+            steps=task["steps"],
+            n=n,
+            grad_mean=math.sqrt(task["snr"]),
+            grad_std=1.0,
+            record_steps=task["record_steps"],
+            seed=task.seed,
+        )
+
+    measure, combine = from_scratch(run_n)
+    result, n = until_precise(
+        measure,
+        n_start=task.n_start,
+        target_rel_se=task.target_rel_se,
+        worst=lambda r: float(np.max(r.weight_rms_se / r.weight_rms)),
+        combine=combine,
+    )
+    return rows(task, result, n)
+
+
+def _config(task: Task, variant: tuple, n: int) -> Any:
+    from ..simulation import SimulationConfig
+
+    lr, weight_decay, bias, init = variant
+    return SimulationConfig(
+        lr=lr, weight_decay=weight_decay, beta1=task["beta1"], beta2=task["beta2"], eps=0.0,
+        bias_correction=bias, steps=task["steps"], n=n, grad_mean=math.sqrt(task["snr"]),
+        grad_std=1.0, init_rms=init,
+    )  # fmt: skip
+
+
+def rows(task: Task, result: Any, n: int) -> Rows:
+    """The rows of ``task`` from a sweep ``result`` over ``n`` coordinates.
+
+    ``result`` has ``steps``, ``weight_rms`` and ``weight_rms_se`` (variants x steps) and
+    ``update_rms`` (bias correction -> (RMS, SE)), as :class:`~adamw_rms.simulation.sweep.
+    SweepResult`.
+    """
+    beta1, beta2, snr = task["beta1"], task["beta2"], task["snr"]
+    out: Rows = []
+    for k, variant in enumerate(task["variants"]):
+        lr, weight_decay, bias, init = variant
+        config = _config(task, variant, n)
+        measured = [f for f in FORMULAS if f.target == "weight_rms" and f.applies(config) is None]
+        decay = lr * weight_decay
+        for position, step in enumerate(result.steps):
+            step = int(step)
+            t_decay = step * decay
+            if decay > 0 and not any(math.isclose(t_decay, t) for t in task["t_decay"]):
+                continue
+            simulated = float(result.weight_rms[k, position])
+            se = float(result.weight_rms_se[k, position])
+            where = {
+                "decay": decay,
+                "t_decay": t_decay if decay > 0 else step * task["no_decay_unit"],
+                "step": step,
+                "bias_correction": float(bias),
+                "init_rms": init,
+                "lr": lr,
+                "weight_decay": weight_decay,
+            }
+            for formula in measured:
+                predicted = float(formula.predict(config, step))
+                out.append(point_row(formula.name, beta1, beta2, snr, n, predicted, simulated,
+                                     se, **where))  # fmt: skip
+    lr, weight_decay, _, _ = task["variants"][0]
+    for bias, (rms, se) in result.update_rms.items():
+        config = _config(task, (lr, weight_decay, bool(bias), 0.0), n)
+        where = {
+            "decay": math.nan, "t_decay": math.nan, "step": int(result.steps[-1]),
+            "bias_correction": float(bias), "init_rms": math.nan, "lr": math.nan,
+            "weight_decay": math.nan,
+        }  # fmt: skip
+        for formula in FORMULAS:
+            if formula.target == "update_rms" and formula.applies(config) is None:
+                predicted = float(formula.predict(config, int(result.steps[-1])))
+                out.append(point_row(formula.name, beta1, beta2, snr, n, predicted, float(rms),
+                                     float(se), **where))  # fmt: skip
+    return out
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+_GENERATED = {
+    "full": "Generated by `make accuracy` (`adamw-rms accuracy --size full`) from a simulation of "
+    "AdamW on iid Gaussian gradients (numba engine, common random numbers, eps = 0); every point "
+    "is in `src/adamw_rms/data/accuracy.csv`.",
+    "small": "Generated by `adamw-rms accuracy --size small` (a reduced grid with short runs that "
+    "checks the pipeline; `--size full` is the committed measurement) from a simulation of AdamW "
+    "on iid Gaussian gradients (numba engine, common random numbers, eps = 0); every point is in "
+    "`accuracy.csv` next to this file.",
+}
+
+
+def report(rows: Rows, size: str = "full") -> str:
+    """The head of ``accuracy.md`` and the grid's sections: every number comes from ``rows``."""
+    s = settings(size)
+    grid = s.grid
+    table = {key: np.array([row[key] for row in rows]) for key in COLUMNS}
+    formula = table["formula"]
+    err = table["rel_error"].astype(float)
+    lines = [
+        "# Measured accuracy of the formulas",
+        "",
+        _GENERATED[s.size] + " Relative error = predicted / simulated − 1. Each point's standard "
+        f"error is at most {s.target_rel_se:.1%} (largest here: "
+        f"{float(table['rel_se'].astype(float).max()):.2%}).",
+        "",
+        "Grid: "
+        + "; ".join(f"{k} ∈ {{{', '.join(f'{v:g}' for v in vs)}}}" for k, vs in grid.items())
+        + f"; weight_decay = {s.weight_decay:g} (so lr = decay / {s.weight_decay:g}); no-decay "
+        f"rows: lr = {s.no_decay_lr:g}, weight_decay = 0, init_rms = {NO_DECAY_INIT_RMS:g}.",
+        "",
+    ]
+    lines += [
+        "## Where each formula is within 1%, 3%, 10%",
+        "",
+        "| formula | points | within 1% | within 3% | within 10% | range of the error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(formula):
+        chosen = err[formula == name]
+        share = [f"{np.mean(np.abs(chosen) <= b):.0%}" for b in (0.01, 0.03, 0.10)]
+        lines.append(
+            f"| `{name}` | {chosen.size} | " + " | ".join(share) + f" | {error_range(chosen)} |"
+        )
+    lines += [""]
+
+    def grid_table(
+        name: str, title: str, select: np.ndarray, columns: str, column_values: tuple[float, ...]
+    ) -> None:
+        lines.extend([f"### {title}", ""])
+        header = " | ".join(f"{columns} = {v:g}" for v in column_values)
+        lines.append(f"| beta1 \\ | {header} |")
+        lines.append("|---" * (len(column_values) + 1) + "|")
+        for beta1 in grid["beta1"]:
+            cells = []
+            for value in column_values:
+                mask = (formula == name) & select & (table["beta1"] == beta1)
+                mask &= table[columns] == value
+                cells.append(error_range(err[mask]))
+            lines.append(f"| beta1 = {beta1:g} | " + " | ".join(cells) + " |")
+        lines.append("")
+
+    steady = table["t_decay"].astype(float) >= 3
+    transient = table["t_decay"].astype(float) < 3
+    for bias, bias_text in ((1.0, "with bias correction"), (0.0, "without bias correction")):
+        on = table["bias_correction"] == bias
+        zero = table["snr"] == 0.0
+        lines += [f"## eq:theta-rms, {bias_text}", ""]
+        grid_table(
+            "theta_rms", "Steady state (t·lr·wd ≥ 3), SNR = 0, range over lr·wd and init_rms",
+            on & steady & zero, "beta2", grid["beta2"],
+        )  # fmt: skip
+        grid_table(
+            "theta_rms", "Transient (t·lr·wd < 3), SNR = 0", on & transient & zero, "beta2",
+            grid["beta2"],
+        )  # fmt: skip
+        grid_table(
+            "theta_rms", "All times, by SNR (all beta2)", on, "snr", grid["snr"],
+        )  # fmt: skip
+    lines += ["## Update RMS", ""]
+    updates = formula == "update_rms"
+    on = updates & (table["bias_correction"] == 1.0)
+    off = updates & (table["bias_correction"] == 0.0)
+    gap = float(np.max(np.abs(err[on] - err[off]))) if on.any() and off.any() else math.nan
+    steps = round(max(grid["t_decay"]) / min(grid["decay"]))
+    lines += [
+        f"Averaged over the second half of {power_of_ten(steps)} steps, where the bias "
+        "corrections are 1 to double precision (largest difference between on and off: "
+        f"{gap:.1e}); the tables show the runs with bias correction.",
+        "",
+    ]
+    grid_table("update_rms", "By beta2 (all SNR)", on, "beta2", grid["beta2"])
+    grid_table("update_rms", "By SNR (all beta2)", on, "snr", grid["snr"])
+    lines += ["## The other formulas", ""]
+    for name, title in (
+        ("equilibrium", "eq:theta-rms-simple (sqrt(lr / 2 wd)), SNR = 0, by t·lr·wd"),
+        ("quick", "The quick estimate, SNR = 0, by t·lr·wd"),
+        ("large_snr", "Large-SNR formula, by SNR (all times)"),
+        ("no_decay", f"No weight decay (λ → 0), init_rms = {NO_DECAY_INIT_RMS:g}, by beta2"),
+    ):
+        column, values = {
+            "equilibrium": ("t_decay", grid["t_decay"]),
+            "quick": ("t_decay", grid["t_decay"]),
+            "large_snr": ("snr", tuple(v for v in grid["snr"] if v > 0)),
+            "no_decay": ("beta2", grid["beta2"]),
+        }[name]
+        grid_table(name, title, np.ones(err.size, dtype=bool), column, values)
+    return "\n".join(lines).rstrip() + "\n"

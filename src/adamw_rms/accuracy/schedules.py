@@ -1,0 +1,138 @@
+"""Part 2's trajectory formulas against the numba engine on cosine, WSD and linear schedules.
+
+One task carrying every run of ``SCHEDULE_RUNS``, at the source's settings (weight decay 0.1,
+betas 0.9/0.95, eps 0, no bias correction, init_rms 0.1), recorded at ``SCHEDULE_RECORD``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data import FILES, SCHEDULE_COLUMNS, settings
+from ..formulas import FORMULAS
+from .precision import from_scratch, until_precise
+from .report import pct
+from .tasks import Task, freeze
+
+__all__ = ["COLUMNS", "FILE", "NAME", "SEED", "VERSION", "learning_rates", "report", "rows",
+           "run", "tasks"]  # fmt: skip
+
+NAME = "schedules"
+FILE = FILES[NAME]
+COLUMNS = SCHEDULE_COLUMNS
+#: Part of every task's key in the task store (see :data:`adamw_rms.accuracy.grid.VERSION`).
+VERSION = 1
+#: Seeds: 7000 + the position of the run in the study.
+SEED = 7000
+
+Rows = list[dict[str, Any]]
+
+
+def tasks(size: str = "full") -> list[Task]:
+    """One task carrying every schedule run of ``size``."""
+    s = settings(size)
+    parameters = {
+        "runs": s.schedule_runs,
+        "peak": s.schedule_peak,
+        "steps": s.schedule_steps,
+        "record_steps": s.schedule_record,
+    }
+    return [Task(NAME, 0, freeze(parameters), SEED, s.schedule_n, s.target_rel_se)]
+
+
+def learning_rates(run: dict[str, Any], peak: float, steps: int) -> np.ndarray:
+    """The per-step learning rate of one entry of ``SCHEDULE_RUNS``."""
+    from .. import schedules
+
+    if run["shape"] == "wsd":
+        return schedules.wsd(peak, steps, warmup=run["warmup"], decay=run["decay"])
+    shape = schedules.SCHEDULES[run["shape"]]
+    return shape(peak, run["final"], steps, warmup=run["warmup"])
+
+
+def _configs(task: Task, n: int) -> list[Any]:
+    from ..simulation import SimulationConfig
+
+    return [
+        SimulationConfig.source(
+            steps=task["steps"],
+            lr=learning_rates(dict(spec), task["peak"], task["steps"]),
+            n=n,
+            seed=task.seed + k,
+            record_steps=task["record_steps"],
+        )
+        for k, (_, spec) in enumerate(task["runs"])
+    ]
+
+
+def run(task: Task) -> Rows:
+    """The rows of ``task``: per run, formula and recorded step."""
+    from ..simulation import simulate
+
+    def run_n(n: int) -> list[Any]:
+        return [simulate(c, engine="numba", progress=False) for c in _configs(task, n)]
+
+    measure, combine = from_scratch(run_n)
+    results, n = until_precise(
+        measure,
+        n_start=task.n_start,
+        target_rel_se=task.target_rel_se,
+        worst=lambda rs: max(float(np.max(r.weight_rms_se / r.weight_rms)) for r in rs),
+        combine=combine,
+    )
+    return rows(task, results, n)
+
+
+def rows(task: Task, results: list[Any], n: int) -> Rows:
+    """The rows of ``task`` from one result per run (``steps``, ``weight_rms``,
+    ``weight_rms_se``, as :class:`~adamw_rms.simulation.SimulationResult`)."""
+    out: Rows = []
+    for (name, _), config, result in zip(task["runs"], _configs(task, n), results, strict=True):
+        for formula in FORMULAS:
+            if formula.target != "weight_rms" or formula.applies(config) is not None:
+                continue
+            predicted = formula.predictions(config, result.steps)
+            for step, value, simulated, se in zip(
+                result.steps, predicted, result.weight_rms, result.weight_rms_se, strict=True
+            ):
+                value, simulated, se = float(value), float(simulated), float(se)
+                out.append(
+                    {
+                        "schedule": name, "method": formula.name.removeprefix("schedule_"),
+                        "step": int(step), "n": n, "predicted": value, "simulated": simulated,
+                        "se": se, "rel_se": se / simulated, "rel_error": value / simulated - 1.0,
+                        "z": (value - simulated) / se,
+                    }
+                )  # fmt: skip
+    return out
+
+
+def report(rows: Rows, size: str = "full") -> str:
+    """The schedules section of ``accuracy.md``: each part-2 formula's error along each run."""
+    from ..estimators.schedules import METHODS
+
+    s = settings(size)
+    steps = sorted({int(r["step"]) for r in rows})
+    lines = [
+        "## Schedules (part 2): the trajectory formulas",
+        "",
+        f"`weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=...)` against the "
+        f"numba engine over {s.schedule_steps} steps (weight decay 0.1, betas 0.9/0.95, eps 0, "
+        f"no bias correction, θ₀ = 0.1·N(0, 1), {int(rows[0]['n'])} coordinates; relative "
+        f"error ± SE at each step).",
+        "",
+    ]
+    for name in s.schedule_runs:
+        lines += [f"**{name}**", "", "| method | " + " | ".join(f"t = {t}" for t in steps) + " |"]
+        lines.append("|---|" + "---|" * len(steps))
+        for method in METHODS:
+            cells = [
+                f"{pct(r['rel_error'])} ± {r['rel_se']:.2%}"
+                for r in rows
+                if r["schedule"] == name and r["method"] == method
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

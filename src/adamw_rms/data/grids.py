@@ -1,0 +1,176 @@
+"""The settings the accuracy studies measure, at two sizes.
+
+``full`` is the committed measurement (``src/adamw_rms/data/*.csv``, ``docs/accuracy.md``):
+:data:`GRID` for AdamW, :data:`EPS_STUDY`, :data:`SIGN_GRID` for SignSGDMW and
+:data:`SCHEDULE_RUNS`, each point to a relative standard error of at most
+:data:`TARGET_REL_SE`. ``small`` runs every study on a reduced grid with a larger
+``lr * weight_decay`` (short runs) and a looser target, to check the pipeline in seconds; its
+numbers are not evidence for the formulas.
+
+Examples
+--------
+>>> from adamw_rms.data import settings
+>>> settings("full").grid["beta1"]
+(0.0, 0.5, 0.9, 0.95)
+>>> settings("tiny")
+Traceback (most recent call last):
+...
+ValueError: size must be one of ('full', 'small'); got 'tiny'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "EPS_STUDY",
+    "FULL",
+    "GRID",
+    "NO_DECAY_LR",
+    "SCHEDULE_N",
+    "SCHEDULE_PEAK",
+    "SCHEDULE_RECORD",
+    "SCHEDULE_RUNS",
+    "SCHEDULE_STEPS",
+    "SIGN_GRID",
+    "SIZES",
+    "SMALL",
+    "TARGET_REL_SE",
+    "WEIGHT_DECAY",
+    "Settings",
+    "settings",
+]
+
+#: The AdamW grid: one sweep per (beta1, beta2, snr) carries every other axis.
+GRID: dict[str, tuple[float, ...]] = {
+    "beta1": (0.0, 0.5, 0.9, 0.95),
+    "beta2": (0.95, 0.99, 0.999),
+    "snr": (0.0, 0.1, 1.0, 10.0),
+    "decay": (1e-4, 1e-3),
+    "t_decay": (0.3, 1.0, 3.0, 10.0),
+    "bias_correction": (0.0, 1.0),
+    "init_rms": (0.0, 0.1),
+}
+#: Every grid point has this weight decay (so ``lr = decay / WEIGHT_DECAY``).
+WEIGHT_DECAY = 0.1
+#: The learning rate of the two trajectories without weight decay.
+NO_DECAY_LR = 1e-3
+#: The largest relative standard error of any point.
+TARGET_REL_SE = 0.002
+
+#: eq:theta-rms and the update RMS at eps comparable to the gradient noise (sigma = 1).
+EPS_STUDY: dict[str, Any] = {
+    "beta1": 0.9,
+    "beta2": 0.99,
+    "decay": 1e-3,
+    "eps": (1e-3, 1e-2, 1e-1, 1.0),
+    "t_decay": (3.0, 10.0),
+}
+
+#: SignSGDMW: beta2, eps and bias correction do not enter a sign update.
+SIGN_GRID: dict[str, tuple[float, ...]] = {
+    "beta1": GRID["beta1"],
+    "snr": GRID["snr"],
+    "decay": GRID["decay"],
+    "t_decay": GRID["t_decay"],
+    "init_rms": GRID["init_rms"],
+}
+
+#: The schedule runs: the source's part-2 reference run, and WSD / warmup variants of it.
+SCHEDULE_RUNS: dict[str, dict[str, Any]] = {
+    "cosine 1e-3 -> 1e-4 (the source's run)": {"shape": "cosine", "final": 1e-4, "warmup": 0},
+    "WSD 1e-3, warmup 500, decay 2000": {"shape": "wsd", "warmup": 500, "decay": 2000},
+    "linear 1e-3 -> 1e-4, warmup 500": {"shape": "linear", "final": 1e-4, "warmup": 500},
+}
+#: The schedules' peak learning rate, length, recorded steps and coordinates.
+SCHEDULE_PEAK = 1e-3
+SCHEDULE_STEPS = 10_000
+SCHEDULE_RECORD = (1000, 2500, 5000, 7500, 10_000)
+SCHEDULE_N = 200_000
+
+SIZES = ("full", "small")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one size of the accuracy measurement runs.
+
+    ``n_noise`` coordinates start the points at SNR = 0 (the weights are pure noise there),
+    ``n_drift`` the others (the mean's drift makes them far less spread); either is raised
+    until every point's relative standard error is at most ``target_rel_se``.
+    """
+
+    size: str
+    grid: dict[str, tuple[float, ...]]
+    weight_decay: float
+    no_decay_lr: float
+    target_rel_se: float
+    n_noise: int
+    n_drift: int
+    eps_study: dict[str, Any]
+    sign_grid: dict[str, tuple[float, ...]]
+    schedule_runs: dict[str, dict[str, Any]]
+    schedule_peak: float
+    schedule_steps: int
+    schedule_record: tuple[int, ...]
+    schedule_n: int
+
+
+FULL = Settings(
+    size="full",
+    grid=GRID,
+    weight_decay=WEIGHT_DECAY,
+    no_decay_lr=NO_DECAY_LR,
+    target_rel_se=TARGET_REL_SE,
+    n_noise=2**17,
+    n_drift=2**14,
+    eps_study=EPS_STUDY,
+    sign_grid=SIGN_GRID,
+    schedule_runs=SCHEDULE_RUNS,
+    schedule_peak=SCHEDULE_PEAK,
+    schedule_steps=SCHEDULE_STEPS,
+    schedule_record=SCHEDULE_RECORD,
+    schedule_n=SCHEDULE_N,
+)
+
+# Every axis keeps two values where the full grid has more (so each report table still has
+# rows and columns), lr * weight_decay is 10x-100x larger (runs of 100-1000 steps), and a 1%
+# standard error needs about 5000 coordinates instead of 10^5.
+_SMALL_GRID: dict[str, tuple[float, ...]] = {
+    "beta1": (0.0, 0.9),
+    "beta2": (0.95, 0.99),
+    "snr": (0.0, 1.0),
+    "decay": (3e-3, 1e-2),
+    "t_decay": (1.0, 3.0),
+    "bias_correction": (0.0, 1.0),
+    "init_rms": (0.0, 0.1),
+}
+SMALL = Settings(
+    size="small",
+    grid=_SMALL_GRID,
+    weight_decay=WEIGHT_DECAY,
+    no_decay_lr=1e-2,
+    target_rel_se=0.01,
+    n_noise=2**13,
+    n_drift=2**11,
+    eps_study={"beta1": 0.9, "beta2": 0.95, "decay": 1e-2, "eps": (1e-2, 1.0), "t_decay": (3.0,)},
+    sign_grid={k: _SMALL_GRID[k] for k in ("beta1", "snr", "decay", "t_decay", "init_rms")},
+    schedule_runs={
+        "cosine 1e-2 -> 1e-3": {"shape": "cosine", "final": 1e-3, "warmup": 0},
+        "WSD 1e-2, warmup 50, decay 200": {"shape": "wsd", "warmup": 50, "decay": 200},
+        "linear 1e-2 -> 1e-3, warmup 50": {"shape": "linear", "final": 1e-3, "warmup": 50},
+    },
+    schedule_peak=1e-2,
+    schedule_steps=1000,
+    schedule_record=(100, 250, 500, 750, 1000),
+    schedule_n=2**13,
+)
+
+
+def settings(size: str) -> Settings:
+    """The settings of ``size`` (``"full"`` or ``"small"``)."""
+    for item in (FULL, SMALL):
+        if item.size == size:
+            return item
+    raise ValueError(f"size must be one of {SIZES}; got {size!r}")

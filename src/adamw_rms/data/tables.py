@@ -1,0 +1,114 @@
+"""The accuracy tables as files: columns, one row's derived fields, CSV writer and readers.
+
+Every study writes one CSV (:data:`FILES`); numbers are printed with 10 significant digits, so
+a file is a pure function of its rows and two runs that agree bit for bit write the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ACCURACY_FILES",
+    "COLUMNS",
+    "EPS_COLUMNS",
+    "FILES",
+    "SCHEDULE_COLUMNS",
+    "accuracy_table",
+    "point_row",
+    "read_csv",
+    "read_schedule_csv",
+    "write_csv",
+]
+
+#: The columns of ``accuracy.csv`` and ``accuracy_sign.csv``.
+COLUMNS = (
+    "formula", "beta1", "beta2", "snr", "decay", "t_decay", "step", "bias_correction",
+    "init_rms", "lr", "weight_decay", "n", "predicted", "simulated", "se", "rel_se",
+    "rel_error", "z",
+)  # fmt: skip
+#: ``accuracy_eps.csv``: the grid's columns after the eps.
+EPS_COLUMNS = ("eps", *COLUMNS)
+#: ``accuracy_schedules.csv``.
+SCHEDULE_COLUMNS = ("schedule", "method", "step", "n", "predicted", "simulated", "se", "rel_se",
+                    "rel_error", "z")  # fmt: skip
+#: Study -> the file its rows are written to (the same names in any output folder).
+FILES = {
+    "grid": "accuracy.csv",
+    "eps": "accuracy_eps.csv",
+    "sign": "accuracy_sign.csv",
+    "schedules": "accuracy_schedules.csv",
+}
+#: The files whose points give the measured accuracy bands (:mod:`adamw_rms.comparison`).
+ACCURACY_FILES = (FILES["grid"], FILES["sign"])
+
+
+def point_row(
+    formula: str, beta1: float, beta2: float, snr: float, n: int, predicted: float,
+    simulated: float, se: float, **where: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """One row of :data:`COLUMNS`: ``where`` holds the columns between ``snr`` and ``n``;
+    ``rel_se``, ``rel_error`` and ``z`` are computed here."""
+    return {
+        "formula": formula, "beta1": beta1, "beta2": beta2, "snr": snr, **where, "n": n,
+        "predicted": predicted, "simulated": simulated, "se": se, "rel_se": se / simulated,
+        "rel_error": predicted / simulated - 1.0,
+        "z": (predicted - simulated) / se if se > 0 else 0.0,
+    }  # fmt: skip
+
+
+def write_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> str:
+    """The CSV text of ``rows`` (floats with 10 significant digits, ``\\n`` line ends)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows written by :func:`write_csv`, numbers as floats."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append({k: v if k == "formula" else float(v) for k, v in raw.items()})
+    return rows
+
+
+def read_schedule_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``accuracy_schedules.csv``, numbers as floats."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append({k: v if k in ("schedule", "method") else float(v) for k, v in raw.items()})
+    return rows
+
+
+@cache
+def accuracy_table() -> dict[str, np.ndarray]:
+    """The committed grids (:data:`ACCURACY_FILES`) as columns (empty when not generated yet)."""
+    rows = []
+    for name in ACCURACY_FILES:
+        try:
+            text = resources.files("adamw_rms.data").joinpath(name).read_text(encoding="utf-8")
+        except (FileNotFoundError, ModuleNotFoundError):
+            continue
+        rows += list(csv.DictReader(text.splitlines()))
+    if not rows:
+        return {}
+    columns: dict[str, np.ndarray] = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        try:
+            columns[key] = np.array([float(v) for v in values])
+        except ValueError:
+            columns[key] = np.array(values)
+    return columns

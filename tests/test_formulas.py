@@ -1,0 +1,69 @@
+"""The formula registry: named predicates decide where each formula applies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from adamw_rms import comparison, formulas
+from adamw_rms.formulas import FORMULAS, PREDICATES, Predicate, formula
+from adamw_rms.simulation import SimulationConfig
+
+BASE = dict(lr=1e-2, weight_decay=0.1, steps=100, n=2)
+
+
+def applicable(**settings) -> list[str]:
+    config = SimulationConfig(**{**BASE, **settings})
+    return [f.name for f in FORMULAS if f.applies(config) is None]
+
+
+def test_comparison_re_exports_the_registry():
+    assert comparison.FORMULAS is formulas.FORMULAS
+    assert comparison.formula is formulas.formula
+    assert comparison.Formula is formulas.Formula
+
+
+def test_every_requirement_is_a_named_predicate():
+    for item in FORMULAS:
+        assert item.requires
+        for predicate in item.requires:
+            assert isinstance(predicate, Predicate)
+            assert PREDICATES[predicate.name] is predicate
+    assert len({f.name for f in FORMULAS}) == len(FORMULAS)
+
+
+@pytest.mark.parametrize(
+    ("settings", "names"),
+    [
+        ({}, ["theta_rms", "theta_rms_mu0", "equilibrium", "quick", "update_rms"]),
+        ({"grad_mean": 1.0}, ["theta_rms", "large_snr", "update_rms"]),
+        ({"weight_decay": 0.0}, ["no_decay", "update_rms"]),
+        ({"weight_decay": 0.0, "grad_mean": 1.0}, ["no_decay", "update_rms"]),
+        ({"update": "sign_sgdm"}, ["sign_arcsine", "sign_source"]),
+        (
+            {"lr": np.linspace(1e-2, 1e-3, 100)},
+            ["schedule_mean_field", "schedule_series", "schedule_ode", "schedule_single_epoch"],
+        ),
+        ({"lr": np.linspace(1e-2, 1e-3, 100), "grad_mean": 1.0}, ["schedule_mean_field"]),
+    ],
+)
+def test_which_formulas_apply(settings, names):
+    assert applicable(**settings) == names
+
+
+def test_applies_gives_the_first_failing_reason():
+    config = SimulationConfig(**{**BASE, "weight_decay": 0.0, "update": "sign_sgdm"})
+    assert formula("theta_rms").applies(config) == "an AdamW formula (update = sign_sgdm)"
+    assert formula("equilibrium").applies(SimulationConfig(**{**BASE, "grad_mean": 1.0})) == (
+        "needs grad_mean = 0"
+    )
+    assert formula("no_decay").applies(SimulationConfig(**BASE)) == "needs weight_decay = 0"
+
+
+def test_update_rule_follows_the_predicates():
+    assert {f.name for f in FORMULAS if f.update == "sign_sgdm"} == {"sign_arcsine", "sign_source"}
+
+
+def test_unknown_formula_lists_the_known_ones():
+    with pytest.raises(ValueError, match="known: theta_rms, theta_rms_mu0"):
+        formula("nope")
