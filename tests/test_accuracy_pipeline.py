@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from adamw_rms.accuracy import cli, grid, schedules, sign, tasks
-from adamw_rms.accuracy.precision import from_scratch, next_n, until_precise
+from adamw_rms.accuracy.precision import next_n, until_precise
 from adamw_rms.data import FILES
 
 pytest.importorskip("numba")
@@ -244,15 +244,6 @@ def test_until_precise_stops_at_once_when_precise():
         combine=lambda a, b: a + b,
     ) == (2**17, 2**17)  # fmt: skip
     assert fake.asked == [(0, 2**17)]
-
-
-def test_from_scratch_reruns_from_zero_and_keeps_the_newer():
-    seen = []
-    measure, combine = from_scratch(lambda n: seen.append(n) or n)
-    result, n = until_precise(
-        measure, n_start=1024, target_rel_se=0.01, worst=lambda c: c**-0.5, combine=combine
-    )
-    assert seen == [1024, 10752] and result == n == 10752
 
 
 @pytest.mark.parametrize(

@@ -105,18 +105,24 @@ def test_the_controlled_estimate_agrees_with_the_plain_one(case):
     assert np.nanmin(ratio) > (1.2 if CASES[case]["update"] == "adamw" else 0.95)
 
 
-def test_the_controlled_estimate_is_unbiased_over_seeds():
+@pytest.mark.parametrize("case", ["adamw, snr = 1", "sign, mu = 0"])
+def test_the_controlled_estimate_is_unbiased_and_its_se_honest_over_seeds(case):
     # 24 independent small sweeps: the mean of the controlled estimates agrees with the mean of
     # the plain ones within their combined standard error (a bias of the estimated slope would
-    # show as a systematic gap at this small n).
-    plain, precise = [], []
+    # show as a systematic gap at this small n), and the spread of the controlled estimates
+    # over seeds is what their reported standard error says.
+    plain, precise, reported = [], [], []
     for seed in range(24):
-        result = run("adamw, snr = 1", n=512, seed=100 + seed, record_steps=(600,))
+        result = run(case, n=512, seed=100 + seed, record_steps=(600,))
         plain.append(result.weight_rms[0, 0] ** 2)
         precise.append(result.precise_weight_rms[0, 0] ** 2)
+        reported.append(result.precise_weight_rms_se[0, 0])
     plain, precise = np.array(plain), np.array(precise)
     combined_se = math.hypot(plain.std(ddof=1), precise.std(ddof=1)) / math.sqrt(plain.size)
     assert abs(plain.mean() - precise.mean()) < 4 * combined_se
+    spread = np.sqrt(precise).std(ddof=1)
+    # 24 samples: the sample SD is within about +-35% of the truth (3 sigma).
+    assert 0.65 < spread / np.mean(reported) < 1.45
 
 
 def test_sweeps_over_consecutive_coordinates_combine():

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def measure(
     study: str = "grid",
     *,
     size: str = "full",
+    estimator: str = "controlled",
     workers: int | None = None,
     scheduler: str | None = None,
     resume_dir: Path | None = None,
@@ -98,6 +100,9 @@ def measure(
         One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"`` or ``"schedules"``.
     size
         ``"full"`` (the committed grids) or ``"small"`` (the reduced pipeline check).
+    estimator
+        ``"controlled"`` (the sweep's control variate, the default) or ``"plain"`` (the plain
+        mean over coordinates: the same expectation, more coordinates for the same SE).
     workers, scheduler, resume_dir, fresh, progress
         Where and how the tasks run: see :func:`.tasks.run_tasks`.
 
@@ -110,7 +115,7 @@ def measure(
         raise ValueError(f"study must be one of {STUDIES}; got {study!r}")
     module = import_module(f"{__name__}.{study}")
     per_task = run_tasks(
-        module.tasks(size),
+        [replace(task, estimator=estimator) for task in module.tasks(size)],
         workers=workers,
         scheduler=scheduler,
         resume_dir=resume_dir,

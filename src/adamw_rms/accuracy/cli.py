@@ -16,7 +16,7 @@ from importlib import import_module
 from pathlib import Path
 
 from ..data import FILES, SIZES, write_csv
-from .tasks import STUDIES
+from .tasks import ESTIMATORS, STUDIES
 
 __all__ = ["PACKAGE_DIR", "add_accuracy_arguments", "checkout_root", "main", "run_accuracy"]
 
@@ -37,6 +37,11 @@ def add_accuracy_arguments(parser: argparse.ArgumentParser) -> None:
         "--size", choices=SIZES, default="full",
         help="full: the committed grids (default); small: every study on a reduced grid with "
         "short runs and a 1%% target SE, to check the pipeline (needs --out)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--estimator", choices=ESTIMATORS, default="controlled",
+        help="controlled: the sweep's control variate (default); plain: the plain mean over "
+        "coordinates (same expectation; needs up to ~800x more coordinates for the same SE)",
     )  # fmt: skip
     parser.add_argument(
         "--part", choices=("all", *STUDIES, "report"), default="all",
@@ -114,8 +119,8 @@ def run_accuracy(args: argparse.Namespace) -> int:
         for study in studies:
             moment = time.perf_counter()
             rows = measure(
-                study, size=args.size, workers=args.workers, scheduler=args.scheduler,
-                resume_dir=store, fresh=args.fresh,
+                study, size=args.size, estimator=args.estimator, workers=args.workers,
+                scheduler=args.scheduler, resume_dir=store, fresh=args.fresh,
             )  # fmt: skip
             module = import_module(f"{__package__}.{study}")
             write_file_atomically(write_csv(rows, module.COLUMNS), data / module.FILE)

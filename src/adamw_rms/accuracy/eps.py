@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ..data import EPS_COLUMNS, FILES, point_row, settings
 from ..formulas import FORMULAS
-from .precision import from_scratch, until_precise
+from .precision import precise_sweep, variants_of
 from .report import pct
 from .tasks import Task, freeze
 
@@ -27,7 +25,7 @@ COLUMNS = EPS_COLUMNS
 VERSION = 1
 #: The formulas this study is about (of those the registry says apply).
 MEASURED = ("theta_rms", "update_rms")
-#: Seeds: 5000 + the position of the eps in the study.
+#: The seed of the study's one sweep (every eps advances on the same gradients).
 SEED = 5000
 
 Rows = list[dict[str, Any]]
@@ -52,36 +50,29 @@ def tasks(size: str = "full") -> list[Task]:
 
 def run(task: Task) -> Rows:
     """The rows of ``task``: per eps, eq:theta-rms per bias setting and step, then the update
-    RMS per bias setting."""
-    from ..simulation.sweep import Variant, sweep
+    RMS per bias setting. Every eps runs on the same gradients (one sweep, one update family
+    per eps and bias setting)."""
+    from ..simulation.sweep import Variant
 
-    variants = [Variant(*variant) for variant in task["variants"]]
     record = task["record_steps"]
-
-    def run_n(n: int) -> list[Any]:
-        return [
-            sweep(
-                variants,
-                beta1=task["beta1"],
-                beta2=task["beta2"],
-                steps=record[-1],
-                n=n,
-                eps=eps,
-                record_steps=record,
-                seed=task.seed + k,
-            )
-            for k, eps in enumerate(task["eps"])
-        ]
-
-    measure, combine = from_scratch(run_n)
-    results, n = until_precise(
-        measure,
-        n_start=task.n_start,
-        target_rel_se=task.target_rel_se,
-        worst=lambda rs: max(float(np.max(r.weight_rms_se / r.weight_rms)) for r in rs),
-        combine=combine,
-    )
-    return rows(task, results, n)
+    variants = [
+        Variant(lr, weight_decay, bias, init, eps=eps)
+        for eps in task["eps"]
+        for lr, weight_decay, bias, init in task["variants"]
+    ]
+    result = precise_sweep(
+        variants, n_start=task.n_start, target_rel_se=task.target_rel_se,
+        estimator=task.estimator, beta1=task["beta1"],
+        beta2=task["beta2"], steps=record[-1], record_steps=record, seed=task.seed,
+    )  # fmt: skip
+    per_eps = len(task["variants"])
+    views = [
+        variants_of(
+            result, range(j * per_eps, (j + 1) * per_eps), eps=eps, estimator=task.estimator
+        )
+        for j, eps in enumerate(task["eps"])
+    ]
+    return rows(task, views, result.n)
 
 
 def _config(task: Task, eps: float, variant: tuple, n: int) -> Any:

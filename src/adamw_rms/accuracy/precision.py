@@ -13,10 +13,23 @@ new coordinates ``[n, n')``, combined with what was measured.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-__all__ = ["BLOCK", "MARGIN", "from_scratch", "next_n", "until_precise"]
+import numpy as np
+
+__all__ = [
+    "BLOCK",
+    "MARGIN",
+    "Recorded",
+    "next_n",
+    "precise_sweep",
+    "trajectory",
+    "until_precise",
+    "variants_of",
+    "worst_rel_se",
+]
 
 R = TypeVar("R")
 
@@ -88,22 +101,82 @@ def until_precise(
         n = larger
 
 
-# ---- adapter for measurements that cannot start at a coordinate offset ----------------------
-# The simulation entry points used today (sweep(), simulate()) always run coordinates [0, n).
-# from_scratch turns such a run into a measure for until_precise that reruns [0, last) and
-# keeps only the newer result: the same numbers, at the cost of the repeated coordinates. It
-# goes away once every study measures [first, last) directly.
+# ---- a sweep measured to precision ----------------------------------------------------------
 
 
-def from_scratch(
-    run: Callable[[int], R],
-) -> tuple[Callable[[int, int], R], Callable[[R, R], R]]:
-    """``(measure, combine)`` for :func:`until_precise` from ``run(n)`` over ``[0, n)``."""
+def _estimates(result: Any, estimator: str) -> tuple[np.ndarray, np.ndarray]:
+    if estimator == "plain":
+        return result.weight_rms, result.weight_rms_se
+    return result.precise_weight_rms, result.precise_weight_rms_se
 
-    def measure(first: int, last: int) -> R:
-        return run(last)
 
-    def combine(earlier: R, later: R) -> R:
-        return later
+def worst_rel_se(result: Any, estimator: str = "controlled") -> float:
+    """The largest relative SE of a sweep: its weight RMS by ``estimator`` (``"controlled"``
+    or ``"plain"``; every recorded point) and its update RMS (every family)."""
+    rms, se = _estimates(result, estimator)
+    worst = float(np.nanmax(se / rms))
+    for rms, se in result.update_rms.values():
+        worst = max(worst, se / rms)
+    return worst
 
-    return measure, combine
+
+def precise_sweep(
+    variants: Sequence[Any],
+    *,
+    n_start: int,
+    target_rel_se: float,
+    estimator: str = "controlled",
+    **options: Any,
+) -> Any:
+    """:func:`~adamw_rms.simulation.sweep.sweep` of ``variants`` over as many coordinates as
+    :func:`until_precise` needs for the weight RMS by ``estimator`` and the update RMS.
+
+    ``options`` go to the sweep (``beta1``, ``steps``, ``record_steps``, ``seed``, ...).
+    """
+    from ..simulation.sweep import sweep
+
+    def measure(first: int, last: int) -> Any:
+        return sweep(variants, coordinates=(first, last), **options)
+
+    result, _ = until_precise(
+        measure,
+        n_start=n_start,
+        target_rel_se=target_rel_se,
+        worst=lambda result: worst_rel_se(result, estimator),
+        combine=lambda earlier, later: earlier.combine(later),
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a study's ``rows()`` reads of one trajectory (or of several, stacked): the
+    recorded steps and the weight RMS with its SE, plus the update RMS by bias correction
+    where a family's is wanted."""
+
+    steps: np.ndarray
+    weight_rms: np.ndarray
+    weight_rms_se: np.ndarray
+    update_rms: dict[bool, tuple[float, float]] = field(default_factory=dict)
+
+
+def trajectory(result: Any, k: int, estimator: str = "controlled") -> Recorded:
+    """Variant ``k`` of a sweep at the steps it records (estimates by ``estimator``)."""
+    wanted = result.recorded(k)
+    rms, se = _estimates(result, estimator)
+    return Recorded(result.steps[wanted], rms[k, wanted], se[k, wanted])
+
+
+def variants_of(
+    result: Any, ks: Sequence[int], eps: float = 0.0, estimator: str = "controlled"
+) -> Recorded:
+    """Variants ``ks`` of a sweep, stacked (NaN where one does not record a step), with the
+    update RMS of the families of ``eps`` keyed by bias correction."""
+    ks = list(ks)
+    rms, se = _estimates(result, estimator)
+    return Recorded(
+        result.steps,
+        rms[ks],
+        se[ks],
+        {bias: value for (bias, e), value in result.update_rms.items() if e == eps},
+    )

@@ -1,4 +1,4 @@
-"""Part 2's trajectory formulas against the numba engine on cosine, WSD and linear schedules.
+"""Part 2's trajectory formulas against the numba sweep on cosine, WSD and linear schedules.
 
 One task carrying every run of ``SCHEDULE_RUNS``, at the source's settings (weight decay 0.1,
 betas 0.9/0.95, eps 0, no bias correction, init_rms 0.1), recorded at ``SCHEDULE_RECORD``.
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data import FILES, SCHEDULE_COLUMNS, settings
 from ..formulas import FORMULAS
-from .precision import from_scratch, until_precise
+from .precision import precise_sweep, trajectory
 from .report import pct
 from .tasks import Task, freeze
 
@@ -24,7 +24,7 @@ FILE = FILES[NAME]
 COLUMNS = SCHEDULE_COLUMNS
 #: Part of every task's key in the task store (see :data:`adamw_rms.accuracy.grid.VERSION`).
 VERSION = 1
-#: Seeds: 7000 + the position of the run in the study.
+#: The seed of the study's one sweep (every schedule advances on the same gradients).
 SEED = 7000
 
 Rows = list[dict[str, Any]]
@@ -60,29 +60,31 @@ def _configs(task: Task, n: int) -> list[Any]:
             steps=task["steps"],
             lr=learning_rates(dict(spec), task["peak"], task["steps"]),
             n=n,
-            seed=task.seed + k,
+            seed=task.seed,
             record_steps=task["record_steps"],
         )
-        for k, (_, spec) in enumerate(task["runs"])
+        for _, spec in task["runs"]
     ]
 
 
 def run(task: Task) -> Rows:
-    """The rows of ``task``: per run, formula and recorded step."""
-    from ..simulation import simulate
+    """The rows of ``task``: per run, formula and recorded step. Every schedule advances on
+    the same gradients (one sweep; the source's settings, see :func:`_configs`)."""
+    from ..simulation.sweep import Variant
 
-    def run_n(n: int) -> list[Any]:
-        return [simulate(c, engine="numba", progress=False) for c in _configs(task, n)]
-
-    measure, combine = from_scratch(run_n)
-    results, n = until_precise(
-        measure,
-        n_start=task.n_start,
-        target_rel_se=task.target_rel_se,
-        worst=lambda rs: max(float(np.max(r.weight_rms_se / r.weight_rms)) for r in rs),
-        combine=combine,
-    )
-    return rows(task, results, n)
+    source = _configs(task, 2)[0]
+    variants = [
+        Variant(config.lr, config.weight_decay, config.bias_correction, config.init_rms, config.eps)
+        for config in _configs(task, 2)
+    ]
+    result = precise_sweep(
+        variants, n_start=task.n_start, target_rel_se=task.target_rel_se,
+        estimator=task.estimator, beta1=source.beta1,
+        beta2=source.beta2, steps=task["steps"], record_steps=task["record_steps"],
+        seed=task.seed,
+    )  # fmt: skip
+    measured = [trajectory(result, k, task.estimator) for k in range(len(variants))]
+    return rows(task, measured, result.n)
 
 
 def rows(task: Task, results: list[Any], n: int) -> Rows:
@@ -119,7 +121,8 @@ def report(rows: Rows, size: str = "full") -> str:
         "## Schedules (part 2): the trajectory formulas",
         "",
         f"`weight_rms_trajectory(lr, 0.1, beta1=0.9, init_rms=0.1, method=...)` against the "
-        f"numba engine over {s.schedule_steps} steps (weight decay 0.1, betas 0.9/0.95, eps 0, "
+        "numba sweep (one sweep carries every schedule on the same gradients) over "
+        f"{s.schedule_steps} steps (weight decay 0.1, betas 0.9/0.95, eps 0, "
         f"no bias correction, θ₀ = 0.1·N(0, 1), {int(rows[0]['n'])} coordinates; relative "
         f"error ± SE at each step).",
         "",

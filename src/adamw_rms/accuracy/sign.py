@@ -1,7 +1,8 @@
 """SignSGDMW (``update="sign_sgdm"``): the source's formula and the arcsine-law correction.
 
-One task per ``(beta1, SNR)`` of ``SIGN_GRID``; it runs the numba engine once per
-``(lr * weight_decay, init_rms)`` and records every ``t * lr * weight_decay``. ``beta2``, eps
+One task per ``(beta1, SNR)`` of ``SIGN_GRID``: one sign sweep carries every
+``(lr * weight_decay, init_rms)`` on the same gradients and records every
+``t * lr * weight_decay``. ``beta2``, eps
 and bias correction do not enter a sign update.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..data import COLUMNS, FILES, point_row, settings
 from ..formulas import FORMULAS, sign_update
-from .precision import from_scratch, until_precise
+from .precision import precise_sweep, trajectory
 from .report import error_range, pct, scientific
 from .tasks import Task, freeze
 
@@ -28,7 +29,7 @@ FILE = FILES[NAME]
 VERSION = 1
 #: The SignSGDMW formulas of the registry: the corrected (arcsine law) and the source's.
 SIGN_FORMULAS = tuple(f.name for f in FORMULAS if sign_update in f.requires)
-#: Seeds: 9000 + the index of the run among all (beta1, SNR, lr·wd, init_rms) of the grid.
+#: Seeds: 9000 + the task's index (its runs share the gradients).
 SEED = 9000
 
 Rows = list[dict[str, Any]]
@@ -54,7 +55,7 @@ def tasks(size: str = "full") -> list[Task]:
                 NAME,
                 index,
                 freeze(parameters),
-                seed=SEED + len(runs) * index,
+                seed=SEED + index,
                 n_start=s.n_noise if snr == 0 else s.n_drift,
                 target_rel_se=s.target_rel_se,
             )
@@ -66,33 +67,40 @@ def _config(task: Task, k: int, n: int) -> Any:
     from ..simulation import SimulationConfig
 
     decay, init = task["runs"][k]
-    record = tuple(round(t / decay) for t in task["t_decay"])
+    record = _record(task, decay)
     return SimulationConfig(
         lr=decay / task["weight_decay"], weight_decay=task["weight_decay"], beta1=task["beta1"],
         steps=record[-1], n=n, grad_mean=math.sqrt(task["snr"]), grad_std=1.0, init_rms=init,
-        record_steps=record, update="sign_sgdm", seed=task.seed + k,
+        record_steps=record, update="sign_sgdm", seed=task.seed,
     )  # fmt: skip
 
 
 def run(task: Task) -> Rows:
-    """The rows of ``task``: per run, recorded step and SignSGDMW formula."""
-    from ..simulation import simulate
+    """The rows of ``task``: per run, recorded step and SignSGDMW formula. Every run of the
+    task -- each ``(lr * weight_decay, init_rms)`` -- advances on the same gradients (one
+    sign sweep)."""
+    from ..simulation.sweep import Variant
 
-    def run_n(n: int) -> list[Any]:
-        return [
-            simulate(_config(task, k, n), engine="numba", progress=False)
-            for k in range(len(task["runs"]))
-        ]
+    records = [_record(task, decay) for decay, _ in task["runs"]]
+    variants = [
+        Variant(
+            decay / task["weight_decay"], task["weight_decay"], init_rms=init, record_steps=record
+        )
+        for (decay, init), record in zip(task["runs"], records, strict=True)
+    ]
+    result = precise_sweep(
+        variants, n_start=task.n_start, target_rel_se=task.target_rel_se,
+        estimator=task.estimator, beta1=task["beta1"],
+        steps=max(r[-1] for r in records), grad_mean=math.sqrt(task["snr"]),
+        record_steps=sorted({s for r in records for s in r}), seed=task.seed,
+        update="sign_sgdm",
+    )  # fmt: skip
+    measured = [trajectory(result, k, task.estimator) for k in range(len(variants))]
+    return rows(task, measured, result.n)
 
-    measure, combine = from_scratch(run_n)
-    results, n = until_precise(
-        measure,
-        n_start=task.n_start,
-        target_rel_se=task.target_rel_se,
-        worst=lambda rs: max(float(np.max(r.weight_rms_se / r.weight_rms)) for r in rs),
-        combine=combine,
-    )
-    return rows(task, results, n)
+
+def _record(task: Task, decay: float) -> tuple[int, ...]:
+    return tuple(round(t / decay) for t in task["t_decay"])
 
 
 def rows(task: Task, results: list[Any], n: int) -> Rows:
@@ -142,7 +150,8 @@ def report(rows: Rows, size: str = "full") -> str:
     lines = [
         "## SignSGDMW: the source's formula and the arcsine-law correction",
         "",
-        "`u = sign(m)` with decoupled weight decay, simulated by the numba engine on the grid "
+        "`u = sign(m)` with decoupled weight decay, simulated by the numba sweep (one per β1 "
+        "and SNR, every lr·wd and init_rms on the same gradients) on the grid "
         f"β1 ∈ {values('beta1')}, SNR ∈ {values('snr')}, lr·wd ∈ "
         f"{values('decay', scientific)}, t·lr·wd ∈ {values('t_decay')}, init_rms ∈ "
         f"{values('init_rms')} (SE ≤ {s.target_rel_se:.1%} per point). "

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ESTIMATORS",
     "STUDIES",
     "Task",
     "TaskStore",
@@ -39,6 +40,9 @@ __all__ = [
 
 #: The studies, in the order ``adamw-rms accuracy`` runs them; each is a module of this package.
 STUDIES = ("grid", "eps", "sign", "schedules")
+#: How a task estimates the weight RMS: the sweep's control variate (default), or the plain
+#: mean over coordinates (the check that the control variate changes nothing but the noise).
+ESTIMATORS = ("controlled", "plain")
 
 Rows = list[dict[str, Any]]
 
@@ -58,7 +62,8 @@ class Task:
     """One independent piece of a study.
 
     ``parameters`` is a tuple of ``(name, value)`` pairs (values frozen by :func:`freeze`);
-    ``seed`` is fixed by the study and the task's index, never by the executor.
+    ``seed`` is fixed by the study and the task's index, never by the executor;
+    ``estimator`` is one of :data:`ESTIMATORS`.
     """
 
     study: str
@@ -67,10 +72,13 @@ class Task:
     seed: int
     n_start: int
     target_rel_se: float
+    estimator: str = "controlled"
 
     def __post_init__(self) -> None:
         if self.study not in STUDIES:
             raise ValueError(f"study must be one of {STUDIES}; got {self.study!r}")
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}; got {self.estimator!r}")
         if self.n_start < 2:
             raise ValueError(f"n_start must be in [2, inf); got {self.n_start}")
         if not 0 < self.target_rel_se < 1:
