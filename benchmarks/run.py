@@ -20,6 +20,9 @@ simulation: the engines' element-steps per second against the source's NumPy loo
 
 schedules: weight-RMS trajectories on 10^6 steps (< 0.1 s), with the O(T^2) sum side by side on
 small T; see ``benchmarks/_schedules.py``.
+
+accuracy: ``adamw-rms accuracy --size small`` as users run it (<= 60 s), and one full-size grid
+task with the sweep's control variate against the plain mean; see ``benchmarks/_accuracy.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _accuracy import accuracy_report
 from _estimators import estimator_report
 from _schedules import schedules_report
 from _simulation import simulation_report
@@ -107,6 +111,9 @@ def _default_jobs() -> int:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["accuracy"]:  # `python benchmarks/run.py accuracy`: this section only
+        print(accuracy_report())
+        return 0
     print("\n".join(derive_report()))
     if sys.argv[1:] == ["derive"]:  # `python benchmarks/run.py derive`: this section only
         return 0
@@ -116,6 +123,8 @@ def main() -> int:
     print(simulation_report())
     print()
     print(schedules_report())
+    print()
+    print(accuracy_report())
     return 0
 
 

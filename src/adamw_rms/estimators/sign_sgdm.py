@@ -216,16 +216,16 @@ def sign_sgdm_weight_rms(
         \frac{\mathrm{SNR} + \frac{(1-\beta_3)(1+\beta_3^t)}{2(1-\beta_3^t)}}
         {\lambda^2\bigl(\mathrm{SNR} + \frac{1-\beta_1}{1+\beta_1}\bigr)}.
 
-    Accuracy (measured against the numba engine's SignSGDMW on the grid of
+    Accuracy (measured against the numba sweep's SignSGDMW on the grid of
     ``docs/accuracy.md``: ``beta1`` 0 to 0.95, SNR 0 to 10, ``lr * weight_decay`` 1e-4 and
     1e-3, ``t * lr * weight_decay`` 0.3 to 10, SE <= 0.2% per point): the arcsine formula is
-    within -0.41% ... +0.40% of simulation for ``t * lr * weight_decay >= 3`` and within
-    -0.41% ... +2.6% everywhere; the largest errors are early (300 steps at ``beta1 = 0.95``,
+    within -0.16% ... +0.34% of simulation for ``t * lr * weight_decay >= 3`` and within
+    -0.46% ... +2.4% everywhere; the largest errors are early (300 steps at ``beta1 = 0.95``,
     SNR 0.1), where the momentum's mean is still building up, which the stationary formula
     ignores. The source's formula over-predicts at SNR = 0 by the factor
     :math:`\frac{1+\beta_1}{1-\beta_1} / (1 + \frac{4}{\pi}\sum_k\arcsin\beta_1^k)` in the
-    squared RMS: measured +13.8% ... +14.1% (RMS) at ``beta1 = 0.5``, +19.7% ... +20.0% at 0.9,
-    +19.8% ... +21.5% at 0.95 (steady state); both agree at ``beta1 = 0``, ``snr = 0``. With a
+    squared RMS: measured +14.2% (RMS) at ``beta1 = 0.5``, +19.7% ... +20.0% at 0.9,
+    +20.0% ... +21.2% at 0.95 (steady state); both agree at ``beta1 = 0``, ``snr = 0``. With a
     gradient mean the source's formula is off even at ``beta1 = 0`` (-6.3% ... +21.6% at
     SNR 0.1): it uses SNR/(SNR+1) where the sign's mean is :math:`\mathrm{erf}(a/\sqrt2)`.
 
