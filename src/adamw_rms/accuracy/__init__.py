@@ -21,7 +21,7 @@ Examples
 [48, 8]
 >>> task = grid.tasks("small")[0]
 >>> task.seed, task["beta1"], task["beta2"], task["snr"], task.n_start
-(1000, 0.0, 0.95, 0.0, 8192)
+(1000, 0.0, 0.95, 0.0, 2048)
 """
 
 from __future__ import annotations

@@ -36,6 +36,17 @@ is :math:`O(1/n)`, far below the standard error), and its variance is
 squares. Its standard error comes from the spread of :math:`\theta^2 - c\tilde\theta^2` over
 coordinates. Both the plain and the controlled estimates are returned.
 
+Measured on the accuracy grid, the control variate divides the variance of the weight RMS by
+about 35 (``beta2 = 0.95``) to 800 (``beta2 = 0.999``) at SNR = 0 and by about 160 to 1000 with
+a gradient mean; for the sign update only by 1.6 (``beta1 = 0``) to 6 (``beta1 = 0.9``), since
+``sign(m)`` is far from linear in ``m``.
+
+Antithetic draws (each coordinate paired with one driven by ``-z``) are not used: at SNR = 0
+Adam's and the sign update are odd in the gradients, so the pair's weights are ``theta`` and
+``-theta`` and their squares coincide -- twice the work for no information; with a gradient
+mean, the odd part of :math:`\theta_t^2` that a pair cancels is what the (linear) control
+variate already removes.
+
 Coordinates are keyed by their index (:func:`.random.coordinate_keys`), so a sweep over
 coordinates ``[a, b)`` combined with one over ``[b, c)`` (:meth:`SweepResult.combine`) is the
 sweep over ``[a, c)``: raising ``n`` runs only the new coordinates.
