@@ -79,6 +79,11 @@ def test_check_plot_writes_a_png(tmp_path, capsys):
         (["simulate", "--n", "1"], "n must be in [2, inf)"),
         (["simulate", "--threads", "2", "--engine", "numpy"], "--threads applies to the numba"),
         (["check", "--engine", "torch", "--steps", "10", "--n", "10"], "always applies bias"),
+        (["simulate", "--fused", "--engine", "numba"], "--fused/--no-fused apply to the torch"),
+        (
+            ["simulate", "--engine", "torch", "--update", "sign_sgdm", "--no-fused"],
+            "fused applies to torch.optim.AdamW only",
+        ),
     ],
 )
 def test_errors_exit_2_with_one_line(args, message, capsys):
@@ -93,3 +98,14 @@ def test_argparse_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["simulate", "--engine", "jax"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("flag", ["--fused", "--no-fused", None])
+def test_simulate_torch_fused_flag_reaches_adamw(flag, capsys):
+    pytest.importorskip("torch")
+    args = ["simulate", "--engine", "torch", "--device", "cpu", "--bias-correction", "--json"]
+    args += ["--steps", "50", "--n", "200", "--no-progress"] + ([flag] if flag else [])
+    assert main(args) == 0
+    info = json.loads(capsys.readouterr().out)["info"]
+    assert info["fused"] == {"--fused": True, "--no-fused": False, None: None}[flag]
+    assert info["implementation"] == ("fused" if flag == "--fused" else "for-loop")

@@ -70,6 +70,13 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
         help="default: numba when installed, else numpy",
     )
     run.add_argument("--device", default=None, help="torch engine: cpu, cuda, ... (default auto)")
+    run.add_argument(
+        "--fused",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch engine, AdamW: torch.optim.AdamW(fused=True/False); default: PyTorch's "
+        "choice (fused=None: the for-loop on the CPU, foreach on CUDA)",
+    )
     run.add_argument("--threads", type=int, default=None, help="numba engine: worker threads")
     run.add_argument("--json", action="store_true", help="print one JSON object instead")
     run.add_argument(
@@ -136,6 +143,10 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
         if engine != "torch":
             raise ValueError("--device applies to the torch engine only")
         options["device"] = args.device
+    if args.fused is not None:
+        if engine != "torch":
+            raise ValueError("--fused/--no-fused apply to the torch engine only")
+        options["fused"] = args.fused
     return simulate(config, engine=engine, **options)
 
 
