@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -109,3 +112,21 @@ def test_simulate_torch_fused_flag_reaches_adamw(flag, capsys):
     info = json.loads(capsys.readouterr().out)["info"]
     assert info["fused"] == {"--fused": True, "--no-fused": False, None: None}[flag]
     assert info["implementation"] == ("fused" if flag == "--fused" else "for-loop")
+
+
+def test_the_program_flushes_its_output_and_exit_status(repo_root):
+    # `run` ends the process without the interpreter's shutdown once numba has run: the JSON
+    # must still arrive whole, and a late error keep its status.
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}
+    command = [sys.executable, "-m", "adamw_rms", "simulate", "--engine", "numba"]
+    done = subprocess.run(
+        [*command, "--json", "--n", "64", "--steps", "10"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["config"]["n"] == 64
+    failed = subprocess.run(
+        [*command, "--n", "64", "--steps", "10", "--threads", "100000"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: threads must be in")

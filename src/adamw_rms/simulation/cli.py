@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -135,6 +136,12 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
 
     engine = args.engine or _default_engine()
     options: dict[str, Any] = {"progress": False if args.no_progress else None}
+    if engine == "numba":
+        # This process's idle OpenMP threads sleep rather than spin (libgomp spins for a while
+        # by default): on a busy machine a spinning thread takes the core from the one still
+        # working, 10-20 ms per kernel call. Read when numba starts its threads, just below; a
+        # value the user set wins. (Not for torch: its own OpenMP threads may prefer to spin.)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.threads is not None:
         if engine != "numba":
             raise ValueError("--threads applies to the numba engine only")
