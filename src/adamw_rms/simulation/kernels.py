@@ -75,7 +75,8 @@ _THRESHOLDS, _WIDTHS, _HEIGHTS = ZIGGURAT
 # The fast path indexes by the word's low 11 bits, the layer and the sign bit above it: the
 # widths with the sign folded in (``b * (-w)`` is ``-(b * w)`` exactly: rounding is symmetric),
 # and the thresholds once per sign.
-assert SIGN_BIT == LAYERS.bit_length() - 1, "the sign bit must sit just above the layer bits"
+if SIGN_BIT != LAYERS.bit_length() - 1:  # pragma: no cover - a guard for edits of .random
+    raise ImportError("the signed tables need the sign bit just above the layer bits")
 _SIGNED_INDEX = np.uint64(2 * LAYERS - 1)
 _SIGNED_WIDTHS = np.concatenate([_WIDTHS, -_WIDTHS])
 _SIGNED_THRESHOLDS = np.concatenate([_THRESHOLDS, _THRESHOLDS])
