@@ -118,11 +118,11 @@ def _check_fused(fused: bool | None, update: str, device: torch.device, dtype: t
     if not fused:
         return
     # Let PyTorch say whether it has the fused kernel here: one step on a one-element tensor.
-    probe = torch.nn.Parameter(torch.zeros(1, device=device, dtype=dtype))
-    probe.grad = torch.ones_like(probe)
     try:
+        probe = torch.nn.Parameter(torch.zeros(1, device=device, dtype=dtype))
+        probe.grad = torch.ones_like(probe)
         torch.optim.AdamW([probe], fused=True).step()
-    except RuntimeError as error:
+    except (RuntimeError, TypeError) as error:  # TypeError: e.g. float64 on MPS
         raise ValueError(
             f"fused=True: torch {torch.__version__} has no fused AdamW for {dtype} on "
             f"{device.type} ({error})"
