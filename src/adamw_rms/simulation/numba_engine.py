@@ -62,12 +62,12 @@ __all__ = ["CHUNK", "LANES", "run"]
 #: ``CHUNK``, so the sums, hence the results, do not depend on it. Measured with this loop, one
 #: thread, paired runs: 8 lanes 4.2e8 element-steps/s, 16 5.2e8, 32 5.3e8, 64 5.0e8.
 LANES = 32
-if CHUNK % LANES:  # pragma: no cover - a guard for edits
-    raise ValueError("LANES must divide CHUNK")
 
-#: Coordinates per kernel call when no progress bar is shown: bounds the keys (8 bytes each)
-#: and the per-chunk sums; n = 2·10⁵ is one call.
+#: Coordinates per kernel call when no progress bar is shown (whole chunks): bounds the keys
+#: (8 bytes each) and the per-chunk sums; n = 2·10⁵ is one call.
 MAX_GROUP = 1 << 20
+if CHUNK % LANES or MAX_GROUP % CHUNK:  # pragma: no cover - a guard for edits
+    raise ValueError("LANES must divide CHUNK, and CHUNK MAX_GROUP")
 
 
 @numba.njit(inline="always")
