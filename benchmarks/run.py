@@ -15,8 +15,10 @@ path (>= 1000x), the same formula hand-written in NumPy (>= 0.8x) and an absolut
 (>= 1e7 evaluations/s); see ``benchmarks/_estimators.py``. Missed bars are reported, never
 raised.
 
-simulation: the engines' element-steps per second against the source's NumPy loop (numba
->= 10x); see ``benchmarks/_simulation.py``.
+simulation: the engines' element-steps per second against the source's NumPy loop, the torch
+engine with ``fused`` unset, on and off; bars in paired rounds: numba >= 10x in process, and
+``adamw-rms simulate --engine numba --json`` (n = 2e5, 1e4 steps) >= 12x by its wall time; see
+``benchmarks/_simulation.py``.
 
 schedules: weight-RMS trajectories on 10^6 steps (< 0.1 s), with the O(T^2) sum side by side on
 small T; see ``benchmarks/_schedules.py``.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -79,6 +82,11 @@ def test_check_plot_writes_a_png(tmp_path, capsys):
         (["simulate", "--n", "1"], "n must be in [2, inf)"),
         (["simulate", "--threads", "2", "--engine", "numpy"], "--threads applies to the numba"),
         (["check", "--engine", "torch", "--steps", "10", "--n", "10"], "always applies bias"),
+        (["simulate", "--fused", "--engine", "numba"], "--fused/--no-fused apply to the torch"),
+        (
+            ["simulate", "--engine", "torch", "--update", "sign_sgdm", "--no-fused"],
+            "fused applies to torch.optim.AdamW only",
+        ),
     ],
 )
 def test_errors_exit_2_with_one_line(args, message, capsys):
@@ -93,3 +101,32 @@ def test_argparse_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["simulate", "--engine", "jax"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("flag", ["--fused", "--no-fused", None])
+def test_simulate_torch_fused_flag_reaches_adamw(flag, capsys):
+    pytest.importorskip("torch")
+    args = ["simulate", "--engine", "torch", "--device", "cpu", "--bias-correction", "--json"]
+    args += ["--steps", "50", "--n", "200", "--no-progress"] + ([flag] if flag else [])
+    assert main(args) == 0
+    info = json.loads(capsys.readouterr().out)["info"]
+    assert info["fused"] == {"--fused": True, "--no-fused": False, None: None}[flag]
+    assert info["implementation"] == ("fused" if flag == "--fused" else "for-loop")
+
+
+def test_the_program_flushes_its_output_and_exit_status(repo_root):
+    # `run` ends the process without the interpreter's shutdown once numba has run: the JSON
+    # must still arrive whole, and a late error keep its status.
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}
+    command = [sys.executable, "-m", "adamw_rms", "simulate", "--engine", "numba"]
+    done = subprocess.run(
+        [*command, "--json", "--n", "64", "--steps", "10"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["config"]["n"] == 64
+    failed = subprocess.run(
+        [*command, "--n", "64", "--steps", "10", "--threads", "100000"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: threads must be in")

@@ -175,6 +175,38 @@ def test_torch_adamw_agrees_with_numba():
     within_combined_se(simulate(config, engine="torch", device="cpu"), simulate(config, "numba"))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_fused_and_for_loop_agree_with_numba_and_each_other(dtype):
+    pytest.importorskip("torch")
+    config = small(n=4000, steps=300, grad_mean=0.2, dtype=dtype, record_steps=(0, 100, 300))
+    numba_result = simulate(config, engine="numba")
+    runs = {f: simulate(config, engine="torch", device="cpu", fused=f) for f in (None, True, False)}
+    for fused, result in runs.items():
+        within_combined_se(result, numba_result)
+        assert result.info["fused"] is fused
+    # The default on the CPU is the for-loop: the very same run as fused=False.
+    assert runs[None].info["implementation"] == runs[False].info["implementation"] == "for-loop"
+    assert runs[True].info["implementation"] == "fused"
+    assert runs[None].weight_rms.tolist() == runs[False].weight_rms.tolist()
+    # Same gradients (one torch.Generator): the fused kernel differs by rounding only.
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(runs[True].weight_rms, runs[False].weight_rms, rtol=tolerance)
+    assert runs[True].update_rms == pytest.approx(runs[False].update_rms, rel=100 * tolerance)
+
+
+def test_torch_fused_is_refused_where_it_cannot_apply():
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=r"fused applies to torch\.optim\.AdamW only"):
+        simulate(small(n=100, update="sign_sgdm"), engine="torch", device="cpu", fused=True)
+    with pytest.raises(ValueError, match=r"fused applies to torch\.optim\.AdamW only"):
+        simulate(small(n=100, update="sign_sgdm"), engine="torch", device="cpu", fused=False)
+    with pytest.raises(ValueError, match="fused must be True, False or None"):
+        simulate(small(n=100), engine="torch", device="cpu", fused="yes")
+    # A device without the fused kernel: PyTorch's own refusal, named.
+    with pytest.raises(ValueError, match=r"has no fused AdamW for torch\.float64 on meta"):
+        simulate(small(n=100), engine="torch", device="meta", fused=True)
+
+
 def test_torch_sign_sgdm_agrees_with_numba():
     pytest.importorskip("torch")
     config = small(n=8000, update="sign_sgdm")

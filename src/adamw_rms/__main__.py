@@ -1,6 +1,7 @@
 """The command line: ``adamw-rms derive | steps | latex | simulate | check | accuracy``.
 
 Also ``python -m adamw_rms``. Errors in the arguments exit with status 2 and one line.
+:func:`main` runs a command in process (tests call it); :func:`run` is the program.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 DEFAULT_OUT = Path("derivations")
 DEFAULT_CODE_OUT = Path("src/adamw_rms/estimators/_generated.py")
@@ -461,5 +463,25 @@ def _silence_stdout() -> None:
         pass  # no real descriptor (output captured in process): nothing will flush to a pipe
 
 
+def run() -> NoReturn:
+    """The program (``adamw-rms``, ``python -m adamw_rms``): :func:`main`, then exit.
+
+    Once numba has compiled or loaded a kernel, the interpreter's shutdown takes about 0.1 s
+    (numba's registries and LLVM torn down), as much as a small simulation, for nothing:
+    ``simulate`` and ``check`` have written their output by then. So after flushing it, the
+    process ends at once; without numba (``derive``, ``steps``, ``latex``) it exits normally.
+    """
+    code = main()
+    if "numba" in sys.modules:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: let the normal exit deal with it
+        else:
+            os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

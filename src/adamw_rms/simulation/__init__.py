@@ -59,8 +59,9 @@ def simulate(config: SimulationConfig, engine: str = "numba", **options: Any) ->
 
     ``options`` go to the engine's ``run``: ``progress`` for all; ``random_source`` for numpy
     (``"numpy"``: the source's ``RandomState`` stream; ``"counter"``: the numba engine's
-    numbers); ``threads`` for numba; ``device`` and ``scheduler`` for torch. Every engine
-    returns a :class:`SimulationResult` with standard errors over coordinates.
+    numbers); ``threads`` for numba; ``device``, ``scheduler`` and ``fused``
+    (``torch.optim.AdamW(fused=...)``, default ``None``: PyTorch's choice) for torch. Every
+    engine returns a :class:`SimulationResult` with standard errors over coordinates.
     """
     if not isinstance(config, SimulationConfig):
         raise TypeError(f"config must be a SimulationConfig; got {type(config).__name__}")

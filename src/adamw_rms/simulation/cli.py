@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -70,6 +71,13 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
         help="default: numba when installed, else numpy",
     )
     run.add_argument("--device", default=None, help="torch engine: cpu, cuda, ... (default auto)")
+    run.add_argument(
+        "--fused",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch engine, AdamW: torch.optim.AdamW(fused=True/False); default: PyTorch's "
+        "choice (fused=None: the for-loop on the CPU, foreach on CUDA)",
+    )
     run.add_argument("--threads", type=int, default=None, help="numba engine: worker threads")
     run.add_argument("--json", action="store_true", help="print one JSON object instead")
     run.add_argument(
@@ -128,6 +136,12 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
 
     engine = args.engine or _default_engine()
     options: dict[str, Any] = {"progress": False if args.no_progress else None}
+    if engine == "numba":
+        # This process's idle OpenMP threads sleep rather than spin (libgomp spins for a while
+        # by default): on a busy machine a spinning thread takes the core from the one still
+        # working, 10-20 ms per kernel call. Read when numba starts its threads, just below; a
+        # value the user set wins. (Not for torch: its own OpenMP threads may prefer to spin.)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.threads is not None:
         if engine != "numba":
             raise ValueError("--threads applies to the numba engine only")
@@ -136,6 +150,10 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
         if engine != "torch":
             raise ValueError("--device applies to the torch engine only")
         options["device"] = args.device
+    if args.fused is not None:
+        if engine != "torch":
+            raise ValueError("--fused/--no-fused apply to the torch engine only")
+        options["fused"] = args.fused
     return simulate(config, engine=engine, **options)
 
 

@@ -12,6 +12,14 @@ The update RMS is measured from what the optimizer actually did:
 ``torch.optim.AdamW`` always applies Adam's bias correction, so ``bias_correction=False`` is
 refused rather than silently ignored. ``update="sign_sgdm"`` runs :class:`SignSGDMW`, a
 minimal ``torch.optim.Optimizer`` with the same decay convention.
+
+``fused`` is passed to ``torch.optim.AdamW(..., fused=fused)``; the default ``None`` leaves the
+choice to PyTorch, so the path validated here is the one a training script gets by default. In
+PyTorch 2.13 ``fused=None`` never picks the fused kernel: it takes the ``foreach`` (multi-tensor)
+implementation where every parameter is on a device with foreach kernels (CUDA, XPU, ...), else
+the single-tensor for-loop -- on the CPU, the for-loop. ``fused=True`` runs the fused kernel
+(CPU, CUDA, MPS, XPU, ...; floating-point parameters), ``fused=False`` the for-loop everywhere
+(``foreach`` is left unset). ``info["implementation"]`` records which one ran.
 """
 
 from __future__ import annotations
@@ -81,6 +89,46 @@ def _device(device: str | None) -> torch.device:
     return chosen
 
 
+def _implementation(param: torch.Tensor, fused: bool | None) -> str:
+    """Which ``torch.optim.AdamW`` implementation ``fused`` selects for ``param``."""
+    if fused:
+        return "fused"
+    if fused is False:
+        return "for-loop"
+    try:  # PyTorch's own default rule (a private helper; its absence is not an error)
+        from torch.optim.optimizer import _default_to_fused_or_foreach
+
+        _, foreach = _default_to_fused_or_foreach([param], differentiable=False, use_fused=False)
+    except (ImportError, TypeError):  # pragma: no cover - another PyTorch
+        return "PyTorch's default"
+    return "foreach" if foreach else "for-loop"
+
+
+def _check_fused(fused: bool | None, update: str, device: torch.device, dtype: torch.dtype) -> None:
+    """Refuse ``fused`` where it cannot apply, with the reason, before the run starts."""
+    if fused is None:
+        return
+    if not isinstance(fused, bool):
+        raise ValueError(f"fused must be True, False or None; got {fused!r}")
+    if update != "adamw":
+        raise ValueError(
+            "fused applies to torch.optim.AdamW only; update='sign_sgdm' runs SignSGDMW, which "
+            "has no fused implementation (leave fused unset)"
+        )
+    if not fused:
+        return
+    # Let PyTorch say whether it has the fused kernel here: one step on a one-element tensor.
+    try:
+        probe = torch.nn.Parameter(torch.zeros(1, device=device, dtype=dtype))
+        probe.grad = torch.ones_like(probe)
+        torch.optim.AdamW([probe], fused=True).step()
+    except (RuntimeError, TypeError) as error:  # TypeError: e.g. float64 on MPS
+        raise ValueError(
+            f"fused=True: torch {torch.__version__} has no fused AdamW for {dtype} on "
+            f"{device.type} ({error})"
+        ) from error
+
+
 def _sum_squares(tensor: torch.Tensor) -> tuple[float, float]:
     squares = tensor.to(torch.float64).square()
     return float(squares.sum()), float(squares.square().sum())
@@ -91,6 +139,7 @@ def run(
     *,
     device: str | None = None,
     scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    fused: bool | None = None,
     progress: bool | None = None,
 ) -> SimulationResult:
     """Simulate ``config`` with ``torch.optim.AdamW`` (or :class:`SignSGDMW`).
@@ -103,6 +152,12 @@ def run(
         ``optimizer -> LR scheduler`` (e.g. ``lambda opt: CosineAnnealingLR(opt, T_max=...)``),
         stepped after every optimizer step; ``config.lr`` is then its base learning rate and
         must be a number. The learning rates it set are returned in ``info["lr"]``.
+    fused
+        ``torch.optim.AdamW(fused=...)``: ``None`` (default) lets PyTorch choose, as in a
+        training script that does not set it (the for-loop on the CPU, ``foreach`` on CUDA);
+        ``True`` the fused kernel, ``False`` the for-loop. AdamW only: refused with
+        ``update="sign_sgdm"``, and ``True`` is refused where PyTorch has no fused kernel for
+        the device and dtype.
     progress
         Show a progress bar over steps (tqdm); ``None``: on long runs in a terminal.
     """
@@ -115,6 +170,7 @@ def run(
         raise ValueError("scheduler: give config.lr as a number (the base rate), not a schedule")
     chosen = _device(device)
     dtype = {"float64": torch.float64, "float32": torch.float32}[config.dtype]
+    _check_fused(fused, config.update, chosen, dtype)
     generator = torch.Generator(device=chosen).manual_seed(config.seed)
     n = config.n
 
@@ -130,7 +186,7 @@ def run(
     if config.update == "adamw":
         optimizer: torch.optim.Optimizer = torch.optim.AdamW(
             [param], lr=float(lr_steps[0]), betas=betas, eps=config.eps,
-            weight_decay=float(decay_steps[0]),
+            weight_decay=float(decay_steps[0]), fused=fused,
         )  # fmt: skip
     else:
         optimizer = SignSGDMW(
@@ -177,6 +233,9 @@ def run(
         "torch": torch.__version__,
         "optimizer": type(optimizer).__name__,
     }
+    if config.update == "adamw":
+        info["fused"] = fused
+        info["implementation"] = _implementation(param, fused)
     if lr_scheduler is not None:
         info["scheduler"] = type(lr_scheduler).__name__
         info["lr"] = used_lr
