@@ -468,11 +468,12 @@ def run() -> NoReturn:
 
     Once numba has compiled or loaded a kernel, the interpreter's shutdown takes about 0.1 s
     (numba's registries and LLVM torn down), as much as a small simulation, for nothing:
-    ``simulate`` and ``check`` have written their output by then. So after flushing it, the
-    process ends at once; without numba (``derive``, ``steps``, ``latex``) it exits normally.
+    ``simulate`` and ``check`` have written their output by then. So after flushing it, those
+    two end the process at once; every other command (``accuracy``'s executors and files
+    included) exits normally.
     """
     code = main()
-    if "numba" in sys.modules:
+    if sys.argv[1:2] in (["simulate"], ["check"]) and "numba" in sys.modules:
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -19,6 +19,10 @@ One place for what the numba engine (:mod:`.numba_engine`) and the sweep (:mod:`
 The small functions are compiled with ``inline="always"`` and work on scalars: inside a
 kernel's loop over a block they become part of its body, so the loop still vectorises (helpers
 that loop over arrays themselves measured 5-8% slower in the engine).
+
+numba's on-disk cache is keyed by the file that defines a kernel, not by the files of the
+functions it inlines: after editing this module, delete ``__pycache__/*.nbi`` and ``*.nbc`` of
+the package (``make clean`` does) or the engine and the sweep keep their stale compiled code.
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ __all__ = [
     "adamw_step",
     "adamw_update",
     "draw_normals",
-    "fill_normals",
     "first_try",
     "moments_step",
     "redo_rejections",
@@ -174,16 +177,6 @@ def draw_normals(keys, base, lanes, counter, out):
         rejected += miss
     if rejected:
         redo_rejections(keys, base, lanes, counter, out)
-
-
-@numba.njit(inline="always")
-def fill_normals(keys, base, lanes, counter, words, out, tables):
-    """:func:`draw_normals` with the arguments of its earlier signature.
-
-    ``words`` (scratch) and ``tables`` (:data:`.random.ZIGGURAT`) are no longer read: the
-    tables are compiled in (see :func:`first_try`). Kept for the callers that pass them.
-    """
-    draw_normals(keys, base, lanes, counter, out)
 
 
 @numba.njit(inline="always")

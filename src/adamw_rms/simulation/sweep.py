@@ -68,13 +68,13 @@ from .kernels import (
     LANES,
     NJIT,
     adamw_update,
-    fill_normals,
+    draw_normals,
     moments_step,
     sign_step,
     step_word,
     weight_step,
 )
-from .random import ZIGGURAT, coordinate_keys
+from .random import coordinate_keys
 from .reference import Betas
 
 __all__ = [
@@ -359,7 +359,6 @@ def _sweep_kernel(
     record,
     recorded,
     window_start,
-    tables,
 ):
     n = keys.size
     families, steps = inverse_bias1.shape
@@ -370,7 +369,6 @@ def _sweep_kernel(
     window = steps - window_start + 1
     for chunk in numba.prange(chunks):
         normal = np.empty(LANES)
-        words = np.empty(LANES, dtype=np.uint64)
         gradient = np.empty(LANES)
         momentum = np.empty(LANES)
         second = np.empty(LANES)
@@ -382,7 +380,7 @@ def _sweep_kernel(
         chunk_end = min(n, (chunk + 1) * CHUNK)
         for base in range(chunk * CHUNK, chunk_end, LANES):
             lanes = min(LANES, chunk_end - base)
-            fill_normals(keys, base, lanes, step_word(0), words, normal, tables)
+            draw_normals(keys, base, lanes, step_word(0), normal)
             for lane in range(lanes):
                 momentum[lane] = 0.0
                 second[lane] = 0.0
@@ -399,7 +397,7 @@ def _sweep_kernel(
                 position = 1
             for step in range(1, steps + 1):
                 k_step = step - 1
-                fill_normals(keys, base, lanes, step_word(step), words, normal, tables)
+                draw_normals(keys, base, lanes, step_word(step), normal)
                 for lane in range(lanes):
                     gradient[lane] = grad_mean + grad_std * normal[lane]
                 in_window = 1.0 if step >= window_start else 0.0
@@ -626,7 +624,6 @@ def sweep(
         record,
         recorded,
         steps - window + 1,
-        ZIGGURAT,
     )
     sums = _Sums(first, last, weight_sums.sum(axis=0), update_sums.sum(axis=0))
     elapsed = time.perf_counter() - start
