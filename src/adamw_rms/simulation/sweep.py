@@ -76,6 +76,7 @@ from .kernels import (
 )
 from .random import coordinate_keys
 from .reference import Betas
+from .result import rms_with_se
 
 __all__ = [
     "SweepResult",
@@ -221,15 +222,6 @@ def controlled_rms_with_se(
     rms = np.sqrt(np.maximum(estimate, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.where(rms > 0, np.sqrt(residual / count) / (2.0 * rms), 0.0)
-    return rms, se
-
-
-def _plain_rms_with_se(total, total_sq, count):
-    mean = total / count
-    variance = np.maximum(total_sq - count * mean * mean, 0.0) / (count - 1)
-    rms = np.sqrt(mean)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.where(rms > 0, np.sqrt(variance / count) / (2.0 * rms), 0.0)
     return rms, se
 
 
@@ -632,12 +624,12 @@ def sweep(
 
 def _result(variants, record, sums, expected, recorded, families, elapsed, update):
     count = sums.last - sums.first
-    plain, plain_se = _plain_rms_with_se(sums.weights[..., 0], sums.weights[..., 1], count)
+    plain, plain_se = rms_with_se(sums.weights[..., 0], sums.weights[..., 1], count)
     precise, precise_se = controlled_rms_with_se(sums.weights, expected, count)
     updates = {}
     if update == "adamw":
         for f, key in enumerate(families):
-            rms, se = _plain_rms_with_se(sums.updates[f, 0], sums.updates[f, 1], count)
+            rms, se = rms_with_se(sums.updates[f, 0], sums.updates[f, 1], count)
             updates[key] = (float(rms), float(se))
     nan = np.full(plain.shape, np.nan)
     surrogate = sums.weights[..., 2] / count
