@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .accuracy_warning import AccuracyWarning  # no imports of its own: stays light
+
 __version__ = "0.1.0"
 __all__ = [
     "DERIVATION_NAMES",
+    "AccuracyWarning",
     "Derivation",
     "SimulationConfig",
     "SimulationResult",
@@ -44,7 +47,7 @@ __all__ = [
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
 _SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
-_NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - {"compare"}
+_NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - {"AccuracyWarning", "compare"}
 
 if TYPE_CHECKING:
     from .comparison import compare

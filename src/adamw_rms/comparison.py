@@ -1,14 +1,30 @@
-"""Predicted against simulated: relative error, z-score and the formula's measured accuracy.
+"""Predicted against simulated: relative error, z-score, and two verdicts per formula.
 
 The formulas themselves, and where each applies, are the registry :mod:`adamw_rms.formulas`
-(re-exported here). Their accuracy is not assumed: ``adamw-rms accuracy`` (``make accuracy``)
-simulates a grid of settings (``docs/accuracy.md``) and stores every point in
+(re-exported here). Each :class:`Comparison` answers two separate questions:
+
+``accurate``
+    Is the formula accurate *here*: ``|predicted / simulated - 1| <= tolerance + 2 SE`` (the
+    simulation's relative standard error; ``tolerance`` defaults to 1%). This is the verdict to
+    read: a formula 77% off is never accurate, however well that error was measured before.
+``within_band``
+    Is this simulation consistent with the formula's *measured* error band (a regression check
+    of the formula, the simulation and the accuracy study together, not a statement of
+    accuracy): ``predicted / simulated - 1`` lies in the band widened by 4 of this
+    simulation's standard errors.
+
+Where the bands come from. Constant-schedule formulas: ``adamw-rms accuracy`` (``make
+accuracy``) simulates a grid of settings (``docs/accuracy.md``) and stores every point in
 ``adamw_rms/data/accuracy.csv``; the band of a configuration is the range of relative errors
-``predicted / simulated - 1`` over the grid points of its nearest grid cell (nearest ``beta1``,
-``beta2``, SNR and ``t * lr * weight_decay``; same bias-correction setting; all ``init_rms`` and
-``lr * weight_decay`` of the grid), widened by 4 of the grid's standard errors. A comparison is
-*within* when ``predicted / simulated - 1`` lies in that band widened by 4 of this simulation's
-standard errors.
+over the grid points of its nearest grid cell (nearest ``beta1``, ``beta2``, SNR and
+``t * lr * weight_decay``; same bias-correction setting; all ``init_rms`` and
+``lr * weight_decay`` of the grid), widened by 4 of the grid's standard errors. Schedule
+formulas (part 2): the schedule study (``accuracy_schedules.csv``: cosine, WSD and linear runs
+recorded at five fractions of the run); a configuration's band is the range of the method's
+errors over the three runs at the recorded fraction of the run nearest to ``step / steps``
+(the errors grow along a decay, so one band over all steps would be loose early and the
+nearest fraction keeps it tight), widened by 4 standard errors. It is *extrapolated* where the
+configuration is far from the study (:func:`measured_band`).
 """
 
 from __future__ import annotations
@@ -20,17 +36,26 @@ from typing import Any
 
 import numpy as np
 
-from .data import ACCURACY_FILES, accuracy_table
+from .data import (
+    ACCURACY_FILES,
+    SCHEDULE_PEAK,
+    SCHEDULE_STEPS,
+    WEIGHT_DECAY,
+    accuracy_table,
+    schedule_table,
+)
 from .formulas import FORMULAS, Formula, formula
 from .simulation import SimulationConfig, SimulationResult
 
 __all__ = [
     "ACCURACY_FILES",
+    "DEFAULT_TOLERANCE",
     "FORMULAS",
     "Band",
     "Comparison",
     "Formula",
     "accuracy_table",
+    "check_tolerance",
     "compare",
     "comparison_table",
     "formula",
@@ -39,6 +64,35 @@ __all__ = [
 
 #: Standard errors added on each side of a band (grid) and of a comparison (this simulation).
 SE_MULTIPLIER = 4.0
+#: The accuracy verdict's default tolerance on ``|predicted / simulated - 1|`` (1%).
+DEFAULT_TOLERANCE = 0.01
+#: Standard errors of this simulation added to the tolerance of the accuracy verdict.
+ACCURACY_SE = 2.0
+#: A scheduled configuration whose peak ``lr * weight_decay``, or whose length in timescales
+#: at that peak (``steps * peak lr * weight_decay``), is more than this factor from the
+#: schedule study's gets an extrapolated band.
+SCHEDULE_STUDY_FACTOR = 2.0
+
+
+def check_tolerance(tolerance: Any) -> float:
+    """``tolerance`` as a float in (0, 1) (a fraction: 0.01 is 1%), else TypeError/ValueError."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer,
+                                                                 np.floating)):  # fmt: skip
+        raise TypeError(f"tolerance must be a number; got {type(tolerance).__name__}")
+    value = float(tolerance)
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise ValueError(f"tolerance must be a fraction in (0, 1), e.g. 0.01 for 1%; got {value!r}")
+    return value
+
+
+def _percent(fraction: float, sign: bool = True) -> str:
+    """``0.771 -> '+77%'``, ``0.0134 -> '+1.3%'``, ``0.01 -> '1%'`` (two significant digits)."""
+    if not math.isfinite(fraction):
+        return f"{fraction:+}" if sign else str(fraction)
+    text = f"{100 * fraction:{'+' if sign else ''}.2g}"
+    if "e" in text:  # 1234% prints as 1.2e+03 under .2g
+        text = f"{100 * fraction:{'+' if sign else ''}.0f}"
+    return text + "%"
 
 
 @dataclass(frozen=True)
@@ -66,6 +120,7 @@ class Comparison:
     simulated: float
     se: float
     band: Band | None
+    tolerance: float = DEFAULT_TOLERANCE
 
     @property
     def rel_error(self) -> float:
@@ -89,8 +144,14 @@ class Comparison:
         return (self.predicted - self.simulated) / self.se
 
     @property
-    def within(self) -> bool | None:
-        """Inside the measured band +- 4 SE of this simulation (None: no band measured)."""
+    def accurate(self) -> bool:
+        """Accurate here: ``|rel_error| <= tolerance + 2 * rel_se``."""
+        return abs(self.rel_error) <= self.tolerance + ACCURACY_SE * self.rel_se
+
+    @property
+    def within_band(self) -> bool | None:
+        """Consistent with the formula's measured band: inside it +- 4 SE of this simulation
+        (None: no band measured). A regression check, not accuracy: see :attr:`accurate`."""
         if self.band is None:
             return None
         margin = SE_MULTIPLIER * self.rel_se
@@ -98,9 +159,21 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
+        """The accuracy verdict in words: ``"accurate (±1%)"`` or ``"off by +77%"``."""
+        if not self.accurate:
+            return f"off by {_percent(self.rel_error)}"
+        tolerance = _percent(self.tolerance, sign=False)
+        if ACCURACY_SE * self.rel_se > self.tolerance:  # the simulation's noise decided it
+            return f"accurate (±{tolerance} + 2 SE)"
+        return f"accurate (±{tolerance})"
+
+    @property
+    def band_verdict(self) -> str:
+        """The band check in words: ``"within band"``, ``"OUTSIDE band"`` (``" (extrapolated)"``
+        where the band is), or ``"no measured band"``."""
         if self.band is None:
             return "no measured band"
-        text = "within band" if self.within else "OUTSIDE band"
+        text = "within band" if self.within_band else "OUTSIDE band"
         return text + (" (extrapolated)" if self.band.extrapolated else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,23 +188,47 @@ class Comparison:
             "se": self.se,
             "rel_error": self.rel_error,
             "z": self.z,
+            "tolerance": self.tolerance,
+            "accurate": self.accurate,
             "band": None if self.band is None else [self.band.low, self.band.high],
             "extrapolated": None if self.band is None else self.band.extrapolated,
-            "within": self.within,
+            "within_band": self.within_band,
         }
 
 
-def compare(result: SimulationResult, step: int | None = None) -> list[Comparison]:
+def compare(
+    result: SimulationResult, step: int | None = None, *, tolerance: float = DEFAULT_TOLERANCE
+) -> list[Comparison]:
     """Every applicable formula against ``result`` at ``step`` (default: the last recorded).
+
+    Parameters
+    ----------
+    result
+        A simulation (:func:`adamw_rms.simulation.simulate`).
+    step
+        A recorded step of ``result``; default its last.
+    tolerance
+        The accuracy verdict's tolerance on ``|predicted / simulated - 1|``, a fraction in
+        (0, 1) (default 0.01: 1%); :attr:`Comparison.accurate` adds 2 standard errors of the
+        simulation to it.
+
+    Returns
+    -------
+    list of Comparison
+        One per applicable formula of :data:`FORMULAS`, in registry order.
 
     Examples
     --------
     >>> from adamw_rms.comparison import compare
     >>> from adamw_rms.simulation import SimulationConfig, simulate
     >>> result = simulate(SimulationConfig.source(n=2000, steps=3000), engine="numpy")
-    >>> [c.formula.name for c in compare(result)]
+    >>> rows = compare(result)
+    >>> [c.formula.name for c in rows]
     ['theta_rms', 'theta_rms_mu0', 'equilibrium', 'quick', 'update_rms']
+    >>> rows[3].verdict, rows[3].accurate, rows[3].within_band  # quick: a measured error
+    ('off by -81%', False, True)
     """
+    tolerance = check_tolerance(tolerance)
     config = result.config
     step = int(result.steps[-1]) if step is None else step
     simulated_weight, weight_se = result.at(step)
@@ -151,6 +248,7 @@ def compare(result: SimulationResult, step: int | None = None) -> list[Compariso
                 simulated=simulated,
                 se=se,
                 band=item.band(config, step),
+                tolerance=tolerance,
             )
         )
     return rows
@@ -169,9 +267,29 @@ def _nearest(grid: np.ndarray, value: float, transform: Callable[[np.ndarray], n
 
 def measured_band(item: Formula, config: SimulationConfig, step: int) -> Band | None:
     """The measured accuracy band of ``item`` for ``config`` at ``step`` (None: never
-    measured); :meth:`Formula.band <adamw_rms.formulas.Formula.band>` calls it."""
+    measured); :meth:`Formula.band <adamw_rms.formulas.Formula.band>` calls it.
+
+    Constant schedules: the nearest cell of the AdamW or SignSGDMW grid (module docstring).
+    Schedules: :func:`_schedule_band`, the schedule study at the nearest fraction of the run.
+
+    Examples
+    --------
+    >>> from adamw_rms.comparison import measured_band
+    >>> from adamw_rms.formulas import formula
+    >>> from adamw_rms.schedules import cosine
+    >>> from adamw_rms.simulation import SimulationConfig
+    >>> study = SimulationConfig.source(lr=cosine(1e-3, 1e-4, 10_000), steps=10_000)
+    >>> band = measured_band(formula("schedule_single_epoch"), study, 10_000)
+    >>> band.points, band.extrapolated, band.low > 0.01  # 1.9% ... 2.7% high at the end
+    (3, False, True)
+    >>> longer = study.replace(lr=cosine(1e-3, 1e-4, 100_000), steps=100_000)
+    >>> measured_band(formula("schedule_single_epoch"), longer, 100_000).extrapolated
+    True
+    """
+    if config.has_schedule:
+        return _schedule_band(item, config, step)
     table = accuracy_table()
-    if not table or config.has_schedule:
+    if not table:
         return None
     name = item.name
     rows = table["formula"] == name
@@ -221,29 +339,94 @@ def measured_band(item: Formula, config: SimulationConfig, step: int) -> Band | 
     )
 
 
+def _schedule_band(item: Formula, config: SimulationConfig, step: int) -> Band | None:
+    """The schedule study's band of ``item`` (a part-2 formula) at the nearest fraction of the
+    run: all three schedules of the study at that fraction, errors +- 4 SE.
+
+    Extrapolated unless the configuration matches the study where it matters: the source's
+    betas, eps and bias correction, zero-mean gradients, a constant weight decay, and a peak
+    ``lr * weight_decay`` and a length in peak timescales each within
+    :data:`SCHEDULE_STUDY_FACTOR` of the study's (1e-4 per step, 10 000 steps: one
+    timescale). The shape is not matched: the band covers the study's cosine, WSD and linear
+    runs.
+    """
+    table = schedule_table()
+    method = item.name.removeprefix("schedule_")
+    if not table or item.name == method:
+        return None
+    rows = table["method"] == method
+    if not rows.any():
+        return None
+    fraction = step / config.steps
+    fractions = table["step"] / SCHEDULE_STEPS
+    levels = np.unique(fractions[rows])
+    nearest = float(levels[int(np.argmin(np.abs(levels - fraction)))])
+    rows &= fractions == nearest
+    study = SimulationConfig.source(steps=SCHEDULE_STEPS)
+    decay = config.lr_per_step() * config.weight_decay_per_step()
+    peak, study_peak = float(decay.max()), SCHEDULE_PEAK * WEIGHT_DECAY
+    factor = SCHEDULE_STUDY_FACTOR
+    far = lambda a, b: not (b / factor <= a <= b * factor)  # noqa: E731
+    extrapolated = (
+        (config.beta1, config.beta2, config.bias_correction)
+        != (study.beta1, study.beta2, study.bias_correction)
+        or config.eps > 1e-3 * config.grad_std
+        or config.grad_mean != 0
+        or np.ptp(config.weight_decay_per_step()) > 0
+        or far(peak, study_peak)
+        or far(peak * config.steps, study_peak * SCHEDULE_STEPS)
+    )
+    errors = table["rel_error"][rows]
+    margins = SE_MULTIPLIER * table["rel_se"][rows]
+    return Band(
+        low=float(np.min(errors - margins)),
+        high=float(np.max(errors + margins)),
+        cell={"method": method, "step_fraction": nearest},
+        points=int(rows.sum()),
+        extrapolated=bool(extrapolated),
+    )
+
+
 def comparison_table(rows: Sequence[Comparison]) -> str:
     """The rows of :func:`compare` as an aligned text table (what ``adamw-rms check`` prints).
 
-    Columns: formula, target, predicted, simulated ± SE, relative error, z-score, the measured
-    accuracy band and the verdict.
+    Columns: formula, the accuracy verdict (:attr:`Comparison.verdict`), target, predicted,
+    simulated ± SE, relative error, z-score, the measured band and the band check
+    (:attr:`Comparison.band_verdict`); a last line says what the two verdicts mean.
+
+    Examples
+    --------
+    >>> from adamw_rms.comparison import compare, comparison_table
+    >>> from adamw_rms.simulation import SimulationConfig, simulate
+    >>> result = simulate(SimulationConfig.source(n=2000, steps=3000), engine="numpy")
+    >>> print(comparison_table(compare(result)).splitlines()[4][:26])
+    quick          off by -81%
     """
-    header = ("formula", "target", "predicted", "simulated ± SE", "rel. error", "z", "band",
-              "verdict")  # fmt: skip
+    header = ("formula", "accuracy", "target", "predicted", "simulated ± SE", "rel. error", "z",
+              "measured band", "band check")  # fmt: skip
     lines = [header]
     for row in rows:
         lines.append(
             (
                 row.formula.name,
+                row.verdict,
                 row.formula.target,
                 f"{row.predicted:.6g}",
                 f"{row.simulated:.6g} ± {row.se:.2g}",
                 f"{row.rel_error:+.2%}",
                 f"{row.z:+.1f}",
                 str(row.band) if row.band else "-",
-                row.verdict,
+                row.band_verdict,
             )
         )
     widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
-    return "\n".join(
+    table = [
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+    ]
+    tolerances = " / ".join(sorted({_percent(row.tolerance, sign=False) for row in rows}))
+    table += [
+        f"accuracy: |rel. error| <= {tolerances or _percent(DEFAULT_TOLERANCE, sign=False)} "
+        "+ 2 SE of this simulation",
+        "band check: the error agrees with the formula's measured band (regression, not accuracy)",
+    ]
+    return "\n".join(table)

@@ -34,6 +34,7 @@ from .tables import (
     point_row,
     read_csv,
     read_schedule_csv,
+    schedule_table,
     write_csv,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "point_row",
     "read_csv",
     "read_schedule_csv",
+    "schedule_table",
     "settings",
     "write_csv",
 ]

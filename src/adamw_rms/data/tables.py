@@ -25,6 +25,7 @@ __all__ = [
     "point_row",
     "read_csv",
     "read_schedule_csv",
+    "schedule_table",
     "write_csv",
 ]
 
@@ -92,6 +93,30 @@ def read_schedule_csv(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _columns(rows: list[dict[str, str]]) -> dict[str, np.ndarray]:
+    """CSV rows as columns: floats where every value parses, else strings."""
+    columns: dict[str, np.ndarray] = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        try:
+            columns[key] = np.array([float(v) for v in values])
+        except ValueError:
+            columns[key] = np.array(values)
+    return columns
+
+
+@cache
+def schedule_table() -> dict[str, np.ndarray]:
+    """The committed schedule study (``accuracy_schedules.csv``) as columns (empty when not
+    generated yet): ``schedule``, ``method``, ``step``, ..., ``rel_error``, ``rel_se``."""
+    try:
+        text = resources.files("adamw_rms.data").joinpath(FILES["schedules"])
+        rows = list(csv.DictReader(text.read_text(encoding="utf-8").splitlines()))
+    except (FileNotFoundError, ModuleNotFoundError):
+        return {}
+    return _columns(rows) if rows else {}
+
+
 @cache
 def accuracy_table() -> dict[str, np.ndarray]:
     """The committed grids (:data:`ACCURACY_FILES`) as columns (empty when not generated yet)."""
@@ -102,13 +127,4 @@ def accuracy_table() -> dict[str, np.ndarray]:
         except (FileNotFoundError, ModuleNotFoundError):
             continue
         rows += list(csv.DictReader(text.splitlines()))
-    if not rows:
-        return {}
-    columns: dict[str, np.ndarray] = {}
-    for key in rows[0]:
-        values = [row[key] for row in rows]
-        try:
-            columns[key] = np.array([float(v) for v in values])
-        except ValueError:
-            columns[key] = np.array(values)
-    return columns
+    return _columns(rows) if rows else {}

@@ -86,6 +86,11 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
     )  # fmt: skip
     if check:
         run.add_argument(
+            "--tolerance", type=float, default=0.01, metavar="FRACTION",
+            help="a formula is 'accurate' where |predicted / simulated - 1| <= FRACTION + 2 SE "
+            "(default 0.01: 1%%)",
+        )  # fmt: skip
+        run.add_argument(
             "--plot", default=None, metavar="PATH",
             help="draw the trajectory with each formula (needs matplotlib: the plot extra)",
         )  # fmt: skip
@@ -180,8 +185,9 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 @_guarded
 def run_check(args: argparse.Namespace) -> int:
-    from ..comparison import compare, comparison_table
+    from ..comparison import check_tolerance, compare, comparison_table
 
+    tolerance = check_tolerance(args.tolerance)  # before a long simulation, not after it
     record = None
     if args.plot:
         count = min(PLOT_POINTS, args.steps)
@@ -192,7 +198,7 @@ def run_check(args: argparse.Namespace) -> int:
 
         require_matplotlib()
     result = _run(args, config)
-    rows = compare(result)
+    rows = compare(result, tolerance=tolerance)
     if args.json:
         record_out = result.to_dict()
         record_out["formulas"] = [row.to_dict() for row in rows]
