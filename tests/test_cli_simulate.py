@@ -45,6 +45,10 @@ def test_check_json_adds_each_formula(capsys):
         assert row["predicted"] > 0
         assert row["rel_error"] == pytest.approx(row["predicted"] / row["simulated"] - 1)
         assert row["z"] == pytest.approx((row["predicted"] - row["simulated"]) / row["se"])
+        # Two verdicts, both in the JSON: accuracy here, and the measured band (regression).
+        margin = row["tolerance"] + 2 * row["se"] / row["simulated"]
+        assert row["accurate"] == (abs(row["rel_error"]) <= margin)
+        assert isinstance(row["within_band"], bool) and "within" not in row
 
 
 def test_check_with_the_source_settings_names_them(capsys):
@@ -53,6 +57,9 @@ def test_check_with_the_source_settings_names_them(capsys):
     assert "the source's script settings" in text
     for name in ("theta_rms", "equilibrium", "quick", "update_rms"):
         assert name in text
+    # The quick estimate is measured (within its band) but never shown as accurate.
+    (quick,) = [line for line in text.splitlines() if line.startswith("quick ")]
+    assert "off by -8" in quick and "accurate" not in quick and "within band" in quick
 
 
 def test_check_sign_sgdm_compares_both_sign_formulas(capsys):

@@ -5,6 +5,9 @@ of the ``make accuracy`` grid (``src/adamw_rms/data/accuracy.csv``, already wide
 grid's standard errors) plus 4 standard errors of this, smaller, simulation. A band is a range
 ``[a, b]`` of ``predicted / simulated - 1``: where a formula is known to be off, ``a`` and
 ``b`` pin the discrepancy from both sides, so a change in the theory or in an engine shows.
+That is ``Comparison.within_band`` (a regression check); ``Comparison.accurate`` (is the
+formula within 1% + 2 SE here) is checked next to it, so a known discrepancy stays a failure
+of accuracy however well it is measured.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ if not accuracy_table():
 
 # lr * weight_decay = 1e-3 (grid value) keeps the runs short: t * lr * wd = 10 is 10^4 steps.
 CASES = {
-    # name: (formula, settings, step)
+    # name: (formula, settings, step); "known:" cases are the ones not accurate to 1% here
     "theta_rms transient, init 0.1": (
         "theta_rms", dict(beta1=0.9, beta2=0.99, bias_correction=True, init_rms=0.1), 1000),
     "theta_rms steady, init 0": (
@@ -66,7 +69,8 @@ def test_formula_within_its_measured_band(case):
         f"{case}: predicted {row.predicted:.6g}, simulated {row.simulated:.6g} ± {row.se:.2g} "
         f"({row.rel_error:+.3%}); measured band {row.band} ± {margin:.3%}"
     )
-    assert row.within
+    assert row.within_band
+    assert row.accurate == ("known:" not in case), (case, row.verdict)
 
 
 def test_known_discrepancies_are_reported_as_such():
