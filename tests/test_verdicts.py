@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import adamw_rms
+from adamw_rms import estimators
 from adamw_rms.__main__ import main
 from adamw_rms.comparison import (
     DEFAULT_TOLERANCE,
@@ -219,6 +220,7 @@ def test_docs_quote_the_schedule_study():
     quoted = f"within {100 * worst:.1f}%"
     assert quoted in " ".join(weight_rms_trajectory.__doc__.split())
     assert quoted in " ".join(schedule_weight_rms.__doc__.split())
+    assert quoted in " ".join(estimators.__doc__.split())
     assert quoted + " of simulation" in " ".join(README.read_text(encoding="utf-8").split())
     end = (table["method"] == "single_epoch") & (table["step"] == SCHEDULE_STEPS)
     low, high = table["rel_error"][end].min(), table["rel_error"][end].max()
