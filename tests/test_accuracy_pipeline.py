@@ -265,3 +265,12 @@ def test_until_precise_refuses_a_standard_error_that_is_not_finite():
             lambda a, b: b - a, n_start=512, target_rel_se=0.01, worst=lambda c: float("nan"),
             combine=max,
         )  # fmt: skip
+
+
+def test_the_controlled_sweep_refuses_a_tiny_start():
+    from adamw_rms.accuracy.precision import precise_sweep
+    from adamw_rms.simulation.sweep import Variant
+
+    with pytest.raises(ValueError, match="n_start must be at least 512"):
+        precise_sweep([Variant(1e-2, 0.1)], n_start=2, target_rel_se=0.01, beta1=0.9, steps=10,
+                      record_steps=(10,))  # fmt: skip

@@ -8,6 +8,8 @@ and a kernel that no longer compiles fails here too, in ``make test``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,68 @@ def test_tuc_replay_is_the_reference_bit_for_bit():
     measured, slow = measure_tuc(config), reference(config)
     assert measured.weight_rms == slow.final_weight_rms
     assert measured.update_rms == slow.update_rms
+
+
+def test_sweep_surrogate_is_its_definition_replayed_in_numpy():
+    # The control variate's surrogate, theta~ <- (1 - lr wd) theta~ - lr (s m - r v + q), with
+    # the sweep's own terms, replayed in NumPy on the reference normals: the kernel's sums of
+    # theta~² agree (to rounding: the kernel's order of the surrogate's operations is free).
+    from adamw_rms.simulation.random import coordinate_keys, normals
+    from adamw_rms.simulation.sweep import Variant, surrogate_terms, sweep
+
+    steps, n, mean = 60, 40, 0.4  # a full 32-lane block and a partial one
+    record = (0, 13, 60)
+    variants = [
+        Variant(3e-2, 0.2, True, 0.1, eps=1e-3),
+        Variant(np.linspace(3e-2, 1e-3, steps), 0.1),
+    ]
+    result = sweep(variants, beta1=0.8, beta2=0.9, steps=steps, n=n, grad_mean=mean,
+                   record_steps=record, seed=9)  # fmt: skip
+    families = [v.family for v in variants]
+    _, _, s, r, q = surrogate_terms(families, update="adamw", beta1=0.8, beta2=0.9,
+                                       grad_mean=mean, grad_std=1.0, steps=steps)  # fmt: skip
+    keys = coordinate_keys(9, np.arange(n))
+    for k, variant in enumerate(variants):
+        lr = np.broadcast_to(variant.lr, steps)
+        theta = normals(keys, 0) * variant.init_rms
+        m = np.zeros(n)
+        v = np.zeros(n)
+        sums = [float(np.sum(theta**2))]
+        for t in range(1, steps + 1):
+            g = mean + normals(keys, t)
+            m = 0.8 * m + (1 - 0.8) * g
+            v = 0.9 * v + (1 - 0.9) * g * g
+            linear = s[k, t - 1] * m - r[k, t - 1] * v + q[k, t - 1]
+            theta = theta - lr[t - 1] * (linear + variant.weight_decay * theta)
+            if t in record:
+                sums.append(float(np.sum(theta**2)))
+        np.testing.assert_allclose(result.surrogate_mean_square[k] * n, sums, rtol=1e-12)
+        # ... and the plain weights of full blocks are the reference's bit for bit.
+        config = tiny(lr=variant.lr, weight_decay=variant.weight_decay, steps=steps, n=n,
+                      beta1=0.8, beta2=0.9, eps=variant.eps, grad_mean=mean,
+                      bias_correction=variant.bias_correction, init_rms=variant.init_rms, seed=9,
+                      record_steps=record)  # fmt: skip
+        np.testing.assert_allclose(result.weight_rms[k], reference(config).weight_rms, rtol=1e-13)
+
+
+def test_an_edit_of_the_kernels_drops_the_cached_compilations(tmp_path):
+    # numba keys its cache on the file defining a kernel, not on the inlined kernels.py: the
+    # digest check is what makes an edited kernels.py reach the engine and the sweep.
+    import shutil
+
+    from adamw_rms.simulation import kernels
+
+    for name in ("kernels.py", "random.py"):
+        shutil.copy(Path(kernels.__file__).with_name(name), tmp_path / name)
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "sweep._sweep_kernel-1.py311.nbi").write_text("stale")
+    assert kernels.drop_stale_caches(tmp_path)
+    assert not list(cache.glob("*.nbi"))
+    (cache / "sweep._sweep_kernel-1.py311.nbi").write_text("fresh")
+    assert not kernels.drop_stale_caches(tmp_path)  # unchanged sources: the cache stays
+    assert list(cache.glob("*.nbi"))
+    with (tmp_path / "kernels.py").open("a") as stream:
+        stream.write("\n# an edit\n")
+    assert kernels.drop_stale_caches(tmp_path)
+    assert not list(cache.glob("*.nbi"))

@@ -106,23 +106,24 @@ def test_the_controlled_estimate_agrees_with_the_plain_one(case):
 
 
 @pytest.mark.parametrize("case", ["adamw, snr = 1", "sign, mu = 0"])
-def test_the_controlled_estimate_is_unbiased_and_its_se_honest_over_seeds(case):
-    # 24 independent small sweeps: the mean of the controlled estimates agrees with the mean of
-    # the plain ones within their combined standard error (a bias of the estimated slope would
-    # show as a systematic gap at this small n), and the spread of the controlled estimates
-    # over seeds is what their reported standard error says.
-    plain, precise, reported = [], [], []
-    for seed in range(24):
-        result = run(case, n=512, seed=100 + seed, record_steps=(600,))
-        plain.append(result.weight_rms[0, 0] ** 2)
-        precise.append(result.precise_weight_rms[0, 0] ** 2)
-        reported.append(result.precise_weight_rms_se[0, 0])
-    plain, precise = np.array(plain), np.array(precise)
-    combined_se = math.hypot(plain.std(ddof=1), precise.std(ddof=1)) / math.sqrt(plain.size)
-    assert abs(plain.mean() - precise.mean()) < 4 * combined_se
-    spread = np.sqrt(precise).std(ddof=1)
+def test_the_controlled_estimate_is_unbiased_and_its_se_honest_over_blocks(case):
+    # 24 disjoint blocks of 512 coordinates: the mean of their controlled estimates agrees with
+    # the controlled estimate of all 12288 together (whose slope-fitting bias is 24x smaller)
+    # within the controlled spread -- a bias of the estimated slope would show as a gap -- and
+    # the spread of the blocks' estimates is what their reported standard error says.
+    blocks = [
+        run(case, n=None, coordinates=(512 * k, 512 * (k + 1)), record_steps=(600,))
+        for k in range(24)
+    ]
+    pooled = blocks[0]
+    for block in blocks[1:]:
+        pooled = pooled.combine(block)
+    squares = np.array([b.precise_weight_rms[0, 0] ** 2 for b in blocks])
+    spread = squares.std(ddof=1)
+    assert abs(squares.mean() - pooled.precise_weight_rms[0, 0] ** 2) < 4 * spread / math.sqrt(24)
+    reported = np.mean([b.precise_weight_rms_se[0, 0] for b in blocks])
     # 24 samples: the sample SD is within about +-35% of the truth (3 sigma).
-    assert 0.65 < spread / np.mean(reported) < 1.45
+    assert 0.65 < np.sqrt(squares).std(ddof=1) / reported < 1.45
 
 
 def test_sweeps_over_consecutive_coordinates_combine():
@@ -135,6 +136,34 @@ def test_sweeps_over_consecutive_coordinates_combine():
     np.testing.assert_allclose(both.precise_weight_rms, whole.precise_weight_rms, rtol=1e-12)
     with pytest.raises(ValueError, match="consecutive"):
         second.combine(first)
+    # The same sweep by value (variants rebuilt) combines; another sweep does not.
+    rebuilt = sweep([Variant(v.lr, v.weight_decay, v.bias_correction, v.init_rms, v.eps)
+                     for v in VARIANTS], coordinates=(1024, 2048),
+                    **dict(CASES["adamw, snr = 1"], steps=600, record_steps=(0, 50, 200, 600),
+                           seed=5))  # fmt: skip
+    assert first.combine(rebuilt).n == 2048
+    other = run("adamw, snr = 10", n=None, coordinates=(1024, 2048))
+    with pytest.raises(ValueError, match="same variants, steps and options"):
+        first.combine(other)
+
+
+def test_the_surrogate_moments_validate_their_steps():
+    for steps in ([10, 4], [4, 4], [4, 50], []):
+        with pytest.raises(ValueError, match="record_steps"):
+            surrogate_second_moments(np.full(10, 0.1), np.zeros(10), np.ones(10), beta1=0.0,
+                                     grad_mean=0.0, grad_std=1.0, init_rms=0.0,
+                                     record_steps=steps)  # fmt: skip
+
+
+def test_controlled_rms_needs_three_coordinates_and_ignores_a_constant_surrogate():
+    with pytest.raises(ValueError, match="at least 3"):
+        controlled_rms_with_se(np.ones(5), np.array(1.0), 2)
+    # A surrogate constant up to rounding gets no slope (it would be 1/rounding noise).
+    y = np.random.default_rng(2).normal(size=1000) ** 2
+    z = np.full(1000, 3.0) + 1e-15 * np.arange(1000)
+    sums = np.array([y.sum(), (y * y).sum(), z.sum(), (z * z).sum(), (y * z).sum()])
+    rms, _ = controlled_rms_with_se(sums, np.array(7.0), y.size)
+    assert rms == pytest.approx(math.sqrt(y.mean()), rel=1e-12)
 
 
 def test_controlled_rms_with_a_useless_control_is_the_plain_rms():
@@ -143,7 +172,9 @@ def test_controlled_rms_with_a_useless_control_is_the_plain_rms():
     sums = np.array([y.sum(), (y * y).sum(), z.sum(), (z * z).sum(), (y * z).sum()])
     rms, se = controlled_rms_with_se(sums, np.array(1.0), y.size)
     assert rms == pytest.approx(math.sqrt(y.mean()), rel=1e-12)
-    assert se == pytest.approx(y.std(ddof=1) / math.sqrt(y.size) / (2 * rms), rel=1e-9)
+    # n - 2 degrees of freedom for the residual (mean and slope fitted)
+    plain_se = y.std(ddof=1) / math.sqrt(y.size) / (2 * rms)
+    assert se == pytest.approx(plain_se * math.sqrt((y.size - 1) / (y.size - 2)), rel=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,10 @@ def worst_rel_se(result: Any, estimator: str = "controlled") -> float:
     """The largest relative SE of a sweep: its weight RMS by ``estimator`` (``"controlled"``
     or ``"plain"``; every recorded point) and its update RMS (every family)."""
     rms, se = _estimates(result, estimator)
-    worst = float(np.nanmax(se / rms))
+    read = np.isfinite(rms)  # NaN: a step the variant does not record
+    # A recorded RMS of 0 (a controlled estimate clipped at 0) is not a precise one.
+    relative = np.where(rms[read] > 0, se[read] / np.where(rms[read] > 0, rms[read], 1), np.inf)
+    worst = float(relative.max())
     for rms, se in result.update_rms.values():
         worst = max(worst, se / rms)
     return worst
@@ -134,6 +137,11 @@ def precise_sweep(
     ``options`` go to the sweep (``beta1``, ``steps``, ``record_steps``, ``seed``, ...).
     """
     from ..simulation.sweep import sweep
+
+    if estimator == "controlled" and n_start < BLOCK:
+        # The controlled SE fits a slope per point: with a handful of coordinates it is itself
+        # too noisy to stop on (at n = 3 the spread over seeds is 3x the reported SE).
+        raise ValueError(f"n_start must be at least {BLOCK} for the controlled estimator")
 
     def measure(first: int, last: int) -> Any:
         return sweep(variants, coordinates=(first, last), **options)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import FILES, SCHEDULE_COLUMNS, settings
+from ..data import FILES, SCHEDULE_COLUMNS, settings, z_score
 from ..formulas import FORMULAS
 from .precision import precise_sweep, trajectory
 from .report import pct
@@ -105,7 +105,7 @@ def rows(task: Task, results: list[Any], n: int) -> Rows:
                         "schedule": name, "method": formula.name.removeprefix("schedule_"),
                         "step": int(step), "n": n, "predicted": value, "simulated": simulated,
                         "se": se, "rel_se": se / simulated, "rel_error": value / simulated - 1.0,
-                        "z": (value - simulated) / se,
+                        "z": z_score(value, simulated, se),
                     }
                 )  # fmt: skip
     return out

@@ -36,6 +36,7 @@ from .tables import (
     read_schedule_csv,
     schedule_table,
     write_csv,
+    z_score,
 )
 
 __all__ = [
@@ -66,4 +67,5 @@ __all__ = [
     "schedule_table",
     "settings",
     "write_csv",
+    "z_score",
 ]

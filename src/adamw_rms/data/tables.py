@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "read_schedule_csv",
     "schedule_table",
     "write_csv",
+    "z_score",
 ]
 
 #: The columns of ``accuracy.csv`` and ``accuracy_sign.csv``.
@@ -56,13 +58,20 @@ def point_row(
     simulated: float, se: float, **where: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """One row of :data:`COLUMNS`: ``where`` holds the columns between ``snr`` and ``n``;
-    ``rel_se``, ``rel_error`` and ``z`` are computed here."""
+    ``rel_se``, ``rel_error`` and ``z`` are computed here (``z`` is ``±inf`` where a sample
+    without spread differs from the prediction, as :attr:`adamw_rms.comparison.Comparison.z`)."""
     return {
         "formula": formula, "beta1": beta1, "beta2": beta2, "snr": snr, **where, "n": n,
         "predicted": predicted, "simulated": simulated, "se": se, "rel_se": se / simulated,
-        "rel_error": predicted / simulated - 1.0,
-        "z": (predicted - simulated) / se if se > 0 else 0.0,
+        "rel_error": predicted / simulated - 1.0, "z": z_score(predicted, simulated, se),
     }  # fmt: skip
+
+
+def z_score(predicted: float, simulated: float, se: float) -> float:
+    """``(predicted - simulated) / se``; with ``se = 0``: 0 if they agree, else ``±inf``."""
+    if se > 0:
+        return (predicted - simulated) / se
+    return 0.0 if predicted == simulated else math.copysign(math.inf, predicted - simulated)
 
 
 def write_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> str:

@@ -21,13 +21,18 @@ kernel's loop over a block they become part of its body, so the loop still vecto
 that loop over arrays themselves measured 5-8% slower in the engine).
 
 numba's on-disk cache is keyed by the file that defines a kernel, not by the files of the
-functions it inlines: after editing this module, delete ``__pycache__/*.nbi`` and ``*.nbc`` of
-the package (``make clean`` does) or the engine and the sweep keep their stale compiled code.
+functions it inlines, so an edit here would leave the engine and the sweep running their stale
+compiled code (and passing their tests). :func:`drop_stale_caches` therefore runs on import:
+when this module or :mod:`.random` changed since the cache was written, it deletes the
+package's cached kernels (``__pycache__/*.nbi``, ``*.nbc``) before any is loaded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +45,41 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from .random import LAYERS, MIX_1, MIX_2, SIGN_BIT, STEP_GOLDEN, TAIL_START, ZIGGURAT
 
+_HERE = Path(__file__).resolve().parent
+
+
+def drop_stale_caches(folder: Path = _HERE) -> bool:
+    """Delete ``folder``'s cached numba kernels if the sources they inline have changed.
+
+    The digest of this module and :mod:`.random` is kept next to the cache
+    (``__pycache__/kernels.digest``); returns True when caches were dropped. A read-only
+    install (no writable ``__pycache__``) keeps its caches: they were built from its sources.
+    """
+    digest = hashlib.sha256()
+    for name in ("kernels.py", "random.py"):
+        digest.update((folder / name).read_bytes())
+    stamp = folder / "__pycache__" / "kernels.digest"
+    current = digest.hexdigest()
+    try:
+        if stamp.read_text(encoding="ascii") == current:
+            return False
+    except OSError:
+        pass
+    try:
+        stamp.parent.mkdir(exist_ok=True)
+        for cached in [*stamp.parent.glob("*.nbi"), *stamp.parent.glob("*.nbc")]:
+            cached.unlink(missing_ok=True)
+        # Written atomically: a parallel import reads the old digest or the new one.
+        partial = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        partial.write_text(current, encoding="ascii")
+        os.replace(partial, stamp)
+    except OSError:
+        return False
+    return True
+
+
+drop_stale_caches()
+
 __all__ = [
     "CHUNK",
     "LANES",
@@ -47,6 +87,7 @@ __all__ = [
     "adamw_step",
     "adamw_update",
     "draw_normals",
+    "drop_stale_caches",
     "first_try",
     "moments_step",
     "redo_rejections",

@@ -83,6 +83,7 @@ __all__ = [
     "Variant",
     "controlled_rms_with_se",
     "surrogate_second_moments",
+    "surrogate_terms",
     "sweep",
 ]
 
@@ -124,6 +125,16 @@ class Variant:
     def family(self) -> tuple[bool, float]:
         """The update family: ``(bias_correction, eps)``."""
         return (bool(self.bias_correction), float(self.eps))
+
+    def key(self) -> tuple:
+        """The variant by value (schedules as bytes): equal keys, equal trajectories."""
+
+        def value(x: object) -> object:
+            return np.asarray(x, dtype=np.float64).tobytes() if np.ndim(x) else float(x)
+
+        record = None if self.record_steps is None else tuple(int(s) for s in self.record_steps)
+        return (value(self.lr), value(self.weight_decay), self.family, float(self.init_rms),
+                record)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,6 +182,7 @@ class SweepResult:
     n: int
     elapsed_s: float
     update: str = "adamw"
+    options: tuple = ()
     _sums: _Sums = field(default=None, repr=False)
     _expected: np.ndarray = field(default=None, repr=False)
     _recorded: np.ndarray = field(default=None, repr=False)
@@ -181,12 +193,19 @@ class SweepResult:
         return np.flatnonzero(np.isfinite(self.weight_rms[variant]))
 
     def combine(self, other: SweepResult) -> SweepResult:
-        """This sweep and the same sweep over the next coordinates, as one sweep over both."""
-        if other.variants != self.variants or not np.array_equal(other.steps, self.steps):
-            raise ValueError("only sweeps of the same variants and steps combine")
+        """This sweep and the same sweep over the next coordinates, as one sweep over both.
+
+        "The same sweep": equal variants (by value), steps, betas, gradient model, update
+        rule, update window and seed (:attr:`options`).
+        """
+        if other.options != self.options:
+            raise ValueError(
+                "only sweeps of the same variants, steps and options combine: "
+                f"{self.options[:-1]} and {other.options[:-1]}"
+            )
         return _result(
             self.variants, self.steps, self._sums + other._sums, self._expected, self._recorded,
-            self._families, self.elapsed_s + other.elapsed_s, self.update,
+            self._families, self.elapsed_s + other.elapsed_s, self.update, self.options,
         )  # fmt: skip
 
 
@@ -210,15 +229,22 @@ def controlled_rms_with_se(
     >>> bool(abs(rms - np.sqrt(1.01)) < 4 * se), bool(se < 0.2 * np.sqrt(0.5 / x.size))
     (True, True)
     """
+    if count < 3:
+        raise ValueError(f"count must be at least 3 (a slope and a residual); got {count}")
     sums = np.asarray(sums, dtype=np.float64)
     mean_y, mean_z = sums[..., 0] / count, sums[..., 2] / count
     var_y = np.maximum(sums[..., 1] - count * mean_y * mean_y, 0.0) / (count - 1)
     var_z = np.maximum(sums[..., 3] - count * mean_z * mean_z, 0.0) / (count - 1)
     cov = (sums[..., 4] - count * mean_y * mean_z) / (count - 1)
+    # A surrogate whose spread is at the rounding level of its sums (e.g. the sign update at a
+    # large SNR, which almost never flips) carries no information: no correction then.
+    informative = var_z > 1e-12 * mean_z * mean_z
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(var_z > 0, cov / var_z, 0.0)
+        slope = np.where(informative, cov / var_z, 0.0)
     estimate = mean_y - slope * (mean_z - expected_surrogate)
+    # The residual's variance on n - 2 degrees of freedom (the mean and the slope are fitted).
     residual = np.maximum(var_y - 2 * slope * cov + slope * slope * var_z, 0.0)
+    residual = residual * (count - 1) / (count - 2)
     rms = np.sqrt(np.maximum(estimate, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.where(rms > 0, np.sqrt(residual / count) / (2.0 * rms), 0.0)
@@ -316,6 +342,11 @@ def surrogate_second_moments(
     [0.04, 0.1]
     """
     scale = np.ascontiguousarray(scale, dtype=np.float64)
+    record = np.asarray(record_steps, dtype=np.int64)
+    if record.ndim != 1 or not record.size or np.any(np.diff(record) <= 0):
+        raise ValueError(f"record_steps must be increasing and non-empty; got {record_steps!r}")
+    if record[0] < 0 or record[-1] > scale.size:
+        raise ValueError(f"record_steps must lie in [0, {scale.size}]; got {record_steps!r}")
     second = np.zeros_like(scale) if second_scale is None else second_scale
     shift = np.zeros_like(scale) if offset is None else offset
     return _surrogate_moments(
@@ -325,8 +356,7 @@ def surrogate_second_moments(
         np.ascontiguousarray(second, dtype=np.float64),
         np.ascontiguousarray(shift, dtype=np.float64),
         Betas.of(beta1, beta2, np.dtype(np.float64)).array(),
-        float(grad_mean), float(grad_std), float(init_rms),
-        np.asarray(record_steps, dtype=np.int64),
+        float(grad_mean), float(grad_std), float(init_rms), record,
     )  # fmt: skip
 
 
@@ -458,7 +488,7 @@ def _families(variants: Sequence[Variant], update: str) -> tuple[tuple[bool, flo
     return tuple(dict.fromkeys(v.family for v in variants))
 
 
-def _surrogate_scales(
+def surrogate_terms(
     families: Sequence[tuple[bool, float]], *, update: str, beta1: float, beta2: float,
     grad_mean: float, grad_std: float, steps: int,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
@@ -468,6 +498,7 @@ def _surrogate_scales(
     around their means ``(E m_t, E v_t)``: for Adam, ``u = c1 m / (c2 sqrt(v) + eps)`` gives
     ``s_t = du/dm`` and ``r_t = -du/dv`` there (``q_t`` makes the means agree); for the sign
     update, ``sign(m) ~ 2 phi(E m / sd m) m / sd m``, the slope of ``E sign`` (``r = q = 0``).
+    Returns ``(c1, c2, s, r, q)``, each of shape ``(families, steps)``.
     """
     t = np.arange(1, steps + 1, dtype=np.float64)
     corrected1, corrected2 = inverse_bias_corrections(beta1, beta2, steps)
@@ -565,7 +596,7 @@ def sweep(
     if not 1 <= window <= steps:
         raise ValueError(f"update_window must be in [1, {steps}]; got {window}")
     families = _families(variants, update)
-    inverse1, inverse2, scale, second_scale, offset = _surrogate_scales(
+    inverse1, inverse2, scale, second_scale, offset = surrogate_terms(
         families, update=update, beta1=beta1, beta2=beta2, grad_mean=grad_mean,
         grad_std=grad_std, steps=steps,
     )  # fmt: skip
@@ -619,10 +650,17 @@ def sweep(
     )
     sums = _Sums(first, last, weight_sums.sum(axis=0), update_sums.sum(axis=0))
     elapsed = time.perf_counter() - start
-    return _result(tuple(variants), record, sums, expected, recorded, families, elapsed, update)
+    options = (
+        float(beta1), float(beta2), int(steps), float(grad_mean), float(grad_std),
+        tuple(record.tolist()), int(window), update, int(seed),
+        tuple(v.key() for v in variants),
+    )  # fmt: skip
+    return _result(
+        tuple(variants), record, sums, expected, recorded, families, elapsed, update, options
+    )
 
 
-def _result(variants, record, sums, expected, recorded, families, elapsed, update):
+def _result(variants, record, sums, expected, recorded, families, elapsed, update, options):
     count = sums.last - sums.first
     plain, plain_se = rms_with_se(sums.weights[..., 0], sums.weights[..., 1], count)
     precise, precise_se = controlled_rms_with_se(sums.weights, expected, count)
@@ -648,6 +686,7 @@ def _result(variants, record, sums, expected, recorded, families, elapsed, updat
         n=count,
         elapsed_s=elapsed,
         update=update,
+        options=options,
         _sums=sums,
         _expected=expected,
         _recorded=recorded,
