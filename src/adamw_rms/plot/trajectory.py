@@ -15,15 +15,28 @@ __all__ = ["describe_config", "draw_schedule", "draw_trajectory", "plot_trajecto
 
 
 def _describe(value: Any) -> str:
-    """A number, or a per-step schedule by its first and last values."""
+    """A number, or a per-step schedule by its peak and its last value (a warmup's first value
+    is no description of the run: 1.5e-07 for a 2000-step warmup to 3e-4)."""
     if np.ndim(value) == 0:
         return f"{float(value):g}"
     array = np.asarray(value)
-    return f"{array[0]:g}→{array[-1]:g}"
+    if np.all(array == array[0]):
+        return f"{array[0]:g}"
+    return f"peak {array.max():g}→{array[-1]:g}"
 
 
 def describe_config(config: Any) -> str:
-    """A one-line title: the hyperparameters that set the weight RMS."""
+    """A one-line title: the hyperparameters that set the weight RMS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adamw_rms.plot import describe_config
+    >>> from adamw_rms.simulation import SimulationConfig
+    >>> lr = np.concatenate([np.linspace(1e-6, 3e-4, 20), np.linspace(3e-4, 3e-5, 80)])
+    >>> describe_config(SimulationConfig(lr=lr, weight_decay=0.1, steps=100, n=10))
+    'η=peak 0.0003→3e-05, λ=0.1, β=(0.9, 0.999), SNR=0, init RMS=0, n=10'
+    """
     return (
         f"η={_describe(config.lr)}, λ={_describe(config.weight_decay)}, "
         f"β=({config.beta1:g}, {config.beta2:g}), SNR={config.snr:g}, "
