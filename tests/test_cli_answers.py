@@ -232,3 +232,13 @@ def test_steps_starts_fast_once_listed(repo_root, tmp_path):
     code, seconds, built, length = done.stdout.split()
     assert code == "0" and built == "False" and int(length) == len(first.stdout)
     assert float(seconds) < 1.0
+
+
+def test_readme_onecycle_example_runs(repo_root, capsys):
+    pytest.importorskip("torch")
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (example,) = [b for b in blocks if "OneCycleLR" in b]
+    exec(compile(example, "README.md", "exec"), {})
+    line = capsys.readouterr().out
+    assert line.startswith("lr 1.0e-03 at step ") and "final weight RMS 0.0" in line
