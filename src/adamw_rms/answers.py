@@ -83,7 +83,7 @@ def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target-rms", type=float, required=True, help="the weight RMS wanted (> 0)"
     )
-    add_schedule_arguments(parser)
+    add_schedule_arguments(parser, lr_required=True)
     parser.add_argument(
         "--steps",
         type=int,
@@ -291,8 +291,6 @@ def solve(args: argparse.Namespace) -> dict[str, Any]:
     ``weight_rms`` (the estimate at that weight decay, a round trip) and ``settings``."""
     from .estimators import solve_schedule_weight_decay, solve_weight_decay, weight_rms
 
-    if args.lr is None:
-        raise ValueError("--lr is required")
     snr = 0.0 if args.snr is None else args.snr
     settings = {
         "target_rms": args.target_rms, "lr": args.lr, "schedule": args.schedule,

@@ -59,14 +59,15 @@ COMMON_DEFAULTS: dict[str, Any] = {
 SCHEDULE_CHOICES = ("constant", "linear", "cosine", "wsd")
 
 
-def add_schedule_arguments(group: Any, *, lr_default: str = "1e-3") -> None:
+def add_schedule_arguments(group: Any, *, lr_required: bool = False) -> None:
     """``--lr`` and the schedule options (``--schedule``, ``--lr-final``, ``--warmup-steps``,
     ``--decay-steps``), all defaulting to ``None`` (resolved by :func:`resolve_settings`)."""
     group.add_argument(
         "--lr",
         type=float,
         default=None,
-        help=f"learning rate, the peak of a schedule ({lr_default})",
+        required=lr_required,
+        help="learning rate, the peak of a schedule" + ("" if lr_required else " (default 1e-3)"),
     )
     group.add_argument(
         "--schedule", choices=SCHEDULE_CHOICES, default="constant",
@@ -84,9 +85,7 @@ def add_schedule_arguments(group: Any, *, lr_default: str = "1e-3") -> None:
     )
 
 
-def add_optimizer_arguments(
-    parser: Any, *, default_preset: str, steps: bool = True, init_rms: bool = True
-) -> None:
+def add_optimizer_arguments(parser: Any, *, default_preset: str) -> None:
     """``--preset`` and the optimizer settings, every one defaulting to ``None``.
 
     Call :func:`resolve_settings` after parsing: an option given explicitly wins over the
@@ -101,21 +100,20 @@ def add_optimizer_arguments(
         + ". Options given explicitly override it",
     )
     add_schedule_arguments(parser)
-    parser.add_argument("--weight-decay", type=float, default=None, help="(0.1)")
-    parser.add_argument("--beta1", type=float, default=None, help="(preset)")
-    parser.add_argument("--beta2", type=float, default=None, help="(preset)")
-    parser.add_argument("--eps", type=float, default=None, help="(preset)")
+    parser.add_argument("--weight-decay", type=float, default=None, help="default 0.1")
+    for name in ("--beta1", "--beta2", "--eps"):
+        parser.add_argument(name, type=float, default=None, help="default: the preset's")
     parser.add_argument(
         "--bias-correction",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Adam's bias correction (preset; torch always applies it)",
     )
-    if steps:
-        parser.add_argument("--steps", type=int, default=None, help="(100000)")
-    parser.add_argument("--snr", type=float, default=None, help="gradient mean^2 / variance (0)")
-    if init_rms:
-        parser.add_argument("--init-rms", type=float, default=None, help="RMS of theta_0 (0.1)")
+    parser.add_argument("--steps", type=int, default=None, help="default 100000")
+    parser.add_argument(
+        "--snr", type=float, default=None, help="gradient mean^2 / variance (default 0)"
+    )
+    parser.add_argument("--init-rms", type=float, default=None, help="RMS of theta_0 (default 0.1)")
 
 
 def resolve_settings(args: argparse.Namespace) -> argparse.Namespace:
