@@ -1,4 +1,5 @@
-"""The command line: ``adamw-rms derive | steps | latex | simulate | check | accuracy``.
+"""The command line: ``adamw-rms derive | steps | latex | simulate | check | estimate | solve |
+accuracy``.
 
 Also ``python -m adamw_rms``. Errors in the arguments exit with status 2 and one line.
 :func:`main` runs a command in process (tests call it); :func:`run` is the program.
@@ -80,6 +81,25 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="simulate, then compare every applicable formula (error, z, band)"
     )
     add_simulation_arguments(check, check=True)
+    from .answers import (
+        ESTIMATE_DESCRIPTION,
+        SOLVE_DESCRIPTION,
+        add_estimate_arguments,
+        add_solve_arguments,
+    )
+
+    estimate = commands.add_parser(
+        "estimate",
+        help="predict the weight RMS of a run (constant lr or --schedule; preset torch)",
+        description=ESTIMATE_DESCRIPTION,
+    )
+    add_estimate_arguments(estimate)
+    solve = commands.add_parser(
+        "solve",
+        help="the weight decay that gives a target weight RMS",
+        description=SOLVE_DESCRIPTION,
+    )
+    add_solve_arguments(solve)
     from .accuracy.cli import DESCRIPTION, add_accuracy_arguments
 
     accuracy = commands.add_parser(
@@ -88,18 +108,113 @@ def _parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
     )
     add_accuracy_arguments(accuracy)
+    parser.set_defaults(_commands=dict(commands.choices))
     return parser
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _initials(option: str) -> str:
+    return "--" + "".join(word[:1] for word in option[2:].split("-") if word)
+
+
+def suggest_option(unknown: str, options: Sequence[str]) -> str | None:
+    """The option of ``options`` that ``unknown`` most likely meant, or ``None``.
+
+    Tries, in order: the same words with ``_`` for ``-`` or another case, the initials of the
+    words (``--learning-rate`` -> ``--lr``, ``--wd`` -> ``--weight-decay``), then the closest
+    spelling (:func:`difflib.get_close_matches`).
+
+    Examples
+    --------
+    >>> suggest_option("--learning-rate", ["--lr", "--lr-final", "--weight-decay"])
+    '--lr'
+    >>> suggest_option("--weight_decay", ["--lr", "--weight-decay"])
+    '--weight-decay'
+    """
+    import difflib
+
+    name = unknown.split("=", 1)[0]
+    if not name.startswith("--"):
+        return None
+    plain = "--" + name[2:].replace("_", "-").lower()
+    if plain in options:
+        return plain
+    for option in options:
+        if _initials(plain) == option or _initials(option) == plain:
+            return option
+    close = difflib.get_close_matches(plain, options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _reject_unknown(parser: argparse.ArgumentParser, args, extras: list[str]) -> NoReturn:
+    """argparse's "unrecognized arguments" error, with a suggestion for a near-miss option."""
+    command = getattr(args, "command", None)
+    target = args._commands.get(command, parser) if command else parser
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    options = _option_strings(target)
+    hints = []
+    for extra in extras:
+        guess = suggest_option(extra, options)
+        if guess is not None:
+            hints.append(f"{extra.split('=', 1)[0]} -> {guess}")
+    if len(hints) == 1:
+        message += f" (did you mean {hints[0].split(' -> ')[1]}?)"
+    elif hints:
+        message += f" (did you mean: {'; '.join(hints)}?)"
+    target.error(message)
+
+
+#: The widest line of ``derive``'s table: the "verified by" column wraps to fit.
+TABLE_WIDTH = 100
+
+
+def _table(rows: list[tuple[str, ...]], wrap: int | None = None, width: int = TABLE_WIDTH) -> str:
+    """Columns separated by two spaces, the last right-aligned. Column ``wrap`` (if given)
+    is wrapped at ", " so that lines fit in ``width`` (at least 20 characters of it)."""
+    import textwrap
+
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(w) if k < len(row) - 1 else cell.rjust(w)
-            for k, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    )
+    if wrap is not None:
+        others = sum(w for k, w in enumerate(widths) if k != wrap) + 2 * (len(widths) - 1)
+        widths[wrap] = min(widths[wrap], max(20, width - others))
+    lines = []
+    for row in rows:
+        pieces = [row[wrap]] if wrap is None else _wrapped(row[wrap], widths[wrap], textwrap)
+        for index, piece in enumerate(pieces):
+            cells = [
+                piece if k == wrap else (cell if index == 0 else "") for k, cell in enumerate(row)
+            ]
+            lines.append(
+                "  ".join(
+                    cell.ljust(w) if k < len(row) - 1 else cell.rjust(w)
+                    for k, (cell, w) in enumerate(zip(cells, widths, strict=True))
+                ).rstrip()
+            )
+    return "\n".join(lines)
+
+
+def _wrapped(text: str, width: int, textwrap) -> list[str]:
+    # Break between the items of a list ("a, b, c") rather than inside a name.
+    items = text.split(", ")
+    lines, current = [], ""
+    for item in items:
+        candidate = f"{current}, {item}" if current else item
+        if current and len(candidate) + 1 > width:
+            lines.append(current + ",")
+            current = item
+        else:
+            current = candidate
+    lines.append(current)
+    return [piece for line in lines for piece in (textwrap.wrap(line, width) or [""])]
+
+
+def _in_source_checkout() -> bool:
+    """True when a pyproject.toml is in the working folder or one above it."""
+    here = Path.cwd()
+    return any((folder / "pyproject.toml").is_file() for folder in (here, *here.parents))
 
 
 def _default_jobs() -> int:
@@ -146,6 +261,14 @@ def _derive(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    if args.check and not args.out.is_dir() and not _in_source_checkout():
+        print(
+            f"error: derive --check compares a source checkout's {args.out}/ folder, and there "
+            f"is none here (no {args.out}/, no pyproject.toml in {Path.cwd()} or above); run "
+            "it in the repository root or give --out",
+            file=sys.stderr,
+        )
         return 2
     start = time.perf_counter()
     profile: dict[str, float] = {}
@@ -199,7 +322,7 @@ def _derive(args: argparse.Namespace) -> int:
                     f"{result.elapsed_ms:.0f}",
                 )
             )
-    print(_table(rows))
+    print(_table(rows, wrap=2))
     if cache is not None:
         for name in todo:
             if all(r.passed for r in results[name]):
@@ -379,20 +502,30 @@ def _steps(args: argparse.Namespace) -> int:
 _KEYS: dict = {}  # the source keys, computed once per `steps` command
 
 
-def _listing(name: str) -> tuple[tuple[str, str, str, str], ...]:
+def _listing(name: str) -> tuple[tuple[str, ...], ...]:
     """``(id, kind, title, label)`` per step: from derive's cache if the sources are unchanged
-    (no SymPy, no build), else from the built derivation."""
+    (no SymPy, no build), else from the built derivation, remembered in the cache so that the
+    next ``steps`` starts at once (building every derivation takes seconds)."""
     from .derive_cache import Cache, cache_disabled, registered_names, source_keys
 
+    cache = None
     if not cache_disabled():
+        cache = Cache()
         if _KEYS.get("keys") is None:
-            _KEYS["keys"] = source_keys(registered_names(), cache=Cache())
-        entry = Cache().load_derivation(name, _KEYS["keys"].derivations[name])
+            _KEYS["keys"] = source_keys(registered_names(), cache=cache)
+        key = _KEYS["keys"].derivations[name]
+        entry = cache.load_derivation(name, key)
         if entry is not None:
             return entry.listing
+        listing = cache.load_listing(name, key)
+        if listing is not None:
+            return listing
     from .steps import derivation
 
-    return tuple((s.id, s.kind.value, s.title, s.label or "") for s in derivation(name).steps)
+    listing = tuple((s.id, s.kind.value, s.title, s.label or "") for s in derivation(name).steps)
+    if cache is not None:
+        cache.store_listing(name, key, listing)
+    return listing
 
 
 def _latex(args: argparse.Namespace) -> int:
@@ -409,11 +542,17 @@ def _latex(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _reject_unknown(parser, args, extras)
     from .accuracy.cli import run_accuracy
+    from .answers import run_estimate, run_solve
     from .simulation.cli import run_check, run_simulate
 
     handler = {
+        "estimate": run_estimate,
+        "solve": run_solve,
         "derive": _derive,
         "steps": _steps,
         "latex": _latex,

@@ -471,6 +471,25 @@ class Cache:
         }
         self._store(f"derivation-{entry.name}", entry.key, payload, f"derivation-{entry.name}-*")
 
+    def load_listing(self, name: str, key: str) -> tuple[tuple[str, ...], ...] | None:
+        """The ``(id, kind, title, label)`` rows ``steps`` printed for this key, if stored."""
+        payload = self._load(f"listing-{name}", key)
+        if payload is None:
+            return None
+        try:
+            listing = tuple(tuple(str(x) for x in row) for row in payload["listing"])
+            if payload["name"] != name or any(len(row) != 4 for row in listing):
+                raise ValueError("malformed listing")
+        except (KeyError, TypeError, ValueError):
+            self.problems.append(f"ignored malformed listing entry for {name}")
+            return None
+        return listing
+
+    def store_listing(self, name: str, key: str, listing: Sequence[Sequence[str]]) -> None:
+        """Remember a derivation's step listing (``steps`` needs no build next time)."""
+        payload = {"name": name, "listing": [list(row) for row in listing]}
+        self._store(f"listing-{name}", key, payload, f"listing-{name}-*")
+
     def load_imports(self) -> dict:
         """The memo of what each source file imports (by its hash); empty if unusable."""
         payload = self._load("imports", "by-file-hash")

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from ..schedules import SCHEDULES
+from ..cli_options import add_optimizer_arguments, learning_rates, resolve_settings, settings_line
 from .config import UPDATE_RULES, SimulationConfig
 
 __all__ = ["add_simulation_arguments", "run_check", "run_simulate"]
@@ -28,38 +28,12 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
     """The options shared by ``simulate`` and ``check`` (defaults: the source's script)."""
     group = parser.add_argument_group(
         "configuration (defaults: the source's script -- n 10000, steps 100000, lr 1e-3, "
-        "weight decay 0.1, betas 0.9/0.95, eps 0, no bias correction, init RMS 0.1)"
+        "weight decay 0.1, betas 0.9/0.95, eps 0, no bias correction, init RMS 0.1; "
+        "--preset torch: betas 0.9/0.999, eps 1e-8, bias correction on)"
     )
-    group.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    group.add_argument(
-        "--schedule", choices=("constant", *SCHEDULES), default="constant",
-        help="learning-rate schedule (default constant); --lr is its peak or start",
-    )  # fmt: skip
-    group.add_argument(
-        "--lr-final", type=float, default=None,
-        help="linear / cosine: the final learning rate (default lr / 10)",
-    )  # fmt: skip
-    group.add_argument("--warmup-steps", type=int, default=0, help="linear warmup (default 0)")
-    group.add_argument(
-        "--decay-steps", type=int, default=None, help="wsd: length of the final decay (20%%)"
-    )
-    group.add_argument("--weight-decay", type=float, default=0.1, help="default 0.1")
-    group.add_argument("--beta1", type=float, default=0.9, help="default 0.9")
-    group.add_argument("--beta2", type=float, default=0.95, help="default 0.95")
-    group.add_argument("--eps", type=float, default=0.0, help="default 0 (as the source)")
-    group.add_argument(
-        "--bias-correction",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="Adam's bias correction (default: off, as the source; torch always applies it)",
-    )
-    group.add_argument("--steps", type=int, default=100_000, help="default 100000")
+    add_optimizer_arguments(group, default_preset="source")
     group.add_argument("--n", type=int, default=10_000, help="coordinates (default 10000)")
-    group.add_argument(
-        "--snr", type=float, default=0.0, help="gradient mean^2 / variance (default 0)"
-    )
     group.add_argument("--grad-std", type=float, default=1.0, help="gradient std (default 1)")
-    group.add_argument("--init-rms", type=float, default=0.1, help="RMS of theta_0 (0.1)")
     group.add_argument("--seed", type=int, default=0, help="default 0")
     group.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     group.add_argument("--update", choices=UPDATE_RULES, default="adamw")
@@ -97,10 +71,8 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
 
 
 def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationConfig:
-    if not (math.isfinite(args.snr) and args.snr >= 0):
-        raise ValueError(f"snr must be in [0, inf); got {args.snr!r}")
     return SimulationConfig(
-        lr=_learning_rates(args),
+        lr=learning_rates(args),
         weight_decay=args.weight_decay,
         beta1=args.beta1,
         beta2=args.beta2,
@@ -116,24 +88,6 @@ def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationCon
         record_steps=record_steps,
         update=args.update,
     )
-
-
-def _learning_rates(args: argparse.Namespace) -> Any:
-    """``--lr`` itself, or the per-step array of ``--schedule``."""
-    if args.schedule == "constant":
-        if args.lr_final is not None or args.decay_steps is not None or args.warmup_steps:
-            raise ValueError("--lr-final, --warmup-steps and --decay-steps need --schedule")
-        return args.lr
-    final = args.lr / 10 if args.lr_final is None else args.lr_final
-    if args.schedule == "wsd":
-        if args.lr_final is not None:
-            raise ValueError("--lr-final does not apply to --schedule wsd (it decays to 0)")
-        return SCHEDULES["wsd"](
-            args.lr, args.steps, warmup=args.warmup_steps, decay=args.decay_steps
-        )
-    if args.decay_steps is not None:
-        raise ValueError("--decay-steps applies to --schedule wsd only")
-    return SCHEDULES[args.schedule](args.lr, final, args.steps, warmup=args.warmup_steps)
 
 
 def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
@@ -175,10 +129,12 @@ def _guarded(body):
 
 @_guarded
 def run_simulate(args: argparse.Namespace) -> int:
+    resolve_settings(args)
     result = _run(args, _config(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=True))
     else:
+        print(settings_line(args))
         print(result)
     return 0
 
@@ -188,6 +144,7 @@ def run_check(args: argparse.Namespace) -> int:
     from ..comparison import check_tolerance, compare, comparison_table
 
     tolerance = check_tolerance(args.tolerance)  # before a long simulation, not after it
+    resolve_settings(args)
     record = None
     if args.plot:
         count = min(PLOT_POINTS, args.steps)
@@ -204,6 +161,7 @@ def run_check(args: argparse.Namespace) -> int:
         record_out["formulas"] = [row.to_dict() for row in rows]
         print(json.dumps(record_out, indent=2, allow_nan=True))
     else:
+        print(settings_line(args))
         source = (
             config.to_dict()
             == SimulationConfig.source(
