@@ -230,3 +230,14 @@ def test_steps_may_be_inf_or_an_array_of_whole_numbers(name):
         ValueError, match=r"^steps must be a whole number or inf; got 1\.5 at index"
     ):
         case.call(steps=[5000, 1.5])
+
+
+def test_a_fraction_anywhere_in_a_long_array_is_found():
+    # The whole-number test runs block by block on long arrays: the last block counts too.
+    steps = np.arange(1.0, 50_001.0)
+    assert weight_rms(1e-3, 0.1, steps=steps).shape == steps.shape
+    steps[-1] += 0.5
+    with pytest.raises(ValueError, match=r"got 50000\.5 at index \(49999,\)$"):
+        weight_rms(1e-3, 0.1, steps=steps)
+    with pytest.raises(ValueError, match=r"at index \(1, 0\)$"):
+        weight_rms(1e-3, 0.1, steps=np.array([[3.0] * 20_000, [2.5] * 20_000]))
