@@ -9,6 +9,10 @@ PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 PYTEST  := $(PY) -m pytest
 EXTRAS  ?= test,sim,torch,plot,notebooks,distributed
+# The torch extra takes a range; the venv gets this pinned version, installed before the extras
+# so that the range is already satisfied (no resolver upgrade, no multi-GB CUDA wheels where
+# the pinned version resolves to a CPU build). Empty: let the extra's range decide.
+TORCH_PIN ?= torch==2.13.0
 # Notebooks and figures: small (seconds; what CI runs) or full (the committed figures).
 NOTEBOOK_SIZE ?= small
 
@@ -37,6 +41,7 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(if $(and $(TORCH_PIN),$(findstring torch,$(EXTRAS))),$(PIP) install --quiet '$(TORCH_PIN)')
 	$(PIP) install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 

@@ -107,7 +107,7 @@ def benchmark_data(n: int = N) -> dict[str, np.ndarray | float]:
     return {
         "lr": rng.uniform(1e-4, 1e-2, n),
         "weight_decay": WEIGHT_DECAY,
-        "steps": rng.uniform(1, 1e6, n),
+        "steps": np.floor(rng.uniform(1, 1e6, n)),  # whole steps, as weight_rms requires
         "snr": SNR,
         "init_rms": INIT_RMS,
     }

@@ -88,7 +88,9 @@ def test_arcsine_estimator_equals_the_derived_expression(
     if math.isfinite(steps):
         point[S.t] = sp.Integer(int(steps))
     expected = math.sqrt(float(_numeric_series(sign.step(step_id).rhs, point, 25)))
-    got = sign_sgdm_weight_rms(lr, weight_decay, beta1, steps=steps, snr=snr, init_rms=init_rms)
+    got = sign_sgdm_weight_rms(
+        lr, weight_decay, beta1=beta1, steps=steps, snr=snr, init_rms=init_rms
+    )
     assert got == pytest.approx(expected, rel=1e-12)
 
 
@@ -100,11 +102,13 @@ def test_numpy_and_mpmath_backends_agree(formula_name):
         (1e-3, 0.0, 0.9, 500, 0.0, 0.05),
         (1e-2, 1.0, 0.0, 200, 2.0, 0.0),
     ]
-    for case in cases:
-        fast = sign_sgdm_weight_rms(*case, formula=formula_name)
+    names = ("beta1", "steps", "snr", "init_rms")  # keyword-only after (lr, weight_decay)
+    for lr, weight_decay, *rest in cases:
+        keywords = dict(zip(names, rest, strict=True), formula=formula_name)
+        fast = sign_sgdm_weight_rms(lr, weight_decay, **keywords)
         with mpmath.workdps(30):
-            slow = sign_sgdm_weight_rms(*case, formula=formula_name, backend="mpmath")
-        assert fast == pytest.approx(float(slow), rel=1e-12), case
+            slow = sign_sgdm_weight_rms(lr, weight_decay, **keywords, backend="mpmath")
+        assert fast == pytest.approx(float(slow), rel=1e-12), (lr, weight_decay, *rest)
 
 
 def test_truncation_bound_holds_against_mpmath():
@@ -119,7 +123,7 @@ def test_truncation_bound_holds_against_mpmath():
 
         for terms in (5, 20, 80):
             tail = mpmath.nsum(term, [terms + 1, mpmath.inf])
-            bound = truncation_bound(lr, weight_decay, beta1, math.inf, terms)
+            bound = truncation_bound(lr, weight_decay, beta1=beta1, steps=math.inf, terms=terms)
             assert 0 < tail <= bound
             assert bound < 3 * tail  # and it is not vacuous
 
@@ -128,9 +132,9 @@ def test_no_momentum_is_the_adamw_equilibrium_to_first_order():
     # beta1 = 0: sign updates are independent, and both formulas give eta/(2 lambda) to O(eta
     # lambda); the corrected one is exact in beta3: eta / (lambda (2 - eta lambda)).
     lr, weight_decay = 1e-3, 0.1
-    arcsine = sign_sgdm_weight_rms(lr, weight_decay, 0.0)
+    arcsine = sign_sgdm_weight_rms(lr, weight_decay, beta1=0.0)
     assert arcsine**2 == pytest.approx(lr / (weight_decay * (2 - lr * weight_decay)), rel=1e-13)
-    source = sign_sgdm_weight_rms(lr, weight_decay, 0.0, formula="source")
+    source = sign_sgdm_weight_rms(lr, weight_decay, beta1=0.0, formula="source")
     assert source == pytest.approx(math.sqrt(lr / (2 * weight_decay)), rel=1e-13)
 
 
@@ -142,8 +146,8 @@ def test_source_over_predicts_by_the_autocorrelation_factor():
     for beta1 in (0.5, 0.9, 0.95):
         lags = sum((1 - q) ** k * math.asin(beta1**k) for k in range(1, 5000))
         expected = (1 + beta1) / (1 - beta1) * (2 - q) / 2 / (1 + 4 / math.pi * lags)
-        source = sign_sgdm_weight_rms(lr, weight_decay, beta1, formula="source")
-        arcsine = sign_sgdm_weight_rms(lr, weight_decay, beta1)
+        source = sign_sgdm_weight_rms(lr, weight_decay, beta1=beta1, formula="source")
+        arcsine = sign_sgdm_weight_rms(lr, weight_decay, beta1=beta1)
         assert (source / arcsine) ** 2 == pytest.approx(expected, rel=1e-12)
 
 
@@ -160,9 +164,9 @@ def test_bad_input_is_named():
 
 
 def test_broadcasting():
-    out = sign_sgdm_weight_rms([1e-3, 2e-3], 0.1, [[0.5], [0.9]], steps=[100, math.inf])
+    out = sign_sgdm_weight_rms([1e-3, 2e-3], 0.1, beta1=[[0.5], [0.9]], steps=[100, math.inf])
     assert out.shape == (2, 2)
-    assert out[1, 1] == sign_sgdm_weight_rms(2e-3, 0.1, 0.9)
+    assert out[1, 1] == sign_sgdm_weight_rms(2e-3, 0.1, beta1=0.9)
 
 
 # --- both formulas against simulation -----------------------------------------------------------
@@ -191,7 +195,9 @@ def test_arcsine_formula_within_its_band(beta1, step, steady_runs):
     result = steady_runs[beta1]
     band = formula("sign_arcsine").band(result.config, step)
     assert band is not None and not band.extrapolated
-    error, rel_se = _relative(sign_sgdm_weight_rms(1e-3, 1.0, beta1, steps=step), result, step)
+    error, rel_se = _relative(
+        sign_sgdm_weight_rms(1e-3, 1.0, beta1=beta1, steps=step), result, step
+    )
     margin = SE_MULTIPLIER * rel_se
     assert band.low - margin <= error <= band.high + margin
     # The measured band (grid errors +- 4 grid SE) contains 0: no systematic error is resolved.
@@ -204,7 +210,7 @@ def test_source_formula_pinned_as_wrong(beta1, steady_runs):
     step = 10_000
     band = formula("sign_source").band(result.config, step)
     error, rel_se = _relative(
-        sign_sgdm_weight_rms(1e-3, 1.0, beta1, steps=step, formula="source"), result, step
+        sign_sgdm_weight_rms(1e-3, 1.0, beta1=beta1, steps=step, formula="source"), result, step
     )
     margin = SE_MULTIPLIER * rel_se
     assert band.low - margin <= error <= band.high + margin
@@ -213,8 +219,8 @@ def test_source_formula_pinned_as_wrong(beta1, steady_runs):
 
 def test_both_formulas_coincide_without_momentum(steady_runs):
     result = steady_runs[0.0]
-    arcsine = sign_sgdm_weight_rms(1e-3, 1.0, 0.0, steps=10_000)
-    source = sign_sgdm_weight_rms(1e-3, 1.0, 0.0, steps=10_000, formula="source")
+    arcsine = sign_sgdm_weight_rms(1e-3, 1.0, beta1=0.0, steps=10_000)
+    source = sign_sgdm_weight_rms(1e-3, 1.0, beta1=0.0, steps=10_000, formula="source")
     assert source / arcsine - 1 == pytest.approx(0.0, abs=1e-3)  # O(lr * weight_decay)
     simulated, se = result.at(10_000)
     assert abs(source - simulated) < SE_MULTIPLIER * se + 1e-3 * simulated
@@ -226,7 +232,7 @@ def test_numpy_engine_agrees_with_the_arcsine_formula():
         record_steps=(4000,),
     )  # fmt: skip
     result = simulate(config, engine="numpy", random_source="counter")
-    error, rel_se = _relative(sign_sgdm_weight_rms(1e-3, 1.0, 0.9, steps=4000), result, 4000)
+    error, rel_se = _relative(sign_sgdm_weight_rms(1e-3, 1.0, beta1=0.9, steps=4000), result, 4000)
     band = formula("sign_arcsine").band(config, 4000)
     margin = SE_MULTIPLIER * rel_se
     assert band.low - margin <= error <= band.high + margin

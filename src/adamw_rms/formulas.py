@@ -165,7 +165,7 @@ class Formula:
 def _sign(formula_name: str) -> Callable[[SimulationConfig, int], float]:
     def predict(config: SimulationConfig, step: int) -> float:
         return estimators.sign_sgdm_weight_rms(
-            config.lr, config.weight_decay, config.beta1, steps=step, snr=config.snr,
+            config.lr, config.weight_decay, beta1=config.beta1, steps=step, snr=config.snr,
             init_rms=config.init_rms, formula=formula_name,
         )  # fmt: skip
 
@@ -201,7 +201,7 @@ def _weight_rms(config: SimulationConfig, step: int, snr: float | None = None) -
     return estimators.weight_rms(
         config.lr,
         config.weight_decay,
-        config.beta1,
+        beta1=config.beta1,
         steps=step,
         snr=config.snr if snr is None else snr,
         init_rms=config.init_rms,
@@ -262,7 +262,7 @@ FORMULAS: tuple[Formula, ...] = (
         "quick estimate",
         "weight_rms.quick_estimate",
         "weight_rms",
-        lambda c, t: estimators.weight_rms_quick(c.lr, c.weight_decay, c.beta1),
+        lambda c, t: estimators.weight_rms_quick(c.lr, c.weight_decay, beta1=c.beta1),
         (*_CONSTANT_ADAMW, requires_zero_mean, requires_decay),
     ),
     Formula(
@@ -270,7 +270,7 @@ FORMULAS: tuple[Formula, ...] = (
         "update RMS (with SNR)",
         "update_rms.update_rms_sq",
         "update_rms",
-        lambda c, t: estimators.update_rms(c.beta1, c.snr),
+        lambda c, t: estimators.update_rms(c.beta1, snr=c.snr),
         _CONSTANT_ADAMW,
     ),
     Formula(

@@ -4,6 +4,13 @@ Every function evaluates a kernel that ``adamw-rms derive`` printed from the der
 (:mod:`adamw_rms.estimators._generated`), broadcasts over NumPy arrays (scalars in, Python floats
 out), validates its input, and can evaluate in arbitrary precision with ``backend="mpmath"``.
 
+Arguments: ``lr`` and ``weight_decay`` come first and may be positional; everything after them
+is keyword-only (``weight_rms(3e-4, 0.1, steps=10_000)``), so a count of steps can never land
+in ``beta1``'s place. (:func:`update_rms` takes ``beta1`` first, the solvers ``target_rms``
+first, then ``lr``.) Inputs must be real numbers or arrays of them: a string, bytes, a bool or
+``None`` raises ``TypeError`` naming the parameter, a value out of range ``ValueError``;
+``steps`` must be a whole number (``100`` or ``100.0``, not ``100.5``) or ``inf``.
+
 Weight-decay convention (PyTorch's ``torch.optim.AdamW`` and the source):
 ``theta <- theta - lr * (u + weight_decay * theta)``, i.e. the decay per step is
 ``lr * weight_decay`` and ``beta3 = 1 - lr * weight_decay``.
@@ -71,7 +78,7 @@ def _trajectory_inputs(
         lr_array,
         decay_array,
         product,
-        check_range("steps", steps, 0.0, allow_inf=True),
+        check_range("steps", steps, 0.0, allow_inf=True, whole=True),
         check_range("snr", snr, 0.0),
         check_range("init_rms", init_rms, 0.0),
     )
@@ -141,11 +148,11 @@ def _decay_terms_mpmath(q: Any, steps: Any) -> tuple[Any, Any]:
 def weight_rms(
     lr: Any,
     weight_decay: Any,
+    *,
     beta1: Any = 0.9,
     steps: Any = np.inf,
     snr: Any = 0.0,
     init_rms: Any = 0.0,
-    *,
     backend: str = "numpy",
 ) -> Any:
     r"""The mean-field weight RMS of AdamW after ``steps`` steps (eq:theta-rms).
@@ -163,7 +170,7 @@ def weight_rms(
     weight_decay    :math:`\lambda`                   ``>= 0`` (0: the exact no-decay limit)
     beta1           :math:`\beta_1`                   ``[0, 1)``; the result does not depend
                                                       on it (it drops out of the derivation)
-    steps           :math:`t`                         ``>= 0`` or ``inf`` (the equilibrium)
+    steps           :math:`t`                         whole, ``>= 0``, or ``inf`` (equilibrium)
     snr             :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`  ``>= 0``
     init_rms        :math:`\Vert\theta_0\Vert_{\mathrm{RMS}}`  ``>= 0``
     ==============  ================================  =====================================
@@ -247,10 +254,10 @@ def weight_rms(
 def weight_rms_large_snr(
     lr: Any,
     weight_decay: Any,
+    *,
     steps: Any = np.inf,
     snr: Any = 1.0,
     init_rms: Any = 0.0,
-    *,
     backend: str = "numpy",
 ) -> Any:
     r"""The weight RMS when the gradient's mean dominates its noise (large SNR).
@@ -304,7 +311,7 @@ def weight_rms_large_snr(
 
 
 def weight_rms_quick(
-    lr: Any, weight_decay: Any, beta1: Any = 0.9, *, backend: str = "numpy"
+    lr: Any, weight_decay: Any, *, beta1: Any = 0.9, backend: str = "numpy"
 ) -> Any:
     r"""The source's quick estimate :math:`\sqrt{\frac{1-\beta_1}{1+\beta_1}\frac{\eta}{2\lambda}}`.
 
@@ -374,7 +381,7 @@ def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy"
     return _output(np.asarray(result, dtype=np.float64), lr, weight_decay)
 
 
-def update_rms(beta1: Any, snr: Any = 0.0, *, backend: str = "numpy") -> Any:
+def update_rms(beta1: Any, *, snr: Any = 0.0, backend: str = "numpy") -> Any:
     r"""The mean-field RMS of Adam's update.
 
     .. math:: \Vert u\Vert_{\mathrm{RMS}} \approx

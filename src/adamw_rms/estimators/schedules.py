@@ -263,6 +263,14 @@ def _shape_moments(shape: str, peak: float, final: float, steps: float, weight_d
     return float(kappa), float(nu)
 
 
+def _scalar(name: str, value: Any, low: float, *, whole: bool = False) -> float:
+    """One validated number (``>= low``); the closed forms take one schedule, not an array."""
+    array = check_range(name, value, low, whole=whole)
+    if array.ndim:
+        raise ValueError(f"{name} must be a single number; got shape {array.shape}")
+    return float(array)
+
+
 def schedule_weight_rms(
     shape: str,
     *,
@@ -324,15 +332,23 @@ def schedule_weight_rms(
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}; got {shape!r}")
-    values = {"peak": peak, "final": final, "weight_decay": weight_decay, "init_rms": init_rms}
-    for name, value in values.items():
-        check_range(name, value, 0.0)
-    check_range("steps", steps, 1.0)
-    decay = max(1, steps // 5) if decay is None else decay
-    if not 0 <= warmup < steps:
-        raise ValueError(f"warmup must be in [0, steps); got {warmup!r}")
-    if shape == "wsd" and not 1 <= decay <= steps - warmup:
-        raise ValueError(f"decay must be in [1, steps - warmup]; got {decay!r}")
+    peak, final, weight_decay, init_rms = (
+        _scalar(name, value, 0.0)
+        for name, value in (
+            ("peak", peak), ("final", final), ("weight_decay", weight_decay),
+            ("init_rms", init_rms),
+        )
+    )  # fmt: skip
+    steps = _scalar("steps", steps, 1.0, whole=True)
+    warmup = _scalar("warmup", warmup, 0.0, whole=True)
+    decay = max(1.0, steps // 5) if decay is None else _scalar("decay", decay, 1.0, whole=True)
+    if not warmup < steps:
+        raise ValueError(f"warmup must be in [0, steps); got {warmup:g} with steps={steps:g}")
+    if shape == "wsd" and not decay <= steps - warmup:
+        raise ValueError(
+            f"decay must be in [1, steps - warmup]; got {decay:g} with steps={steps:g}, "
+            f"warmup={warmup:g}"
+        )
     kappa, nu = _shape_moments(shape, peak, final, steps, weight_decay, warmup, decay)
     ratio = float(_one_minus_exp_over(np.asarray(2 * kappa)))
     value = float(np.sqrt(np.exp(-2 * kappa) * init_rms**2 + nu * ratio))

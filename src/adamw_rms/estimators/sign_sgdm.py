@@ -38,10 +38,12 @@ from . import (
     _decay_terms_mpmath,
     _decay_terms_numpy,
     _elementwise_mpmath,
+    _hyper,
     _output,
     _trajectory_inputs,
 )
 from . import _generated as kernels
+from ._validate import check_range
 
 __all__ = ["FORMULAS", "sign_sgdm_weight_rms", "truncation_bound"]
 
@@ -94,7 +96,7 @@ def _lag_sum(q: np.ndarray, beta1: np.ndarray, steps: np.ndarray, snr: np.ndarra
 
 
 def truncation_bound(
-    lr: Any, weight_decay: Any, beta1: Any, steps: Any, terms: Any
+    lr: Any, weight_decay: Any, *, beta1: Any, steps: Any, terms: Any
 ) -> np.ndarray | float:
     r"""Upper bound on the series terms after the first ``terms`` (in units of ``lr**2``).
 
@@ -104,13 +106,14 @@ def truncation_bound(
     Examples
     --------
     >>> from adamw_rms.estimators.sign_sgdm import truncation_bound
-    >>> truncation_bound(1e-3, 0.1, 0.9, float("inf"), 500) < 1e-17
+    >>> truncation_bound(1e-3, 0.1, beta1=0.9, steps=float("inf"), terms=500) < 1e-17
     True
     """
-    q = np.asarray(lr, dtype=float) * np.asarray(weight_decay, dtype=float)
-    ratio = np.asarray(beta1, dtype=float) * (1 - q)
-    largest = _largest_ratio(q, np.asarray(steps, dtype=float))
-    bound = 2 * largest / (2 - q) * ratio ** (np.asarray(terms, dtype=float) + 1) / (1 - ratio)
+    _, _, q = _hyper(lr, weight_decay)
+    ratio = _beta1(beta1) * (1 - q)
+    largest = _largest_ratio(q, check_range("steps", steps, 0.0, allow_inf=True, whole=True))
+    bound = 2 * largest / (2 - q) * ratio ** (check_range("terms", terms, 0.0, whole=True) + 1)
+    bound /= 1 - ratio
     return float(bound) if np.ndim(bound) == 0 else bound
 
 
@@ -179,11 +182,11 @@ def _arcsine_mpmath(lr, decay, beta1, steps, snr, init):
 def sign_sgdm_weight_rms(
     lr: Any,
     weight_decay: Any,
+    *,
     beta1: Any = 0.9,
     steps: Any = np.inf,
     snr: Any = 0.0,
     init_rms: Any = 0.0,
-    *,
     formula: str = "arcsine",
     backend: str = "numpy",
 ) -> Any:
@@ -237,7 +240,7 @@ def sign_sgdm_weight_rms(
     beta1
         Momentum, ``[0, 1)``.
     steps
-        ``>= 0`` or ``inf`` (the equilibrium); the arcsine formula needs whole steps.
+        A whole number ``>= 0`` or ``inf`` (the equilibrium).
     snr
         :math:`\mu^2/\sigma^2` of every coordinate, ``>= 0``.
     init_rms
@@ -269,13 +272,6 @@ def sign_sgdm_weight_rms(
     lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
         lr, weight_decay, steps, snr, init_rms
     )
-    if formula == "arcsine":
-        finite = steps_a[np.isfinite(steps_a)]
-        if finite.size and np.any(finite != np.floor(finite)):
-            bad = float(finite[finite != np.floor(finite)][0])
-            raise ValueError(
-                f"steps must be a whole number or inf for formula='arcsine'; got {bad!r}"
-            )
     unbounded = np.isinf(steps_a) & (q == 0) & (lr_a > 0)
     if backend == "mpmath":
         import mpmath

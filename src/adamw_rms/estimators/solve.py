@@ -187,9 +187,7 @@ def solve_weight_decay(
         {\mathrm{SNR}+1},
 
     a polynomial in :math:`\beta_3` with non-negative coefficients and a positive linear
-    term, so it strictly decreases as :math:`\lambda` grows (for real :math:`t \ge 1` the
-    sums are :math:`(1-\beta_3^s)/(1-\beta_3)`, the mean of :math:`s\xi^{s-1}` over
-    :math:`[\beta_3, 1]`, which increases with :math:`\beta_3` as well).
+    term, so it strictly decreases as :math:`\lambda` grows.
 
     Reachable targets: the weight decay is limited to :math:`0 \le \lambda < 1/\eta`
     (:math:`\beta_3 > 0`). As :math:`\eta\lambda \to 1` the RMS falls to
@@ -206,8 +204,8 @@ def solve_weight_decay(
     lr
         The learning rate :math:`\eta`, ``> 0``.
     steps
-        :math:`t`, ``>= 1`` or ``inf`` (the equilibrium, the default; ``init_rms`` is then
-        irrelevant).
+        :math:`t`, a whole number ``>= 1`` or ``inf`` (the equilibrium, the default;
+        ``init_rms`` is then irrelevant).
     snr
         :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`, in ``[0, 1e150]`` (the closed form squares it).
     init_rms
@@ -241,7 +239,7 @@ def solve_weight_decay(
     inputs = {
         "target_rms": check_range("target_rms", target_rms, 0.0, low_open=True),
         "lr": check_range("lr", lr, 0.0, low_open=True),
-        "steps": check_range("steps", steps, 1.0, allow_inf=True),
+        "steps": check_range("steps", steps, 1.0, allow_inf=True, whole=True),
         "snr": check_range("snr", snr, 0.0, MAX_SNR),
         "init_rms": check_range("init_rms", init_rms, 0.0),
     }
