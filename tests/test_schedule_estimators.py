@@ -324,11 +324,11 @@ def test_schedule_runs_within_their_measured_errors(name):
     from pathlib import Path
 
     from adamw_rms import data
-    from adamw_rms.accuracy.schedules import learning_rates
+    from adamw_rms.accuracy.schedules import run_learning_rates
 
     table = Path(__file__).resolve().parent.parent / "src/adamw_rms/data/accuracy_schedules.csv"
     measured = [r for r in data.read_schedule_csv(table) if r["schedule"] == name]
-    lr = learning_rates(data.SCHEDULE_RUNS[name], data.SCHEDULE_PEAK, data.SCHEDULE_STEPS)
+    lr = run_learning_rates(data.SCHEDULE_RUNS[name], data.SCHEDULE_PEAK, data.SCHEDULE_STEPS)
     config = SimulationConfig.source(
         steps=data.SCHEDULE_STEPS, lr=lr, n=20_000, seed=99, record_steps=data.SCHEDULE_RECORD
     )

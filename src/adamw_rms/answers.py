@@ -106,14 +106,6 @@ def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
-def _read_schedule_rows() -> list[dict[str, Any]]:
-    import csv
-    from importlib import resources
-
-    text = resources.files("adamw_rms.data").joinpath("accuracy_schedules.csv").read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
-
-
 def measured_accuracy(*, scheduled: bool, bias_correction: bool) -> dict[str, Any]:
     """The measured range of ``predicted / simulated - 1`` of the method ``estimate`` uses.
 
@@ -129,17 +121,18 @@ def measured_accuracy(*, scheduled: bool, bias_correction: bool) -> dict[str, An
     >>> band["low"] < 0 < band["high"] < 0.01
     True
     """
+    from .data import accuracy_table, schedule_table
+
     if scheduled:
-        rows = [r for r in _read_schedule_rows() if r["method"] == "mean_field"]
-        errors = [float(r["rel_error"]) for r in rows]
-        runs = len({r["schedule"] for r in rows})
+        table = schedule_table()
+        pick = table["method"] == "mean_field" if table else []
+        errors = [float(e) for e in table["rel_error"][pick]] if table else []
+        runs = len(set(table["schedule"][pick])) if table else 0
         where = (
             f"the schedule study: {runs} schedules x {len(errors) // max(runs, 1)} points, "
             "source settings (docs/accuracy.md)"
         )
     else:
-        from .data import accuracy_table
-
         table = accuracy_table()
         if table:
             pick = (table["formula"] == "theta_rms") & (

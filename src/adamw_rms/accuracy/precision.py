@@ -115,9 +115,9 @@ def worst_rel_se(result: Any, estimator: str = "controlled") -> float:
     or ``"plain"``; every recorded point) and its update RMS (every family)."""
     rms, se = _estimates(result, estimator)
     read = np.isfinite(rms)  # NaN: a step the variant does not record
-    # A recorded RMS of 0 (a controlled estimate clipped at 0) is not a precise one.
-    relative = np.where(rms[read] > 0, se[read] / np.where(rms[read] > 0, rms[read], 1), np.inf)
-    worst = float(relative.max())
+    # A recorded RMS of 0 (a controlled estimate clipped at 0) is not a precise one: inf.
+    rms, se = rms[read], se[read]
+    worst = float(np.max(np.divide(se, rms, out=np.full(rms.shape, np.inf), where=rms > 0)))
     for rms, se in result.update_rms.values():
         worst = max(worst, se / rms)
     return worst

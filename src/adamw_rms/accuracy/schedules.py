@@ -16,8 +16,18 @@ from .precision import precise_sweep, trajectory
 from .report import pct
 from .tasks import Task, freeze
 
-__all__ = ["COLUMNS", "FILE", "NAME", "SEED", "VERSION", "learning_rates", "report", "rows",
-           "run", "tasks"]  # fmt: skip
+__all__ = [
+    "COLUMNS",
+    "FILE",
+    "NAME",
+    "SEED",
+    "VERSION",
+    "report",
+    "rows",
+    "run",
+    "run_learning_rates",
+    "tasks",
+]  # fmt: skip
 
 NAME = "schedules"
 FILE = FILES[NAME]
@@ -42,7 +52,7 @@ def tasks(size: str = "full") -> list[Task]:
     return [Task(NAME, 0, freeze(parameters), SEED, s.schedule_n, s.target_rel_se)]
 
 
-def learning_rates(run: dict[str, Any], peak: float, steps: int) -> np.ndarray:
+def run_learning_rates(run: dict[str, Any], peak: float, steps: int) -> np.ndarray:
     """The per-step learning rate of one entry of ``SCHEDULE_RUNS``."""
     from .. import schedules
 
@@ -58,7 +68,7 @@ def _configs(task: Task, n: int) -> list[Any]:
     return [
         SimulationConfig.source(
             steps=task["steps"],
-            lr=learning_rates(dict(spec), task["peak"], task["steps"]),
+            lr=run_learning_rates(dict(spec), task["peak"], task["steps"]),
             n=n,
             seed=task.seed,
             record_steps=task["record_steps"],

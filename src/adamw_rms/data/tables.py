@@ -115,6 +115,7 @@ def _columns(rows: list[dict[str, str]]) -> dict[str, np.ndarray]:
 
 
 @cache
+@cache
 def schedule_table() -> dict[str, np.ndarray]:
     """The committed schedule study (``accuracy_schedules.csv``) as columns (empty when not
     generated yet): ``schedule``, ``method``, ``step``, ..., ``rel_error``, ``rel_se``."""

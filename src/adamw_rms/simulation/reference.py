@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Betas", "adamw_step", "sign_step", "weight_step"]
+__all__ = ["Betas", "adamw_step", "moments_step", "sign_step", "weight_step"]
 
 
 class Betas(NamedTuple):
@@ -44,6 +44,15 @@ class Betas(NamedTuple):
         return np.array(self, dtype=type(self.one))
 
 
+def moments_step(
+    gradient: np.ndarray, momentum: np.ndarray, second: np.ndarray, betas: Betas
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adam's two moving averages after ``gradient``: ``(m, v)``."""
+    momentum = betas.beta1 * momentum + betas.one_minus_beta1 * gradient
+    second = betas.beta2 * second + betas.one_minus_beta2 * (gradient * gradient)
+    return momentum, second
+
+
 def adamw_step(
     gradient: np.ndarray,
     momentum: np.ndarray,
@@ -54,8 +63,7 @@ def adamw_step(
     eps: np.floating,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adam's moving averages after ``gradient``, and the update: ``(m, v, u)``."""
-    momentum = betas.beta1 * momentum + betas.one_minus_beta1 * gradient
-    second = betas.beta2 * second + betas.one_minus_beta2 * (gradient * gradient)
+    momentum, second = moments_step(gradient, momentum, second, betas)
     update = (momentum * inverse_bias1) / (np.sqrt(second) * inverse_bias2_sqrt + eps)
     return momentum, second, update
 

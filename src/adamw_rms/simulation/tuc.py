@@ -68,7 +68,7 @@ import numpy as np
 from .coefficients import inverse_bias_corrections, step_coefficients
 from .config import SimulationConfig
 from .random import coordinate_keys, normals
-from .reference import Betas, adamw_step, weight_step
+from .reference import Betas, adamw_step, moments_step, weight_step
 from .result import rms_with_se
 
 __all__ = ["MAX_BUFFER_BYTES", "TucMeasurement", "cosine_with_se", "lookahead_steps", "measure_tuc"]
@@ -338,8 +338,8 @@ class _Trajectory:
         )
         if step > config.steps:
             # Past the end only v_k is needed (for the factors d_k of the look-ahead).
-            self.momentum, self.second, _ = adamw_step(
-                gradient, self.momentum, self.second, self.betas, 1.0, 1.0, self.eps
+            self.momentum, self.second = moments_step(
+                gradient, self.momentum, self.second, self.betas
             )
         else:
             # The reference step in the engine's dtype, so the trajectory is the engine's.
