@@ -15,13 +15,13 @@ from adamw_rms import symbols as S
 from adamw_rms.checks import UniquePositiveRoot
 from adamw_rms.codegen import _equilibrium_weight_decay, lr_over_rms
 from adamw_rms.estimators import (
-    _decay_terms_mpmath,
     _generated,
     solve_schedule_weight_decay,
     solve_weight_decay,
     weight_rms,
     weight_rms_trajectory,
 )
+from adamw_rms.estimators._common import _decay_terms_mpmath
 from adamw_rms.schedules import cosine, proportional_weight_decay
 
 EPS = np.finfo(np.float64).eps

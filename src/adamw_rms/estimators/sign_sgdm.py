@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-# The helpers are defined in the package before it imports this module (see its last line).
-from . import (
+from . import _generated as kernels
+from ._common import (
     _beta1,
     _check_backend,
     _decay_terms_mpmath,
@@ -42,7 +42,6 @@ from . import (
     _output,
     _trajectory_inputs,
 )
-from . import _generated as kernels
 from ._validate import check_range
 
 __all__ = ["FORMULAS", "sign_sgdm_weight_rms", "truncation_bound"]
@@ -272,7 +271,9 @@ def sign_sgdm_weight_rms(
     lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
         lr, weight_decay, steps, snr, init_rms
     )
-    unbounded = np.isinf(steps_a) & (q == 0) & (lr_a > 0)
+    # No weight decay and infinitely many steps: unbounded, or (lr = 0) the initialisation.
+    forever = np.isinf(steps_a) & (q == 0)
+    unbounded = forever & (lr_a > 0)
     if backend == "mpmath":
         import mpmath
 
@@ -296,7 +297,8 @@ def sign_sgdm_weight_rms(
     lr_b, decay_b, beta1_b, steps_b, snr_b, init_b = (
         np.broadcast_to(a, shape) for a in (lr_a, decay_a, beta1_a, steps_a, snr_a, init_a)
     )
-    safe_steps = np.where(np.broadcast_to(unbounded, shape), 0.0, steps_b)
+    # lr = 0 learns nothing: evaluating at steps = 0 instead of inf gives the same init_rms.
+    safe_steps = np.where(np.broadcast_to(forever, shape), 0.0, steps_b)
     if formula == "source":
         power, total = _decay_terms_numpy(lr_b * decay_b, safe_steps)
         square = kernels.sign_sgdm_source_weight_rms_sq_numpy(

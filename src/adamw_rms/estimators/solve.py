@@ -18,15 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from . import (
-    _check_backend,
-    _decay_terms_mpmath,
-    _elementwise_mpmath,
-    _output,
-    weight_rms,
-)
 from . import _generated as kernels
+from ._common import _check_backend, _decay_terms_mpmath, _elementwise_mpmath, _output
 from ._validate import check_range
+from .adamw import weight_rms
 from .schedules import weight_rms_trajectory
 
 __all__ = ["solve_schedule_weight_decay", "solve_weight_decay"]

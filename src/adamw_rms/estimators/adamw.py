@@ -1,0 +1,378 @@
+"""The constant-hyperparameter AdamW estimators (re-exported by :mod:`adamw_rms.estimators`).
+
+See the package docstring for the argument conventions, the weight-decay convention and the
+accuracy notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _generated as kernels
+from ._common import (
+    _beta1,
+    _check_backend,
+    _decay_terms_mpmath,
+    _decay_terms_numpy,
+    _elementwise_mpmath,
+    _hyper,
+    _output,
+    _trajectory_inputs,
+)
+from ._validate import check_range
+
+__all__ = [
+    "equilibrium_weight_rms",
+    "lambdify_result",
+    "timescale",
+    "update_rms",
+    "weight_rms",
+    "weight_rms_large_snr",
+    "weight_rms_quick",
+]
+
+
+def weight_rms(
+    lr: Any,
+    weight_decay: Any,
+    *,
+    beta1: Any = 0.9,
+    steps: Any = np.inf,
+    snr: Any = 0.0,
+    init_rms: Any = 0.0,
+    backend: str = "numpy",
+) -> Any:
+    r"""The mean-field weight RMS of AdamW after ``steps`` steps (eq:theta-rms).
+
+    .. math::
+
+        \Vert\theta_t\Vert_{\mathrm{RMS}}^2 \approx \beta_3^{2t}\Vert\theta_0\Vert_{\mathrm{RMS}}^2
+        + (1-\beta_3^t)^2\,\frac{\mathrm{SNR} + \frac{(1-\beta_3)(1+\beta_3^t)}{2(1-\beta_3^t)}}
+        {\lambda^2(\mathrm{SNR}+1)}, \qquad \beta_3 = 1 - \eta\lambda .
+
+    ==============  ================================  =====================================
+    argument        symbol                            allowed
+    ==============  ================================  =====================================
+    lr              :math:`\eta`                      ``>= 0``, with ``lr*weight_decay < 1``
+    weight_decay    :math:`\lambda`                   ``>= 0`` (0: the exact no-decay limit)
+    beta1           :math:`\beta_1`                   ``[0, 1)``; the result does not depend
+                                                      on it (it drops out of the derivation)
+    steps           :math:`t`                         whole, ``>= 0``, or ``inf`` (equilibrium)
+    snr             :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`  ``>= 0``
+    init_rms        :math:`\Vert\theta_0\Vert_{\mathrm{RMS}}`  ``>= 0``
+    ==============  ================================  =====================================
+
+    Source step: ``weight_rms.theta_rms``; its special cases ``theta_rms_mu0`` (``snr=0``),
+    ``theta_rms_simple`` (``steps=inf``), ``theta_rms_no_decay`` (``weight_decay=0``) and
+    ``theta_rms_large_snr`` follow from the arguments. Decay convention:
+    ``theta <- theta - lr * (u + weight_decay * theta)``. Evaluated as
+    :math:`x^2\rho_0 + \eta^2 r (2 + 2\,\mathrm{SNR}\, r - \eta\lambda r)/(2(\mathrm{SNR}+1))`
+    with :math:`x = e^{t\,\mathrm{log1p}(-\eta\lambda)}` and
+    :math:`r = -\mathrm{expm1}(t\,\mathrm{log1p}(-\eta\lambda))/(\eta\lambda)`, which is exact
+    algebra on the derived formula and free of cancellation.
+
+    Accuracy (measured on the grid of ``docs/accuracy.md``, SE <= 0.2% per point): with bias
+    correction, within -2.6% ... +2.9% of simulated AdamW at every grid point
+    (``beta1`` 0 to 0.95, ``beta2`` 0.95 to 0.999, SNR 0 to 10, ``t * lr * weight_decay``
+    0.3 to 10); at steady state it runs high at ``beta2 = 0.95`` (up to +2.7%: the mean field
+    ignores the correlation of ``m**2`` and ``v``) and is within about 1.5% for
+    ``beta2 >= 0.99``. Without bias correction it is as good at steady state for
+    ``beta2 <= 0.99``, but early in the run, while ``v`` is still building up, the real
+    weights grow larger than predicted: down to -34% at ``beta2 = 0.99`` and -76% at
+    ``beta2 = 0.999`` (``t * lr * weight_decay < 3``). ``eps`` comparable to the gradient
+    noise makes it high (+11% at ``eps = 0.1 sigma``).
+
+    Parameters
+    ----------
+    backend
+        ``"numpy"`` (float64, broadcasting) or ``"mpmath"`` (the current ``mpmath.mp``
+        precision, elementwise).
+
+    Returns
+    -------
+    float or ndarray
+        A Python float for scalar inputs, otherwise an array of the broadcast shape.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms
+    >>> round(weight_rms(1e-3, 0.1), 6)  # sqrt(lr / (2 weight_decay))
+    0.070711
+    >>> round(weight_rms(1e-3, 0.0, steps=10_000, init_rms=0.1), 6)  # sqrt(0.01 + lr^2 t)
+    0.141421
+    """
+    _check_backend(backend)
+    _beta1(beta1)
+    lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
+        lr, weight_decay, steps, snr, init_rms
+    )
+    if backend == "mpmath":
+        import mpmath
+
+        def one(lr_v, decay_v, steps_v, snr_v, init_v):
+            if lr_v == 0:  # nothing learned: exactly the decayed initialisation (q = 0: none)
+                return init_v
+            power, total = _decay_terms_mpmath(lr_v * decay_v, steps_v)
+            if mpmath.isinf(total):  # no weight decay, infinitely many steps: unbounded
+                return mpmath.inf
+            return mpmath.sqrt(
+                kernels.weight_rms_sq_mpmath(lr_v, decay_v, power, total, snr_v, init_v)
+            )
+
+        return _elementwise_mpmath(one, lr_a, decay_a, steps_a, snr_a, init_a)
+    decay_power, decay_sum = _decay_terms_numpy(q, steps_a)
+    if lr_a.min(initial=np.inf) == 0:
+        # lr = 0: nothing is learned, whatever the steps (no 0 * inf = NaN in the noise term).
+        decay_sum = np.where(lr_a == 0, 0.0, decay_sum)
+    unbounded = np.isinf(decay_sum) if decay_sum.max(initial=0.0) == np.inf else None
+    if unbounded is not None:
+        # No weight decay and infinitely many steps: the RMS grows without bound.
+        decay_sum = np.where(unbounded, 0.0, decay_sum)
+    noise = kernels.weight_rms_noise_sq_numpy(lr_a, q, decay_sum, snr_a)
+    init_part = kernels.weight_rms_init_factor_numpy(decay_power) * init_a
+    result = np.square(init_part, out=init_part if isinstance(init_part, np.ndarray) else None)
+    result += noise
+    result = np.sqrt(result, out=result if isinstance(result, np.ndarray) else None)
+    if noise.min(initial=np.inf) == 0:
+        # Nothing learned yet (steps = 0 or lr = 0): exactly the decayed initialisation, even
+        # where init_rms**2 would underflow.
+        exact = kernels.weight_rms_init_factor_numpy(decay_power) * init_a
+        result = np.where(noise == 0, exact, result)
+    if unbounded is not None:
+        result = np.where(unbounded & (lr_a > 0), np.inf, result)
+    return _output(result, lr, weight_decay, steps, snr, init_rms)
+
+
+def weight_rms_large_snr(
+    lr: Any,
+    weight_decay: Any,
+    *,
+    steps: Any = np.inf,
+    snr: Any = 1.0,
+    init_rms: Any = 0.0,
+    backend: str = "numpy",
+) -> Any:
+    r"""The weight RMS when the gradient's mean dominates its noise (large SNR).
+
+    .. math::
+
+        \Vert\theta_t\Vert_{\mathrm{RMS}}^2 \approx \beta_3^{2t}\Vert\theta_0\Vert_{\mathrm{RMS}}^2
+        + \frac{(1-\beta_3^t)^2\,\mathrm{SNR}}{\lambda^2(\mathrm{SNR}+1)},
+        \qquad \beta_3 = 1 - \eta\lambda .
+
+    Arguments as in :func:`weight_rms` (``snr >= 0``; ``weight_decay = 0`` gives the exact
+    limit :math:`\theta_0^2 + \eta^2 t^2\,\mathrm{SNR}/(\mathrm{SNR}+1)`). Source step
+    ``weight_rms.theta_rms_large_snr``: eq:theta-rms without the noise term
+    :math:`(1-\beta_3)(1+\beta_3^t)/(2(1-\beta_3^t))`, which is :math:`O(\eta\lambda)` at
+    steady state. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Accuracy (measured with bias correction, ``docs/accuracy.md``): within -0.2% ... +0.14% at
+    SNR = 10, -0.3% ... +1.1% at SNR = 1 and -1.3% ... +2.6% at SNR = 0.1; it is the
+    SNR-dominated part of :func:`weight_rms` and falls below it by the dropped noise term.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms_large_snr
+    >>> round(weight_rms_large_snr(1e-3, 0.1, snr=10.0), 4)  # sqrt(10/11) / 0.1
+    9.5346
+    """
+    _check_backend(backend)
+    lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
+        lr, weight_decay, steps, snr, init_rms
+    )
+    if backend == "mpmath":
+        import mpmath
+
+        def one(lr_v, decay_v, steps_v, snr_v, init_v):
+            if lr_v == 0:  # nothing learned: exactly the initialisation (q = 0: no decay)
+                return init_v
+            power, total = _decay_terms_mpmath(lr_v * decay_v, steps_v)
+            if mpmath.isinf(total):  # no weight decay, infinitely many steps
+                return mpmath.inf if snr_v > 0 else init_v
+            return mpmath.sqrt(
+                kernels.weight_rms_large_snr_sq_mpmath(lr_v, decay_v, power, total, snr_v, init_v)
+            )
+
+        return _elementwise_mpmath(one, lr_a, decay_a, steps_a, snr_a, init_a)
+    decay_power, decay_sum = _decay_terms_numpy(q, steps_a)
+    if lr_a.min(initial=np.inf) == 0:
+        # lr = 0: nothing is learned, whatever the steps (no 0 * inf = NaN in the noise term).
+        decay_sum = np.where(lr_a == 0, 0.0, decay_sum)
+    unbounded = np.isinf(decay_sum) & (lr_a * snr_a > 0)
+    finite_sum = np.where(np.isinf(decay_sum), 0.0, decay_sum)
+    result = np.sqrt(
+        kernels.weight_rms_large_snr_sq_numpy(lr_a, decay_a, decay_power, finite_sum, snr_a, init_a)
+    )
+    result = np.where(unbounded, np.inf, result)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, steps, snr, init_rms)
+
+
+def weight_rms_quick(
+    lr: Any, weight_decay: Any, *, beta1: Any = 0.9, backend: str = "numpy"
+) -> Any:
+    r"""The source's quick estimate :math:`\sqrt{\frac{1-\beta_1}{1+\beta_1}\frac{\eta}{2\lambda}}`.
+
+    ============  ===============  ==========================================
+    argument      symbol           allowed
+    ============  ===============  ==========================================
+    lr            :math:`\eta`     ``>= 0``, with ``lr * weight_decay < 1``
+    weight_decay  :math:`\lambda`  ``> 0``
+    beta1         :math:`\beta_1`  ``[0, 1)``
+    ============  ===============  ==========================================
+
+    Source step ``weight_rms.quick_estimate``; decay convention
+    ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Accuracy: it assumes the weights and the update are orthogonal, which momentum breaks,
+    so it sits a factor :math:`\sqrt{(1-\beta_1)/(1+\beta_1)}` below
+    :func:`equilibrium_weight_rms` (the mean-field result has no :math:`\beta_1`); the source
+    itself calls it inexact. Measured at steady state (``t * lr * weight_decay = 10``): low by
+    40.9-42.5% at ``beta1 = 0.5``, 76.7-77.1% at ``beta1 = 0.9`` and 83.7-84.0% at
+    ``beta1 = 0.95``, i.e. exactly that factor. Kept for comparison, not for prediction.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import weight_rms_quick
+    >>> round(weight_rms_quick(1e-3, 0.1, beta1=0.9), 6)
+    0.016222
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    beta1_a = _beta1(beta1)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.weight_rms_quick_mpmath, lr_a, decay_a, beta1_a)
+    result = kernels.weight_rms_quick_numpy(lr_a, decay_a, beta1_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, beta1)
+
+
+def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy") -> Any:
+    r"""The equilibrium weight RMS :math:`\sqrt{\eta/(2\lambda)}` (eq:theta-rms-simple).
+
+    ============  ===============  ==========================================
+    argument      symbol           allowed
+    ============  ===============  ==========================================
+    lr            :math:`\eta`     ``>= 0``, with ``lr * weight_decay < 1``
+    weight_decay  :math:`\lambda`  ``> 0``
+    ============  ===============  ==========================================
+
+    Source step ``weight_rms.theta_rms_simple``: :func:`weight_rms` with ``snr=0`` and
+    ``steps=inf``. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+
+    Accuracy (measured, zero-mean gradients, ``docs/accuracy.md``): within -0.3% ... +2.6%
+    once ``t * lr * weight_decay >= 10`` and -6.6% ... +2.5% at 3; earlier the weights still
+    remember their initialisation and it does not apply (use :func:`weight_rms`).
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import equilibrium_weight_rms
+    >>> round(equilibrium_weight_rms(1e-3, 0.1), 6)
+    0.070711
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.equilibrium_weight_rms_mpmath, lr_a, decay_a)
+    result = kernels.equilibrium_weight_rms_numpy(lr_a, decay_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay)
+
+
+def update_rms(beta1: Any, *, snr: Any = 0.0, backend: str = "numpy") -> Any:
+    r"""The mean-field RMS of Adam's update.
+
+    .. math:: \Vert u\Vert_{\mathrm{RMS}} \approx
+        \sqrt{\frac{\mathrm{SNR} + \frac{1-\beta_1}{1+\beta_1}}{\mathrm{SNR}+1}}
+
+    ========  ================================================  ==========
+    argument  symbol                                            allowed
+    ========  ================================================  ==========
+    beta1     :math:`\beta_1`                                   ``[0, 1)``
+    snr       :math:`\Vert\mu\Vert^2/\Vert\sigma\Vert^2`       ``>= 0``
+    ========  ================================================  ==========
+
+    Source step ``update_rms.update_rms_sq``; at ``snr=0`` it is
+    :math:`\sqrt{(1-\beta_1)/(1+\beta_1)}` (``update_rms.update_rms_mu0``). Independent of
+    ``beta2`` and of the weight decay (no decay convention enters).
+
+    Accuracy (measured over the second half of 10⁵ steps, ``docs/accuracy.md``): always a
+    little high -- by up to 2.8% at ``beta2 = 0.95``, 0.9% at ``beta2 = 0.99`` and 0.11% at
+    ``beta2 = 0.999`` -- because :math:`E[m^2/v] < E[m^2]/E[v]` (the mean-field step ignores
+    the correlation of :math:`m^2` and :math:`v`). ``eps`` comparable to the gradient noise
+    makes it higher (+10% at ``eps = 0.1 sigma``).
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import update_rms
+    >>> round(update_rms(0.9), 4)
+    0.2294
+    """
+    _check_backend(backend)
+    beta1_a = _beta1(beta1)
+    snr_a = check_range("snr", snr, 0.0)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.update_rms_mpmath, beta1_a, snr_a)
+    result = kernels.update_rms_numpy(beta1_a, snr_a)
+    return _output(np.asarray(result, dtype=np.float64), beta1, snr)
+
+
+def timescale(lr: Any, weight_decay: Any, *, backend: str = "numpy") -> Any:
+    r"""The weight-decay timescale :math:`1/(1-\beta_3) = 1/(\eta\lambda)` in steps.
+
+    ============  ===============  ==========================================
+    argument      symbol           allowed
+    ============  ===============  ==========================================
+    lr            :math:`\eta`     ``> 0``, with ``lr * weight_decay < 1``
+    weight_decay  :math:`\lambda`  ``> 0``
+    ============  ===============  ==========================================
+
+    From step ``weight_rms.beta3_def``: the weights forget their initialisation like
+    :math:`\beta_3^t \approx e^{-t\eta\lambda}`. Convention
+    ``theta <- theta - lr * (u + weight_decay * theta)``. Exact (a definition, no
+    approximation).
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import timescale
+    >>> timescale(1e-3, 0.1)
+    10000.0
+    """
+    _check_backend(backend)
+    lr_a, decay_a, _ = _hyper(lr, weight_decay)
+    check_range("lr", lr, 0.0, low_open=True)
+    check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    if backend == "mpmath":
+        return _elementwise_mpmath(kernels.timescale_mpmath, lr_a, decay_a)
+    result = kernels.timescale_numpy(lr_a, decay_a)
+    return _output(np.asarray(result, dtype=np.float64), lr, weight_decay)
+
+
+def lambdify_result(name: str, modules: Any = "numpy") -> Callable:
+    """The derived expression ``name`` as a function for any array library, via SymPy.
+
+    ``name`` is a kernel name (``"weight_rms_sq"``, ``"weight_rms_quick"``,
+    ``"equilibrium_weight_rms"``, ``"equilibrium_weight_decay"``, ``"update_rms"``,
+    ``"timescale"``); ``modules`` is passed to
+    :func:`sympy.lambdify` (``"jax"``, ``"torch"``, ``"cupy"``, ...). Imports SymPy and builds
+    the derivations at call time. The arguments are those of the kernel, see
+    :data:`adamw_rms.codegen.KERNEL_ARGUMENTS`.
+
+    Examples
+    --------
+    >>> from adamw_rms.estimators import lambdify_result
+    >>> f = lambdify_result("equilibrium_weight_rms")
+    >>> round(float(f(1e-3, 0.1)), 6)
+    0.070711
+    """
+    import sympy as sp
+
+    from ..codegen import kernels as build_kernels
+
+    found = {k.name: k for k in build_kernels()}
+    if name not in found:
+        raise ValueError(f"unknown result {name!r}; known: {', '.join(sorted(found))}")
+    kernel = found[name]
+    return sp.lambdify(kernel.arguments, kernel.in_arguments(), modules=modules)
