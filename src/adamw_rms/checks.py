@@ -36,8 +36,10 @@ __all__ = [
     "CheckResult",
     "ClaimCheck",
     "CoordinateAverage",
+    "ApproximationOrder",
     "CoordinateIdentity",
     "GaussianMoments",
+    "GaussianMomentsAtLags",
     "Given",
     "IteratesRecursion",
     "LimitRatio",
@@ -56,8 +58,10 @@ __all__ = [
     "SolvesRecursion",
     "SpotCheck",
     "SumInduction",
+    "TaylorByDerivatives",
     "UniquePositiveRoot",
     "bind",
+    "stationary_update_moments",
     "freeze_powers",
     "gaussian_expectation",
     "is_zero",
@@ -1425,3 +1429,214 @@ class Restated:
         if not self.earlier.verify().passed:
             return CheckResult(self.method, False, f"{name} does not verify")
         return CheckResult(self.method, True, f"the statement of {name}, which verifies")
+
+
+# --- beyond the mean field: exact moments at two steps, exact stationary references ----------------
+
+
+def _two_step_expectation(argument: sp.Expr, gradients: Sequence[sp.Expr]) -> sp.Expr:
+    return gaussian_expectation(argument, gradients, S.mu, S.sigma)
+
+
+@dataclass(frozen=True)
+class GaussianMomentsAtLags:
+    """Exact Gaussian moments of quantities at two steps ``t`` and ``t + k``, by expansion.
+
+    For ``t = 1..3`` and ``k = 0..2`` the sequences (each mapped to its defining recursion, from
+    0) are iterated up to step ``t + k``; ``definitions`` (keyed by a base such as
+    :data:`~adamw_rms.symbols.m_hat`, valued by its expression at step ``t``) are applied at each
+    step index; every :class:`~adamw_rms.symbols.Expect`, ``Variance``, ``Covariance`` and
+    :class:`~adamw_rms.symbols.JointCumulant` is expanded into raw Gaussian moments of the iid
+    gradients (``Cov[X, Y] = E[XY] - E[X]E[Y]``; the third cumulant is the centred third
+    moment). The right side at the same ``t, k`` must be equal, exactly.
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    sequences: Mapping
+    definitions: Mapping = field(default_factory=dict)
+    steps: Sequence[int] = (1, 2, 3)
+    lags: Sequence[int] = (0, 1, 2)
+    at: Mapping = field(default_factory=dict)
+    method: str = "exact Gaussian moments at two steps"
+
+    def _value(self, n: int, lag: int) -> sp.Expr:
+        last = n + lag
+        gradients = [S.g[q] for q in range(1, last + 1)]
+        side = self.lhs.subs({S.t: n, S.k: lag})
+
+        def defined(indexed: sp.Indexed) -> sp.Expr:
+            return self.definitions[indexed.base].subs(S.t, indexed.indices[0])
+
+        side = side.replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base in self.definitions, defined
+        )
+        states = {}
+        for sequence, recursion in self.sequences.items():
+            for q in range(0, last + 1):
+                states[sequence.subs(S.t, q)] = _iterate(recursion, sequence, S.t, sp.S.Zero, q)
+
+        def expect(argument: sp.Expr) -> sp.Expr:
+            argument = argument.xreplace(states).xreplace(dict(self.at))
+            return _two_step_expectation(argument, gradients)
+
+        def covariance(x: sp.Expr, y: sp.Expr) -> sp.Expr:
+            return expect(x * y) - expect(x) * expect(y)
+
+        def cumulant(x: sp.Expr, y: sp.Expr, z: sp.Expr) -> sp.Expr:
+            ex, ey, ez = expect(x), expect(y), expect(z)
+            return (
+                expect(x * y * z) - ex * expect(y * z) - ey * expect(x * z) - ez * expect(x * y)
+                + 2 * ex * ey * ez
+            )
+
+        side = side.replace(lambda e: isinstance(e, S.JointCumulant), lambda e: cumulant(*e.args))
+        side = side.replace(lambda e: isinstance(e, S.Covariance), lambda e: covariance(*e.args))
+        side = side.replace(
+            lambda e: isinstance(e, S.Variance), lambda e: covariance(e.args[0], e.args[0])
+        )
+        return side.replace(lambda e: isinstance(e, S.Expect), lambda e: expect(e.args[0]))
+
+    def run(self) -> CheckResult:
+        for n in self.steps:
+            for lag in self.lags:
+                left = self._value(n, lag).xreplace(dict(self.at))
+                if left.atoms(S.Expect, S.Variance, S.Covariance, S.JointCumulant):
+                    return CheckResult(self.method, False, "the left side is not a moment")
+                right = self.rhs.subs({S.t: n, S.k: lag}).xreplace(dict(self.at))
+                if not is_zero(sp.expand(left - right)):
+                    return CheckResult(self.method, False, f"sides differ at t = {n}, k = {lag}")
+        return CheckResult(
+            self.method,
+            True,
+            f"equal for t = {min(self.steps)}..{max(self.steps)}, "
+            f"k = {min(self.lags)}..{max(self.lags)}",
+        )
+
+
+@dataclass(frozen=True)
+class TaylorByDerivatives:
+    """``approx`` is the Taylor polynomial of ``exact`` in ``variable`` at 0 to ``order``.
+
+    Its coefficients are recomputed as derivatives, :math:`f^{(n)}(0)/n!` (SymPy ``diff``,
+    not a series expansion), and compared exactly; the approximation then drops
+    :math:`O(\\text{variable}^{\\text{order}+1})`.
+    """
+
+    exact: sp.Expr
+    approx: sp.Expr
+    variable: sp.Symbol
+    order: int
+    method: str = "Taylor coefficients by differentiation"
+
+    def run(self) -> CheckResult:
+        polynomial = sum(
+            sp.diff(self.exact, self.variable, n).subs(self.variable, 0)
+            * self.variable**n
+            / sp.factorial(n)
+            for n in range(self.order + 1)
+        )
+        ok = is_zero(sp.expand(self.approx - polynomial))
+        return CheckResult(
+            self.method, ok, f"coefficients of δ^0..δ^{self.order} agree" if ok else "differ"
+        )
+
+
+def _gauss_legendre_half_line(nodes: int):
+    """Nodes and weights for integrals over [0, oo) (p = r/(1 - r) on Gauss-Legendre in r)."""
+    import numpy as np
+
+    r, w = np.polynomial.legendre.leggauss(nodes)
+    r, w = (r + 1) / 2, w / 2
+    return r / (1 - r), w / (1 - r) ** 2
+
+
+def stationary_update_moments(
+    beta1: float, beta2: float, mu: float, lag: int, nodes: int = 400
+) -> tuple[float, float]:
+    """``(E[u], E[u_t u_{t+lag}])`` of ``u = m/sqrt(v)`` at stationarity, exactly (eps = 0).
+
+    An independent route to the moments of the update, sharing nothing with the expansion: with
+    :math:`v^{-1/2} = \\pi^{-1/2}\\int_0^\\infty x^{-1/2}e^{-xv}\\,dx` the expectation becomes
+    an integral over Gaussian expectations tilted by :math:`e^{-x w_j g_j^2}`, which are
+    closed-form per gradient: with :math:`c_j` the tilt of :math:`g_j`, it is
+    :math:`N(\\mu/(1+2c_j), 1/(1+2c_j))` up to the factor
+    :math:`(1+2c_j)^{-1/2}e^{-c_j\\mu^2/(1+2c_j)}`. Gradients have :math:`\\sigma = 1`; the
+    past is cut where :math:`\\beta^j < 10^{-18}`; Gauss-Legendre over ``x = p^2`` (1-d for the
+    mean, 2-d for a product at two steps; the lag-0 product is the 1-d
+    :math:`\\int_0^\\infty E[m^2 e^{-xv}]dx`).
+    """
+    import math
+
+    import numpy as np
+
+    depth = lag + int(math.ceil(math.log(1e-18) / math.log(max(beta1, beta2, 1e-3))))
+    j = np.arange(depth)
+    later_m = (1 - beta1) * beta1**j
+    later_v = (1 - beta2) * beta2**j
+    shift = np.clip(j - lag, 0, None)
+    earlier_m = np.where(j >= lag, (1 - beta1) * beta1**shift, 0.0)
+    earlier_v = np.where(j >= lag, (1 - beta2) * beta2**shift, 0.0)
+    p, w = _gauss_legendre_half_line(nodes)
+
+    def tilted(tilt):  # tilt: (..., depth)
+        scale = 1 + 2 * tilt
+        log_mass = (-0.5 * np.log(scale) - tilt * mu**2 / scale).sum(-1)
+        return np.exp(log_mass), mu / scale, 1 / scale
+
+    # E[u] = (2/sqrt(pi)) int_0^oo E[m e^{-p^2 v}] dp
+    mass, means, _ = tilted(p[:, None] ** 2 * later_v)
+    mean = 2 / math.sqrt(math.pi) * float((w * mass * (means * later_m).sum(-1)).sum())
+    if lag == 0:
+        x, wx = _gauss_legendre_half_line(nodes)
+        mass, means, variances = tilted(x[:, None] * later_v)
+        inner = (means * later_m).sum(-1) ** 2 + (variances * later_m**2).sum(-1)
+        return mean, float((wx * mass * inner).sum())
+    total = 0.0
+    for pi, wi in zip(p, w, strict=True):
+        tilt = pi**2 * earlier_v + p[:, None] ** 2 * later_v
+        mass, means, variances = tilted(tilt)
+        inner = (means * earlier_m).sum(-1) * (means * later_m).sum(-1) + (
+            variances * earlier_m * later_m
+        ).sum(-1)
+        total += wi * float((w * mass * inner).sum())
+    return mean, 4 / math.pi * total
+
+
+@dataclass(frozen=True)
+class ApproximationOrder:
+    """An approximation against an exact numerical reference: its error is O(small^power).
+
+    At each point (exact numbers for every symbol of ``rhs``) ``reference(point)`` returns the
+    exact value by an independent route (such as :func:`stationary_update_moments`) and the
+    scale to measure the error in (the value itself, or the second moment a covariance is part
+    of); ``|rhs - exact| / scale`` must be at most ``bound * small**power``. Points that walk
+    ``small`` towards 0 show the order: a wrong term of lower order breaks the bound at the
+    smallest ``small``. ``lhs`` must be ``quantity`` (the reference computes that quantity).
+    """
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    quantity: sp.Expr
+    reference: Callable[[Mapping], tuple[float, float]]
+    points: tuple[Mapping, ...]
+    small: sp.Expr
+    power: int
+    bound: float
+    method: str = "error against an exact quadrature, O(small parameter^n)"
+
+    def run(self) -> CheckResult:
+        if self.lhs != self.quantity:
+            return CheckResult(self.method, False, "the left side is not the computed quantity")
+        worst = 0.0
+        for point in self.points:
+            exact, scale = self.reference(point)
+            approx = float(_numeric(self.rhs, point, 30))
+            size = float(_numeric(self.small, point, 30)) ** self.power
+            worst = max(worst, abs(approx - exact) / scale / size)
+        ok = worst <= self.bound
+        detail = (
+            f"|error|/scale <= {worst:.2g}·({sp.latex(self.small)})^{self.power} at "
+            f"{len(self.points)} points (bound {self.bound:g})"
+        )
+        return CheckResult(self.method, ok, detail)

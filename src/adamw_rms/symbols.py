@@ -62,6 +62,8 @@ _m_bar = sp.Symbol("m_bar_vec")
 _v_bar = sp.Symbol("v_bar_vec")
 _u_tilde = sp.Symbol("u_tilde_vec")
 _u_tilde_T = sp.Symbol("u_tilde_T_vec")
+_m_hat = sp.Symbol("m_hat_vec")
+_v_hat = sp.Symbol("v_hat_vec")
 
 theta = sp.IndexedBase(_theta)
 u = sp.IndexedBase(_u)
@@ -73,6 +75,8 @@ m_bar = sp.IndexedBase(_m_bar)
 v_bar = sp.IndexedBase(_v_bar)
 u_tilde = sp.IndexedBase(_u_tilde)  # total update contribution of g_t
 u_tilde_T = sp.IndexedBase(_u_tilde_T)  # the same, summed up to the horizon T only
+m_hat = sp.IndexedBase(_m_hat)  # bias-corrected first moment
+v_hat = sp.IndexedBase(_v_hat)  # bias-corrected second moment
 
 # Symbols whose default LaTeX is not what a reader expects.
 LATEX_NAMES: dict[sp.Symbol, str] = {
@@ -86,6 +90,8 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     _v_bar: r"\bar{\boldsymbol{v}}",
     _u_tilde: r"\tilde{\boldsymbol{u}}",
     _u_tilde_T: r"\tilde{\boldsymbol{u}}^{(T)}",
+    _m_hat: r"\hat{\boldsymbol{m}}",
+    _v_hat: r"\hat{\boldsymbol{v}}",
     snr: r"\mathrm{SNR}",
     mu_norm: r"\Vert\boldsymbol{\mu}\Vert",
     sigma_norm: r"\Vert\boldsymbol{\sigma}\Vert",
@@ -255,4 +261,33 @@ class Beta2Bar(_Subscripted):
 
     def _latex(self, printer, exp=None) -> str:
         body = r"\bar{\beta}_{2}(%s)" % ", ".join(printer._print(a) for a in self.args)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+# --- beyond the mean field (the corrected formulas) ------------------------------------------------
+
+eps = sp.Symbol("epsilon", positive=True)  # Adam's eps, added to sqrt(v_hat)
+bias = sp.Symbol("b", nonnegative=True)  # 1 with Adam's bias correction, 0 without
+fluct = sp.Symbol("delta", real=True)  # the relative fluctuation v_hat/E[v_hat] - 1
+mean_v_hat = sp.Symbol("A", positive=True)  # E[v_hat] at one step
+lag_ratio = sp.Symbol("varrho", positive=True)  # the ratio of a geometric lag dependence
+
+
+class JointCumulant(sp.Function):
+    """The joint third cumulant :math:`\\kappa[x, y, z]` (the centred third moment)."""
+
+    nargs = 3
+
+    def _latex(self, printer) -> str:
+        return r"\kappa\left[%s, %s, %s\right]" % tuple(printer._print(a) for a in self.args)
+
+
+class TaylorCoefficient(sp.Function):
+    """:math:`f_n(A)`, the coefficient of δ^n in :math:`1/(\\sqrt{A(1+\\delta)}+\\epsilon)`."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None) -> str:
+        n, value = (printer._print(a) for a in self.args)
+        body = r"f_{%s}\left(%s\right)" % (n, value)
         return body if exp is None else r"%s^{%s}" % (body, exp)

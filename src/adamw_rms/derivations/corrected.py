@@ -1,0 +1,684 @@
+r"""Beyond the mean field: the update and weight RMS with beta2, bias correction and eps.
+
+Not in the source. The mean-field formulas replace :math:`E[m/\sqrt v]`-type expectations by
+ratios of expectations, which drops every effect of the fluctuations of :math:`v`: the
+:math:`\beta_2` dependence, and with it the transient of an uncorrected :math:`v_t` and the role
+of :math:`\epsilon`. Here the update is expanded to second order in the relative fluctuation
+:math:`\delta_t = \hat v_t/E[\hat v_t] - 1`, whose variance is :math:`O(1-\beta_2)` late in
+training; the Gaussian moments it needs (means, covariances and third cumulants of
+:math:`\hat m` and :math:`\hat v` at two steps) are exact geometric sums at every step, with or
+without bias correction; the weight's second moment is then the exact double sum of the update's
+means and covariances, with no :math:`\theta\cdot u \approx 0`.
+
+Rules compute (geometric sums, a Taylor series, the moment-cumulant expansion truncated at first
+order in the fluctuation strength); checks take other routes: exact Gaussian moments at two
+concrete steps, Taylor coefficients by differentiation, an exact quadrature of the stationary
+update moments (a Laplace representation of :math:`v^{-1/2}`, sharing nothing with the
+expansion) whose error must shrink as :math:`(1-\beta_2)^2`, brute-force iteration of the
+weight recursion, and numerical summation of the lag series.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.utilities.iterables import multiset_partitions
+
+from .. import symbols as S
+from ..checks import (
+    LHS,
+    RHS,
+    ApproximationOrder,
+    BruteForce,
+    GaussianMomentsAtLags,
+    Given,
+    LimitRatio,
+    NumericEqual,
+    TaylorByDerivatives,
+    stationary_update_moments,
+)
+from ..rules import geometric_sum
+from ..steps import Assumption, Derivation, Kind, Step, StepRecorder
+from ._assumptions import IID_IN_TIME
+from ._source import WEIGHT_RMS_SOURCE
+
+b1, b2, b3, t, i, k = S.beta1, S.beta2, S.beta3, S.t, S.i, S.k
+mu, sigma, eps, bias = S.mu, S.sigma, S.eps, S.bias
+eta, lam = S.eta, S.lam
+g, m, v, u, theta = S.g, S.m, S.v, S.u, S.theta
+m_hat, v_hat = S.m_hat, S.v_hat
+E, Var, Cov, Kappa3 = S.Expect, S.Variance, S.Covariance, S.JointCumulant
+A, delta = S.mean_v_hat, S.fluct
+
+NAME = "corrected"
+SECTIONS = (
+    "Setting",
+    "Moments at two steps",
+    "Expansion in the fluctuation of v",
+    "The stationary update",
+    "The weight RMS",
+    "Small and large eps",
+)
+
+SECOND_ORDER = Assumption(
+    "second_order_in_v",
+    "the update is expanded to second order in the relative fluctuation of $\\hat v_t$ and "
+    "every moment is kept to first order in its strength: terms of order $(1-\\beta_2)^2$ "
+    "(late in training) or $1/n_t^2$ with $n_t$ the number of gradients $v_t$ averages "
+    "(early) are dropped",
+    r"O\big(\mathbb{V}\mathrm{ar}[\hat v_t]^2/\mathbb{E}[\hat v_t]^4\big)",
+)
+LIMIT = "(1-\\beta_2)^2 \\ll 1"
+
+# Exact points for the brute-force moment checks: generic, cheap rationals.
+MOMENT_POINT = {b1: sp.Rational(3, 5), b2: sp.Rational(4, 5)}
+LATER = t + k
+
+
+def m_unrolled(step: sp.Expr) -> sp.Sum:
+    return sp.Sum((1 - b1) * b1 ** (step - i) * g[i], (i, 1, step))
+
+
+def _bias_divisor(beta: sp.Expr, step: sp.Expr) -> sp.Expr:
+    return 1 - bias * beta**step
+
+
+def _gradient_moment(power: int) -> sp.Expr:
+    """E[g^power] for g ~ N(mu, sigma^2), from the moment generating function."""
+    x = sp.Dummy("x")
+    mgf = sp.exp(mu * x + sigma**2 * x**2 / 2)
+    return sp.expand(sp.diff(mgf, x, power).subs(x, 0))
+
+
+def gradient_cumulants() -> dict[str, sp.Expr]:
+    """The joint cumulants of (g, g^2) that the moving averages inherit, per step."""
+    e1, e2, e3, e4 = (_gradient_moment(p) for p in (1, 2, 3, 4))
+    return {
+        "g,g": sp.expand(e2 - e1**2),
+        "g2,g2": sp.expand(e4 - e2**2),
+        "g,g2": sp.expand(e3 - e1 * e2),
+        # E[(g - mu)^2 (g^2 - E g^2)]
+        "g,g,g2": sp.expand(e4 - 2 * mu * e3 + mu**2 * e2 - e2 * (e2 - e1**2)),
+    }
+
+
+def weight(kind: str, step: sp.Expr) -> sp.Expr:
+    """The weight of g_i (``m``) or g_i^2 (``v``) in the raw moving average at ``step``."""
+    beta = b1 if kind == "m" else b2
+    return (1 - beta) * beta ** (step - i)
+
+
+def lagged_sum(kinds: tuple[tuple[str, sp.Expr], ...], cumulant: sp.Expr) -> sp.Expr:
+    """sum_{i=1}^{t} prod(weights) * cumulant: a joint cumulant of independent sums.
+
+    Joint cumulants are multilinear and vanish across independent steps, so a cumulant of
+    moving averages is the sum over the shared gradients i <= t (the earlier step) of the
+    product of their weights times the per-step cumulant.
+    """
+    summand = sp.Mul(*(weight(kind, step) for kind, step in kinds)) * cumulant
+    return sp.factor(geometric_sum(summand, i, 1, t))
+
+
+@dataclass(frozen=True)
+class Moments:
+    mean_m: Step
+    mean_v: Step
+    cov_mm: Step
+    cov_vv: Step
+    cov_m_v_later: Step
+    cov_m_later_v: Step
+    cumulant_early: Step
+    cumulant_late: Step
+
+    def meaning(self) -> dict:
+        """Each moment the expansion names, at (t, t + k), by its closed form.
+
+        Equal-time forms are the k = 0 cases; those at the later step are the k = 0 cases
+        taken at step t + k.
+        """
+        cov_vv, cov_mv = self.cov_vv, self.cov_m_v_later
+        return {
+            self.mean_m.lhs: self.mean_m.rhs,
+            self.mean_v.lhs: self.mean_v.rhs,
+            E(m_hat[LATER]): self.mean_m.rhs.subs(t, LATER),
+            E(v_hat[LATER]): self.mean_v.rhs.subs(t, LATER),
+            self.cov_mm.lhs: self.cov_mm.rhs,
+            cov_vv.lhs: cov_vv.rhs,
+            Cov(v_hat[t], v_hat[t]): cov_vv.rhs.subs(k, 0),
+            Cov(v_hat[LATER], v_hat[LATER]): cov_vv.rhs.subs(k, 0).subs(t, LATER),
+            cov_mv.lhs: cov_mv.rhs,
+            Cov(m_hat[t], v_hat[t]): cov_mv.rhs.subs(k, 0),
+            Cov(m_hat[LATER], v_hat[LATER]): cov_mv.rhs.subs(k, 0).subs(t, LATER),
+            self.cov_m_later_v.lhs: self.cov_m_later_v.rhs,
+            self.cumulant_early.lhs: self.cumulant_early.rhs,
+            self.cumulant_late.lhs: self.cumulant_late.rhs,
+        }
+
+
+def setting(recorder: StepRecorder) -> None:
+    add = recorder.add
+    add(
+        id="m_hat_def",
+        title="Bias-corrected first moment",
+        lhs=m_hat[t],
+        rhs=m[t] / _bias_divisor(b1, t),
+        kind=Kind.DEFINITION,
+        justification=(
+            "$m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t$ from $m_0 = 0$; $b = 1$ is Adam's bias "
+            "correction (PyTorch's default), $b = 0$ the raw moment."
+        ),
+    )
+    add(
+        id="v_hat_def",
+        title="Bias-corrected second moment",
+        lhs=v_hat[t],
+        rhs=v[t] / _bias_divisor(b2, t),
+        kind=Kind.DEFINITION,
+        justification="$v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2$ from $v_0 = 0$.",
+    )
+    add(
+        id="adam_update",
+        title="Adam's update with eps",
+        lhs=u[t],
+        rhs=m_hat[t] / (sp.sqrt(v_hat[t]) + eps),
+        kind=Kind.DEFINITION,
+        justification=(
+            "PyTorch's order: $\\epsilon$ is added to $\\sqrt{\\hat v_t}$. Each coordinate's "
+            "gradients are iid $\\mathcal{N}(\\mu, \\sigma^2)$."
+        ),
+    )
+    add(
+        id="weight_recursion",
+        title="Decoupled weight decay",
+        lhs=theta[t],
+        rhs=b3 * theta[t - 1] - eta * u[t],
+        kind=Kind.DEFINITION,
+        justification=(
+            "$\\theta_t = \\theta_{t-1} - \\eta(u_t + \\lambda\\theta_{t-1})$ with "
+            "$\\beta_3 = 1 - \\eta\\lambda$; $\\theta_0$ is independent of the gradients with "
+            "mean 0."
+        ),
+    )
+
+
+SEQUENCES = {
+    m[t]: b1 * m[t - 1] + (1 - b1) * g[t],
+    v[t]: b2 * v[t - 1] + (1 - b2) * g[t] ** 2,
+}
+DEFINITIONS = {m_hat: m[t] / _bias_divisor(b1, t), v_hat: v[t] / _bias_divisor(b2, t)}
+
+
+def _moment_step(recorder: StepRecorder, lhs: sp.Expr, raw: sp.Expr, divisors, **fields) -> Step:
+    return recorder.add(
+        lhs=lhs,
+        rhs=raw / sp.Mul(*divisors),
+        kind=Kind.IDENTITY,
+        uses=("m_hat_def", "v_hat_def"),
+        assumptions=(IID_IN_TIME,),
+        checks=(GaussianMomentsAtLags(LHS, RHS, SEQUENCES, DEFINITIONS, at=MOMENT_POINT),),
+        **fields,
+    )
+
+
+def moments(recorder: StepRecorder) -> Moments:
+    c = gradient_cumulants()
+    d1, d2 = _bias_divisor(b1, t), _bias_divisor(b2, t)
+    d1_late, d2_late = _bias_divisor(b1, LATER), _bias_divisor(b2, LATER)
+    mean_m = _moment_step(
+        recorder,
+        E(m_hat[t]),
+        sp.factor(geometric_sum(weight("m", t) * mu, i, 1, t)),
+        (d1,),
+        id="mean_m_hat",
+        title="Mean of the corrected first moment",
+        justification="Linearity, $\\mathbb{E}[g_i] = \\mu$, a geometric sum.",
+    )
+    mean_v = _moment_step(
+        recorder,
+        E(v_hat[t]),
+        sp.factor(geometric_sum(weight("v", t) * (mu**2 + sigma**2), i, 1, t)),
+        (d2,),
+        id="mean_v_hat",
+        title="Mean of the corrected second moment",
+        justification="Linearity, $\\mathbb{E}[g_i^2] = \\mu^2 + \\sigma^2$, a geometric sum.",
+    )
+    lemma = (
+        "Joint cumulants are multilinear and vanish between independent steps, so a cumulant of "
+        "moving averages sums, over the gradients $i \\le t$ both steps share, the product of "
+        "their weights and the per-gradient cumulant"
+    )
+    cov_mm = _moment_step(
+        recorder,
+        Cov(m_hat[t], m_hat[LATER]),
+        lagged_sum((("m", t), ("m", LATER)), c["g,g"]),
+        (d1, d1_late),
+        id="cov_m_hat",
+        title="Covariance of the first moment at two steps",
+        justification=f"{lemma}: $\\mathrm{{Cov}}[g, g] = \\sigma^2$; $k \\ge 0$.",
+    )
+    cov_vv = _moment_step(
+        recorder,
+        Cov(v_hat[t], v_hat[LATER]),
+        lagged_sum((("v", t), ("v", LATER)), c["g2,g2"]),
+        (d2, d2_late),
+        id="cov_v_hat",
+        title="Covariance of the second moment at two steps",
+        justification=(
+            f"{lemma}: $\\mathbb{{V}}\\mathrm{{ar}}[g^2] = 2\\sigma^4 + 4\\mu^2\\sigma^2$."
+        ),
+    )
+    cov_m_v_later = _moment_step(
+        recorder,
+        Cov(m_hat[t], v_hat[LATER]),
+        lagged_sum((("m", t), ("v", LATER)), c["g,g2"]),
+        (d1, d2_late),
+        id="cov_m_v_later",
+        title="First moment now, second moment later",
+        justification=f"{lemma}: $\\mathrm{{Cov}}[g, g^2] = 2\\mu\\sigma^2$.",
+    )
+    cov_m_later_v = _moment_step(
+        recorder,
+        Cov(m_hat[LATER], v_hat[t]),
+        lagged_sum((("m", LATER), ("v", t)), c["g,g2"]),
+        (d1_late, d2),
+        id="cov_m_later_v",
+        title="Second moment now, first moment later",
+        justification=f"{lemma}.",
+    )
+    cumulant_early = _moment_step(
+        recorder,
+        Kappa3(m_hat[t], m_hat[LATER], v_hat[t]),
+        lagged_sum((("m", t), ("m", LATER), ("v", t)), c["g,g,g2"]),
+        (d1, d1_late, d2),
+        id="cumulant_early",
+        title="Third cumulant with the earlier second moment",
+        justification=f"{lemma}: $\\kappa[g, g, g^2] = 2\\sigma^4$.",
+    )
+    cumulant_late = _moment_step(
+        recorder,
+        Kappa3(m_hat[t], m_hat[LATER], v_hat[LATER]),
+        lagged_sum((("m", t), ("m", LATER), ("v", LATER)), c["g,g,g2"]),
+        (d1, d1_late, d2_late),
+        id="cumulant_late",
+        title="Third cumulant with the later second moment",
+        justification=f"{lemma}.",
+    )
+    return Moments(
+        mean_m, mean_v, cov_mm, cov_vv, cov_m_v_later, cov_m_later_v, cumulant_early, cumulant_late
+    )
+
+
+# --- the expansion -------------------------------------------------------------------------------
+
+# Book-keeping for the strength of v's fluctuation: every cumulant that involves v_hat (a
+# covariance with it, its variance, a third cumulant with one v_hat) is O(tau), tau ~ 1 - beta2
+# late in training or 1/n early; cumulants with two or more v_hat's beyond a pair, fourth
+# cumulants and products of two O(tau) cumulants are O(tau^2), dropped.
+TAU = sp.Symbol("tau", positive=True)
+
+
+def _order(block: tuple[str, ...]) -> int | None:
+    """The tau order of a joint cumulant of the named fluctuations; None: dropped."""
+    vs = sum(1 for name in block if name.startswith("v"))
+    if len(block) == 2:
+        return 0 if vs == 0 else 1
+    if len(block) == 3 and vs == 1:
+        return 1
+    return None  # Gaussian m has no higher cumulants; the rest is O(tau^2)
+
+
+def _cumulant_object(block: tuple[str, ...], early: sp.Expr, later: sp.Expr) -> sp.Expr:
+    """The moment object a block stands for, in the form the moment steps state."""
+    objects = {"m": m_hat[early], "m'": m_hat[later], "v": v_hat[early], "v'": v_hat[later]}
+    rank = {"m": 0, "m'": 1, "v": 2, "v'": 3}
+    ordered = sorted(block, key=rank.__getitem__)
+    if len(ordered) == 2:
+        first, second = ordered
+        if first == "m'" and second == "v":  # the later m with the earlier v
+            return Cov(objects["m'"], objects["v"])
+        return Cov(objects[first], objects[second])
+    return Kappa3(*(objects[name] for name in ordered))
+
+
+def truncated_moment(names: tuple[str, ...], early: sp.Expr, later: sp.Expr) -> sp.Expr:
+    """E[product of the centred fluctuations ``names``] to first order in tau.
+
+    The moment-cumulant formula: a sum over the set partitions of the factors into blocks of
+    two or more (centred variables have no first cumulant) of the product of the blocks'
+    cumulants, each carrying its order in tau.
+    """
+    if not names:
+        return sp.Integer(1)
+    total = sp.Integer(0)
+    for partition in multiset_partitions(list(range(len(names)))):
+        blocks = [tuple(names[j] for j in block) for block in partition]
+        if any(len(block) < 2 for block in blocks):
+            continue
+        orders = [_order(block) for block in blocks]
+        if any(order is None for order in orders) or sum(orders) > 1:
+            continue
+        total += sp.Mul(
+            *(TAU**order * _cumulant_object(block, early, later) for block, order in zip(
+                blocks, orders, strict=True
+            ))
+        )
+    return total
+
+
+def taylor_coefficients() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """f_0, f_1, f_2 of 1/(sqrt(A (1 + delta)) + eps) in delta, by series expansion."""
+    series = sp.series(1 / (sp.sqrt(A) * sp.sqrt(1 + delta) + eps), delta, 0, 3).removeO()
+    return tuple(sp.factor(series.coeff(delta, n)) for n in range(3))
+
+
+def first_order(expr: sp.Expr) -> sp.Expr:
+    """Keep the terms of order tau^0 and tau^1; then tau = 1."""
+    expanded = sp.expand(expr, TAU)
+    return (expanded.coeff(TAU, 0) + expanded.coeff(TAU, 1)).subs(TAU, 1)
+
+
+def update_moment(steps: tuple[sp.Expr, ...], coefficients) -> sp.Expr:
+    """E[prod over ``steps`` of m_hat (f0 + f1 delta + f2 delta^2)], to first order in tau.
+
+    Each factor is E[m_hat] + (m_hat - E[m_hat]) times a polynomial in delta =
+    (v_hat - E[v_hat])/E[v_hat]; the product is expanded into monomials in the centred
+    fluctuations and each monomial's expectation taken by :func:`truncated_moment`.
+    """
+    early, later = steps[0], steps[-1]
+    tags = ("", "'")[: len(steps)]
+    total = sp.Integer(0)
+    for choice in itertools.product(range(3), (False, True), repeat=len(steps)):
+        coefficient = sp.Integer(1)
+        names: list[str] = []
+        for position, (step, tag) in enumerate(zip(steps, tags, strict=True)):
+            power, fluctuating = choice[2 * position], choice[2 * position + 1]
+            mean_v = E(v_hat[step])
+            coefficient *= S.TaylorCoefficient(power, mean_v) / mean_v**power
+            names.extend(["v" + tag] * power)
+            if fluctuating:
+                names.append("m" + tag)
+            else:
+                coefficient *= E(m_hat[step])
+        total += coefficient * truncated_moment(tuple(names), early, later)
+    return total
+
+
+@dataclass(frozen=True)
+class Expansion:
+    taylor: Step
+    mean: Step
+    covariance: Step
+
+
+def _stationary_reference(statistic: str):
+    """The exact stationary moment at a point (sigma = 1, eps = 0), by quadrature, and its scale.
+
+    A mean is measured relative to itself; a covariance relative to the second moment
+    E[u_t u_{t+k}] it is part of (with a gradient mean the covariance is a small difference of
+    two large terms, and what the weight accumulates is the second moment).
+    """
+
+    def reference(point) -> tuple[float, float]:
+        beta1, beta2 = float(point[b1]), float(point[b2])
+        mean_, product = stationary_update_moments(beta1, beta2, float(point[mu]), int(point[k]))
+        if statistic == "mean":
+            return mean_, abs(mean_)
+        return product - mean_**2, product
+
+    return reference
+
+
+# Stationary points (t large enough that beta^t < 1e-40) walking 1 - beta2 towards 0.
+def _late_point(beta1, beta2, mean, lag) -> dict:
+    return {
+        t: 40_000, k: lag, b1: sp.Rational(beta1), b2: sp.Rational(beta2), mu: sp.Rational(mean),
+        sigma: 1, eps: 0, bias: 1,
+    }
+
+
+MEAN_POINTS = tuple(
+    _late_point(beta1, beta2, mean, 0)
+    for beta1 in ("0", "9/10")
+    for beta2 in ("19/20", "49/50", "99/100")
+    for mean in ("3/10", "1")
+)
+COVARIANCE_POINTS = tuple(
+    _late_point(beta1, beta2, mean, 0)
+    for beta1 in ("0", "9/10")
+    for beta2 in ("19/20", "49/50", "99/100")
+    for mean in ("0", "1")
+) + tuple(
+    _late_point("9/10", beta2, mean, lag)
+    for beta2 in ("9/10", "19/20")
+    for mean in ("0", "1")
+    for lag in (1, 3)
+)
+# Measured: |error|/scale <= 2.3 (1 - beta2)^2 on these points (largest: beta1 = 0, mu = 0).
+ORDER_BOUND = 3.0
+
+
+def expansion(recorder: StepRecorder, mom: Moments) -> Expansion:
+    add = recorder.add
+    f = taylor_coefficients()
+    taylor = add(
+        id="taylor_f",
+        title="The update's denominator, to second order",
+        lhs=1 / (sp.sqrt(A * (1 + delta)) + eps),
+        rhs=f[0] + f[1] * delta + f[2] * delta**2,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "With $\\hat v_t = A_t(1 + \\delta_t)$, $A_t = \\mathbb{E}[\\hat v_t]$, the factor "
+            "$1/(\\sqrt{\\hat v_t} + \\epsilon)$ of [[adam_update]] expanded in $\\delta_t$; it "
+            "drops $O(\\delta^3)$. At $\\epsilon = 0$ the coefficients are "
+            "$A^{-1/2}(1, -\\tfrac12, \\tfrac38)$."
+        ),
+        limit="|\\delta| \\ll 1",
+        uses=("adam_update",),
+        checks=(TaylorByDerivatives(LHS, RHS, delta, 2),),
+    )
+    mean_tagged = sp.expand(update_moment((t,), f))
+    mean_first = first_order(mean_tagged)
+    product = sp.expand(update_moment((t, LATER), f))
+    # Products of two O(tau) terms of the means drop with the rest of O(tau^2).
+    covariance = first_order(product - mean_tagged * mean_tagged.subs(t, LATER))
+    meaning = mom.meaning()
+    for step in (t, LATER):
+        for n, coefficient in enumerate(f):
+            meaning[S.TaylorCoefficient(n, E(v_hat[step]))] = coefficient.subs(A, E(v_hat[step]))
+    mean_step = add(
+        id="update_mean",
+        title="Mean of the update beyond the mean field",
+        lhs=E(u[t]),
+        rhs=mean_first,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "[[adam_update]] is $\\hat m_t$ times [[taylor_f]]; the expectation by the "
+            "moment-cumulant formula, keeping first order in the strength of $\\hat v_t$'s "
+            "fluctuation (a covariance with $\\hat v_t$, its variance, a third cumulant with "
+            "one $\\hat v_t$). The mean field keeps only the first term."
+        ),
+        limit=LIMIT,
+        assumptions=(IID_IN_TIME, SECOND_ORDER),
+        uses=("adam_update", "taylor_f"),
+        checks=(
+            Given.of(
+                ApproximationOrder,
+                LHS,
+                RHS,
+                quantity=E(u[t]),
+                reference=_stationary_reference("mean"),
+                points=MEAN_POINTS,
+                small=1 - b2,
+                power=2,
+                bound=ORDER_BOUND,
+                meaning=meaning,
+            ),
+        ),
+    )
+    covariance_step = add(
+        id="update_covariance",
+        title="Covariance of the update at two steps",
+        lhs=Cov(u[t], u[LATER]),
+        rhs=covariance,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "The same expansion for $\\mathbb{E}[u_t u_{t+k}]$ ($k \\ge 0$), less the product "
+            "of [[update_mean]] at the two steps, to the same order. The mean field keeps "
+            "only $\\mathrm{Cov}[\\hat m_t, \\hat m_{t+k}]/\\sqrt{A_t A_{t+k}}$."
+        ),
+        limit=LIMIT,
+        assumptions=(IID_IN_TIME, SECOND_ORDER),
+        uses=("update_mean",),
+        checks=(
+            Given.of(
+                ApproximationOrder,
+                LHS,
+                RHS,
+                quantity=Cov(u[t], u[LATER]),
+                reference=_stationary_reference("covariance"),
+                points=COVARIANCE_POINTS,
+                small=1 - b2,
+                power=2,
+                bound=ORDER_BOUND,
+                meaning=meaning,
+            ),
+        ),
+    )
+    return Expansion(taylor, mean_step, covariance_step)
+
+
+
+
+# --- stationarity and the update RMS ----------------------------------------------------------------
+
+
+def late_limit(expr: sp.Expr) -> sp.Expr:
+    """Every power with the step in its exponent set to 0 (beta < 1, t -> oo)."""
+    powers = {
+        power: sp.Integer(0)
+        for power in expr.atoms(sp.Pow)
+        if power.exp.has(t) and not power.base.has(t)
+    }
+    return sp.factor(expr.xreplace(powers))
+
+
+def _powers_of_step(expr: sp.Expr) -> sp.Expr:
+    return sp.expand_power_exp(sp.expand_power_base(sp.powsimp(expr, force=True), force=True))
+
+
+def stationary(recorder: StepRecorder, mom: Moments, ex: Expansion) -> Step:
+    add = recorder.add
+    meaning = ex.mean.checks[0].meaning
+    finite_mean = _powers_of_step(resolve_meaning(ex.mean.rhs, meaning))
+    finite_cov = _powers_of_step(resolve_meaning(ex.covariance.rhs, meaning))
+    mean_late = late_limit(finite_mean)
+    cov_late = late_limit(finite_cov)
+    at_large_t = tuple(
+        {**point, t: 20_000} for point in (_late_point("9/10", "19/20", "1/2", 2),)
+    )
+    stationary_mean = add(
+        id="update_mean_stationary",
+        title="Mean of the update, late",
+        lhs=E(u[t]),
+        rhs=mean_late,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "[[update_mean]] with the moments in closed form and $\\beta_1^t, \\beta_2^t \\to 0$ "
+            "(the bias correction is then 1); $\\sigma$ enters with $\\mu$ and $\\epsilon$ "
+            "only through $\\mu/\\sigma$ and $\\epsilon/\\sigma$."
+        ),
+        limit="\\beta_1^t, \\beta_2^t \\ll 1",
+        uses=("update_mean", *(s.id for s in _moment_steps(mom))),
+        checks=(
+            Given.of(
+                NumericEqual,
+                LHS,
+                RHS,
+                points=at_large_t,
+                tolerance=1e-25,
+                meaning={E(u[t]): finite_mean},
+                method="the finite-t form at t = 20000, in mpmath",
+            ),
+        ),
+    )
+    stationary_cov = add(
+        id="update_covariance_stationary",
+        title="Autocovariance of the update, late",
+        lhs=Cov(u[t], u[LATER]),
+        rhs=cov_late,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "[[update_covariance]] in closed form with $\\beta_1^t, \\beta_2^t \\to 0$: a sum "
+            "of geometric terms in the lag, with ratios $\\beta_1$, $\\beta_2$ and "
+            "$\\beta_1\\beta_2$."
+        ),
+        limit="\\beta_1^t, \\beta_2^t \\ll 1",
+        uses=("update_covariance", *(s.id for s in _moment_steps(mom))),
+        checks=(
+            Given.of(
+                NumericEqual,
+                LHS,
+                RHS,
+                points=at_large_t,
+                tolerance=1e-25,
+                meaning={Cov(u[t], u[LATER]): finite_cov},
+                method="the finite-t form at t = 20000, in mpmath",
+            ),
+        ),
+    )
+    second = sp.factor(stationary_mean.rhs**2 + stationary_cov.rhs.subs(k, 0))
+    points = tuple(
+        _late_point(beta1, beta2, mean, 0)
+        for beta1 in ("0", "9/10")
+        for beta2 in ("19/20", "49/50", "99/100")
+        for mean in ("0", "1")
+    )
+
+    def second_moment(point) -> tuple[float, float]:
+        _, product = stationary_update_moments(float(point[b1]), float(point[b2]), float(point[mu]), 0)
+        return product, product
+
+    return add(
+        id="update_rms_sq",
+        title="The update's mean square beyond the mean field",
+        lhs=E(u[t] ** 2),
+        rhs=second,
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "$\\mathbb{E}[u^2] = \\mathbb{E}[u]^2 + \\mathbb{V}\\mathrm{ar}[u]$: "
+            "[[update_mean_stationary]] squared plus [[update_covariance_stationary]] at "
+            "$k = 0$. Its error against the exact quadrature is $O((1-\\beta_2)^2)$, where the "
+            "mean field's is $O(1-\\beta_2)$."
+        ),
+        limit=LIMIT + ",\\ \\beta_1^t, \\beta_2^t \\ll 1",
+        assumptions=(IID_IN_TIME, SECOND_ORDER),
+        uses=("update_mean_stationary", "update_covariance_stationary"),
+        checks=(
+            ApproximationOrder(
+                LHS,
+                RHS,
+                quantity=E(u[t] ** 2),
+                reference=second_moment,
+                points=points,
+                small=1 - b2,
+                power=2,
+                bound=ORDER_BOUND,
+            ),
+        ),
+    )
+
+
+def _moment_steps(mom: Moments) -> tuple[Step, ...]:
+    return (
+        mom.mean_m, mom.mean_v, mom.cov_mm, mom.cov_vv, mom.cov_m_v_later, mom.cov_m_later_v,
+        mom.cumulant_early, mom.cumulant_late,
+    )
+
+
+def resolve_meaning(expr: sp.Expr, meaning) -> sp.Expr:
+    """``expr`` with every named moment replaced by its closed form (to a fixed point)."""
+    for _ in range(4):
+        expr = expr.xreplace(dict(meaning))
+    return expr
