@@ -21,12 +21,14 @@ from adamw_rms.checks import (
     EPSILON,
     LHS,
     RHS,
+    ApproximationOrder,
     BruteForce,
     Check,
     ClaimCheck,
     CoordinateAverage,
     CoordinateIdentity,
     GaussianMoments,
+    GaussianMomentsAtLags,
     Given,
     IteratesRecursion,
     LimitRatio,
@@ -45,6 +47,7 @@ from adamw_rms.checks import (
     SolvesRecursion,
     SpotCheck,
     SumInduction,
+    TaylorByDerivatives,
     UniquePositiveRoot,
     bind,
     mentions,
@@ -193,7 +196,33 @@ CASES: dict[type, tuple[Callable[[], Check], Callable[[], Check]]] = {
         lambda: SignQuadrature(E(sp.sign(S.pair_x)), sp.erf(S.shift / sp.sqrt(2)), _SIGN_POINT),
         lambda: SignQuadrature(E(sp.sign(S.pair_x)), sp.erf(S.shift / 2), _SIGN_POINT),
     ),
+    GaussianMomentsAtLags: (
+        lambda: GaussianMomentsAtLags(S.Covariance(m[t], m[t + S.k]), _LAGGED_COV, _SEQ, at=_AT),
+        lambda: GaussianMomentsAtLags(
+            S.Covariance(m[t], m[t + S.k]), _LAGGED_COV * b1, _SEQ, at=_AT
+        ),
+    ),
+    TaylorByDerivatives: (
+        lambda: TaylorByDerivatives(1 / sp.sqrt(1 + _X), 1 - _X / 2 + 3 * _X**2 / 8, _X, 2),
+        lambda: TaylorByDerivatives(1 / sp.sqrt(1 + _X), 1 - _X / 2 + _X**2 / 2, _X, 2),
+    ),
+    ApproximationOrder: (
+        lambda: ApproximationOrder(_Q, 1 + _X, _Q, _EXP_OF, _SMALL_POINTS, _X, 2, 0.6),
+        lambda: ApproximationOrder(_Q, 1 + 2 * _X, _Q, _EXP_OF, _SMALL_POINTS, _X, 2, 0.6),
+    ),
 }
+
+
+def _exp_of(point) -> tuple[float, float]:
+    value = float(mpmath.exp(point[_X]))
+    return value, value
+
+
+# Cov[m_t, m_{t+k}] of the EMA m (sigma = 1 at _AT's point), and e^x ~ 1 + x to O(x^2).
+_X, _Q, _EXP_OF = sp.Symbol("x", positive=True), sp.Symbol("q"), _exp_of
+_SEQ = {m[t]: _M_RECURSION}
+_LAGGED_COV = S.sigma**2 * (1 - b1) / (1 + b1) * b1**S.k * (1 - b1 ** (2 * t))
+_SMALL_POINTS = tuple({_X: sp.Rational(1, n)} for n in (10, 100, 1000))
 
 
 def _check_classes() -> set[type]:

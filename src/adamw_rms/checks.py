@@ -31,12 +31,12 @@ __all__ = [
     "EPSILON",
     "LHS",
     "RHS",
+    "ApproximationOrder",
     "BruteForce",
     "Check",
     "CheckResult",
     "ClaimCheck",
     "CoordinateAverage",
-    "ApproximationOrder",
     "CoordinateIdentity",
     "GaussianMoments",
     "GaussianMomentsAtLags",
@@ -61,7 +61,6 @@ __all__ = [
     "TaylorByDerivatives",
     "UniquePositiveRoot",
     "bind",
-    "stationary_update_moments",
     "freeze_powers",
     "gaussian_expectation",
     "is_zero",
@@ -70,6 +69,7 @@ __all__ = [
     "resolve",
     "sample_point",
     "split_powers",
+    "stationary_update_moments",
 ]
 
 
@@ -1431,7 +1431,7 @@ class Restated:
         return CheckResult(self.method, True, f"the statement of {name}, which verifies")
 
 
-# --- beyond the mean field: exact moments at two steps, exact stationary references ----------------
+# --- beyond the mean field: exact moments at two steps, exact stationary references ---------
 
 
 def _two_step_expectation(argument: sp.Expr, gradients: Sequence[sp.Expr]) -> sp.Expr:
@@ -1486,7 +1486,10 @@ class GaussianMomentsAtLags:
         def cumulant(x: sp.Expr, y: sp.Expr, z: sp.Expr) -> sp.Expr:
             ex, ey, ez = expect(x), expect(y), expect(z)
             return (
-                expect(x * y * z) - ex * expect(y * z) - ey * expect(x * z) - ez * expect(x * y)
+                expect(x * y * z)
+                - ex * expect(y * z)
+                - ey * expect(x * z)
+                - ez * expect(x * y)
                 + 2 * ex * ey * ez
             )
 
@@ -1570,7 +1573,7 @@ def stationary_update_moments(
 
     import numpy as np
 
-    depth = lag + int(math.ceil(math.log(1e-18) / math.log(max(beta1, beta2, 1e-3))))
+    depth = lag + math.ceil(math.log(1e-18) / math.log(max(beta1, beta2, 1e-3)))
     j = np.arange(depth)
     later_m = (1 - beta1) * beta1**j
     later_v = (1 - beta2) * beta2**j

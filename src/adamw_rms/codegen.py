@@ -261,6 +261,179 @@ def _schedule_kernels() -> list[Kernel]:
     return out
 
 
+# The corrected formulas (derivation ``corrected``): sigma = 1, mu = sqrt(snr), eps = eps/sigma.
+beta2 = sp.Symbol("beta2", positive=True)
+eps_ratio = sp.Symbol("eps_ratio", nonnegative=True)
+bias = sp.Symbol("bias", nonnegative=True)  # 1: Adam's bias correction, 0: none
+step = sp.Symbol("step", positive=True)
+CORRECTED_ARGUMENTS = {
+    S.beta1: beta1,
+    S.beta2: beta2,
+    S.eps: eps_ratio,
+    S.bias: bias,
+    S.t: step,
+    S.sigma: sp.Integer(1),
+    S.mu: sp.sqrt(snr),
+}
+PER_STEP = (beta1, beta2, snr, eps_ratio, bias, step)
+
+
+def corrected_lag_terms() -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
+    """Step ``corrected.update_covariance`` as ``sum_i X_i(t) Y_i(t + k) rho_i**k``.
+
+    Each term of the covariance is a product of moments at the earlier step, at the later step,
+    and cross moments whose closed forms are (earlier part) (later part) ``rho**k``; collecting
+    the factors by the step they depend on gives the split the estimators sum in O(T) with one
+    recursion per term. The split is checked equal to the step at exact points.
+    """
+    corrected = derivation("corrected")
+    covariance = corrected.step("update_covariance")
+    (check,) = covariance.checks
+    meaning = dict(check.meaning)
+    later = sp.Symbol("later", positive=True)
+    terms = []
+    for term in sp.Add.make_args(covariance.rhs):
+        closed = term
+        for _ in range(4):
+            closed = closed.xreplace(meaning)
+        closed = sp.powsimp(sp.expand_power_base(closed, force=True))
+        closed = closed.xreplace({S.k + S.t: later})
+        ratio_part, rest = sp.Integer(1), sp.Integer(1)
+        for factor in sp.Mul.make_args(sp.factor(closed)):
+            if factor.has(S.k):
+                ratio_part *= factor
+            else:
+                rest *= factor
+        early, late = rest.as_independent(later, as_Add=False)
+        ratio = sp.simplify(ratio_part.subs(S.k, 1)) if ratio_part != 1 else sp.Integer(1)
+        if ratio != 1 and not is_zero(ratio_part - ratio**S.k):
+            raise ReparametrisationError(f"{term}: the lag factor is not geometric")
+        terms.append((early, late.xreplace({later: S.t}), ratio))
+    rebuilt = sum(x * y.subs(S.t, S.t + S.k) * r**S.k for x, y, r in terms)
+    exact = covariance.rhs
+    for _ in range(4):
+        exact = exact.xreplace(meaning)
+    point = {
+        S.t: 3,
+        S.k: 2,
+        S.beta1: sp.Rational(3, 5),
+        S.beta2: sp.Rational(4, 5),
+        S.mu: sp.Rational(1, 2),
+        S.sigma: sp.Rational(3, 2),
+        S.eps: sp.Rational(1, 7),
+        S.bias: 1,
+    }
+    for at in (point, {**point, S.bias: 0, S.k: 0, S.eps: 0}):
+        if abs(sp.N((rebuilt - exact).xreplace(at), 40)) > 1e-30:
+            raise ReparametrisationError("the lag split differs from update_covariance")
+    return terms
+
+
+def _settled(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every power of ``step`` at 0 (the run's transient over)."""
+    return expr.xreplace(
+        {p: sp.Integer(0) for p in expr.atoms(sp.Pow) if p.exp.has(step) and not p.base.has(step)}
+    )
+
+
+def _corrected_stationary_weight(corrected, mean: sp.Expr, per_step: list[Kernel]) -> Kernel:
+    """Step ``corrected.weight_rms_sq`` evaluated from the settled per-step terms.
+
+    The step's closed form, expanded, has hundreds of operations per element; built from the
+    settled update mean e and lag terms X_n Y_n rho_n^k it is the same function (checked at
+    exact points) with a few dozen:
+    lr^2 e^2/q^2 + lr^2 sum_n X_n Y_n (1 + 2 a rho_n/(1 - a rho_n))/(1 - a^2), a = 1 - q.
+    """
+    keep = 1 - decay_per_step
+    by_name = {kernel.name: kernel.expr for kernel in per_step}
+    e = _settled(mean.xreplace(CORRECTED_ARGUMENTS))
+    lag_sum = sp.Integer(0)
+    count = sum(1 for name in by_name if name.startswith("corrected_lag_ratio_"))
+    for n in range(count):
+        x = _settled(by_name[f"corrected_lag_early_{n}"])
+        y = _settled(by_name[f"corrected_lag_late_{n}"])
+        ratio = by_name[f"corrected_lag_ratio_{n}"]
+        lag_sum += x * y * (1 + 2 * keep * ratio / (1 - keep * ratio))
+    expr = lr**2 * e**2 / decay_per_step**2 + lr**2 * lag_sum / (
+        decay_per_step * (2 - decay_per_step)
+    )
+    weight = corrected.step("weight_rms_sq")
+    derived = weight.rhs.xreplace(dict(weight.checks[0].meaning))
+    derived = derived.xreplace({S.beta3: 1 - decay_per_step, S.eta: lr}).xreplace(
+        CORRECTED_ARGUMENTS
+    )
+    for point in (
+        {
+            lr: sp.Rational(1, 100),
+            decay_per_step: sp.Rational(1, 1000),
+            beta1: sp.Rational(9, 10),
+            beta2: sp.Rational(19, 20),
+            snr: sp.Rational(1, 3),
+            eps_ratio: sp.Rational(1, 7),
+        },
+        {
+            lr: sp.Rational(1, 3),
+            decay_per_step: sp.Rational(1, 5),
+            beta1: sp.Rational(1, 2),
+            beta2: sp.Rational(99, 100),
+            snr: 0,
+            eps_ratio: 0,
+        },
+    ):
+        a, b = sp.N(expr.xreplace(point), 40), sp.N(derived.xreplace(point), 40)
+        if abs(a / b - 1) > 1e-30:
+            raise ReparametrisationError("corrected_weight_rms_sq differs from weight_rms_sq")
+    return Kernel(
+        "corrected_weight_rms_sq",
+        (lr, decay_per_step, beta1, beta2, snr, eps_ratio),
+        expr,
+        "corrected.weight_rms_sq",
+    )
+
+
+def _corrected_kernels() -> list[Kernel]:
+    corrected = derivation("corrected")
+    out = []
+    mean_step = corrected.step("update_mean")
+    mean = mean_step.rhs
+    for _ in range(4):
+        mean = mean.xreplace(dict(mean_step.checks[0].meaning))
+    out.append(
+        Kernel(
+            "corrected_update_mean",
+            PER_STEP,
+            mean.xreplace(CORRECTED_ARGUMENTS),
+            "corrected.update_mean",
+        )
+    )
+    for n, (early, late, ratio) in enumerate(corrected_lag_terms()):
+        source = "corrected.update_covariance"
+        out += [
+            Kernel(
+                f"corrected_lag_early_{n}", PER_STEP, early.xreplace(CORRECTED_ARGUMENTS), source
+            ),
+            Kernel(f"corrected_lag_late_{n}", PER_STEP, late.xreplace(CORRECTED_ARGUMENTS), source),
+            Kernel(
+                f"corrected_lag_ratio_{n}",
+                (beta1, beta2),
+                ratio.xreplace(CORRECTED_ARGUMENTS),
+                source,
+            ),
+        ]
+    rms_sq = corrected.step("update_rms_sq")
+    explicit = dict(rms_sq.checks[0].meaning)
+    out.append(
+        Kernel(
+            "corrected_update_rms_sq",
+            (beta1, beta2, snr, eps_ratio),
+            rms_sq.rhs.xreplace(explicit).xreplace(CORRECTED_ARGUMENTS),
+            "corrected.update_rms_sq",
+        )
+    )
+    out.append(_corrected_stationary_weight(corrected, mean, out))
+    return out
+
+
 def kernels() -> list[Kernel]:
     """Every kernel, built from the derivations (SymPy work: only ``derive`` calls this)."""
     weight, update = derivation("weight_rms"), derivation("update_rms")
@@ -297,6 +470,7 @@ def kernels() -> list[Kernel]:
         ),
         *_sign_sgdm_kernels(),
         *_schedule_kernels(),
+        *_corrected_kernels(),
     ]
 
 

@@ -42,7 +42,14 @@ __all__ = [
     "run_check",
 ]
 
-DERIVATION_NAMES: tuple[str, ...] = ("update_rms", "weight_rms", "sign_sgdm", "tuc", "schedules")
+DERIVATION_NAMES: tuple[str, ...] = (
+    "update_rms",
+    "weight_rms",
+    "sign_sgdm",
+    "tuc",
+    "schedules",
+    "corrected",
+)
 
 
 class Kind(enum.Enum):

@@ -24,6 +24,7 @@ j = sp.Symbol("j", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)  # a later step, or a lag between two steps
 T = sp.Symbol("T", integer=True, positive=True)  # a horizon: the last step summed over
 h = sp.Symbol("h", integer=True)  # a lag between two steps, of either sign
+factor_step = sp.Symbol("p", integer=True, positive=True)  # the running step of a product
 
 # --- gradient statistics ---------------------------------------------------------------------
 mu = sp.Symbol("mu", real=True)
@@ -108,8 +109,9 @@ class Expect(sp.Function):
 
     nargs = 1
 
-    def _latex(self, printer) -> str:
-        return r"\mathbb{E}\left[%s\right]" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\mathbb{E}\left[%s\right]" % printer._print(self.args[0])
+        return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
 class Variance(sp.Function):
@@ -156,8 +158,9 @@ class Covariance(sp.Function):
 
     nargs = 2
 
-    def _latex(self, printer) -> str:
-        return r"\mathrm{Cov}\left[%s, %s\right]" % tuple(printer._print(a) for a in self.args)
+    def _latex(self, printer, exp=None) -> str:
+        body = r"\mathrm{Cov}\left[%s, %s\right]" % tuple(printer._print(a) for a in self.args)
+        return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
 class Correlation(sp.Function):
@@ -264,13 +267,13 @@ class Beta2Bar(_Subscripted):
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
 
-# --- beyond the mean field (the corrected formulas) ------------------------------------------------
+# --- beyond the mean field (the corrected formulas) ----------------------------------------------
 
 eps = sp.Symbol("epsilon", positive=True)  # Adam's eps, added to sqrt(v_hat)
 bias = sp.Symbol("b", nonnegative=True)  # 1 with Adam's bias correction, 0 without
 fluct = sp.Symbol("delta", real=True)  # the relative fluctuation v_hat/E[v_hat] - 1
 mean_v_hat = sp.Symbol("A", positive=True)  # E[v_hat] at one step
-lag_ratio = sp.Symbol("varrho", positive=True)  # the ratio of a geometric lag dependence
+fluct_order = sp.Symbol("tau", positive=True)  # book-keeping: orders of v_hat's fluctuation
 
 
 class JointCumulant(sp.Function):

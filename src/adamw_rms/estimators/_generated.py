@@ -231,3 +231,563 @@ def nu_wsd_closed_form_mpmath(decay_start, peak, steps, warmup_end):
     """nu_wsd_closed_form from step schedules.nu_wsd: peak**2*(2*decay_start + steps - 2*warmup_end)/3."""
     import mpmath  # only the arbitrary-precision backend needs it
     return (mpmath.mpf(1)/mpmath.mpf(3))*peak**2*(2*decay_start + steps - 2*warmup_end)
+
+
+def corrected_update_mean_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_update_mean from step corrected.update_mean: -sqrt(snr)*sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*(1 - beta1)*(1 - beta2)*(-beta1**step*beta2**step + 1)/((1 - beta2**step)*(eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)*(-beta1**step*bias + 1)) + sqrt(snr)*(1 - beta1**step)*(1 - beta2)*(beta2**step + 1)*(2*snr + 1)*(eps_ratio*sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1) + 3*(1 - beta2**step)*(snr + 1)/(-beta2**step*bias + 1))/(4*(1 - beta2**step)*(beta2 + 1)*(eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))**3*(snr + 1)**2*(-beta1**step*bias + 1)) + sqrt(snr)*(1 - beta1**step)/((eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))*(-beta1**step*bias + 1))."""
+    _t0 = beta1**step
+    _t1 = snr + 1
+    _t2 = numpy.sqrt(_t1)
+    _t3 = beta2**step
+    _t4 = _t3 - 1
+    _t5 = _t4/(_t3*bias - 1)
+    _t6 = numpy.sqrt(_t5)
+    _t7 = _t2*_t6
+    _t8 = _t7 + eps_ratio
+    _t9 = _t8**(-1.0)
+    _t10 = (beta2 - 1)/_t4
+    _t11 = _t0 - 1
+    return _t9*numpy.sqrt(snr)*(-_t10*_t6*_t9*(beta1 - 1)*(_t0*_t3 - 1)/(_t2*(beta1*beta2 - 1)) + _t11 + (1/4)*_t10*_t11*(_t3 + 1)*(2*snr + 1)*(3*_t1*_t5 + _t7*eps_ratio)/(_t1**2*_t8**2*(beta2 + 1)))/(_t0*bias - 1)
+
+
+def corrected_update_mean_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_update_mean from step corrected.update_mean: -sqrt(snr)*sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*(1 - beta1)*(1 - beta2)*(-beta1**step*beta2**step + 1)/((1 - beta2**step)*(eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)*(-beta1**step*bias + 1)) + sqrt(snr)*(1 - beta1**step)*(1 - beta2)*(beta2**step + 1)*(2*snr + 1)*(eps_ratio*sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1) + 3*(1 - beta2**step)*(snr + 1)/(-beta2**step*bias + 1))/(4*(1 - beta2**step)*(beta2 + 1)*(eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))**3*(snr + 1)**2*(-beta1**step*bias + 1)) + sqrt(snr)*(1 - beta1**step)/((eps_ratio + sqrt((1 - beta2**step)/(-beta2**step*bias + 1))*sqrt(snr + 1))*(-beta1**step*bias + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = snr + 1
+    _t2 = mpmath.sqrt(_t1)
+    _t3 = beta2**step
+    _t4 = _t3 - 1
+    _t5 = _t4/(_t3*bias - 1)
+    _t6 = mpmath.sqrt(_t5)
+    _t7 = _t2*_t6
+    _t8 = _t7 + eps_ratio
+    _t9 = 1/_t8
+    _t10 = (beta2 - 1)/_t4
+    _t11 = _t0 - 1
+    return _t9*mpmath.sqrt(snr)*(-_t10*_t6*_t9*(beta1 - 1)*(_t0*_t3 - 1)/(_t2*(beta1*beta2 - 1)) + _t11 + (mpmath.mpf(1)/mpmath.mpf(4))*_t10*_t11*(_t3 + 1)*(2*snr + 1)*(3*_t1*_t5 + _t7*eps_ratio)/(_t1**2*_t8**2*(beta2 + 1)))/(_t0*bias - 1)
+
+
+def corrected_lag_early_0_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_0 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)/((beta1 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = beta2**step
+    return (_t0 - 1)*(_t0 + 1)*(beta1 - 1)/((beta1 + 1)*(eps_ratio + numpy.sqrt(-1/(_t1*bias - 1))*numpy.sqrt(1 - _t1)*numpy.sqrt(snr + 1))*(_t0*bias - 1))
+
+
+def corrected_lag_early_0_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_0 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)/((beta1 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = beta2**step
+    return (_t0 - 1)*(_t0 + 1)*(beta1 - 1)/((beta1 + 1)*(eps_ratio + mpmath.sqrt(-1/(_t1*bias - 1))*mpmath.sqrt(1 - _t1)*mpmath.sqrt(snr + 1))*(_t0*bias - 1))
+
+
+def corrected_lag_late_0_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_0 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    return 1/((eps_ratio + numpy.sqrt(-1/(_t0*bias - 1))*numpy.sqrt(1 - _t0)*numpy.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_late_0_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_0 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    return 1/((eps_ratio + mpmath.sqrt(-1/(_t0*bias - 1))*mpmath.sqrt(1 - _t0)*mpmath.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_ratio_0_numpy(beta1, beta2):
+    """corrected_lag_ratio_0 from step corrected.update_covariance: beta1."""
+    return beta1
+
+
+def corrected_lag_ratio_0_mpmath(beta1, beta2):
+    """corrected_lag_ratio_0 from step corrected.update_covariance: beta1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1
+
+
+def corrected_lag_early_1_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_1 from step corrected.update_covariance: (beta1 - 1)**2*(beta2 - 1)*(beta1**(2*step)*beta2**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*sqrt(snr + 1)*(beta1**2*beta2 - 1)*(beta1**step*bias - 1))."""
+    _t0 = numpy.sqrt(snr + 1)
+    _t1 = beta2**step
+    _t2 = numpy.sqrt(1 - _t1)
+    _t3 = numpy.sqrt(-1/(_t1*bias - 1))
+    return _t3*(beta1 - 1)**2*(beta2 - 1)*(_t1*beta1**(2*step) - 1)/(_t0*_t2*(beta1**2*beta2 - 1)*(beta1**step*bias - 1)*(_t0*_t2*_t3 + eps_ratio)**2)
+
+
+def corrected_lag_early_1_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_1 from step corrected.update_covariance: (beta1 - 1)**2*(beta2 - 1)*(beta1**(2*step)*beta2**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*sqrt(snr + 1)*(beta1**2*beta2 - 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = mpmath.sqrt(snr + 1)
+    _t1 = beta2**step
+    _t2 = mpmath.sqrt(1 - _t1)
+    _t3 = mpmath.sqrt(-1/(_t1*bias - 1))
+    return _t3*(beta1 - 1)**2*(beta2 - 1)*(_t1*beta1**(2*step) - 1)/(_t0*_t2*(beta1**2*beta2 - 1)*(beta1**step*bias - 1)*(_t0*_t2*_t3 + eps_ratio)**2)
+
+
+def corrected_lag_late_1_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_1 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    return 1/((eps_ratio + numpy.sqrt(-1/(_t0*bias - 1))*numpy.sqrt(1 - _t0)*numpy.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_late_1_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_1 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    return 1/((eps_ratio + mpmath.sqrt(-1/(_t0*bias - 1))*mpmath.sqrt(1 - _t0)*mpmath.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_ratio_1_numpy(beta1, beta2):
+    """corrected_lag_ratio_1 from step corrected.update_covariance: beta1."""
+    return beta1
+
+
+def corrected_lag_ratio_1_mpmath(beta1, beta2):
+    """corrected_lag_ratio_1 from step corrected.update_covariance: beta1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1
+
+
+def corrected_lag_early_2_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_2 from step corrected.update_covariance: (beta1 - 1)**2*(beta2 - 1)*(beta1**(2*step)*beta2**step - 1)/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*sqrt(snr + 1)*(beta1**2*beta2 - 1)*(beta1**step*bias - 1))."""
+    _t0 = numpy.sqrt(snr + 1)
+    _t1 = beta2**step
+    return (beta1 - 1)**2*(beta2 - 1)*(_t1*beta1**(2*step) - 1)/(_t0*(beta1**2*beta2 - 1)*(beta1**step*bias - 1)*(_t0*numpy.sqrt(-1/(_t1*bias - 1))*numpy.sqrt(1 - _t1) + eps_ratio))
+
+
+def corrected_lag_early_2_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_2 from step corrected.update_covariance: (beta1 - 1)**2*(beta2 - 1)*(beta1**(2*step)*beta2**step - 1)/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*sqrt(snr + 1)*(beta1**2*beta2 - 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = mpmath.sqrt(snr + 1)
+    _t1 = beta2**step
+    return (beta1 - 1)**2*(beta2 - 1)*(_t1*beta1**(2*step) - 1)/(_t0*(beta1**2*beta2 - 1)*(beta1**step*bias - 1)*(_t0*mpmath.sqrt(-1/(_t1*bias - 1))*mpmath.sqrt(1 - _t1) + eps_ratio))
+
+
+def corrected_lag_late_2_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_2 from step corrected.update_covariance: sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    _t1 = numpy.sqrt(1 - _t0)
+    _t2 = numpy.sqrt(-1/(_t0*bias - 1))
+    return _t2/(_t1*(beta1**step*bias - 1)*(_t1*_t2*numpy.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_late_2_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_2 from step corrected.update_covariance: sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    _t1 = mpmath.sqrt(1 - _t0)
+    _t2 = mpmath.sqrt(-1/(_t0*bias - 1))
+    return _t2/(_t1*(beta1**step*bias - 1)*(_t1*_t2*mpmath.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_ratio_2_numpy(beta1, beta2):
+    """corrected_lag_ratio_2 from step corrected.update_covariance: beta1*beta2."""
+    return beta1*beta2
+
+
+def corrected_lag_ratio_2_mpmath(beta1, beta2):
+    """corrected_lag_ratio_2 from step corrected.update_covariance: beta1*beta2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1*beta2
+
+
+def corrected_lag_early_3_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_3 from step corrected.update_covariance: snr*(beta1 - 1)*(beta1**step - 1)*(beta2 - 1)*(beta1**step*beta2**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*sqrt(snr + 1)*(beta1*beta2 - 1)*(beta1**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = numpy.sqrt(snr + 1)
+    _t2 = beta2**step
+    _t3 = numpy.sqrt(1 - _t2)
+    _t4 = numpy.sqrt(-1/(_t2*bias - 1))
+    return _t4*snr*(_t0 - 1)*(beta1 - 1)*(beta2 - 1)*(_t0*_t2 - 1)/(_t1*_t3*(_t0*bias - 1)*(beta1*beta2 - 1)*(_t1*_t3*_t4 + eps_ratio)**2)
+
+
+def corrected_lag_early_3_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_3 from step corrected.update_covariance: snr*(beta1 - 1)*(beta1**step - 1)*(beta2 - 1)*(beta1**step*beta2**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*sqrt(snr + 1)*(beta1*beta2 - 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = mpmath.sqrt(snr + 1)
+    _t2 = beta2**step
+    _t3 = mpmath.sqrt(1 - _t2)
+    _t4 = mpmath.sqrt(-1/(_t2*bias - 1))
+    return _t4*snr*(_t0 - 1)*(beta1 - 1)*(beta2 - 1)*(_t0*_t2 - 1)/(_t1*_t3*(_t0*bias - 1)*(beta1*beta2 - 1)*(_t1*_t3*_t4 + eps_ratio)**2)
+
+
+def corrected_lag_late_3_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_3 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    return 1/((eps_ratio + numpy.sqrt(-1/(_t0*bias - 1))*numpy.sqrt(1 - _t0)*numpy.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_late_3_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_3 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    return 1/((eps_ratio + mpmath.sqrt(-1/(_t0*bias - 1))*mpmath.sqrt(1 - _t0)*mpmath.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_ratio_3_numpy(beta1, beta2):
+    """corrected_lag_ratio_3 from step corrected.update_covariance: beta1."""
+    return beta1
+
+
+def corrected_lag_ratio_3_mpmath(beta1, beta2):
+    """corrected_lag_ratio_3 from step corrected.update_covariance: beta1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1
+
+
+def corrected_lag_early_4_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_4 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*(beta2**step*bias*eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) + 3*beta2**step*snr + 3*beta2**step - eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) - 3*snr - 3)/(4*(beta1 + 1)*(beta2 + 1)*(beta2**step - 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**3*(snr + 1)**2*(beta1**step*bias - 1)*(beta2**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = snr + 1
+    _t3 = _t1 - 1
+    _t4 = _t1*bias
+    _t5 = (_t4 - 1)**(-1.0)
+    _t6 = numpy.sqrt(_t2)*numpy.sqrt(-_t3)*numpy.sqrt(-_t5)
+    _t7 = 3*snr
+    _t8 = _t6*eps_ratio
+    return (1/4)*_t5*(_t0 - 1)*(_t0 + 1)*(_t1 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(_t1*_t7 + 3*_t1 + _t4*_t8 - _t7 - _t8 - 3)/(_t2**2*_t3*(_t6 + eps_ratio)**3*(beta1 + 1)*(beta2 + 1)*(_t0*bias - 1))
+
+
+def corrected_lag_early_4_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_4 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*(beta2**step*bias*eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) + 3*beta2**step*snr + 3*beta2**step - eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) - 3*snr - 3)/(4*(beta1 + 1)*(beta2 + 1)*(beta2**step - 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**3*(snr + 1)**2*(beta1**step*bias - 1)*(beta2**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = snr + 1
+    _t3 = _t1 - 1
+    _t4 = _t1*bias
+    _t5 = 1/(_t4 - 1)
+    _t6 = mpmath.sqrt(_t2)*mpmath.sqrt(-_t3)*mpmath.sqrt(-_t5)
+    _t7 = 3*snr
+    _t8 = _t6*eps_ratio
+    return (mpmath.mpf(1)/mpmath.mpf(4))*_t5*(_t0 - 1)*(_t0 + 1)*(_t1 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(_t1*_t7 + 3*_t1 + _t4*_t8 - _t7 - _t8 - 3)/(_t2**2*_t3*(_t6 + eps_ratio)**3*(beta1 + 1)*(beta2 + 1)*(_t0*bias - 1))
+
+
+def corrected_lag_late_4_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_4 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    return 1/((eps_ratio + numpy.sqrt(-1/(_t0*bias - 1))*numpy.sqrt(1 - _t0)*numpy.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_late_4_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_4 from step corrected.update_covariance: 1/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    return 1/((eps_ratio + mpmath.sqrt(-1/(_t0*bias - 1))*mpmath.sqrt(1 - _t0)*mpmath.sqrt(snr + 1))*(beta1**step*bias - 1))
+
+
+def corrected_lag_ratio_4_numpy(beta1, beta2):
+    """corrected_lag_ratio_4 from step corrected.update_covariance: beta1."""
+    return beta1
+
+
+def corrected_lag_ratio_4_mpmath(beta1, beta2):
+    """corrected_lag_ratio_4 from step corrected.update_covariance: beta1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1
+
+
+def corrected_lag_early_5_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_5 from step corrected.update_covariance: snr*(beta1 - 1)*(beta2 - 1)*(beta1**step*beta2**step - 1)/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*sqrt(snr + 1)*(beta1*beta2 - 1)*(beta1**step*bias - 1))."""
+    _t0 = numpy.sqrt(snr + 1)
+    _t1 = beta1**step
+    _t2 = beta2**step
+    return snr*(beta1 - 1)*(beta2 - 1)*(_t1*_t2 - 1)/(_t0*(_t1*bias - 1)*(beta1*beta2 - 1)*(_t0*numpy.sqrt(-1/(_t2*bias - 1))*numpy.sqrt(1 - _t2) + eps_ratio))
+
+
+def corrected_lag_early_5_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_5 from step corrected.update_covariance: snr*(beta1 - 1)*(beta2 - 1)*(beta1**step*beta2**step - 1)/((eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*sqrt(snr + 1)*(beta1*beta2 - 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = mpmath.sqrt(snr + 1)
+    _t1 = beta1**step
+    _t2 = beta2**step
+    return snr*(beta1 - 1)*(beta2 - 1)*(_t1*_t2 - 1)/(_t0*(_t1*bias - 1)*(beta1*beta2 - 1)*(_t0*mpmath.sqrt(-1/(_t2*bias - 1))*mpmath.sqrt(1 - _t2) + eps_ratio))
+
+
+def corrected_lag_late_5_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_5 from step corrected.update_covariance: (beta1**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = numpy.sqrt(1 - _t1)
+    _t3 = numpy.sqrt(-1/(_t1*bias - 1))
+    return _t3*(_t0 - 1)/(_t2*(_t0*bias - 1)*(_t2*_t3*numpy.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_late_5_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_5 from step corrected.update_covariance: (beta1**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = mpmath.sqrt(1 - _t1)
+    _t3 = mpmath.sqrt(-1/(_t1*bias - 1))
+    return _t3*(_t0 - 1)/(_t2*(_t0*bias - 1)*(_t2*_t3*mpmath.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_ratio_5_numpy(beta1, beta2):
+    """corrected_lag_ratio_5 from step corrected.update_covariance: beta2."""
+    return beta2
+
+
+def corrected_lag_ratio_5_mpmath(beta1, beta2):
+    """corrected_lag_ratio_5 from step corrected.update_covariance: beta2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta2
+
+
+def corrected_lag_early_6_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_6 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(2*snr + 1)/(4*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(snr + 1)**2*(beta1**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = snr + 1
+    _t2 = beta2**step
+    return (1/4)*(_t0 - 1)*(_t0 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)/(_t1**2*(beta1 + 1)*(beta2 + 1)*(_t0*bias - 1)*(numpy.sqrt(_t1)*numpy.sqrt(-1/(_t2*bias - 1))*numpy.sqrt(1 - _t2) + eps_ratio))
+
+
+def corrected_lag_early_6_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_6 from step corrected.update_covariance: (beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(2*snr + 1)/(4*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))*(snr + 1)**2*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = snr + 1
+    _t2 = beta2**step
+    return (mpmath.mpf(1)/mpmath.mpf(4))*(_t0 - 1)*(_t0 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)/(_t1**2*(beta1 + 1)*(beta2 + 1)*(_t0*bias - 1)*(mpmath.sqrt(_t1)*mpmath.sqrt(-1/(_t2*bias - 1))*mpmath.sqrt(1 - _t2) + eps_ratio))
+
+
+def corrected_lag_late_6_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_6 from step corrected.update_covariance: (beta2**step + 1)*(beta2**step*bias*eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) + 3*beta2**step*snr + 3*beta2**step - eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) - 3*snr - 3)/((beta2**step - 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**3*(beta1**step*bias - 1)*(beta2**step*bias - 1))."""
+    _t0 = beta2**step
+    _t1 = _t0 - 1
+    _t2 = _t0*bias
+    _t3 = (_t2 - 1)**(-1.0)
+    _t4 = numpy.sqrt(-_t1)*numpy.sqrt(-_t3)*numpy.sqrt(snr + 1)
+    _t5 = 3*snr
+    _t6 = _t4*eps_ratio
+    return _t3*(_t0 + 1)*(_t0*_t5 + 3*_t0 + _t2*_t6 - _t5 - _t6 - 3)/(_t1*(_t4 + eps_ratio)**3*(beta1**step*bias - 1))
+
+
+def corrected_lag_late_6_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_6 from step corrected.update_covariance: (beta2**step + 1)*(beta2**step*bias*eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) + 3*beta2**step*snr + 3*beta2**step - eps_ratio*sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)) - 3*snr - 3)/((beta2**step - 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**3*(beta1**step*bias - 1)*(beta2**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    _t1 = _t0 - 1
+    _t2 = _t0*bias
+    _t3 = 1/(_t2 - 1)
+    _t4 = mpmath.sqrt(-_t1)*mpmath.sqrt(-_t3)*mpmath.sqrt(snr + 1)
+    _t5 = 3*snr
+    _t6 = _t4*eps_ratio
+    return _t3*(_t0 + 1)*(_t0*_t5 + 3*_t0 + _t2*_t6 - _t5 - _t6 - 3)/(_t1*(_t4 + eps_ratio)**3*(beta1**step*bias - 1))
+
+
+def corrected_lag_ratio_6_numpy(beta1, beta2):
+    """corrected_lag_ratio_6 from step corrected.update_covariance: beta1."""
+    return beta1
+
+
+def corrected_lag_ratio_6_mpmath(beta1, beta2):
+    """corrected_lag_ratio_6 from step corrected.update_covariance: beta1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1
+
+
+def corrected_lag_early_7_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_7 from step corrected.update_covariance: -sqrt(1 - beta2**step)*(beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*sqrt(1/(-beta2**step*bias + 1))/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(snr + 1)*(beta1**step*bias - 1))."""
+    _t0 = snr + 1
+    _t1 = beta1**step
+    _t2 = beta2**step
+    _t3 = numpy.sqrt(-1/(_t2*bias - 1))*numpy.sqrt(1 - _t2)
+    return -1/2*_t3*(_t1 - 1)*(_t1 + 1)*(_t2 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)/(_t0*(beta1 + 1)*(beta2 + 1)*(numpy.sqrt(_t0)*_t3 + eps_ratio)**2*(_t1*bias - 1))
+
+
+def corrected_lag_early_7_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_7 from step corrected.update_covariance: -sqrt(1 - beta2**step)*(beta1 - 1)*(beta1**step - 1)*(beta1**step + 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*sqrt(1/(-beta2**step*bias + 1))/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(snr + 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = snr + 1
+    _t1 = beta1**step
+    _t2 = beta2**step
+    _t3 = mpmath.sqrt(-1/(_t2*bias - 1))*mpmath.sqrt(1 - _t2)
+    return -mpmath.mpf(1)/mpmath.mpf(2)*_t3*(_t1 - 1)*(_t1 + 1)*(_t2 + 1)*(beta1 - 1)*(beta2 - 1)*(2*snr + 1)/(_t0*(beta1 + 1)*(beta2 + 1)*(mpmath.sqrt(_t0)*_t3 + eps_ratio)**2*(_t1*bias - 1))
+
+
+def corrected_lag_late_7_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_7 from step corrected.update_covariance: sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    _t0 = beta2**step
+    _t1 = numpy.sqrt(1 - _t0)
+    _t2 = numpy.sqrt(-1/(_t0*bias - 1))
+    return _t2/(_t1*(beta1**step*bias - 1)*(_t1*_t2*numpy.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_late_7_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_7 from step corrected.update_covariance: sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2**step
+    _t1 = mpmath.sqrt(1 - _t0)
+    _t2 = mpmath.sqrt(-1/(_t0*bias - 1))
+    return _t2/(_t1*(beta1**step*bias - 1)*(_t1*_t2*mpmath.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_ratio_7_numpy(beta1, beta2):
+    """corrected_lag_ratio_7 from step corrected.update_covariance: beta1*beta2."""
+    return beta1*beta2
+
+
+def corrected_lag_ratio_7_mpmath(beta1, beta2):
+    """corrected_lag_ratio_7 from step corrected.update_covariance: beta1*beta2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1*beta2
+
+
+def corrected_lag_early_8_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_8 from step corrected.update_covariance: -snr*sqrt(1 - beta2**step)*(beta1**step - 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*sqrt(1/(-beta2**step*bias + 1))/(2*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(snr + 1)*(beta1**step*bias - 1))."""
+    _t0 = snr + 1
+    _t1 = beta1**step
+    _t2 = beta2**step
+    _t3 = numpy.sqrt(-1/(_t2*bias - 1))*numpy.sqrt(1 - _t2)
+    return -1/2*_t3*snr*(_t1 - 1)*(_t2 + 1)*(beta2 - 1)*(2*snr + 1)/(_t0*(beta2 + 1)*(numpy.sqrt(_t0)*_t3 + eps_ratio)**2*(_t1*bias - 1))
+
+
+def corrected_lag_early_8_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_early_8 from step corrected.update_covariance: -snr*sqrt(1 - beta2**step)*(beta1**step - 1)*(beta2 - 1)*(beta2**step + 1)*(2*snr + 1)*sqrt(1/(-beta2**step*bias + 1))/(2*(beta2 + 1)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(snr + 1)*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = snr + 1
+    _t1 = beta1**step
+    _t2 = beta2**step
+    _t3 = mpmath.sqrt(-1/(_t2*bias - 1))*mpmath.sqrt(1 - _t2)
+    return -mpmath.mpf(1)/mpmath.mpf(2)*_t3*snr*(_t1 - 1)*(_t2 + 1)*(beta2 - 1)*(2*snr + 1)/(_t0*(beta2 + 1)*(mpmath.sqrt(_t0)*_t3 + eps_ratio)**2*(_t1*bias - 1))
+
+
+def corrected_lag_late_8_numpy(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_8 from step corrected.update_covariance: (beta1**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = numpy.sqrt(1 - _t1)
+    _t3 = numpy.sqrt(-1/(_t1*bias - 1))
+    return _t3*(_t0 - 1)/(_t2*(_t0*bias - 1)*(_t2*_t3*numpy.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_late_8_mpmath(beta1, beta2, snr, eps_ratio, bias, step):
+    """corrected_lag_late_8 from step corrected.update_covariance: (beta1**step - 1)*sqrt(1/(-beta2**step*bias + 1))/(sqrt(1 - beta2**step)*(eps_ratio + sqrt(1 - beta2**step)*sqrt(snr + 1)*sqrt(1/(-beta2**step*bias + 1)))**2*(beta1**step*bias - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1**step
+    _t1 = beta2**step
+    _t2 = mpmath.sqrt(1 - _t1)
+    _t3 = mpmath.sqrt(-1/(_t1*bias - 1))
+    return _t3*(_t0 - 1)/(_t2*(_t0*bias - 1)*(_t2*_t3*mpmath.sqrt(snr + 1) + eps_ratio)**2)
+
+
+def corrected_lag_ratio_8_numpy(beta1, beta2):
+    """corrected_lag_ratio_8 from step corrected.update_covariance: beta2."""
+    return beta2
+
+
+def corrected_lag_ratio_8_mpmath(beta1, beta2):
+    """corrected_lag_ratio_8 from step corrected.update_covariance: beta2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta2
+
+
+def corrected_update_rms_sq_numpy(beta1, beta2, snr, eps_ratio):
+    """corrected_update_rms_sq from step corrected.update_rms_sq: -2*snr*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(-beta1*beta2 + 1)) + snr*(1 - beta2)*(2*snr + 1)/(2*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - 2*(1 - beta1)**2*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(-beta1**2*beta2 + 1)) + (1 - beta1)*(1 - beta2)*(2*snr + 1)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) + (1 - beta1)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)**2) + (1 - beta1)/((beta1 + 1)*(eps_ratio + sqrt(snr + 1))**2) + (-sqrt(snr)*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)) + sqrt(snr)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(4*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**3*(snr + 1)**2) + sqrt(snr)/(eps_ratio + sqrt(snr + 1)))**2."""
+    _t0 = snr + 1
+    _t1 = numpy.sqrt(_t0)
+    _t2 = _t1 + eps_ratio
+    _t3 = _t2**(-2.0)
+    _t4 = beta1 - 1
+    _t5 = _t4/(beta1 + 1)
+    _t6 = 2*snr
+    _t7 = beta2 - 1
+    _t8 = _t7/(_t1*_t2)
+    _t9 = _t4*_t8/(beta1*beta2 - 1)
+    _t10 = _t3*_t7*(_t6 + 1)/(beta2 + 1)
+    _t11 = (1/2)*_t10/_t0
+    _t12 = _t10*(_t1*eps_ratio + 3*snr + 3)/_t0**2
+    return _t3*(_t11*_t5 - _t11*snr + (1/2)*_t12*_t5 - 2*_t4**2*_t8/(beta1**2*beta2 - 1) - _t5 + _t6*_t9 + (1/16)*snr*(-_t12 + 4*_t9 + 4)**2)
+
+
+def corrected_update_rms_sq_mpmath(beta1, beta2, snr, eps_ratio):
+    """corrected_update_rms_sq from step corrected.update_rms_sq: -2*snr*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(-beta1*beta2 + 1)) + snr*(1 - beta2)*(2*snr + 1)/(2*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - 2*(1 - beta1)**2*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(-beta1**2*beta2 + 1)) + (1 - beta1)*(1 - beta2)*(2*snr + 1)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) + (1 - beta1)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)**2) + (1 - beta1)/((beta1 + 1)*(eps_ratio + sqrt(snr + 1))**2) + (-sqrt(snr)*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)) + sqrt(snr)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(4*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**3*(snr + 1)**2) + sqrt(snr)/(eps_ratio + sqrt(snr + 1)))**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = snr + 1
+    _t1 = mpmath.sqrt(_t0)
+    _t2 = _t1 + eps_ratio
+    _t3 = _t2**(-2)
+    _t4 = beta1 - 1
+    _t5 = _t4/(beta1 + 1)
+    _t6 = 2*snr
+    _t7 = beta2 - 1
+    _t8 = _t7/(_t1*_t2)
+    _t9 = _t4*_t8/(beta1*beta2 - 1)
+    _t10 = _t3*_t7*(_t6 + 1)/(beta2 + 1)
+    _t11 = (mpmath.mpf(1)/mpmath.mpf(2))*_t10/_t0
+    _t12 = _t10*(_t1*eps_ratio + 3*snr + 3)/_t0**2
+    return _t3*(_t11*_t5 - _t11*snr + (mpmath.mpf(1)/mpmath.mpf(2))*_t12*_t5 - 2*_t4**2*_t8/(beta1**2*beta2 - 1) - _t5 + _t6*_t9 + (mpmath.mpf(1)/mpmath.mpf(16))*snr*(-_t12 + 4*_t9 + 4)**2)
+
+
+def corrected_weight_rms_sq_numpy(lr, decay_per_step, beta1, beta2, snr, eps_ratio):
+    """corrected_weight_rms_sq from step corrected.weight_rms_sq: lr**2*(snr*(beta1 - 1)*(beta2 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1*beta2 - 1)) + snr*(beta1 - 1)*(beta2 - 1)*(beta2*(2 - 2*decay_per_step)/(-beta2*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1*beta2 - 1)) - snr*(beta2 - 1)*(2*snr + 1)*(beta2*(2 - 2*decay_per_step)/(-beta2*(1 - decay_per_step) + 1) + 1)/(2*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - (beta1 - 1)**2*(beta2 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1**2*beta2 - 1)) - (beta1 - 1)**2*(beta2 - 1)*(beta1*beta2*(2 - 2*decay_per_step)/(-beta1*beta2*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1**2*beta2 - 1)) + (beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(beta1*beta2*(2 - 2*decay_per_step)/(-beta1*beta2*(1 - decay_per_step) + 1) + 1)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - (beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)*(-eps_ratio*sqrt(snr + 1) - 3*snr - 3)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)**2) - (beta1 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((beta1 + 1)*(eps_ratio + sqrt(snr + 1))**2))/(decay_per_step*(2 - decay_per_step)) + lr**2*(-sqrt(snr)*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)) + sqrt(snr)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(4*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**3*(snr + 1)**2) + sqrt(snr)/(eps_ratio + sqrt(snr + 1)))**2/decay_per_step**2."""
+    _t0 = decay_per_step**(-1.0)
+    _t1 = snr + 1
+    _t2 = numpy.sqrt(_t1)
+    _t3 = _t2 + eps_ratio
+    _t4 = _t3**(-2.0)
+    _t5 = beta1 - 1
+    _t6 = beta1*beta2
+    _t7 = _t2**(-1.0)
+    _t8 = _t3**(-1.0)
+    _t9 = beta2 - 1
+    _t10 = _t5*_t7*_t8*_t9/(_t6 - 1)
+    _t11 = (beta2 + 1)**(-1.0)
+    _t12 = 2*snr
+    _t13 = _t12 + 1
+    _t14 = _t11*_t13*_t4*_t9
+    _t15 = _t14*(_t2*eps_ratio + 3*snr + 3)/_t1**2
+    _t16 = (beta1 + 1)**(-1.0)
+    _t17 = decay_per_step - 1
+    _t18 = -_t17
+    _t19 = _t18*beta1
+    _t20 = 2*_t17
+    _t21 = _t20*beta1/(_t19 - 1) + 1
+    _t22 = _t10*_t12
+    _t23 = _t20*beta2/(_t18*beta2 - 1) + 1
+    _t24 = _t1**(-1.0)
+    _t25 = _t5**2
+    _t26 = (beta1**2*beta2 - 1)**(-1.0)
+    _t27 = _t20*_t6/(_t19*beta2 - 1) + 1
+    _t28 = _t16*_t5
+    return (1/16)*_t0*_t4*lr**2*(_t0*snr*(4*_t10 - _t15 + 4)**2 + 8*(_t11*_t13*_t23*_t24*_t4*_t9*snr - _t14*_t24*_t27*_t28 - _t15*_t21*_t28 + 2*_t16*_t21*_t5 - _t21*_t22 + 2*_t21*_t25*_t26*_t7*_t8*_t9 - _t22*_t23 + 2*_t25*_t26*_t27*_t7*_t8*_t9)/(decay_per_step - 2))
+
+
+def corrected_weight_rms_sq_mpmath(lr, decay_per_step, beta1, beta2, snr, eps_ratio):
+    """corrected_weight_rms_sq from step corrected.weight_rms_sq: lr**2*(snr*(beta1 - 1)*(beta2 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1*beta2 - 1)) + snr*(beta1 - 1)*(beta2 - 1)*(beta2*(2 - 2*decay_per_step)/(-beta2*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1*beta2 - 1)) - snr*(beta2 - 1)*(2*snr + 1)*(beta2*(2 - 2*decay_per_step)/(-beta2*(1 - decay_per_step) + 1) + 1)/(2*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - (beta1 - 1)**2*(beta2 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1**2*beta2 - 1)) - (beta1 - 1)**2*(beta2 - 1)*(beta1*beta2*(2 - 2*decay_per_step)/(-beta1*beta2*(1 - decay_per_step) + 1) + 1)/((eps_ratio + sqrt(snr + 1))**3*sqrt(snr + 1)*(beta1**2*beta2 - 1)) + (beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(beta1*beta2*(2 - 2*decay_per_step)/(-beta1*beta2*(1 - decay_per_step) + 1) + 1)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)) - (beta1 - 1)*(beta2 - 1)*(2*snr + 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)*(-eps_ratio*sqrt(snr + 1) - 3*snr - 3)/(2*(beta1 + 1)*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**4*(snr + 1)**2) - (beta1 - 1)*(beta1*(2 - 2*decay_per_step)/(-beta1*(1 - decay_per_step) + 1) + 1)/((beta1 + 1)*(eps_ratio + sqrt(snr + 1))**2))/(decay_per_step*(2 - decay_per_step)) + lr**2*(-sqrt(snr)*(1 - beta1)*(1 - beta2)/((eps_ratio + sqrt(snr + 1))**2*sqrt(snr + 1)*(-beta1*beta2 + 1)) + sqrt(snr)*(1 - beta2)*(2*snr + 1)*(eps_ratio*sqrt(snr + 1) + 3*snr + 3)/(4*(beta2 + 1)*(eps_ratio + sqrt(snr + 1))**3*(snr + 1)**2) + sqrt(snr)/(eps_ratio + sqrt(snr + 1)))**2/decay_per_step**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 1/decay_per_step
+    _t1 = snr + 1
+    _t2 = mpmath.sqrt(_t1)
+    _t3 = _t2 + eps_ratio
+    _t4 = _t3**(-2)
+    _t5 = beta1 - 1
+    _t6 = beta1*beta2
+    _t7 = 1/_t2
+    _t8 = 1/_t3
+    _t9 = beta2 - 1
+    _t10 = _t5*_t7*_t8*_t9/(_t6 - 1)
+    _t11 = 1/(beta2 + 1)
+    _t12 = 2*snr
+    _t13 = _t12 + 1
+    _t14 = _t11*_t13*_t4*_t9
+    _t15 = _t14*(_t2*eps_ratio + 3*snr + 3)/_t1**2
+    _t16 = 1/(beta1 + 1)
+    _t17 = decay_per_step - 1
+    _t18 = -_t17
+    _t19 = _t18*beta1
+    _t20 = 2*_t17
+    _t21 = _t20*beta1/(_t19 - 1) + 1
+    _t22 = _t10*_t12
+    _t23 = _t20*beta2/(_t18*beta2 - 1) + 1
+    _t24 = 1/_t1
+    _t25 = _t5**2
+    _t26 = 1/(beta1**2*beta2 - 1)
+    _t27 = _t20*_t6/(_t19*beta2 - 1) + 1
+    _t28 = _t16*_t5
+    return (mpmath.mpf(1)/mpmath.mpf(16))*_t0*_t4*lr**2*(_t0*snr*(4*_t10 - _t15 + 4)**2 + 8*(_t11*_t13*_t23*_t24*_t4*_t9*snr - _t14*_t24*_t27*_t28 - _t15*_t21*_t28 + 2*_t16*_t21*_t5 - _t21*_t22 + 2*_t21*_t25*_t26*_t7*_t8*_t9 - _t22*_t23 + 2*_t25*_t26*_t27*_t7*_t8*_t9)/(decay_per_step - 2))

@@ -36,7 +36,7 @@ __all__ = [
 SHAPES = ("linear", "cosine", "wsd")
 
 #: The formulas :func:`weight_rms_trajectory` evaluates.
-METHODS = ("mean_field", "series", "ode", "single_epoch")
+METHODS = ("mean_field", "series", "ode", "single_epoch", "corrected")
 
 #: :func:`schedule_weight_rms` warns (:class:`~adamw_rms.AccuracyWarning`) where the
 #: single-epoch closed form is further than this from the ODE trajectory of the same schedule.
@@ -126,6 +126,10 @@ def weight_rms_trajectory(
     snr: float = 0.0,
     init_rms: float = 0.0,
     method: str = "mean_field",
+    beta2: float = 0.999,
+    bias_correction: bool = True,
+    eps: float = 1e-8,
+    grad_std: float = 1.0,
 ) -> np.ndarray:
     r"""The weight RMS after every step of a schedule, by one of part 2's formulas.
 
@@ -147,7 +151,14 @@ def weight_rms_trajectory(
       :math:`\rho_t \approx e^{-2\kappa_t}\rho_0 + (1 - e^{-2\kappa_t})\,\nu_t/(2\kappa_t)`,
       :math:`\nu_t = \sum_{i\le t}\eta_i^2` (:math:`\nu_t` at :math:`\kappa_t = 0`).
 
-    Only ``"mean_field"`` takes ``snr > 0``; the others are the source's zero-mean formulas.
+    * ``"corrected"`` (steps ``corrected.weight_second_moment_schedule`` with the update's
+      moments of ``corrected.update_mean`` and ``corrected.update_covariance``): beyond the
+      mean field, with ``beta2``, bias correction and ``eps / grad_std``, and PyTorch's exact
+      decay factor :math:`1 - \eta_t\lambda_t` per step; O(T) by linear recursions
+      (:mod:`adamw_rms.estimators.corrected`). It needs ``lr[t] * weight_decay[t] < 1``.
+
+    Only ``"mean_field"`` and ``"corrected"`` take ``snr > 0``; the others are the source's
+    zero-mean formulas.
 
     Which method: ``"mean_field"`` (the default). In the schedule study (``docs/accuracy.md``,
     ``accuracy_schedules.csv``: cosine, WSD and linear runs at the source's settings, one
@@ -168,6 +179,9 @@ def weight_rms_trajectory(
         ``>= 0``.
     method
         One of :data:`METHODS`.
+    beta2, bias_correction, eps, grad_std
+        Adam's ``beta2`` in ``[0, 1)``, bias correction, ``eps >= 0`` and the gradient noise
+        ``grad_std > 0`` (``method="corrected"`` only; PyTorch's defaults).
 
     Returns
     -------
@@ -188,6 +202,10 @@ def weight_rms_trajectory(
     beta1_value = float(check_range("beta1", beta1, 0.0, 1.0, high_open=True))
     snr_value = float(check_range("snr", snr, 0.0))
     init = float(check_range("init_rms", init_rms, 0.0))
+    if method == "corrected":
+        return _corrected(
+            lr_t, decay_t, beta1_value, snr_value, init, beta2, bias_correction, eps, grad_std
+        )
     if method != "mean_field" and snr_value != 0:
         raise ValueError(f"method {method!r} is the zero-mean formula; snr must be 0 (got {snr})")
     step_decay = lr_t * decay_t
@@ -202,6 +220,34 @@ def weight_rms_trajectory(
         source = lr_t**2 * _one_minus_exp_over(2 * step_decay)
         return np.sqrt(from_init + _recurrence_from_logs(-2 * step_decay, source))
     return np.sqrt(from_init + _mean_field_noise(lr_t, step_decay, beta1_value, snr_value))
+
+
+def _corrected(lr_t, decay_t, beta1, snr, init, beta2, bias_correction, eps, grad_std):
+    from .corrected import corrected_trajectory
+
+    if not isinstance(bias_correction, bool | np.bool_):
+        raise TypeError(f"bias_correction must be True or False; got {bias_correction!r}")
+    beta2_value = float(check_range("beta2", beta2, 0.0, 1.0, high_open=True))
+    eps_value = float(check_range("eps", eps, 0.0))
+    std = float(check_range("grad_std", grad_std, 0.0, low_open=True))
+    step_decay = lr_t * decay_t
+    if step_decay.max(initial=0.0) >= 1.0:
+        position = int(np.argmax(step_decay >= 1.0))
+        raise ValueError(
+            f"lr * weight_decay must be in [0, 1) at every step; got {step_decay[position]!r} "
+            f"at step {position + 1}"
+        )
+    rms_sq = corrected_trajectory(
+        np.ascontiguousarray(lr_t, dtype=np.float64),
+        np.ascontiguousarray(step_decay, dtype=np.float64),
+        beta1=beta1,
+        beta2=beta2_value,
+        snr=snr,
+        eps_ratio=eps_value / std,
+        bias=bool(bias_correction),
+        init_rms=init,
+    )
+    return np.sqrt(rms_sq)
 
 
 def _mean_field_noise(
