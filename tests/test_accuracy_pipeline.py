@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from adamw_rms.accuracy import cli, grid, schedules, sign, tasks
+from adamw_rms.accuracy import cli, eps, grid, schedules, sign, tasks
 from adamw_rms.accuracy.precision import next_n, until_precise
 from adamw_rms.data import FILES
+from adamw_rms.data import grids as accuracy_settings
 
 pytest.importorskip("numba")
 
@@ -182,6 +183,30 @@ def test_tasks_are_picklable_and_seeded_by_study_and_index():
     assert [t.seed for t in grid.tasks("full")] == [1000 + k for k in range(48)]
     # A sign task carries four runs (two lr·wd, two init_rms) on one sweep: one seed a task.
     assert [t.seed for t in sign.tasks("full")] == [9000 + k for k in range(16)]
+    # The eps study: one task per gradient std, all on the same draws (one seed).
+    assert [t["grad_std"] for t in eps.tasks("full")] == list(
+        accuracy_settings.EPS_STUDY["grad_std"]
+    )
+    assert {t.seed for t in eps.tasks("full")} == {eps.SEED}
+
+
+def test_the_sweep_at_a_tiny_gradient_std_is_the_rescaled_sweep():
+    # The eps study simulates sigma down to 1e-9 with eps = 1e-8 (v ~ 1e-18): on the same
+    # draws this is the sweep at sigma = 1 with eps = 10 (only eps / sigma enters), to rounding.
+    from adamw_rms.simulation.sweep import Variant, sweep
+
+    def run(grad_std: float, eps_value: float):
+        variants = [Variant(1e-2, 0.1, bias, 0.0, eps=eps_value) for bias in (False, True)]
+        return sweep(variants, beta1=0.9, beta2=0.99, steps=600, n=512, grad_std=grad_std,
+                     record_steps=(60, 600), seed=5)  # fmt: skip
+
+    for sigma in (1e-9, 1e-6):
+        tiny, unit = run(sigma, 1e-8), run(1.0, 1e-8 / sigma)
+        for name in ("weight_rms", "precise_weight_rms", "precise_weight_rms_se"):
+            # (the SE is a difference of near-equal sums: 1e-11 relative rounding there)
+            assert getattr(tiny, name) == pytest.approx(getattr(unit, name), rel=1e-9, abs=0)
+        for (bias, _), (rms, se) in tiny.update_rms.items():
+            assert (rms, se) == pytest.approx(unit.update_rms[(bias, 1e-8 / sigma)], rel=1e-9)
 
 
 def test_a_task_key_changes_with_the_task_and_the_study_version(monkeypatch):

@@ -68,7 +68,7 @@ def test_unknown_figure_and_bad_size(
 def test_accuracy_grid_is_the_csv() -> None:
     rows = read_accuracy_rows()
     matrix, row_labels, column_labels = accuracy_grid(rows, bias_correction=False)
-    assert matrix.shape == (len(row_labels), len(column_labels)) == (12, 16)
+    assert matrix.shape == (len(row_labels), len(column_labels)) == (12, 20)
     assert not any(math.isnan(value) for value in matrix.flat)
     expected = next(
         r["rel_error"]
@@ -77,7 +77,7 @@ def test_accuracy_grid_is_the_csv() -> None:
         and r["snr"] == 1.0 and r["t_decay"] == 3.0 and r["bias_correction"] == 0.0
         and r["decay"] == 1e-3 and r["init_rms"] == 0.0
     )  # fmt: skip
-    assert matrix[2 * 3 + 2, 2 * 4 + 2] == expected
+    assert matrix[2 * 3 + 2, 2 * 5 + 3] == expected  # t_decay = 3 is the 4th of 5 per SNR
     with pytest.raises(ValueError, match="no accuracy points for formula='nope'"):
         accuracy_grid(rows, formula="nope")
 

@@ -35,10 +35,31 @@ def test_every_requirement_is_a_named_predicate():
 @pytest.mark.parametrize(
     ("settings", "names"),
     [
-        ({}, ["theta_rms", "theta_rms_mu0", "equilibrium", "quick", "update_rms"]),
-        ({"grad_mean": 1.0}, ["theta_rms", "large_snr", "update_rms"]),
-        ({"weight_decay": 0.0}, ["no_decay", "update_rms"]),
-        ({"weight_decay": 0.0, "grad_mean": 1.0}, ["no_decay", "update_rms"]),
+        (
+            {},
+            [
+                "theta_rms",
+                "theta_rms_corrected",
+                "theta_rms_mu0",
+                "equilibrium",
+                "quick",
+                "update_rms",
+                "update_rms_corrected",
+            ],
+        ),
+        (
+            {"grad_mean": 1.0},
+            ["theta_rms", "theta_rms_corrected", "large_snr", "update_rms", "update_rms_corrected"],
+        ),
+        # The corrected weight RMS takes weight_decay = 0 (the estimator accepts it).
+        (
+            {"weight_decay": 0.0},
+            ["theta_rms_corrected", "no_decay", "update_rms", "update_rms_corrected"],
+        ),
+        (
+            {"weight_decay": 0.0, "grad_mean": 1.0},
+            ["theta_rms_corrected", "no_decay", "update_rms", "update_rms_corrected"],
+        ),
         ({"update": "sign_sgdm"}, ["sign_arcsine", "sign_source"]),
         (
             {"lr": np.linspace(1e-2, 1e-3, 100)},
@@ -65,5 +86,5 @@ def test_update_rule_follows_the_predicates():
 
 
 def test_unknown_formula_lists_the_known_ones():
-    with pytest.raises(ValueError, match="known: theta_rms, theta_rms_mu0"):
+    with pytest.raises(ValueError, match="known: theta_rms, theta_rms_corrected, theta_rms_mu0"):
         formula("nope")

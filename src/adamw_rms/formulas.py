@@ -15,7 +15,7 @@ Examples
 >>> from adamw_rms.simulation import SimulationConfig
 >>> config = SimulationConfig(lr=1e-3, weight_decay=0.0, steps=100, n=2)
 >>> [f.name for f in FORMULAS if f.applies(config) is None]
-['no_decay', 'update_rms']
+['theta_rms_corrected', 'no_decay', 'update_rms', 'update_rms_corrected']
 >>> formula("theta_rms").applies(config)
 'needs weight_decay > 0'
 >>> [p.name for p in formula("equilibrium").requires]
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -208,6 +208,30 @@ def _weight_rms(config: SimulationConfig, step: int, snr: float | None = None) -
     )
 
 
+def _corrected(config: SimulationConfig) -> dict[str, Any]:
+    """The corrected formula's options from ``config``: beta2, bias correction, eps and the
+    gradient std (which enters only through eps / grad_std), with SNR = (mean / std)^2."""
+    return {
+        "formula": "corrected",
+        "snr": config.snr,
+        "beta2": config.beta2,
+        "bias_correction": config.bias_correction,
+        "eps": config.eps,
+        "grad_std": config.grad_std,
+    }
+
+
+def _weight_rms_corrected(config: SimulationConfig, step: int) -> float:
+    return estimators.weight_rms(
+        config.lr, config.weight_decay, beta1=config.beta1, steps=step,
+        init_rms=config.init_rms, **_corrected(config),
+    )  # fmt: skip
+
+
+def _update_rms_corrected(config: SimulationConfig, step: int) -> float:
+    return estimators.update_rms(config.beta1, **_corrected(config))
+
+
 _CONSTANT_ADAMW = (constant_schedule, adamw_update)
 # eq:theta-rms (and its mu = 0 and large-SNR forms) is finite at weight_decay = 0, but that limit
 # is a formula of its own (no_decay): one formula per case keeps compare() and the accuracy grid
@@ -222,6 +246,14 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _weight_rms,
         (*_CONSTANT_ADAMW, requires_decay),
+    ),
+    Formula(
+        "theta_rms_corrected",
+        "corrected (beta2, bias correction, eps)",
+        "weight_rms.theta_rms_corrected",
+        "weight_rms",
+        _weight_rms_corrected,
+        _CONSTANT_ADAMW,
     ),
     Formula(
         "theta_rms_mu0",
@@ -271,6 +303,14 @@ FORMULAS: tuple[Formula, ...] = (
         "update_rms.update_rms_sq",
         "update_rms",
         lambda c, t: estimators.update_rms(c.beta1, snr=c.snr),
+        _CONSTANT_ADAMW,
+    ),
+    Formula(
+        "update_rms_corrected",
+        "update RMS, corrected (beta2, bias correction, eps)",
+        "update_rms.update_rms_corrected",
+        "update_rms",
+        _update_rms_corrected,
         _CONSTANT_ADAMW,
     ),
     Formula(

@@ -22,12 +22,12 @@ import numpy as np
 from ..data import COLUMNS, FILES, point_row, settings
 from ..formulas import FORMULAS
 from .precision import precise_sweep, variants_of
-from .report import error_range, power_of_ten
+from .report import error_range, pct, power_of_ten
 from .tasks import Task, freeze
 
 __all__ = [
-    "COLUMNS", "FILE", "NAME", "NO_DECAY_INIT_RMS", "SEED", "VERSION", "report", "rows", "run",
-    "tasks",
+    "COLUMNS", "EARLY_WEIGHT_BAR", "FILE", "NAME", "NO_DECAY_INIT_RMS", "PAIRS", "SEED",
+    "UPDATE_BAR", "VERSION", "WEIGHT_BAR", "WEIGHT_BAR_FROM", "report", "rows", "run", "tasks",
 ]  # fmt: skip
 
 NAME = "grid"
@@ -39,6 +39,19 @@ VERSION = 1
 NO_DECAY_INIT_RMS = 0.1
 #: Seeds: 1000 + the task's index.
 SEED = 1000
+#: The bars the report holds the source's and the corrected formulas to (issue 16), each plus
+#: 2 standard errors of the point: the weight RMS from 0.3 timescales (``t * lr * wd``), the
+#: weight RMS earlier (the grid's 0.1 timescales), and the update RMS.
+WEIGHT_BAR, EARLY_WEIGHT_BAR, UPDATE_BAR = 0.005, 0.015, 0.003
+#: From this many timescales the weight RMS is held to :data:`WEIGHT_BAR`.
+WEIGHT_BAR_FROM = 0.3
+#: (the source's formula, the corrected one) for the weight RMS with and without weight decay
+#: and for the update RMS, as the report pairs them.
+PAIRS = (
+    ("theta_rms", "theta_rms_corrected"),
+    ("no_decay", "theta_rms_corrected"),
+    ("update_rms", "update_rms_corrected"),
+)
 
 Rows = list[dict[str, Any]]
 
@@ -188,6 +201,87 @@ _GENERATED = {
 }
 
 
+def _bar(table: dict[str, np.ndarray]) -> np.ndarray:
+    """Each point's bar: :data:`UPDATE_BAR` for the update RMS, else :data:`WEIGHT_BAR` from
+    :data:`WEIGHT_BAR_FROM` timescales and :data:`EARLY_WEIGHT_BAR` before."""
+    t_decay = table["t_decay"].astype(float)
+    weight = np.where(t_decay >= WEIGHT_BAR_FROM - 1e-12, WEIGHT_BAR, EARLY_WEIGHT_BAR)
+    return np.where(np.isnan(t_decay), UPDATE_BAR, weight)
+
+
+def _side_by_side(table: dict[str, np.ndarray], s: Any) -> list[str]:
+    """The source's formulas and the corrected ones on the same points: per bias correction,
+    beta2 and t·lr·wd, the worst error and the share of points within the bar."""
+    grid = s.grid
+    formula = table["formula"]
+    err = table["rel_error"].astype(float)
+    within = np.abs(err) <= _bar(table) + 2 * table["rel_se"].astype(float)
+    decayed = table["weight_decay"].astype(float) > 0
+
+    def cells(mask: np.ndarray) -> list[str]:
+        if not mask.any():
+            return ["-", "-"]
+        worst = err[mask][int(np.argmax(np.abs(err[mask])))]
+        return [pct(float(worst)), f"{int(within[mask].sum())}/{int(mask.sum())}"]
+
+    def pair(k: int, select: np.ndarray) -> list[str]:
+        source, corrected = PAIRS[k]
+        return cells((formula == source) & select) + cells((formula == corrected) & select)
+
+    columns = "source: worst | within | corrected: worst | within |"
+    head, rule = f"| bias correction | beta2 | {columns}", "|---" * 6 + "|"
+    bias_values = sorted(grid["bias_correction"], reverse=True)
+    on_off = {1.0: "on", 0.0: "off"}
+    lines = [
+        "## The source's formula and the corrected one",
+        "",
+        "Both on the same simulated points. *worst*: the relative error of largest magnitude; "
+        "*within*: the points with |error| ≤ bar + 2 SE, where the bar is "
+        f"{WEIGHT_BAR:.1%} for the weight RMS from t·lr·wd = {WEIGHT_BAR_FROM:g}, "
+        f"{EARLY_WEIGHT_BAR:.1%} before, and {UPDATE_BAR:.1%} for the update RMS. "
+        "The source's formula is eq:theta-rms (`theta_rms`; `no_decay` without weight decay, "
+        '`update_rms` for the update); the corrected one is `formula="corrected"` '
+        "(`theta_rms_corrected`, `update_rms_corrected`), which carries β₂, bias correction and "
+        "eps.",
+        "",
+        "### Weight RMS, by t·lr·wd (all β1, SNR, lr·wd and init_rms)",
+        "",
+        f"| bias correction | beta2 | t·lr·wd | {columns}",
+        "|---" * 7 + "|",
+    ]
+    for bias in bias_values:
+        for beta2 in grid["beta2"]:
+            for t_decay in grid["t_decay"]:
+                select = decayed & (table["bias_correction"] == bias) & (table["beta2"] == beta2)
+                select &= np.isclose(table["t_decay"].astype(float), t_decay)
+                lines.append(
+                    f"| {on_off[bias]} | {beta2:g} | {t_decay:g} | "
+                    + " | ".join(pair(0, select)) + " |"
+                )  # fmt: skip
+    lines += [
+        "",
+        f"### Weight RMS without weight decay (lr = {s.no_decay_lr:g}, "
+        f"init_rms = {NO_DECAY_INIT_RMS:g}, every recorded step; all β1 and SNR)",
+        "",
+        head,
+        rule,
+    ]
+    for bias in bias_values:
+        for beta2 in grid["beta2"]:
+            select = ~decayed & (table["bias_correction"] == bias) & (table["beta2"] == beta2)
+            lines.append(
+                f"| {on_off[bias]} | {beta2:g} | " + " | ".join(pair(1, select)) + " |"
+            )  # fmt: skip
+    lines += ["", "### Update RMS (steady state; all β1 and SNR)", "", head, rule]
+    for bias in bias_values:
+        for beta2 in grid["beta2"]:
+            select = (table["bias_correction"] == bias) & (table["beta2"] == beta2)
+            lines.append(
+                f"| {on_off[bias]} | {beta2:g} | " + " | ".join(pair(2, select)) + " |"
+            )  # fmt: skip
+    return [*lines, ""]
+
+
 def report(rows: Rows, size: str = "full") -> str:
     """The head of ``accuracy.md`` and the grid's sections: every number comes from ``rows``."""
     s = settings(size)
@@ -208,6 +302,7 @@ def report(rows: Rows, size: str = "full") -> str:
         f"rows: lr = {s.no_decay_lr:g}, weight_decay = 0, init_rms = {NO_DECAY_INIT_RMS:g}.",
         "",
     ]
+    lines += _side_by_side(table, s)
     lines += [
         "## Where each formula is within 1%, 3%, 10%",
         "",

@@ -48,7 +48,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "beta2": (0.95, 0.99, 0.999),
     "snr": (0.0, 0.1, 1.0, 10.0),
     "decay": (1e-4, 1e-3),
-    "t_decay": (0.3, 1.0, 3.0, 10.0),
+    "t_decay": (0.1, 0.3, 1.0, 3.0, 10.0),
     "bias_correction": (0.0, 1.0),
     "init_rms": (0.0, 0.1),
 }
@@ -59,12 +59,15 @@ NO_DECAY_LR = 1e-3
 #: The largest relative standard error of any point.
 TARGET_REL_SE = 0.002
 
-#: eq:theta-rms and the update RMS at eps comparable to the gradient noise (sigma = 1).
+#: eps at and above the gradient noise: PyTorch's eps = 1e-8 and the gradient std ``grad_std``
+#: (sigma) from 1e-9 to 1, so eps / sigma runs from 10 down to 1e-8 (only eps / sigma enters
+#: the weight RMS: the update is unchanged by g -> c g, eps -> c eps).
 EPS_STUDY: dict[str, Any] = {
     "beta1": 0.9,
     "beta2": 0.99,
     "decay": 1e-3,
-    "eps": (1e-3, 1e-2, 1e-1, 1.0),
+    "eps": 1e-8,
+    "grad_std": (1e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 1e-4, 1e-2, 1.0),
     "t_decay": (3.0, 10.0),
 }
 
@@ -156,7 +159,14 @@ SMALL = Settings(
     target_rel_se=0.01,
     n_noise=2048,
     n_drift=1024,
-    eps_study={"beta1": 0.9, "beta2": 0.95, "decay": 1e-2, "eps": (1e-2, 1.0), "t_decay": (3.0,)},
+    eps_study={
+        "beta1": 0.9,
+        "beta2": 0.95,
+        "decay": 1e-2,
+        "eps": 1e-8,
+        "grad_std": (1e-8, 1e-7, 1.0),
+        "t_decay": (3.0,),
+    },
     sign_grid={k: _SMALL_GRID[k] for k in ("beta1", "snr", "decay", "t_decay", "init_rms")},
     schedule_runs={
         "cosine 1e-2 -> 1e-3": {"shape": "cosine", "final": 1e-3, "warmup": 0},

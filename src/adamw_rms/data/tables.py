@@ -23,6 +23,7 @@ __all__ = [
     "FILES",
     "SCHEDULE_COLUMNS",
     "accuracy_table",
+    "eps_table",
     "point_row",
     "read_csv",
     "read_schedule_csv",
@@ -37,8 +38,8 @@ COLUMNS = (
     "init_rms", "lr", "weight_decay", "n", "predicted", "simulated", "se", "rel_se",
     "rel_error", "z",
 )  # fmt: skip
-#: ``accuracy_eps.csv``: the grid's columns after the eps.
-EPS_COLUMNS = ("eps", *COLUMNS)
+#: ``accuracy_eps.csv``: the grid's columns after eps, the gradient std sigma and eps / sigma.
+EPS_COLUMNS = ("eps", "grad_std", "eps_over_sigma", *COLUMNS)
 #: ``accuracy_schedules.csv``.
 SCHEDULE_COLUMNS = ("schedule", "method", "step", "n", "predicted", "simulated", "se", "rel_se",
                     "rel_error", "z")  # fmt: skip
@@ -115,6 +116,17 @@ def _columns(rows: list[dict[str, str]]) -> dict[str, np.ndarray]:
 
 
 @cache
+def eps_table() -> dict[str, np.ndarray]:
+    """The committed eps study (``accuracy_eps.csv``) as columns (empty when not generated
+    yet): ``eps``, ``grad_std``, ``eps_over_sigma``, ``formula``, ..., ``rel_error``."""
+    try:
+        text = resources.files("adamw_rms.data").joinpath(FILES["eps"])
+        rows = list(csv.DictReader(text.read_text(encoding="utf-8").splitlines()))
+    except (FileNotFoundError, ModuleNotFoundError):
+        return {}
+    return _columns(rows) if rows else {}
+
+
 @cache
 def schedule_table() -> dict[str, np.ndarray]:
     """The committed schedule study (``accuracy_schedules.csv``) as columns (empty when not

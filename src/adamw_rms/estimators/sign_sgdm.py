@@ -220,11 +220,11 @@ def sign_sgdm_weight_rms(
 
     Accuracy (measured against the numba sweep's SignSGDMW on the grid of
     ``docs/accuracy.md``: ``beta1`` 0 to 0.95, SNR 0 to 10, ``lr * weight_decay`` 1e-4 and
-    1e-3, ``t * lr * weight_decay`` 0.3 to 10, SE <= 0.2% per point): the arcsine formula is
+    1e-3, ``t * lr * weight_decay`` 0.1 to 10, SE <= 0.2% per point): the arcsine formula is
     within -0.16% ... +0.34% of simulation for ``t * lr * weight_decay >= 3`` and within
-    -0.46% ... +2.4% everywhere; the largest errors are early (300 steps at ``beta1 = 0.95``,
-    SNR 0.1), where the momentum's mean is still building up, which the stationary formula
-    ignores. The source's formula over-predicts at SNR = 0 by the factor
+    -0.46% ... +2.4% from 0.3; the largest errors are early (up to +7.5% after 100 steps at
+    ``beta1 = 0.95``, SNR 0.1), where the momentum's mean is still building up, which the
+    stationary formula ignores. The source's formula over-predicts at SNR = 0 by the factor
     :math:`\frac{1+\beta_1}{1-\beta_1} / (1 + \frac{4}{\pi}\sum_k\arcsin\beta_1^k)` in the
     squared RMS: measured +14.2% (RMS) at ``beta1 = 0.5``, +19.7% ... +20.0% at 0.9,
     +20.0% ... +21.2% at 0.95 (steady state); both agree at ``beta1 = 0``, ``snr = 0``. With a
