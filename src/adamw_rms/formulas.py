@@ -250,7 +250,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "theta_rms_corrected",
         "corrected (beta2, bias correction, eps)",
-        "weight_rms.theta_rms_corrected",
+        "corrected.weight_second_moment",
         "weight_rms",
         _weight_rms_corrected,
         _CONSTANT_ADAMW,
@@ -308,7 +308,7 @@ FORMULAS: tuple[Formula, ...] = (
     Formula(
         "update_rms_corrected",
         "update RMS, corrected (beta2, bias correction, eps)",
-        "update_rms.update_rms_corrected",
+        "corrected.update_rms_sq",
         "update_rms",
         _update_rms_corrected,
         _CONSTANT_ADAMW,
