@@ -28,6 +28,10 @@ QUALIFIED_IDS = [f"{name}.{sid}" for name in DERIVATION_NAMES for sid in derivat
 
 # Steps that no later step uses: the end results and their special cases / numeric value.
 EXPECTED_TERMINAL = {
+    "corrected.weight_rms_sq",
+    "corrected.weight_second_moment_schedule",
+    "corrected.update_rms_sq_small_eps",
+    "corrected.update_rms_sq_large_eps",
     "update_rms.update_rms_value",
     "update_rms.snr_from_update_rms",
     "weight_rms.quick_estimate",
@@ -65,6 +69,8 @@ EXPECTED_ROOTS = {
     "sign_sgdm.stationary_double_sum",
 }
 REQUIRED_CLAIMS = {
+    # Beyond the source: nothing it prints to compare with.
+    "corrected": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

@@ -211,9 +211,27 @@ def sign_sgdm_figure(size: str) -> Any:
     return figure
 
 
+def corrected_figure(size: str) -> Any:
+    """The source's formula and the corrected one at every grid point, bias correction off/on."""
+    from .plot import read_accuracy_rows
+    from .plot.formula_errors import draw_formula_errors
+
+    _check_size(size)  # reads the committed data, the same at any size
+    rows = read_accuracy_rows()
+    figure = _figure(figsize=(10, 4.4))
+    axes = figure.subplots(1, 2, sharey=True)
+    for axis, bias in zip(axes, (False, True), strict=True):
+        draw_formula_errors(axis, rows, bias_correction=bias)
+        axis.set_title(f"bias correction {'on' if bias else 'off'}: every grid point")
+    axes[0].set_ylabel("predicted / simulated − 1 (%)")
+    axes[1].legend(loc="lower right", markerscale=2)
+    return figure
+
+
 FIGURES: dict[str, Callable[[str], Any]] = {
     "trajectory": trajectory_figure,
     "accuracy_map": accuracy_map_figure,
+    "corrected": corrected_figure,
     "schedules": schedules_figure,
     "collapse": collapse_figure,
     "sign_sgdm": sign_sgdm_figure,

@@ -279,7 +279,17 @@ def weight_rms_quick(
     return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, beta1)
 
 
-def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy") -> Any:
+def equilibrium_weight_rms(
+    lr: Any,
+    weight_decay: Any,
+    *,
+    formula: str = "mean_field",
+    beta1: Any = 0.9,
+    beta2: Any = 0.999,
+    eps: Any = 1e-8,
+    grad_std: Any = 1.0,
+    backend: str = "numpy",
+) -> Any:
     r"""The equilibrium weight RMS :math:`\sqrt{\eta/(2\lambda)}` (eq:theta-rms-simple).
 
     ============  ===============  ==========================================
@@ -291,6 +301,9 @@ def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy"
 
     Source step ``weight_rms.theta_rms_simple``: :func:`weight_rms` with ``snr=0`` and
     ``steps=inf``. Decay convention ``theta <- theta - lr * (u + weight_decay * theta)``.
+    ``formula="corrected"`` is :func:`weight_rms` with ``formula="corrected"``, ``snr=0``,
+    ``steps=inf`` (step ``corrected.weight_rms_sq``), which uses ``beta1``, ``beta2``,
+    ``eps`` and ``grad_std``; the mean-field value ignores them.
 
     Accuracy (measured, zero-mean gradients, ``docs/accuracy.md``): within -0.3% ... +2.6%
     once ``t * lr * weight_decay >= 10`` and -6.6% ... +2.5% at 3; earlier the weights still
@@ -301,10 +314,17 @@ def equilibrium_weight_rms(lr: Any, weight_decay: Any, *, backend: str = "numpy"
     >>> from adamw_rms.estimators import equilibrium_weight_rms
     >>> round(equilibrium_weight_rms(1e-3, 0.1), 6)
     0.070711
+    >>> round(equilibrium_weight_rms(1e-3, 0.1, formula="corrected", beta2=0.95), 6)
+    0.069902
     """
     _check_backend(backend)
     lr_a, decay_a, _ = _hyper(lr, weight_decay)
     check_range("weight_decay", weight_decay, 0.0, low_open=True)
+    if _check_formula(formula) == "corrected":
+        return weight_rms(
+            lr, weight_decay, beta1=beta1, formula="corrected", beta2=beta2, eps=eps,
+            grad_std=grad_std, backend=backend,
+        )  # fmt: skip
     if backend == "mpmath":
         return _elementwise_mpmath(kernels.equilibrium_weight_rms_mpmath, lr_a, decay_a)
     result = kernels.equilibrium_weight_rms_numpy(lr_a, decay_a)

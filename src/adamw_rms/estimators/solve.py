@@ -150,6 +150,12 @@ def solve_weight_decay(
     steps: Any = math.inf,
     snr: Any = 0.0,
     init_rms: Any = 0.0,
+    formula: str = "mean_field",
+    beta1: Any = 0.9,
+    beta2: Any = 0.999,
+    bias_correction: bool = True,
+    eps: Any = 1e-8,
+    grad_std: Any = 1.0,
     backend: str = "numpy",
 ) -> Any:
     r"""The weight decay at which :func:`weight_rms` equals ``target_rms``.
@@ -192,6 +198,12 @@ def solve_weight_decay(
     ``target_rms`` must be above the first and at most the second (any target above the
     first at equilibrium); otherwise a ValueError names the range for those inputs.
 
+    ``formula="corrected"`` solves :func:`weight_rms` with ``formula="corrected"`` (and
+    ``beta1``, ``beta2``, ``bias_correction``, ``eps``, ``grad_std``, which the mean-field
+    solution ignores) by Brent's method on ``weight_decay`` (NumPy; elementwise), after
+    checking that the target lies between its values at the largest allowed decay and at no
+    decay.
+
     Parameters
     ----------
     target_rms
@@ -231,6 +243,14 @@ def solve_weight_decay(
     (0.1676, 0.05)
     """
     _check_backend(backend)
+    if formula not in ("mean_field", "corrected"):
+        raise ValueError(f"formula must be one of ('mean_field', 'corrected'); got {formula!r}")
+    if formula == "corrected":
+        if backend != "numpy":
+            raise ValueError('formula="corrected" is solved with backend="numpy" only')
+        options = dict(beta1=beta1, beta2=beta2, bias_correction=bias_correction, eps=eps,
+                       grad_std=grad_std)  # fmt: skip
+        return _solve_corrected(target_rms, lr, steps, snr, init_rms, options)
     inputs = {
         "target_rms": check_range("target_rms", target_rms, 0.0, low_open=True),
         "lr": check_range("lr", lr, 0.0, low_open=True),
@@ -276,6 +296,51 @@ def solve_weight_decay(
     if pick.any():
         result[pick] = _bisect(target[pick], lr_a[pick], steps_a[pick], snr_a[pick], init_a[pick])
     return _output(result, *arguments)
+
+
+def _solve_corrected(target_rms, lr, steps, snr, init_rms, options) -> Any:
+    inputs = {
+        "target_rms": check_range("target_rms", target_rms, 0.0, low_open=True),
+        "lr": check_range("lr", lr, 0.0, low_open=True),
+        "steps": check_range("steps", steps, 1.0, allow_inf=True, whole=True),
+        "snr": check_range("snr", snr, 0.0, MAX_SNR),
+        "init_rms": check_range("init_rms", init_rms, 0.0),
+    }
+    arrays = np.broadcast_arrays(*inputs.values())
+    weight_rms(1e-3, 0.1, formula="corrected", **options)  # validates the options
+    result = np.empty(arrays[0].shape)
+    for index in np.ndindex(result.shape):
+        target, lr_v, steps_v, snr_v, init_v = (float(a[index]) for a in arrays)
+
+        def rms(decay: float, lr_v=lr_v, steps_v=steps_v, snr_v=snr_v, init_v=init_v) -> float:
+            return weight_rms(lr_v, decay, steps=steps_v, snr=snr_v, init_rms=init_v,
+                              formula="corrected", **options)  # fmt: skip
+
+        top = float(_largest_valid_decay(np.asarray(lr_v)))
+        low, high = rms(top), rms(0.0)
+        if not low < target <= high:
+            settings = f"lr={lr_v:g}, steps={steps_v:g}, snr={snr_v:g}, init_rms={init_v:g}"
+            raise ValueError(
+                f"target_rms={target:g} is not reachable with {settings}: the corrected weight "
+                f"RMS lies in ({low:.6g}, {high:.6g}] for weight_decay in [0, 1/lr)"
+            )
+        if target == high:
+            result[index] = 0.0
+            continue
+        # Bracket from the mean-field root, then Brent (the RMS falls as the decay grows).
+        guess = min(lr_v / (2 * target**2), top)
+        a, fa = guess, rms(guess) - target
+        b, fb = a, fa
+        while fb > 0 and b < top:
+            b = min(2 * b, top)
+            fb = rms(b) - target
+        while fa < 0:
+            a = a / 2 if a > 1e-300 else 0.0
+            fa = rms(a) - target
+            if a == 0.0:
+                break
+        result[index] = _brentq(lambda x: rms(x) - target, a, b, fa, fb)
+    return float(result) if result.ndim == 0 else result
 
 
 def _brentq(function: Callable[[float], float], a: float, b: float, fa: float, fb: float) -> float:
