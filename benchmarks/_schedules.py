@@ -1,6 +1,7 @@
 """Weight-RMS trajectories under a schedule: the O(T) estimators against the O(T^2) sums.
 
-The bar from the schedules issue: every method on T = 10^6 steps in under 0.1 s. The direct
+The bar from the schedules issue: every method on T = 10^6 steps in under 0.1 s (the corrected
+method, issue 16: under 1 s). The direct
 O(T^2) evaluation of the general mean-field formula (the double sum over j and i for every t,
 as the derivation writes it) runs side by side on small T to show the scaling.
 """
@@ -12,6 +13,8 @@ import time
 import numpy as np
 
 BAR_S = 0.1
+#: Per-method bars where an issue set another: the corrected formula (issue 16), 1 s.
+METHOD_BAR_S = {"corrected": 1.0}
 LONG = 1_000_000
 SMALL = (500, 1000, 2000)
 
@@ -51,8 +54,9 @@ def schedules_report() -> str:
     for method in METHODS:
         weight_rms_trajectory(lr[:1000], 0.1, method=method)  # warm-up
         seconds = _best(lambda m=method: weight_rms_trajectory(lr, 0.1, method=m))
-        verdict = "met" if seconds < BAR_S else "MISSED"
-        lines.append(f"{method:<40} {seconds:>9.3f} {'< ' + str(BAR_S):>8}  {verdict}")
+        bar = METHOD_BAR_S.get(method, BAR_S)
+        verdict = "met" if seconds < bar else "MISSED"
+        lines.append(f"{method:<40} {seconds:>9.3f} {'< ' + str(bar):>8}  {verdict}")
     lines.append("")
     header = f"{'mean_field, small T':<24} {'O(T) s':>10} {'O(T^2) s':>10}"
     lines.append(f"{header} {'max rel diff':>13}")

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from _accuracy import accuracy_report
+from _corrected import corrected_report
 from _estimators import estimator_report
 from _schedules import schedules_report
 from _simulation import simulation_report
@@ -121,6 +122,8 @@ def main() -> int:
         return 0
     print()
     print(estimator_report())
+    print()
+    print(corrected_report())
     print()
     print(simulation_report())
     print()

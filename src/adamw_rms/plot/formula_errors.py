@@ -22,7 +22,8 @@ _STYLE = {
 def draw_formula_errors(axis: Any, rows: list[dict[str, Any]], *, bias_correction: bool) -> None:
     """predicted / simulated - 1 (%) of both formulas at every grid point, against t_decay.
 
-    Every beta1, beta2, SNR, decay and init_rms of the grid at one bias-correction setting; the
+    Every beta1, beta2, SNR, decay and init_rms of the grid (with weight decay) at one
+    bias-correction setting; the
     y axis is symmetric-log (the source's formula is off by up to -86% early without bias
     correction, the corrected one within 1%); the band is the corrected formula's bar, +-0.5%.
     """
@@ -30,7 +31,9 @@ def draw_formula_errors(axis: Any, rows: list[dict[str, Any]], *, bias_correctio
         chosen = [
             r
             for r in rows
-            if r["formula"] == name and bool(float(r["bias_correction"])) == bias_correction
+            if r["formula"] == name
+            and bool(float(r["bias_correction"])) == bias_correction
+            and float(r["weight_decay"]) > 0  # the no-decay runs are a study of their own
         ]
         t = np.array([float(r["t_decay"]) for r in chosen]) * _OFFSET[name]
         error = 100 * np.array([float(r["rel_error"]) for r in chosen])
