@@ -68,6 +68,13 @@ SOLVE_DESCRIPTION = (
 def add_estimate_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``estimate`` (the optimizer settings of ``simulate``, preset torch)."""
     add_optimizer_arguments(parser, default_preset="torch")
+    parser.add_argument(
+        "--formula",
+        choices=("mean_field", "corrected"),
+        default="mean_field",
+        help="mean_field: the source's formula (default); corrected: with --beta2, "
+        "--bias-correction and --eps (gradient std 1), within Monte Carlo noise of AdamW",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
         "--trajectory",
@@ -106,11 +113,14 @@ def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
-def measured_accuracy(*, scheduled: bool, bias_correction: bool) -> dict[str, Any]:
+def measured_accuracy(
+    *, scheduled: bool, bias_correction: bool, formula: str = "mean_field"
+) -> dict[str, Any]:
     """The measured range of ``predicted / simulated - 1`` of the method ``estimate`` uses.
 
-    Constant lr: eq:theta-rms (``theta_rms`` rows of ``data/accuracy.csv``) at the same bias
-    correction; schedule: the mean-field trajectory (``mean_field`` rows of
+    Constant lr: eq:theta-rms (``theta_rms`` rows of ``data/accuracy.csv``; ``formula=
+    "corrected"``: the ``theta_rms_corrected`` rows) at the same bias correction; schedule: the
+    trajectory of the same formula (``mean_field`` or ``corrected`` rows of
     ``data/accuracy_schedules.csv``, measured at the source's settings). Keys ``low``,
     ``high``, ``points`` and ``where`` (what was measured); ``low``/``high`` are ``None`` when
     the data are not there.
@@ -125,7 +135,7 @@ def measured_accuracy(*, scheduled: bool, bias_correction: bool) -> dict[str, An
 
     if scheduled:
         table = schedule_table()
-        pick = table["method"] == "mean_field" if table else []
+        pick = table["method"] == formula if table else []
         errors = [float(e) for e in table["rel_error"][pick]] if table else []
         runs = len(set(table["schedule"][pick])) if table else 0
         where = (
@@ -135,8 +145,11 @@ def measured_accuracy(*, scheduled: bool, bias_correction: bool) -> dict[str, An
     else:
         table = accuracy_table()
         if table:
-            pick = (table["formula"] == "theta_rms") & (
-                table["bias_correction"] == float(bias_correction)
+            name = "theta_rms_corrected" if formula == "corrected" else "theta_rms"
+            pick = (
+                (table["formula"] == name)
+                & (table["bias_correction"] == float(bias_correction))
+                & (table["weight_decay"] > 0)
             )
             errors = [float(e) for e in table["rel_error"][pick]]
         else:
@@ -165,24 +178,48 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     lr = learning_rates(args)
     scheduled = not isinstance(lr, float)
     wd = args.weight_decay
+    formula = getattr(args, "formula", "mean_field")
+    corrected = formula == "corrected"
+    options = (
+        {"beta2": args.beta2, "bias_correction": bool(args.bias_correction), "eps": args.eps}
+        if corrected
+        else {}
+    )
     if scheduled:
         rates = np.asarray(lr, dtype=float)
+        method_name = "corrected" if corrected else "mean_field"
         trajectory = weight_rms_trajectory(
-            rates, wd, beta1=args.beta1, snr=args.snr, init_rms=args.init_rms, method="mean_field"
+            rates, wd, beta1=args.beta1, snr=args.snr, init_rms=args.init_rms,
+            method=method_name, **options,
+        )  # fmt: skip
+        method = f"{method_name.replace('_', ' ')} trajectory (weight_rms_trajectory, " + (
+            f"method='{method_name}')"
         )
-        method = "mean field trajectory (weight_rms_trajectory, method='mean_field')"
     else:
         rates = np.full(args.steps, lr)
-        trajectory = np.asarray(
-            weight_rms(
-                lr, wd, steps=np.arange(1, args.steps + 1), snr=args.snr, init_rms=args.init_rms
-            ),
-            dtype=float,
-        )
-        method = "eq:theta-rms (weight_rms)"
+        if corrected:
+            trajectory = weight_rms_trajectory(
+                rates, wd, beta1=args.beta1, snr=args.snr, init_rms=args.init_rms,
+                method="corrected", **options,
+            )  # fmt: skip
+            method = "corrected (weight_rms, formula='corrected')"
+        else:
+            trajectory = np.asarray(
+                weight_rms(
+                    lr, wd, steps=np.arange(1, args.steps + 1), snr=args.snr,
+                    init_rms=args.init_rms,
+                ),
+                dtype=float,
+            )  # fmt: skip
+            method = "eq:theta-rms (weight_rms)"
     peak_lr = float(rates.max())
     if wd > 0 and peak_lr > 0:
-        if args.snr == 0:
+        if corrected:
+            equilibrium = weight_rms(
+                peak_lr, wd, beta1=args.beta1, steps=math.inf, snr=args.snr,
+                formula="corrected", **options,
+            )  # fmt: skip
+        elif args.snr == 0:
             equilibrium = equilibrium_weight_rms(peak_lr, wd)
         else:
             equilibrium = weight_rms(peak_lr, wd, steps=math.inf, snr=args.snr)
@@ -199,7 +236,7 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         "timescale": float(time),
         "method": method,
         "measured_error": measured_accuracy(
-            scheduled=scheduled, bias_correction=args.bias_correction
+            scheduled=scheduled, bias_correction=args.bias_correction, formula=formula
         ),
         "settings": _settings(args),
         "trajectory": (rates, trajectory),
@@ -255,7 +292,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     band = answers["measured_error"]
     print(settings_line(args))
     equilibrium = f"{answers['equilibrium_weight_rms']:.6g}"
-    if args.snr == 0:
+    if args.snr == 0 and getattr(args, "formula", "mean_field") == "mean_field":
         equilibrium += "  (sqrt(lr / (2 wd)))"
     rows = [
         (f"weight RMS after {args.steps} steps", f"{answers['weight_rms']:.6g}"),

@@ -180,10 +180,15 @@ def _trajectory_steps(method: str) -> Callable[[SimulationConfig, Sequence[int]]
         last = int(steps.max(initial=0))
         if last == 0:
             return np.full(steps.shape, config.init_rms)
+        options = {}
+        if method == "corrected":
+            options = {key: value for key, value in _corrected(config).items()
+                       if key not in ("formula", "snr")}  # fmt: skip
+        with_mean = method in ("mean_field", "corrected")
         trajectory = estimators.weight_rms_trajectory(
             config.lr_per_step()[:last], config.weight_decay_per_step()[:last],
-            beta1=config.beta1, snr=config.snr if method == "mean_field" else 0.0,
-            init_rms=config.init_rms, method=method,
+            beta1=config.beta1, snr=config.snr if with_mean else 0.0,
+            init_rms=config.init_rms, method=method, **options,
         )  # fmt: skip
         # Step 0 is the initial RMS; step s is the trajectory's entry s - 1.
         with_start = np.concatenate(([config.init_rms], trajectory))
@@ -321,6 +326,15 @@ FORMULAS: tuple[Formula, ...] = (
         _trajectory("mean_field"),
         _SCHEDULED_ADAMW,
         predict_steps=_trajectory_steps("mean_field"),
+    ),
+    Formula(
+        "schedule_corrected",
+        "schedule: corrected (beta2, bias correction, eps)",
+        "corrected.weight_second_moment_schedule",
+        "weight_rms",
+        _trajectory("corrected"),
+        _SCHEDULED_ADAMW,
+        predict_steps=_trajectory_steps("corrected"),
     ),
     Formula(
         "schedule_series",

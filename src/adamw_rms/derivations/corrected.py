@@ -34,7 +34,6 @@ from ..checks import (
     BruteForce,
     GaussianMomentsAtLags,
     Given,
-    LimitRatio,
     NumericEqual,
     TaylorByDerivatives,
     stationary_update_moments,
@@ -457,10 +456,10 @@ COVARIANCE_POINTS = tuple(
     for beta2 in ("19/20", "49/50", "99/100")
     for mean in ("0", "1")
 ) + tuple(
+    # At a lag the reference is a 2-d quadrature: two (beta2, lag) pairs keep it to seconds.
     _late_point("9/10", beta2, mean, lag)
-    for beta2 in ("9/10", "19/20")
+    for beta2, lag in (("9/10", 1), ("19/20", 3))
     for mean in ("0", "1")
-    for lag in (1, 3)
 )
 # Measured: |error|/scale <= 2.3 (1 - beta2)^2 on these points (largest: beta1 = 0, mu = 0).
 ORDER_BOUND = 3.0
@@ -934,6 +933,25 @@ def weight_section(recorder: StepRecorder, stationary_steps: tuple[Step, Step, S
 # --- eps -----------------------------------------------------------------------------------------
 
 
+def _evaluate(exact: sp.Expr):
+    """The full formula at a point (30 digits), as the reference and its scale."""
+
+    def reference(point) -> tuple[float, float]:
+        value = float(sp.N(exact.xreplace(point), 30))
+        return value, value
+
+    return reference
+
+
+def _eps_points(values: tuple[str, ...]) -> tuple[dict, ...]:
+    """eps walked towards its limit at two settings (with and without a gradient mean)."""
+    settings = (
+        {b1: sp.Rational(9, 10), b2: sp.Rational(19, 20), mu: 0, sigma: 1},
+        {b1: sp.Rational(1, 2), b2: sp.Rational(99, 100), mu: sp.Rational(1, 2), sigma: 2},
+    )
+    return tuple({**where, eps: sp.Rational(value)} for where in settings for value in values)
+
+
 def eps_section(recorder: StepRecorder, rms_sq: Step) -> None:
     add = recorder.add
     explicit = dict(rms_sq.checks[0].meaning)
@@ -964,7 +982,19 @@ def eps_section(recorder: StepRecorder, rms_sq: Step) -> None:
         ),
         limit="\\epsilon \\ll \\sqrt{\\mu^2 + \\sigma^2}",
         uses=("update_rms_sq",),
-        checks=(Given.of(TaylorByDerivatives, LHS, RHS, eps, 1, meaning={E(u[t] ** 2): exact}),),
+        checks=(
+            ApproximationOrder(
+                LHS,
+                RHS,
+                quantity=E(u[t] ** 2),
+                reference=_evaluate(exact),
+                points=_eps_points(("1/100", "1/1000", "1/10000")),
+                small=eps / sp.sqrt(mu**2 + sigma**2),
+                power=2,
+                bound=5.0,
+                method="against update_rms_sq as eps -> 0: error O((eps/sigma)^2)",
+            ),
+        ),
     )
     # As eps -> oo: f_0 ~ 1/eps while f_1, f_2 = O(1/eps^2), so only f_0^2 terms survive.
     leading = {coefficients[0]: 1 / eps, coefficients[1]: 0, coefficients[2]: 0}
@@ -983,8 +1013,16 @@ def eps_section(recorder: StepRecorder, rms_sq: Step) -> None:
         limit="\\epsilon \\gg \\sqrt{\\mu^2 + \\sigma^2}",
         uses=("update_rms_sq",),
         checks=(
-            LimitRatio(
-                LHS, RHS, ((eps, sp.oo, "-"),), f"{NAME}.large_eps", given={E(u[t] ** 2): exact}
+            ApproximationOrder(
+                LHS,
+                RHS,
+                quantity=E(u[t] ** 2),
+                reference=_evaluate(exact),
+                points=_eps_points(("100", "1000", "10000")),
+                small=sp.sqrt(mu**2 + sigma**2) / eps,
+                power=1,
+                bound=3.0,
+                method="against update_rms_sq as eps -> oo: error O(sigma/eps)",
             ),
         ),
     )

@@ -339,7 +339,7 @@ def _solve_corrected(target_rms, lr, steps, snr, init_rms, options) -> Any:
             fa = rms(a) - target
             if a == 0.0:
                 break
-        result[index] = _brentq(lambda x: rms(x) - target, a, b, fa, fb)
+        result[index] = _brentq(lambda x, target=target: rms(x) - target, a, b, fa, fb)
     return float(result) if result.ndim == 0 else result
 
 
