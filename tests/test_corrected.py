@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from adamw_rms import update_rms, weight_rms
+from adamw_rms import update_rms, weight_rms, weight_rms_trajectory
 from adamw_rms.checks import stationary_update_moments
 from adamw_rms.estimators.corrected import (
     constant_weight_rms_sq,
@@ -63,6 +63,51 @@ def test_recursions_sum_the_double_sum(case):
     got = corrected_trajectory(np.full(60, 0.05), np.full(60, 0.05 * 0.3), **case)
     expected = [brute_force_weight_rms_sq(0.05, 0.3, t, **case) for t in (1, 7, 60)]
     np.testing.assert_allclose(got[[0, 6, 59]], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_recursions_sum_the_double_sum_along_a_schedule(case):
+    """Per-step lr_t and decay 1 - lr_t wd_t (step weight_second_moment_schedule): the O(T)
+    recursions against the double sum with products of the decay factors."""
+    from adamw_rms.estimators import _generated as K
+    from adamw_rms.estimators.corrected import LAG_TERMS
+
+    rng = np.random.default_rng(7)
+    steps = 40
+    lr = rng.uniform(0.01, 0.08, steps)
+    decay = lr * rng.uniform(0.0, 3.0, steps)
+    got = corrected_trajectory(lr, decay, **case)
+    args = (case["beta1"], case["beta2"], case["snr"], case["eps_ratio"], float(case["bias"]))
+    s = np.arange(1, steps + 1, dtype=float)
+    mean = K.corrected_update_mean_numpy(*args, s)
+    keep = 1 - decay
+    for t in (1, 13, steps):
+        # eta_s prod_{q = s+1..t} (1 - lr_q wd_q), s = 1..t
+        weights = lr[:t] * np.array([np.prod(keep[j + 1 : t]) for j in range(t)])
+        total = (weights @ mean[:t]) ** 2 + case["init_rms"] ** 2 * np.prod(keep[:t]) ** 2
+        for n in range(LAG_TERMS):
+            x = getattr(K, f"corrected_lag_early_{n}_numpy")(*args, s[:t])
+            y = getattr(K, f"corrected_lag_late_{n}_numpy")(*args, s[:t])
+            ratio = float(getattr(K, f"corrected_lag_ratio_{n}_numpy")(*args[:2]))
+            lag = np.subtract.outer(s[:t], s[:t])
+            cov = np.where(lag >= 0, np.outer(y, x) * ratio ** np.abs(lag), 0.0)
+            cov = cov + np.triu(cov.T, 1)
+            total += weights @ cov @ weights
+        assert got[t - 1] == pytest.approx(total, rel=1e-12)
+
+
+def test_schedule_of_constant_rates_is_the_constant_estimator():
+    rates = np.full(500, 1e-2)
+    trajectory = weight_rms_trajectory(rates, 0.1, method="corrected", beta2=0.95, init_rms=0.1)
+    direct = weight_rms(1e-2, 0.1, steps=500, formula="corrected", beta2=0.95, init_rms=0.1)
+    assert trajectory[-1] == pytest.approx(direct, rel=1e-12)
+
+
+def test_small_beta2_warns():
+    from adamw_rms import AccuracyWarning
+
+    with pytest.warns(AccuracyWarning, match="beta2"):
+        update_rms(0.9, formula="corrected", beta2=0.5)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -139,6 +184,8 @@ def test_only_eps_over_grad_std_matters():
         (dict(formula="corrected", beta2=1.0), "beta2"),
         (dict(formula="corrected", eps=-1.0), "eps"),
         (dict(formula="corrected", grad_std=0.0), "grad_std"),
+        (dict(formula="corrected", snr=1e200), "snr"),
+        (dict(formula="corrected", eps=1e300, grad_std=1e-300), "eps / grad_std"),
     ],
 )
 def test_bad_input_names_the_parameter(kwargs, message):

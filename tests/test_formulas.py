@@ -63,9 +63,18 @@ def test_every_requirement_is_a_named_predicate():
         ({"update": "sign_sgdm"}, ["sign_arcsine", "sign_source"]),
         (
             {"lr": np.linspace(1e-2, 1e-3, 100)},
-            ["schedule_mean_field", "schedule_series", "schedule_ode", "schedule_single_epoch"],
+            [
+                "schedule_mean_field",
+                "schedule_corrected",
+                "schedule_series",
+                "schedule_ode",
+                "schedule_single_epoch",
+            ],
         ),
-        ({"lr": np.linspace(1e-2, 1e-3, 100), "grad_mean": 1.0}, ["schedule_mean_field"]),
+        (
+            {"lr": np.linspace(1e-2, 1e-3, 100), "grad_mean": 1.0},
+            ["schedule_mean_field", "schedule_corrected"],
+        ),
     ],
 )
 def test_which_formulas_apply(settings, names):

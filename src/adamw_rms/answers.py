@@ -73,7 +73,7 @@ def add_estimate_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("mean_field", "corrected"),
         default="mean_field",
         help="mean_field: the source's formula (default); corrected: with --beta2, "
-        "--bias-correction and --eps (gradient std 1), within Monte Carlo noise of AdamW",
+        "--bias-correction and --eps (gradient std 1): within 0.5%% + 2 SE of simulated AdamW",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
@@ -202,7 +202,7 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
                 rates, wd, beta1=args.beta1, snr=args.snr, init_rms=args.init_rms,
                 method="corrected", **options,
             )  # fmt: skip
-            method = "corrected (weight_rms, formula='corrected')"
+            method = "corrected (weight_rms_trajectory, method='corrected')"
         else:
             trajectory = np.asarray(
                 weight_rms(

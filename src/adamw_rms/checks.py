@@ -1541,7 +1541,7 @@ class TaylorByDerivatives:
         )
         ok = is_zero(sp.expand(self.approx - polynomial))
         return CheckResult(
-            self.method, ok, f"coefficients of δ^0..δ^{self.order} agree" if ok else "differ"
+            self.method, ok, f"coefficients of the powers 0..{self.order} agree" if ok else "differ"
         )
 
 
@@ -1555,9 +1555,18 @@ def _gauss_legendre_half_line(nodes: int):
 
 
 def stationary_update_moments(
-    beta1: float, beta2: float, mu: float, lag: int, nodes: int = 400
+    beta1: float,
+    beta2: float,
+    mu: float,
+    lag: int,
+    nodes: int = 400,
+    steps: int | None = None,
+    bias: bool = True,
 ) -> tuple[float, float]:
     """``(E[u], E[u_t u_{t+lag}])`` of ``u = m/sqrt(v)`` at stationarity, exactly (eps = 0).
+
+    With ``steps`` (and ``lag = 0``) the same at step ``t = steps`` of a run from
+    :math:`m_0 = v_0 = 0`, bias-corrected (``u = \\hat m/\\sqrt{\\hat v}``) if ``bias``.
 
     An independent route to the moments of the update, sharing nothing with the expansion: with
     :math:`v^{-1/2} = \\pi^{-1/2}\\int_0^\\infty x^{-1/2}e^{-xv}\\,dx` the expectation becomes
@@ -1573,7 +1582,11 @@ def stationary_update_moments(
 
     import numpy as np
 
+    if steps is not None and lag:
+        raise ValueError("a finite step is supported at lag 0 only")
     depth = lag + math.ceil(math.log(1e-18) / math.log(max(beta1, beta2, 1e-3)))
+    if steps is not None:
+        depth = steps  # the gradients g_1..g_t, the latest first
     j = np.arange(depth)
     later_m = (1 - beta1) * beta1**j
     later_v = (1 - beta2) * beta2**j
@@ -1594,7 +1607,11 @@ def stationary_update_moments(
         x, wx = _gauss_legendre_half_line(nodes)
         mass, means, variances = tilted(x[:, None] * later_v)
         inner = (means * later_m).sum(-1) ** 2 + (variances * later_m**2).sum(-1)
-        return mean, float((wx * mass * inner).sum())
+        second = float((wx * mass * inner).sum())
+        if steps is not None and bias:  # u_hat = u * sqrt(1 - beta2^t) / (1 - beta1^t)
+            scale = math.sqrt(1 - beta2**steps) / (1 - beta1**steps)
+            mean, second = mean * scale, second * scale**2
+        return mean, second
     total = 0.0
     for pi, wi in zip(p, w, strict=True):
         tilt = pi**2 * earlier_v + p[:, None] ** 2 * later_v

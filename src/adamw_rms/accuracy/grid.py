@@ -203,9 +203,11 @@ _GENERATED = {
 
 def _bar(table: dict[str, np.ndarray]) -> np.ndarray:
     """Each point's bar: :data:`UPDATE_BAR` for the update RMS, else :data:`WEIGHT_BAR` from
-    :data:`WEIGHT_BAR_FROM` timescales and :data:`EARLY_WEIGHT_BAR` before."""
+    :data:`WEIGHT_BAR_FROM` timescales and :data:`EARLY_WEIGHT_BAR` before. Runs without
+    weight decay have no timescale (their t_decay column is lr * t): :data:`WEIGHT_BAR`."""
     t_decay = table["t_decay"].astype(float)
-    weight = np.where(t_decay >= WEIGHT_BAR_FROM - 1e-12, WEIGHT_BAR, EARLY_WEIGHT_BAR)
+    later = (t_decay >= WEIGHT_BAR_FROM - 1e-12) | (table["weight_decay"].astype(float) == 0)
+    weight = np.where(later, WEIGHT_BAR, EARLY_WEIGHT_BAR)
     return np.where(np.isnan(t_decay), UPDATE_BAR, weight)
 
 

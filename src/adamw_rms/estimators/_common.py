@@ -105,3 +105,45 @@ def _decay_terms_mpmath(q: Any, steps: Any) -> tuple[Any, Any]:
         return mpmath.mpf(1), steps
     exponent = steps * mpmath.log1p(-q)
     return mpmath.exp(exponent), -mpmath.expm1(exponent) / q
+
+
+#: Below this beta2 the corrected formula is outside the range it was verified on: its dropped
+#: order (1 - beta2)^2 grows (-0.9% in the update RMS at beta2 = 0.9 and beta1 = 0, -8% at 0.5),
+#: and at beta2 = 0 with momentum E[m^2/v] is infinite while the expansion stays finite.
+CORRECTED_MIN_BETA2 = 0.9
+#: The corrected kernels square SNR (and more): larger values overflow float64.
+CORRECTED_MAX_SNR = 1e150
+
+
+def _corrected_inputs(
+    beta2: Any, bias_correction: bool, eps: Any, grad_std: Any
+) -> tuple[np.ndarray, bool, np.ndarray]:
+    """Validated ``beta2``, ``bias_correction`` and ``eps / grad_std``; warns below
+    :data:`CORRECTED_MIN_BETA2` (:class:`~adamw_rms.AccuracyWarning`)."""
+    import warnings
+
+    from ..accuracy_warning import AccuracyWarning
+
+    if not isinstance(bias_correction, bool | np.bool_):
+        raise TypeError(f"bias_correction must be True or False; got {bias_correction!r}")
+    beta2_a = check_range("beta2", beta2, 0.0, 1.0, high_open=True)
+    eps_a = check_range("eps", eps, 0.0)
+    std_a = check_range("grad_std", grad_std, 0.0, low_open=True)
+    with np.errstate(over="ignore"):
+        ratio = eps_a / std_a
+    if not np.all(np.isfinite(ratio)):
+        raise ValueError("eps / grad_std must be finite; got an overflow (eps huge, grad_std tiny)")
+    if beta2_a.min(initial=1.0) < CORRECTED_MIN_BETA2:
+        warnings.warn(
+            AccuracyWarning(
+                f"formula='corrected' with beta2 < {CORRECTED_MIN_BETA2}: the expansion drops "
+                "O((1 - beta2)^2) and is verified for beta2 >= 0.9 only (about -8% in the update "
+                "RMS at beta2 = 0.5)"
+            ),
+            stacklevel=3,
+        )
+    return beta2_a, bool(bias_correction), ratio
+
+
+def _corrected_snr(snr: Any) -> np.ndarray:
+    return check_range("snr", snr, 0.0, CORRECTED_MAX_SNR)

@@ -16,6 +16,8 @@ from . import _generated as kernels
 from ._common import (
     _beta1,
     _check_backend,
+    _corrected_inputs,
+    _corrected_snr,
     _decay_terms_mpmath,
     _decay_terms_numpy,
     _elementwise_mpmath,
@@ -51,7 +53,7 @@ def weight_rms(
     grad_std: Any = 1.0,
     backend: str = "numpy",
 ) -> Any:
-    r"""The mean-field weight RMS of AdamW after ``steps`` steps (eq:theta-rms).
+    r"""The weight RMS of AdamW after ``steps`` steps: eq:theta-rms, or ``formula="corrected"``.
 
     .. math::
 
@@ -111,7 +113,8 @@ def weight_rms(
     backend
         ``"numpy"`` (float64, broadcasting) or ``"mpmath"`` (the current ``mpmath.mp``
         precision, elementwise; with ``formula="corrected"`` and finite ``steps`` it runs the
-        O(steps) recursion step by step, about a millisecond per step).
+        recursion step by step up to ``min(steps, settling_steps)``, about a millisecond per
+        step: some 80 s at ``beta2 = 0.999``).
 
     Returns
     -------
@@ -135,6 +138,7 @@ def weight_rms(
     )
     if _check_formula(formula) == "corrected":
         extra = _corrected_inputs(beta2, bias_correction, eps, grad_std)
+        snr_a = _corrected_snr(snr)
         result = _corrected_weight_rms(
             lr_a, decay_a, steps_a, snr_a, init_a, _beta1(beta1), *extra, backend=backend
         )
@@ -233,9 +237,12 @@ def weight_rms_large_snr(
         decay_sum = np.where(lr_a == 0, 0.0, decay_sum)
     unbounded = np.isinf(decay_sum) & (lr_a * snr_a > 0)
     finite_sum = np.where(np.isinf(decay_sum), 0.0, decay_sum)
-    result = np.sqrt(
-        kernels.weight_rms_large_snr_sq_numpy(lr_a, decay_a, decay_power, finite_sum, snr_a, init_a)
+    noise = kernels.weight_rms_large_snr_sq_numpy(
+        lr_a, decay_a, decay_power, finite_sum, snr_a, np.zeros_like(init_a)
     )
+    # The kernel is decay_power**2 init_rms**2 + noise: as a hypot of the two roots, a decayed
+    # initialisation far below 1e-154 neither underflows when squared nor loses digits.
+    result = np.hypot(decay_power * init_a, np.sqrt(noise))
     result = np.where(unbounded, np.inf, result)
     return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, steps, snr, init_rms)
 
@@ -385,6 +392,7 @@ def update_rms(
     snr_a = check_range("snr", snr, 0.0)
     if _check_formula(formula) == "corrected":
         beta2_a, _, eps_ratio = _corrected_inputs(beta2, bias_correction, eps, grad_std)
+        snr_a = _corrected_snr(snr)
         if backend == "mpmath":
             import mpmath
 
@@ -468,18 +476,6 @@ def _check_formula(formula: str) -> str:
     return formula
 
 
-def _corrected_inputs(
-    beta2: Any, bias_correction: bool, eps: Any, grad_std: Any
-) -> tuple[np.ndarray, bool, np.ndarray]:
-    """Validated ``beta2``, ``bias_correction`` and ``eps / grad_std``."""
-    if not isinstance(bias_correction, bool | np.bool_):
-        raise TypeError(f"bias_correction must be True or False; got {bias_correction!r}")
-    beta2_a = check_range("beta2", beta2, 0.0, 1.0, high_open=True)
-    eps_a = check_range("eps", eps, 0.0)
-    std_a = check_range("grad_std", grad_std, 0.0, low_open=True)
-    return beta2_a, bool(bias_correction), eps_a / std_a
-
-
 def _corrected_weight_rms(
     lr_a, decay_a, steps_a, snr_a, init_a, beta1_a, beta2_a, bias, eps_ratio, *, backend: str
 ):
@@ -507,7 +503,9 @@ def _corrected_weight_rms(
         out = np.empty(arrays[0].shape, dtype=object)
         rest = np.ones(out.shape, dtype=bool)
     cache: dict = {}
-    for index in zip(*np.nonzero(rest), strict=True) if out.ndim else ([()] if rest else []):
+    for index in np.ndindex(out.shape):
+        if not rest[index]:
+            continue
         key = tuple(float(a[index]) for a in arrays)
         if key not in cache:
             cache[key] = _corrected_one(*key, bias=bias, backend=backend)
@@ -519,19 +517,20 @@ def _corrected_one(lr, decay, steps, snr, init, beta1, beta2, eps_ratio, *, bias
     from .corrected import constant_weight_rms_sq, constant_weight_rms_sq_mpmath
 
     q = lr * decay
-    if lr == 0 or steps == 0:  # nothing learned: the decayed initialisation
-        decayed = init if q == 0 else (0.0 if steps == np.inf else init * (1.0 - q) ** steps)
+    if lr == 0 or steps == 0:  # nothing learned: the (decayed) initialisation
         if backend == "mpmath":
             import mpmath
 
             keep = 1 - mpmath.mpf(lr) * mpmath.mpf(decay)
-            if q == 0 or steps != np.inf:
-                return mpmath.mpf(init) * keep ** (0 if q == 0 else mpmath.mpf(steps))
-            return mpmath.mpf(0)
-        return decayed
+            return mpmath.mpf(init) * (keep ** mpmath.mpf(steps) if q > 0 else 1)
+        return init * (1.0 - q) ** steps if q > 0 else init
     if steps == np.inf:
-        if q == 0:
-            return np.inf if backend == "numpy" else __import__("mpmath").inf
+        if q == 0:  # no weight decay, infinitely many steps: unbounded
+            if backend == "mpmath":
+                import mpmath
+
+                return mpmath.inf
+            return np.inf
         if backend == "mpmath":
             import mpmath
 

@@ -223,13 +223,13 @@ def weight_rms_trajectory(
 
 
 def _corrected(lr_t, decay_t, beta1, snr, init, beta2, bias_correction, eps, grad_std):
+    from ._common import _corrected_inputs, _corrected_snr
     from .corrected import corrected_trajectory
 
-    if not isinstance(bias_correction, bool | np.bool_):
-        raise TypeError(f"bias_correction must be True or False; got {bias_correction!r}")
-    beta2_value = float(check_range("beta2", beta2, 0.0, 1.0, high_open=True))
-    eps_value = float(check_range("eps", eps, 0.0))
-    std = float(check_range("grad_std", grad_std, 0.0, low_open=True))
+    beta2_a, bias, eps_ratio = _corrected_inputs(beta2, bias_correction, eps, grad_std)
+    _corrected_snr(snr)
+    if np.ndim(beta2_a) or np.ndim(eps_ratio):
+        raise ValueError("beta2, eps and grad_std must be scalars for a schedule")
     step_decay = lr_t * decay_t
     if step_decay.max(initial=0.0) >= 1.0:
         position = int(np.argmax(step_decay >= 1.0))
@@ -241,10 +241,10 @@ def _corrected(lr_t, decay_t, beta1, snr, init, beta2, bias_correction, eps, gra
         np.ascontiguousarray(lr_t, dtype=np.float64),
         np.ascontiguousarray(step_decay, dtype=np.float64),
         beta1=beta1,
-        beta2=beta2_value,
+        beta2=float(beta2_a),
         snr=snr,
-        eps_ratio=eps_value / std,
-        bias=bool(bias_correction),
+        eps_ratio=float(eps_ratio),
+        bias=bias,
         init_rms=init,
     )
     return np.sqrt(rms_sq)

@@ -307,7 +307,10 @@ def _solve_corrected(target_rms, lr, steps, snr, init_rms, options) -> Any:
         "init_rms": check_range("init_rms", init_rms, 0.0),
     }
     arrays = np.broadcast_arrays(*inputs.values())
-    weight_rms(1e-3, 0.1, formula="corrected", **options)  # validates the options
+    for name, value in options.items():  # one optimizer per call: the loop below is per element
+        if np.ndim(value):
+            raise ValueError(f'with formula="corrected", {name} must be a scalar; got {value!r}')
+    weight_rms(1e-3, 0.1, formula="corrected", **options)  # validates the options' ranges
     result = np.empty(arrays[0].shape)
     for index in np.ndindex(result.shape):
         target, lr_v, steps_v, snr_v, init_v = (float(a[index]) for a in arrays)
