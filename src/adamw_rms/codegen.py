@@ -95,6 +95,9 @@ class Kernel:
     source_step: str
     backends: tuple[str, ...] = ("numpy", "mpmath")
     temporaries: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    # Merge square roots before printing (_compact); off for the long corrected expressions,
+    # where cancelling the square costs a minute and saves nothing that matters.
+    compact: bool = True
 
     def in_arguments(self) -> sp.Expr:
         """``expr`` with the temporaries substituted: a function of the arguments only."""
@@ -415,9 +418,19 @@ def _corrected_kernels() -> list[Kernel]:
         source = "corrected.update_covariance"
         out += [
             Kernel(
-                f"corrected_lag_early_{n}", PER_STEP, early.xreplace(CORRECTED_ARGUMENTS), source
+                f"corrected_lag_early_{n}",
+                PER_STEP,
+                early.xreplace(CORRECTED_ARGUMENTS),
+                source,
+                compact=False,
             ),
-            Kernel(f"corrected_lag_late_{n}", PER_STEP, late.xreplace(CORRECTED_ARGUMENTS), source),
+            Kernel(
+                f"corrected_lag_late_{n}",
+                PER_STEP,
+                late.xreplace(CORRECTED_ARGUMENTS),
+                source,
+                compact=False,
+            ),
             Kernel(
                 f"corrected_lag_ratio_{n}",
                 (beta1, beta2),
@@ -515,8 +528,9 @@ def _function(kernel: Kernel, printer, suffix: str) -> list[str]:
     if decay_sum in kernel.arguments:
         temporaries, result = _split_for_arrays(kernel.expr, decay_sum)
     else:
+        expr = _compact(kernel.expr) if kernel.compact else kernel.expr
         temporaries, (result,) = sp.cse(
-            _compact(kernel.expr), symbols=sp.numbered_symbols("_t"), optimizations="basic"
+            expr, symbols=sp.numbered_symbols("_t"), optimizations="basic"
         )
     temporaries = [*kernel.temporaries, *temporaries]
     where = "".join(f", {sp.sstr(a)} = {sp.sstr(b)}" for a, b in kernel.temporaries)
