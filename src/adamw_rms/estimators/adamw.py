@@ -237,12 +237,11 @@ def weight_rms_large_snr(
         decay_sum = np.where(lr_a == 0, 0.0, decay_sum)
     unbounded = np.isinf(decay_sum) & (lr_a * snr_a > 0)
     finite_sum = np.where(np.isinf(decay_sum), 0.0, decay_sum)
-    noise = kernels.weight_rms_large_snr_sq_numpy(
-        lr_a, decay_a, decay_power, finite_sum, snr_a, np.zeros_like(init_a)
-    )
-    # The kernel is decay_power**2 init_rms**2 + noise: as a hypot of the two roots, a decayed
-    # initialisation far below 1e-154 neither underflows when squared nor loses digits.
-    result = np.hypot(decay_power * init_a, np.sqrt(noise))
+    # The kernel is decay_power**2 init_rms**2 + (lr decay_sum)**2 snr/(snr + 1): evaluated at
+    # lr = decay_sum = 1, init_rms = 0 and scaled, then combined as a hypot of the two roots, so
+    # neither a tiny decayed initialisation nor a tiny noise term underflows when squared.
+    unit = kernels.weight_rms_large_snr_sq_numpy(1.0, decay_a, decay_power, 1.0, snr_a, 0.0)
+    result = np.hypot(decay_power * init_a, lr_a * finite_sum * np.sqrt(unit))
     result = np.where(unbounded, np.inf, result)
     return _output(np.asarray(result, dtype=np.float64), lr, weight_decay, steps, snr, init_rms)
 
