@@ -573,7 +573,14 @@ def generated_source() -> str:
         "_erf = numpy.vectorize(math.erf, otypes=[float])",
         "",
     ]
-    for kernel in kernels():
+    printed = kernels()
+    lag_terms = sum(1 for kernel in printed if kernel.name.startswith("corrected_lag_ratio_"))
+    lines += [
+        "# The separable lag terms of step corrected.update_covariance (corrected_lag_*_n).",
+        f"CORRECTED_LAG_TERMS = {lag_terms}",
+        "",
+    ]
+    for kernel in printed:
         for printer, suffix in ((numpy_printer, "numpy"), (mpmath_printer, "mpmath")):
             if suffix in kernel.backends:
                 lines += ["", *_function(kernel, printer, suffix), ""]

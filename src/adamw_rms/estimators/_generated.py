@@ -13,6 +13,9 @@ import numpy
 # NumPy has no erf; the standard library's, elementwise (exact to float64 rounding).
 _erf = numpy.vectorize(math.erf, otypes=[float])
 
+# The separable lag terms of step corrected.update_covariance (corrected_lag_*_n).
+CORRECTED_LAG_TERMS = 9
+
 
 def weight_rms_sq_mpmath(lr, weight_decay, decay_power, decay_sum, snr, init_rms):
     """weight_rms_sq from step weight_rms.theta_rms: decay_power**2*init_rms**2 + decay_sum*lr**2*(-decay_sum*lr*weight_decay + 2*decay_sum*snr + 2)/(2*(snr + 1))."""

@@ -35,11 +35,7 @@ from .schedules import linear_recurrence
 __all__ = ["corrected_trajectory", "settling_steps", "stationary_weight_rms_sq"]
 
 #: The number of separable lag terms of the update's covariance.
-LAG_TERMS = sum(
-    1
-    for name in dir(kernels)
-    if name.startswith("corrected_lag_ratio_") and name.endswith("_numpy")
-)
+LAG_TERMS = kernels.CORRECTED_LAG_TERMS
 # Steps evaluated per block (bounds the memory of a long run).
 _BLOCK = 2**18
 
@@ -142,6 +138,7 @@ def corrected_trajectory(
         previous_early = [float(x[-1]) for x in early]
     if final is not None:
         final.update(
+            weight_state=weight_state,
             weight_mean=mean_state,
             update_mean=float(mean[-1]),
             early=previous_early,
@@ -209,7 +206,7 @@ def constant_weight_rms_sq(
     power, power_sq, total, total_sq = _geometric_tail(keep, steps - direct)
     mean_settled = final["weight_mean"]
     mean = power * mean_settled - lr * e * total
-    weight = power_sq * (float(rms_sq[-1]) - mean_settled**2) + source * total_sq
+    weight = power_sq * final["weight_state"] + source * total_sq
     return mean**2 + weight + init_rms**2 * keep ** (2 * steps)
 
 
