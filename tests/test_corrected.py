@@ -21,8 +21,9 @@ from adamw_rms.estimators.corrected import (
 )
 
 
-def brute_force_weight_rms_sq(lr, weight_decay, steps, **kwargs):
-    """E[theta_t^2] by the double sum of step ``corrected.weight_second_moment``, summed
+def brute_force_weight_rms_sq(lr, step_decay, steps, **kwargs):
+    """E[theta_t^2] by the double sum of step ``corrected.weight_second_moment_schedule``
+    (per-step lr and lr*wd arrays; the constant case is ``weight_second_moment``), summed
     directly over every pair of steps from the per-step kernels (O(steps^2))."""
     from adamw_rms.estimators import _generated as K
     from adamw_rms.estimators.corrected import LAG_TERMS
@@ -36,8 +37,9 @@ def brute_force_weight_rms_sq(lr, weight_decay, steps, **kwargs):
     )
     s = np.arange(1, steps + 1, dtype=float)
     mean = K.corrected_update_mean_numpy(*args, s)
-    keep = 1 - lr * weight_decay
-    weights = lr * keep ** (steps - s)
+    keep = 1 - step_decay[:steps]
+    # eta_s prod_{q = s+1..t} (1 - lr_q wd_q), s = 1..t
+    weights = lr[:steps] * np.array([np.prod(keep[j + 1 :]) for j in range(steps)])
     total = (weights @ mean) ** 2
     for n in range(LAG_TERMS):
         x = getattr(K, f"corrected_lag_early_{n}_numpy")(*args, s)
@@ -47,7 +49,7 @@ def brute_force_weight_rms_sq(lr, weight_decay, steps, **kwargs):
         cov = np.where(lag >= 0, np.outer(y, x) * ratio ** np.abs(lag), 0.0)
         cov = cov + np.triu(cov.T, 1)  # symmetric: Cov[u_s, u_r] = Cov[u_r, u_s]
         total += weights @ cov @ weights
-    return total + kwargs["init_rms"] ** 2 * keep ** (2 * steps)
+    return total + kwargs["init_rms"] ** 2 * np.prod(keep) ** 2
 
 
 CASES = [
@@ -60,8 +62,9 @@ CASES = [
 @pytest.mark.parametrize("case", CASES)
 def test_recursions_sum_the_double_sum(case):
     """The O(T) recursions equal the O(T^2) double sum of weight_second_moment."""
-    got = corrected_trajectory(np.full(60, 0.05), np.full(60, 0.05 * 0.3), **case)
-    expected = [brute_force_weight_rms_sq(0.05, 0.3, t, **case) for t in (1, 7, 60)]
+    lr, step_decay = np.full(60, 0.05), np.full(60, 0.05 * 0.3)
+    got = corrected_trajectory(lr, step_decay, **case)
+    expected = [brute_force_weight_rms_sq(lr, step_decay, t, **case) for t in (1, 7, 60)]
     np.testing.assert_allclose(got[[0, 6, 59]], expected, rtol=1e-12)
 
 
@@ -69,31 +72,15 @@ def test_recursions_sum_the_double_sum(case):
 def test_recursions_sum_the_double_sum_along_a_schedule(case):
     """Per-step lr_t and decay 1 - lr_t wd_t (step weight_second_moment_schedule): the O(T)
     recursions against the double sum with products of the decay factors."""
-    from adamw_rms.estimators import _generated as K
-    from adamw_rms.estimators.corrected import LAG_TERMS
-
     rng = np.random.default_rng(7)
     steps = 40
     lr = rng.uniform(0.01, 0.08, steps)
     decay = lr * rng.uniform(0.0, 3.0, steps)
     got = corrected_trajectory(lr, decay, **case)
-    args = (case["beta1"], case["beta2"], case["snr"], case["eps_ratio"], float(case["bias"]))
-    s = np.arange(1, steps + 1, dtype=float)
-    mean = K.corrected_update_mean_numpy(*args, s)
-    keep = 1 - decay
     for t in (1, 13, steps):
-        # eta_s prod_{q = s+1..t} (1 - lr_q wd_q), s = 1..t
-        weights = lr[:t] * np.array([np.prod(keep[j + 1 : t]) for j in range(t)])
-        total = (weights @ mean[:t]) ** 2 + case["init_rms"] ** 2 * np.prod(keep[:t]) ** 2
-        for n in range(LAG_TERMS):
-            x = getattr(K, f"corrected_lag_early_{n}_numpy")(*args, s[:t])
-            y = getattr(K, f"corrected_lag_late_{n}_numpy")(*args, s[:t])
-            ratio = float(getattr(K, f"corrected_lag_ratio_{n}_numpy")(*args[:2]))
-            lag = np.subtract.outer(s[:t], s[:t])
-            cov = np.where(lag >= 0, np.outer(y, x) * ratio ** np.abs(lag), 0.0)
-            cov = cov + np.triu(cov.T, 1)
-            total += weights @ cov @ weights
-        assert got[t - 1] == pytest.approx(total, rel=1e-12)
+        assert got[t - 1] == pytest.approx(
+            brute_force_weight_rms_sq(lr, decay, t, **case), rel=1e-12
+        )
 
 
 def test_schedule_of_constant_rates_is_the_constant_estimator():

@@ -356,8 +356,7 @@ def _corrected_stationary_weight(corrected, mean: sp.Expr, per_step: list[Kernel
     by_name = {kernel.name: kernel.expr for kernel in per_step}
     e = _settled(mean.xreplace(CORRECTED_ARGUMENTS))
     lag_sum = sp.Integer(0)
-    count = sum(1 for name in by_name if name.startswith("corrected_lag_ratio_"))
-    for n in range(count):
+    for n in range(sum(1 for name in by_name if name.startswith("corrected_lag_ratio_"))):
         x = _settled(by_name[f"corrected_lag_early_{n}"])
         y = _settled(by_name[f"corrected_lag_late_{n}"])
         ratio = by_name[f"corrected_lag_ratio_{n}"]

@@ -20,6 +20,7 @@ weight recursion, and numerical summation of the lag series.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -662,10 +663,6 @@ def stationary(recorder: StepRecorder, mom: Moments, ex: Expansion) -> tuple[Ste
     meaning = mom.meaning()
     late = {lhs: late_limit(rhs) for lhs, rhs in meaning.items()}
     late_mean_v = late[E(v_hat[t])]
-    # The late moments do not depend on the step: the later step's forms are the same.
-    late_objects = {**late}
-    for lhs in list(late):
-        late_objects[lhs] = late[lhs]
     coefficient_meaning = {}
     for step in (t, LATER):
         for n in range(3):
@@ -674,7 +671,7 @@ def stationary(recorder: StepRecorder, mom: Moments, ex: Expansion) -> tuple[Ste
             )
 
     def in_late_moments(expr: sp.Expr) -> sp.Expr:
-        return expr.xreplace(coefficient_meaning).xreplace(late_objects)
+        return expr.xreplace(coefficient_meaning).xreplace(late)
 
     f = taylor_coefficients()
     explicit = {S.TaylorCoefficient(n, late_mean_v): f[n].subs(A, late_mean_v) for n in range(3)}
@@ -777,16 +774,7 @@ def stationary(recorder: StepRecorder, mom: Moments, ex: Expansion) -> tuple[Ste
 
 
 def _moment_steps(mom: Moments) -> tuple[Step, ...]:
-    return (
-        mom.mean_m,
-        mom.mean_v,
-        mom.cov_mm,
-        mom.cov_vv,
-        mom.cov_m_v_later,
-        mom.cov_m_later_v,
-        mom.cumulant_early,
-        mom.cumulant_late,
-    )
+    return tuple(getattr(mom, item.name) for item in dataclasses.fields(mom))
 
 
 # --- the weight RMS ------------------------------------------------------------------------------

@@ -523,21 +523,17 @@ def _corrected_one(lr, decay, steps, snr, init, beta1, beta2, eps_ratio, *, bias
             keep = 1 - mpmath.mpf(lr) * mpmath.mpf(decay)
             return mpmath.mpf(init) * (keep ** mpmath.mpf(steps) if q > 0 else 1)
         return init * (1.0 - q) ** steps if q > 0 else init
-    if steps == np.inf:
-        if q == 0:  # no weight decay, infinitely many steps: unbounded
-            if backend == "mpmath":
-                import mpmath
+    if steps == np.inf:  # NumPy evaluates the stationary kernel on whole arrays beforehand
+        if backend == "numpy":
+            return np.inf  # no weight decay, infinitely many steps: unbounded
+        import mpmath
 
-                return mpmath.inf
-            return np.inf
-        if backend == "mpmath":
-            import mpmath
-
-            value = kernels.corrected_weight_rms_sq_mpmath(
-                *(mpmath.mpf(v) for v in (lr, q, beta1, beta2, snr, eps_ratio))
-            )
-            return mpmath.sqrt(value)
-        return math.sqrt(kernels.corrected_weight_rms_sq_numpy(lr, q, beta1, beta2, snr, eps_ratio))
+        if q == 0:
+            return mpmath.inf
+        value = kernels.corrected_weight_rms_sq_mpmath(
+            *(mpmath.mpf(v) for v in (lr, q, beta1, beta2, snr, eps_ratio))
+        )
+        return mpmath.sqrt(value)
     arguments = dict(
         beta1=beta1, beta2=beta2, snr=snr, eps_ratio=eps_ratio, bias=bias, init_rms=init
     )

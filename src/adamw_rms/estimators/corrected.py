@@ -32,7 +32,12 @@ import numpy as np
 from . import _generated as kernels
 from .schedules import linear_recurrence
 
-__all__ = ["corrected_trajectory", "settling_steps", "stationary_weight_rms_sq"]
+__all__ = [
+    "constant_weight_rms_sq",
+    "constant_weight_rms_sq_mpmath",
+    "corrected_trajectory",
+    "settling_steps",
+]
 
 #: The number of separable lag terms of the update's covariance.
 LAG_TERMS = kernels.CORRECTED_LAG_TERMS
@@ -208,11 +213,6 @@ def constant_weight_rms_sq(
     mean = power * mean_settled - lr * e * total
     weight = power_sq * final["weight_state"] + source * total_sq
     return mean**2 + weight + init_rms**2 * keep ** (2 * steps)
-
-
-def stationary_weight_rms_sq(lr, decay, beta1, beta2, snr, eps_ratio):
-    """The stationary squared weight RMS (step ``corrected.weight_rms_sq``), NumPy arrays."""
-    return kernels.corrected_weight_rms_sq_numpy(lr, decay, beta1, beta2, snr, eps_ratio)
 
 
 def constant_weight_rms_sq_mpmath(
