@@ -261,3 +261,14 @@ def test_simple_estimators_match_their_derived_expressions(name):
 @given(beta1=st.floats(min_value=0, max_value=0.9999))
 def test_weight_rms_does_not_depend_on_beta1(beta1):
     assert weight_rms(1e-3, 0.1, beta1=beta1, steps=1e4) == weight_rms(1e-3, 0.1, steps=1e4)
+
+
+def test_req_formula_for_adamw_is_the_zero_mean_equilibrium():
+    from adamw_rms import weight_rms
+
+    assert weight_rms(1e-3, 0.1, formula="req") == pytest.approx(np.sqrt(1e-3 / 0.2), rel=1e-15)
+    for bad in ({"steps": 100}, {"snr": 1.0}):
+        with pytest.raises(ValueError, match="steps=inf and snr=0"):
+            weight_rms(1e-3, 0.1, formula="req", **bad)
+    with pytest.raises(ValueError, match="'req'"):
+        weight_rms(1e-3, 0.1, formula="reqq")

@@ -29,10 +29,12 @@ __all__ = [
     "SimulationResult",
     "Step",
     "compare",
+    "decay_per_step",
     "derivation",
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "pytorch_weight_decay",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "simulate",
@@ -52,8 +54,10 @@ _NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - {"AccuracyWarning", "c
 if TYPE_CHECKING:
     from .comparison import compare
     from .estimators import (
+        decay_per_step,
         equilibrium_weight_rms,
         lambdify_result,
+        pytorch_weight_decay,
         schedule_weight_rms,
         sign_sgdm_weight_rms,
         solve_schedule_weight_decay,

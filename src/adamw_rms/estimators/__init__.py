@@ -42,13 +42,17 @@ from .adamw import (
     weight_rms_large_snr,
     weight_rms_quick,
 )
+from .conventions import DECAY_CONVENTIONS, decay_per_step, pytorch_weight_decay
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
 
 __all__ = [
+    "DECAY_CONVENTIONS",
+    "decay_per_step",
     "equilibrium_weight_rms",
     "lambdify_result",
+    "pytorch_weight_decay",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "solve_schedule_weight_decay",

@@ -106,7 +106,11 @@ def weight_rms(
     Parameters
     ----------
     formula
-        ``"mean_field"`` (the source's eq:theta-rms) or ``"corrected"``.
+        ``"mean_field"`` (the source's eq:theta-rms), ``"corrected"``, or ``"req"``: the
+        equilibrium norm of Kosson et al.'s rotational-equilibrium analysis (REQ, ICML 2024),
+        :math:`\sqrt{\eta/2\lambda}` per element -- for AdamW the source's equilibrium at
+        zero-mean gradients, so it needs ``steps=inf`` and ``snr=0`` (for comparison with the
+        other optimizers' ``formula="req"``).
     beta2, bias_correction, eps, grad_std
         Adam's ``beta2`` in ``[0, 1)``, bias correction, ``eps >= 0`` and the gradient noise
         ``grad_std > 0`` (``formula="corrected"`` only).
@@ -136,6 +140,17 @@ def weight_rms(
     lr_a, decay_a, q, steps_a, snr_a, init_a = _trajectory_inputs(
         lr, weight_decay, steps, snr, init_rms
     )
+    if formula not in (*FORMULAS, "req"):
+        raise ValueError(f"formula must be one of {(*FORMULAS, 'req')}; got {formula!r}")
+    if formula == "req":
+        # REQ's AdamW equilibrium, ||theta|| = sqrt(lr C / (2 wd)), is the source's equilibrium
+        # at zero-mean gradients; it says nothing before equilibrium or about a mean.
+        if not (np.all(np.isposinf(steps_a)) and not np.any(snr_a)):
+            raise ValueError(
+                "formula='req' is an equilibrium, zero-mean formula: it needs steps=inf and "
+                f"snr=0; got steps={steps!r}, snr={snr!r}"
+            )
+        return weight_rms(lr, weight_decay, beta1=beta1, backend=backend)
     if _check_formula(formula) == "corrected":
         extra = _corrected_inputs(beta2, bias_correction, eps, grad_std)
         snr_a = _corrected_snr(snr)

@@ -22,6 +22,7 @@ import numpy as np
 from ..accuracy_warning import AccuracyWarning
 from . import _generated as kernels
 from ._validate import check_range
+from .conventions import decay_per_step
 
 __all__ = [
     "METHODS",
@@ -130,6 +131,8 @@ def weight_rms_trajectory(
     bias_correction: bool = True,
     eps: float = 1e-8,
     grad_std: float = 1.0,
+    decay_convention: str = "pytorch",
+    reference_lr: float | None = None,
 ) -> np.ndarray:
     r"""The weight RMS after every step of a schedule, by one of part 2's formulas.
 
@@ -172,7 +175,8 @@ def weight_rms_trajectory(
     ----------
     lr, weight_decay
         Per-step 1-d arrays of equal length ``T`` (the schedule), or one of them a scalar;
-        values ``>= 0``. Convention: ``theta <- theta - lr[t] * (u + weight_decay[t] * theta)``.
+        values ``>= 0``. Convention (the default ``decay_convention="pytorch"``):
+        ``theta <- theta - lr[t] * (u + weight_decay[t] * theta)``.
     beta1
         Momentum, ``[0, 1)`` (used by ``"mean_field"``).
     snr, init_rms
@@ -182,6 +186,13 @@ def weight_rms_trajectory(
     beta2, bias_correction, eps, grad_std
         Adam's ``beta2`` in ``[0, 1)``, bias correction, ``eps >= 0`` and the gradient noise
         ``grad_std > 0`` (``method="corrected"`` only; PyTorch's defaults).
+    decay_convention, reference_lr
+        How ``weight_decay`` is applied, for users of other libraries: ``"pytorch"``
+        (also ``"optax"``, ``"keras"``), ``"independent"`` (``"tf_addons"``: the weights are
+        multiplied by ``1 - weight_decay[t]``), ``"composer"`` (by
+        ``1 - weight_decay * lr[t] / reference_lr``) or ``"corrected"`` (``"adamc"``: by
+        ``1 - weight_decay * lr[t]**2 / reference_lr``); ``reference_lr`` defaults to
+        ``max(lr)``. See :mod:`adamw_rms.estimators.conventions`.
 
     Returns
     -------
@@ -195,20 +206,28 @@ def weight_rms_trajectory(
     >>> lr = np.full(100_000, 1e-3)
     >>> round(float(weight_rms_trajectory(lr, 0.1, method="series")[-1]), 4)  # sqrt(lr/(2 wd))
     0.0707
+
+    The same run with TF-Addons' AdamW, whose ``weight_decay`` is the factor per step:
+
+    >>> rms = weight_rms_trajectory(lr, 1e-4, method="series", decay_convention="tf_addons")
+    >>> round(float(rms[-1]), 4)
+    0.0707
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     lr_t, decay_t = _per_step(lr, weight_decay)
+    step_decay = decay_per_step(
+        lr_t, decay_t, convention=decay_convention, reference_lr=reference_lr
+    )
     beta1_value = float(check_range("beta1", beta1, 0.0, 1.0, high_open=True))
     snr_value = float(check_range("snr", snr, 0.0))
     init = float(check_range("init_rms", init_rms, 0.0))
     if method == "corrected":
         return _corrected(
-            lr_t, decay_t, beta1_value, snr_value, init, beta2, bias_correction, eps, grad_std
+            lr_t, step_decay, beta1_value, snr_value, init, beta2, bias_correction, eps, grad_std
         )
     if method != "mean_field" and snr_value != 0:
         raise ValueError(f"method {method!r} is the zero-mean formula; snr must be 0 (got {snr})")
-    step_decay = lr_t * decay_t
     kappa = np.cumsum(step_decay) if init > 0 or method == "single_epoch" else None
     from_init = np.exp(-2 * kappa) * init**2 if init > 0 else 0.0
     if method == "single_epoch":
@@ -222,7 +241,7 @@ def weight_rms_trajectory(
     return np.sqrt(from_init + _mean_field_noise(lr_t, step_decay, beta1_value, snr_value))
 
 
-def _corrected(lr_t, decay_t, beta1, snr, init, beta2, bias_correction, eps, grad_std):
+def _corrected(lr_t, step_decay, beta1, snr, init, beta2, bias_correction, eps, grad_std):
     from ._common import _corrected_inputs, _corrected_snr
     from .corrected import corrected_trajectory
 
@@ -230,12 +249,11 @@ def _corrected(lr_t, decay_t, beta1, snr, init, beta2, bias_correction, eps, gra
     _corrected_snr(snr)
     if np.ndim(beta2_a) or np.ndim(eps_ratio):
         raise ValueError("beta2, eps and grad_std must be scalars for a schedule")
-    step_decay = lr_t * decay_t
     if step_decay.max(initial=0.0) >= 1.0:
         position = int(np.argmax(step_decay >= 1.0))
         raise ValueError(
-            f"lr * weight_decay must be in [0, 1) at every step; got {step_decay[position]!r} "
-            f"at step {position + 1}"
+            f"the decay per step must be in [0, 1) at every step for method='corrected'; got "
+            f"{step_decay[position]!r} at step {position + 1}"
         )
     rms_sq = corrected_trajectory(
         np.ascontiguousarray(lr_t, dtype=np.float64),
