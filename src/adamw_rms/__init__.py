@@ -33,6 +33,7 @@ __all__ = [
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "muon_weight_rms",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "simulate",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from .estimators import (
         equilibrium_weight_rms,
         lambdify_result,
+        muon_weight_rms,
         schedule_weight_rms,
         sign_sgdm_weight_rms,
         solve_schedule_weight_decay,

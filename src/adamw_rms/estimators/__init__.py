@@ -42,6 +42,7 @@ from .adamw import (
     weight_rms_large_snr,
     weight_rms_quick,
 )
+from .muon import muon_weight_rms
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
@@ -49,6 +50,7 @@ from .solve import solve_schedule_weight_decay, solve_weight_decay
 __all__ = [
     "equilibrium_weight_rms",
     "lambdify_result",
+    "muon_weight_rms",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "solve_schedule_weight_decay",

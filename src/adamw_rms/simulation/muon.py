@@ -18,7 +18,9 @@ import numpy as np
 try:
     import torch
 except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError("the Muon simulation needs PyTorch: pip install 'adamw-rms[torch]'") from error
+    raise ImportError(
+        "the Muon simulation needs PyTorch: pip install 'adamw-rms[torch]'"
+    ) from error
 
 from .result import rms_with_se
 
@@ -27,7 +29,7 @@ __all__ = ["MuonSimulation", "simulate_muon"]
 
 @dataclass(frozen=True, eq=False)
 class MuonSimulation:
-    """Weight RMS of simulated Muon: ``steps`` recorded, ``weight_rms`` and its ``weight_rms_se``."""
+    """Simulated Muon: the ``steps`` recorded, ``weight_rms`` there and its ``weight_rms_se``."""
 
     steps: np.ndarray
     weight_rms: np.ndarray
