@@ -145,7 +145,7 @@ def test_quadrature_exact_cases():
     assert update_mean_square((1, 40)) == pytest.approx(phi**2 / 40, rel=1e-14)
 
 
-@pytest.mark.parametrize(("shape", "finite_size"), [((64, 64), 0.006), ((32, 128), 0.006)])
+@pytest.mark.parametrize(("shape", "finite_size"), [((64, 64), 0.006), ((64, 256), 0.003)])
 def test_quadrature_matches_direct_newton_schulz(shape, finite_size):
     # finite_size: the large-matrix law's measured error at this size (docs/muon.md).
     rng = np.random.default_rng(7)
@@ -226,8 +226,9 @@ def test_shape_is_keyword_only_and_eps_warns_only_when_large():
 # --- against the real optimizer -------------------------------------------------------------------
 
 # The estimate's measured accuracy at these sizes (docs/muon.md): C_0's finite-size error
-# (+1.2% at 16 x 32 with no momentum) dominates; G's contributes under 0.5%.
-MODEL_ACCURACY = {(16, 32): 0.015, (64, 64): 0.008, (64, 256): 0.008, (256, 64): 0.008}
+# (-0.67% at 16 x 32, +0.51% at 64 x 64, -0.23% at 64 x 256, in the mean square; half that in
+# the RMS) plus G's table error (at most 0.0026 in G, about 0.15% of the RMS).
+MODEL_ACCURACY = {(16, 32): 0.006, (64, 64): 0.005, (64, 256): 0.004, (256, 64): 0.004}
 
 
 @pytest.mark.parametrize("adjust_lr_fn", [None, "match_rms_adamw"])
