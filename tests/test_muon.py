@@ -196,8 +196,10 @@ def test_output_correlation_matches_a_fresh_monte_carlo(rho):
         ({"shape": (16.0, 8)}, TypeError, "^shape must be a pair"),
         ({"shape": (0, 8)}, ValueError, "^shape must be a pair"),
         ({"momentum": 1.0}, ValueError, "^momentum"),
-        ({"ns_steps": -1}, ValueError, "^ns_steps must be an int >= 0"),
-        ({"ns_steps": 2.0}, TypeError, "^ns_steps must be an int >= 0"),
+        ({"ns_steps": -1}, ValueError, r"^ns_steps must be an int in \[0, 100\)"),
+        ({"ns_steps": 100}, ValueError, r"^ns_steps must be an int in \[0, 100\)"),
+        ({"ns_steps": 2.0}, TypeError, r"^ns_steps must be an int in \[0, 100\)"),
+        ({"eps": [1e-7, 1e-8]}, TypeError, "^eps must be a single real number"),
         ({"ns_coefficients": (1.0, 2.0)}, TypeError, "^ns_coefficients must be three"),
         ({"ns_coefficients": (1.0, math.nan, 2.0)}, ValueError, "^ns_coefficients must be three"),
         ({"adjust_lr_fn": "adamw"}, ValueError, "^adjust_lr_fn must be one of"),
@@ -211,6 +213,12 @@ def test_bad_input_is_refused(changes, error, match):
     arguments = {"lr": 0.02, "weight_decay": 0.5, "shape": SHAPE, **changes}
     with pytest.raises(error, match=match):
         muon_weight_rms(**arguments)
+
+
+def test_exported_at_the_top_level():
+    import adamw_rms
+
+    assert adamw_rms.muon_weight_rms is muon_weight_rms
 
 
 def test_shape_is_keyword_only_and_eps_warns_only_when_large():

@@ -96,9 +96,9 @@ def _shape(shape: Any) -> tuple[int, int]:
 
 def _ns_parameters(ns_coefficients: Any, ns_steps: Any) -> tuple[tuple[float, float, float], int]:
     if isinstance(ns_steps, bool) or not isinstance(ns_steps, int | np.integer):
-        raise TypeError(f"ns_steps must be an int >= 0; got {ns_steps!r}")
-    if ns_steps < 0:
-        raise ValueError(f"ns_steps must be an int >= 0; got {ns_steps!r}")
+        raise TypeError(f"ns_steps must be an int in [0, 100); got {ns_steps!r}")
+    if not 0 <= ns_steps < 100:  # torch.optim.Muon refuses 100 or more
+        raise ValueError(f"ns_steps must be an int in [0, 100); got {ns_steps!r}")
     try:
         values = tuple(ns_coefficients)
     except TypeError as error:
@@ -452,7 +452,8 @@ def muon_weight_rms(
     adjust_lr_fn
         ``None`` (= ``"original"``), ``"original"`` or ``"match_rms_adamw"``.
     ns_coefficients, ns_steps
-        Newton--Schulz coefficients ``(a, b, c)`` (finite) and iterations (int ``>= 0``).
+        Newton--Schulz coefficients ``(a, b, c)`` (finite) and iterations (an int in
+        ``[0, 100)``, torch's range).
     eps
         ``>= 0``; an :class:`~adamw_rms.AccuracyWarning` if it is not far below the update's
         Frobenius norm (then the update is not scale-free and the estimate does not apply).
@@ -480,7 +481,10 @@ def muon_weight_rms(
     _check_adjust(adjust_lr_fn)
     if not isinstance(nesterov, bool | np.bool_):
         raise TypeError(f"nesterov must be a bool; got {nesterov!r}")
-    eps_value = float(check_range("eps", eps, 0.0))
+    eps_array = check_range("eps", eps, 0.0)
+    if eps_array.ndim:
+        raise TypeError(f"eps must be a single real number; got {eps!r}")
+    eps_value = float(eps_array)
     lr_a, decay_a, q = _hyper(lr, weight_decay)
     beta_a = check_range("momentum", momentum, 0.0, 1.0, high_open=True)
     steps_a = check_range("steps", steps, 0.0, allow_inf=True, whole=True)
