@@ -67,6 +67,8 @@ def simulate_muon(
         raise ValueError(f"matrices must be >= 2 for a standard error; got {matrices!r}")
     if steps < 1 or record_every < 1:
         raise ValueError("steps and record_every must be >= 1")
+    if not hasattr(torch.optim, "Muon"):
+        raise ImportError(f"torch.optim.Muon needs a newer PyTorch (this is {torch.__version__})")
     rows, cols = shape
     generator = torch.Generator().manual_seed(seed)
     params = [
