@@ -439,6 +439,13 @@ def muon_weight_rms(
     optimizer's bfloat16 rounding (about 0.1%); against the real ``torch.optim.Muon``, within
     the errors listed in docs/muon.md.
 
+    Cost: the first call per (shape, Newton--Schulz parameters) measures ``G``
+    (:func:`output_correlation`, about 1.3 s of CPU at 512 x 512, growing as ``m^2 n``); then
+    ``steps = inf`` takes well under a millisecond, and each distinct finite
+    (``lr * weight_decay``, ``momentum``, ``steps``) about 5 ms at ``momentum = 0.95``: the
+    start-up transient is summed over a grid of about ``(1/(1 - momentum))^2`` terms, so
+    ``momentum = 0.999`` with finite ``steps`` takes seconds.
+
     Parameters
     ----------
     lr, weight_decay
