@@ -15,6 +15,7 @@ import pytest
 from adamw_rms import estimators
 from adamw_rms.estimators import (
     equilibrium_weight_rms,
+    muon_weight_rms,
     schedule_weight_rms,
     sign_sgdm_weight_rms,
     solve_schedule_weight_decay,
@@ -74,6 +75,12 @@ CASES = {
         {"lr": 3e-4, "weight_decay": 0.1},
         {"beta1": 0.9, "steps": 1000, "snr": 0.5, "init_rms": 0.02},
         ("lr", "weight_decay", "beta1", "steps", "snr", "init_rms"),
+    ),
+    "muon_weight_rms": Case(
+        muon_weight_rms,
+        {"lr": 0.02, "weight_decay": 0.1},
+        {"shape": (16, 32), "momentum": 0.9, "steps": 300, "init_rms": 0.02, "eps": 1e-7},
+        ("lr", "weight_decay", "momentum", "steps", "init_rms", "eps"),
     ),
     "truncation_bound": Case(
         truncation_bound,
@@ -189,7 +196,9 @@ def test_anything_but_a_real_number_is_a_type_error_naming_the_parameter(name, p
         CASES[name].call(**{parameter: value})
 
 
-@pytest.mark.parametrize("name", ["weight_rms", "sign_sgdm_weight_rms", "solve_weight_decay"])
+@pytest.mark.parametrize(
+    "name", ["weight_rms", "sign_sgdm_weight_rms", "solve_weight_decay", "muon_weight_rms"]
+)
 def test_arrays_and_other_real_types_still_work(name):
     case = CASES[name]
     scalar = case.call()
@@ -220,7 +229,8 @@ def test_counts_must_be_whole_numbers(name, parameter):
 
 
 @pytest.mark.parametrize("name", ["weight_rms", "weight_rms_large_snr", "sign_sgdm_weight_rms",
-                                  "solve_weight_decay", "truncation_bound"])  # fmt: skip
+                                  "solve_weight_decay", "truncation_bound",
+                                  "muon_weight_rms"])  # fmt: skip
 def test_steps_may_be_inf_or_an_array_of_whole_numbers(name):
     case = CASES[name]
     assert math.isfinite(case.call(steps=math.inf))

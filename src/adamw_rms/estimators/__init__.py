@@ -43,6 +43,7 @@ from .adamw import (
     weight_rms_quick,
 )
 from .conventions import DECAY_CONVENTIONS, decay_per_step, pytorch_weight_decay
+from .muon import muon_weight_rms
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
@@ -52,6 +53,7 @@ __all__ = [
     "decay_per_step",
     "equilibrium_weight_rms",
     "lambdify_result",
+    "muon_weight_rms",
     "pytorch_weight_decay",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
