@@ -14,8 +14,10 @@ import pytest
 
 from adamw_rms import estimators
 from adamw_rms.estimators import (
+    decay_per_step,
     equilibrium_weight_rms,
     muon_weight_rms,
+    pytorch_weight_decay,
     schedule_weight_rms,
     sign_sgdm_weight_rms,
     solve_schedule_weight_decay,
@@ -82,6 +84,18 @@ CASES = {
         {"shape": (16, 32), "momentum": 0.9, "steps": 300, "init_rms": 0.02, "eps": 1e-7},
         ("lr", "weight_decay", "momentum", "steps", "init_rms", "eps"),
     ),
+    "decay_per_step": Case(
+        decay_per_step,
+        {"lr": SCHEDULE, "weight_decay": 0.1},
+        {"convention": "composer", "reference_lr": 2e-3},
+        ("lr", "weight_decay", "reference_lr"),
+    ),
+    "pytorch_weight_decay": Case(
+        pytorch_weight_decay,
+        {"lr": SCHEDULE, "weight_decay": 1e-4},
+        {"convention": "adamc", "reference_lr": 2e-3},
+        ("lr", "weight_decay", "reference_lr"),
+    ),
     "truncation_bound": Case(
         truncation_bound,
         {"lr": 3e-4, "weight_decay": 0.1},
@@ -135,7 +149,11 @@ STEPS = {
 
 
 def test_every_public_estimator_is_covered():
-    public = {name for name in estimators.__all__ if name != "lambdify_result"}
+    public = {
+        name
+        for name in estimators.__all__
+        if callable(getattr(estimators, name)) and name != "lambdify_result"
+    }
     assert public <= set(CASES)
 
 
@@ -178,6 +196,8 @@ NOT_NUMBERS = ["3e-4", b"1", True, np.bool_(False), None, 1 + 0j, [0.1, "0.2"], 
 NONE_ALLOWED = {
     ("schedule_weight_rms", "decay"),
     ("solve_schedule_weight_decay", "weight_decay_shape"),
+    ("decay_per_step", "reference_lr"),
+    ("pytorch_weight_decay", "reference_lr"),
 }
 
 
