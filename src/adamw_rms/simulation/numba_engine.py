@@ -45,18 +45,26 @@ from .kernels import (
     CHUNK,
     NJIT,
     adamw_step,
+    coupled_gradient,
+    descent_step,
     draw_normals,
     first_try,
+    lion_step,
     redo_rejections,
+    sgd_step,
     sign_step,
     step_word,
     weight_step,
 )
 from .progress import progress_bar, shows_progress
 from .random import coordinate_keys
+from .reference import sgd_buffer_terms
 from .result import SimulationResult
 
-__all__ = ["CHUNK", "LANES", "run"]
+__all__ = ["CHUNK", "LANES", "RULE_CODES", "run"]
+
+#: The kernel's code of each update rule (``SimulationConfig.update``).
+RULE_CODES = {"adamw": 0, "sign_sgdm": 1, "lion": 2, "sgd": 3, "adam_l2": 4}
 
 #: Coordinates advanced in lock-step by one loop (8 SIMD vectors of 4 float64). It divides
 #: ``CHUNK``, so the sums, hence the results, do not depend on it. Measured with this loop, one
@@ -120,6 +128,77 @@ def _sign_lanes(
     return rejected
 
 
+@numba.njit(inline="always")
+def _lion_lanes(
+    keys, lanes, following, normal, momentum, weights, gradient, update_sq, betas, lr, decay,
+    grad_mean, grad_std, accumulate,
+):  # fmt: skip
+    """:func:`_adamw_lanes` for Lion."""
+    rejected = 0
+    for lane in range(lanes):
+        gradient[lane] = grad_mean + grad_std * normal[lane]
+        momentum[lane], u = lion_step(gradient[lane], momentum[lane], betas)
+        weights[lane] = weight_step(weights[lane], u, lr, decay)
+        if accumulate:
+            update_sq[lane] += np.float64(u) * np.float64(u)
+        normal[lane], miss = first_try(keys[lane], following)
+        rejected += miss
+    return rejected
+
+
+@numba.njit(inline="always")
+def _sgd_lanes(
+    keys, lanes, following, normal, buffer, weights, gradient, update_sq, buffer_decay,
+    gradient_gain, momentum, lr, decay, grad_mean, grad_std, accumulate, has_momentum, nesterov,
+    decoupled,
+):  # fmt: skip
+    """:func:`_adamw_lanes` for PyTorch's SGD (coupled or decoupled decay). The flags are
+    the same at every step: the compiler may hoist them, and the AdamW loops are not touched."""
+    rejected = 0
+    for lane in range(lanes):
+        g = grad_mean + grad_std * normal[lane]
+        gradient[lane] = g
+        w = weights[lane]
+        if not decoupled:
+            gradient[lane] = coupled_gradient(gradient[lane], w, decay)
+        u = gradient[lane]
+        if has_momentum:
+            buffer[lane], u = sgd_step(
+                gradient[lane], buffer[lane], buffer_decay, gradient_gain, momentum, nesterov
+            )
+        if decoupled:
+            weights[lane] = weight_step(w, u, lr, decay)
+        else:
+            weights[lane] = descent_step(w, u, lr)
+        if accumulate:
+            update_sq[lane] += np.float64(u) * np.float64(u)
+        normal[lane], miss = first_try(keys[lane], following)
+        rejected += miss
+    return rejected
+
+
+@numba.njit(inline="always")
+def _adam_l2_lanes(
+    keys, lanes, following, normal, momentum, second, weights, gradient, update_sq, betas, c1,
+    c2, eps, lr, decay, grad_mean, grad_std, accumulate,
+):  # fmt: skip
+    """:func:`_adamw_lanes` for Adam with L2 decay (``torch.optim.Adam(weight_decay=...)``)."""
+    rejected = 0
+    for lane in range(lanes):
+        gradient[lane] = grad_mean + grad_std * normal[lane]
+        w = weights[lane]
+        gradient[lane] = coupled_gradient(gradient[lane], w, decay)
+        momentum[lane], second[lane], u = adamw_step(
+            gradient[lane], momentum[lane], second[lane], betas, c1, c2, eps
+        )
+        weights[lane] = descent_step(w, u, lr)
+        if accumulate:
+            update_sq[lane] += np.float64(u) * np.float64(u)
+        normal[lane], miss = first_try(keys[lane], following)
+        rejected += miss
+    return rejected
+
+
 @numba.njit(parallel=True, **NJIT)
 def _kernel(
     keys,
@@ -134,7 +213,12 @@ def _kernel(
     init_rms,
     record,
     window_start,
-    sign_update,
+    rule,
+    buffer_decay,
+    gradient_gain,
+    sgd_momentum,
+    nesterov,
+    decoupled,
 ):
     n = keys.size
     steps = lr.size
@@ -172,7 +256,24 @@ def _kernel(
                 following = step_word(step + 1)  # step steps + 1's draw is not used
                 lr_k, decay_k = lr[k], decay[k]
                 accumulate = step >= window_start
-                if sign_update:
+                if rule == 2:
+                    rejected = _lion_lanes(
+                        block, lanes, following, normal, momentum, weights, gradient, update_sq,
+                        betas, lr_k, decay_k, grad_mean, grad_std, accumulate,
+                    )  # fmt: skip
+                elif rule == 3:
+                    rejected = _sgd_lanes(
+                        block, lanes, following, normal, momentum, weights, gradient, update_sq,
+                        buffer_decay[k], gradient_gain[k], sgd_momentum, lr_k, decay_k,
+                        grad_mean, grad_std, accumulate, sgd_momentum != 0, nesterov, decoupled,
+                    )  # fmt: skip
+                elif rule == 4:
+                    rejected = _adam_l2_lanes(
+                        block, lanes, following, normal, momentum, second, weights, gradient,
+                        update_sq, betas, inverse_bias1[k], inverse_bias2_sqrt[k], eps, lr_k,
+                        decay_k, grad_mean, grad_std, accumulate,
+                    )  # fmt: skip
+                elif rule == 1:
                     if accumulate:
                         rejected = _sign_lanes(
                             block, lanes, following, normal, momentum, weights, gradient,
@@ -258,6 +359,9 @@ def run(
         )
     ]
     record = np.array(config.record_steps, dtype=np.int64)
+    buffer_decay, gradient_gain = sgd_buffer_terms(
+        config.momentum, config.dampening, config.steps, dtype
+    )
     window_start = config.steps - config.update_window + 1
     previous_threads = numba.get_num_threads()
     if threads is not None:
@@ -278,7 +382,12 @@ def run(
             config.init_rms,
             record,
             window_start,
-            config.update == "sign_sgdm",
+            RULE_CODES[config.update],
+            buffer_decay,
+            gradient_gain,
+            dtype.type(config.momentum),
+            config.nesterov,
+            config.update == "sgd" and config.decoupled,
         )
 
     # Groups of whole chunks: chunk boundaries (hence sums) do not depend on the grouping.
