@@ -36,7 +36,22 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
     group.add_argument("--grad-std", type=float, default=1.0, help="gradient std (default 1)")
     group.add_argument("--seed", type=int, default=0, help="default 0")
     group.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    group.add_argument("--update", choices=UPDATE_RULES, default="adamw")
+    group.add_argument(
+        "--update", choices=UPDATE_RULES, default="adamw",
+        help="the optimizer: adamw, sign_sgdm (SignSGDMW), lion (betas reused), sgd "
+        "(torch.optim.SGD; the options below) or adam_l2 (torch.optim.Adam with weight_decay)",
+    )  # fmt: skip
+    sgd = parser.add_argument_group("--update sgd (torch.optim.SGD's options and defaults)")
+    sgd.add_argument("--momentum", type=float, default=0.0, help="in [0, 1) (default 0)")
+    sgd.add_argument("--dampening", type=float, default=0.0, help="in [0, 1] (default 0)")
+    sgd.add_argument(
+        "--nesterov", action="store_true", help="Nesterov momentum (momentum > 0, dampening 0)"
+    )
+    sgd.add_argument(
+        "--decoupled", action="store_true",
+        help="decay the weights by 1 - lr*weight_decay (SGDW) instead of adding "
+        "weight_decay*theta to the gradient (PyTorch's SGD)",
+    )  # fmt: skip
     run = parser.add_argument_group("run")
     run.add_argument(
         "--engine",
@@ -87,6 +102,10 @@ def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationCon
         dtype=args.dtype,
         record_steps=record_steps,
         update=args.update,
+        momentum=args.momentum,
+        dampening=args.dampening,
+        nesterov=args.nesterov,
+        decoupled=args.decoupled,
     )
 
 
@@ -120,7 +139,7 @@ def _guarded(body):
     def handler(args: argparse.Namespace) -> int:
         try:
             return body(args)
-        except (ValueError, ImportError) as error:
+        except (ValueError, ImportError, OverflowError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
