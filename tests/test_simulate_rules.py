@@ -248,7 +248,7 @@ def sgd_second_moments(config: SimulationConfig) -> np.ndarray:
         coupling = 0.0 if config.decoupled else wd  # g' = g + coupling theta
         shrink = 1 - lr * wd if config.decoupled else 1.0
         a, c = (0.0, 1.0) if t == 1 else (momentum, 1 - dampening)
-        # Rows: g' = [coupling, 0] x + g, b' = a b + c g', direction d, theta' = shrink theta - lr d.
+        # Rows: g' = [coupling, 0] x + g, b' = a b + c g', d, theta' = shrink theta - lr d.
         g_row, g_in = np.array([coupling, 0.0]), 1.0
         b_row, b_in = c * g_row + np.array([0.0, a]), c * g_in
         if momentum == 0:
@@ -310,9 +310,10 @@ def test_adam_l2_without_decay_is_adamw():
     l2 = reference(tiny(update="adam_l2", weight_decay=0.0, n=70))
     adamw = reference(tiny(update="adamw", weight_decay=0.0, n=70))
     assert l2.weight_rms.tolist() == adamw.weight_rms.tolist()
-    assert reference(tiny(update="adam_l2", n=70)).weight_rms[-1] != reference(
-        tiny(update="adamw", n=70)
-    ).weight_rms[-1]
+    assert (
+        reference(tiny(update="adam_l2", n=70)).weight_rms[-1]
+        != reference(tiny(update="adamw", n=70)).weight_rms[-1]
+    )
 
 
 # ---- overflow --------------------------------------------------------------------------------

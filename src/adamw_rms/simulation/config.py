@@ -203,7 +203,8 @@ class SimulationConfig:
         # A sign of an all-zero momentum, and Adam's 0/0 with eps = 0, are meaningless; SGD's
         # update is linear in the gradient and takes zero gradients (pure decay) as they are.
         adam = self.update in ("adamw", "adam_l2")
-        if self.grad_std == 0 and mean == 0 and (self.update in SIGN_RULES or adam and not self.eps):
+        meaningless = self.update in SIGN_RULES or (adam and self.eps == 0)
+        if self.grad_std == 0 and mean == 0 and meaningless:
             raise ValueError(
                 "grad_std and grad_mean are both 0: every gradient is 0"
                 + (" and eps = 0 gives u = 0/0" if adam else "")

@@ -90,8 +90,9 @@ def run(
     decoupled = config.decoupled_decay
     # A diverging run overflows to inf: SimulationResult.from_sums then raises OverflowError
     # naming the step, so NumPy's warnings on the way there would only repeat it.
-    with progress_bar(config, progress, "numpy engine") as bar, np.errstate(
-        over="ignore", invalid="ignore"
+    with (
+        progress_bar(config, progress, "numpy engine") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
     ):
         for step in range(1, config.steps + 1):
             k = step - 1

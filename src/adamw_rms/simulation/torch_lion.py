@@ -19,6 +19,7 @@ weight_decay`` the same.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -56,13 +57,13 @@ class Lion(torch.optim.Optimizer):
     >>> import torch
     >>> from adamw_rms.simulation.torch_lion import Lion
     >>> p = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
-    >>> opt = Lion([p], lr=0.1, betas=(0.5, 0.9), weight_decay=1.0)
+    >>> opt = Lion([p], lr=0.1, betas=(0.5, 0.75), weight_decay=1.0)
     >>> p.grad = torch.tensor([3.0, 0.0], dtype=torch.float64)
     >>> opt.step()
     >>> p.detach().tolist()                 # (1 - 0.1) p - 0.1 sign(0.5 g)
     [0.8, -1.8]
-    >>> opt.state[p]["exp_avg"].tolist()    # 0.1 g
-    [0.30000000000000004, 0.0]
+    >>> opt.state[p]["exp_avg"].tolist()    # 0.25 g
+    [0.75, 0.0]
     """
 
     def __init__(
@@ -72,20 +73,22 @@ class Lion(torch.optim.Optimizer):
         betas: tuple[float, float] = (0.9, 0.99),
         weight_decay: float = 0.0,
     ) -> None:
-        if not (isinstance(lr, int | float) and math.isfinite(lr) and lr >= 0):
-            raise ValueError(f"lr must be a real number in [0, inf); got {lr!r}")
+        if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"lr must be in [0, inf); got {lr!r}")
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError) as error:
             raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}") from error
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not (isinstance(beta, int | float) and 0.0 <= beta <= 1.0):
+            if not (isinstance(beta, numbers.Real) and 0.0 <= beta <= 1.0):
                 raise ValueError(f"{name} must be in [0, 1]; got {beta!r}")
         if not (
-            isinstance(weight_decay, int | float) and math.isfinite(weight_decay)
+            isinstance(weight_decay, numbers.Real) and math.isfinite(weight_decay)
             and weight_decay >= 0
         ):  # fmt: skip
-            raise ValueError(f"weight_decay must be a real number in [0, inf); got {weight_decay!r}")
+            raise ValueError(
+                f"weight_decay must be a real number in [0, inf); got {weight_decay!r}"
+            )
         defaults = {"lr": lr, "betas": (beta1, beta2), "weight_decay": weight_decay}
         super().__init__(params, defaults)
 
