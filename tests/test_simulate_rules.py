@@ -8,6 +8,7 @@ and a Lion step worked by hand.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -329,3 +330,24 @@ def test_an_overflow_raises_and_never_passes_as_a_number(engine):
         warnings.simplefilter("error")  # and no NumPy warning on the way
         with pytest.raises(OverflowError, match=r"overflowed \(the sums of w² and w⁴ at step 7"):
             simulate(config, engine=engine, **options)
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+
+def test_cli_runs_each_rule_and_names_it(capsys):
+    from adamw_rms.__main__ import main
+
+    small = ["--steps", "200", "--n", "500", "--no-progress"]
+    args = ["simulate", *small, "--update", "sgd", "--momentum", "0.9", "--nesterov", "--json"]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["config"]["update"] == "sgd" and record["config"]["nesterov"] is True
+    assert record["config"]["momentum"] == 0.9 and record["config"]["decoupled"] is False
+    assert main(["simulate", *small, "--update", "sgd", "--decoupled", "--dampening", "0.5"]) == 0
+    assert "update sgd (momentum 0, dampening 0.5, decoupled decay)" in capsys.readouterr().out
+    assert main(["check", *small, "--update", "lion"]) == 0
+    text = capsys.readouterr().out
+    assert ", update lion" in text and "no formula applies" in text
+    assert main(["simulate", *small, "--momentum", "0.9"]) == 2
+    assert "momentum applies to update='sgd' only" in capsys.readouterr().err

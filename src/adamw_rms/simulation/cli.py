@@ -135,6 +135,22 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
     return simulate(config, engine=engine, **options)
 
 
+def _settings(args: argparse.Namespace) -> str:
+    """:func:`settings_line`, and the update rule where it is not AdamW (with SGD's options)."""
+    line = settings_line(args)
+    if args.update == "adamw":
+        return line
+    line += f", update {args.update}"
+    if args.update == "sgd":
+        line += (
+            f" (momentum {args.momentum:g}, dampening {args.dampening:g}"
+            + (", Nesterov" if args.nesterov else "")
+            + (", decoupled decay" if args.decoupled else ", coupled (L2) decay")
+            + ")"
+        )
+    return line
+
+
 def _guarded(body):
     def handler(args: argparse.Namespace) -> int:
         try:
@@ -153,7 +169,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=True))
     else:
-        print(settings_line(args))
+        print(_settings(args))
         print(result)
     return 0
 
@@ -180,7 +196,7 @@ def run_check(args: argparse.Namespace) -> int:
         record_out["formulas"] = [row.to_dict() for row in rows]
         print(json.dumps(record_out, indent=2, allow_nan=True))
     else:
-        print(settings_line(args))
+        print(_settings(args))
         source = (
             config.to_dict()
             == SimulationConfig.source(

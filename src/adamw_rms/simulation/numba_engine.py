@@ -22,6 +22,13 @@ the chunks added in a fixed order, so results are bit-for-bit reproducible. Memo
 (the optimizer state) plus O(chunks x recorded steps) for the sums, never O(n x steps).
 ``cache=True`` keeps the compiled kernel on disk, so the compile (several seconds) is paid
 once.
+
+AdamW and SignSGDMW run :func:`_kernel`; Lion, SGD and Adam with L2 run :func:`_rules_kernel`,
+the same blocks, draws and sums around their own loops (:func:`_lion_lanes`,
+:func:`_sgd_lanes`, :func:`_adam_l2_lanes`), kept apart so that AdamW's compiled loop is the
+one measured above. One thread, float64, ``n = 3·10⁴``, 10³ steps on the shared development
+machine: Lion 3.9e8 element-steps/s, SGD 4.3e8 (4.9e8 with Nesterov momentum), Adam with L2
+4.1e8, AdamW with bias correction 3.2e8 in the same session.
 """
 
 from __future__ import annotations
