@@ -286,7 +286,7 @@ def test_sgd_exact_second_moments_closed_form_without_momentum():
     "changes",
     [
         dict(),
-        dict(momentum=0.9, dampening=0.5),
+        dict(momentum=0.9, dampening=0.5, init_rms=0.0),  # step 1 shows b_1 = g_1 undamped
         dict(momentum=0.9, nesterov=True),
         dict(momentum=0.8, decoupled=True),
         dict(momentum=0.9, nesterov=True, decoupled=True),
@@ -296,9 +296,19 @@ def test_sgd_exact_second_moments_closed_form_without_momentum():
 def test_sgd_engine_matches_its_exact_second_moments(changes):
     # The transient (steps 1, 20), and past the momentum's and the decay's time scales (400):
     # the exact RMS within 4 standard errors of the simulated one, at every recorded step.
-    config = SimulationConfig(update="sgd", lr=0.02, weight_decay=0.5, steps=400, n=40_000,
-                              grad_mean=0.3, grad_std=1.0, init_rms=0.2, seed=5,
-                              record_steps=(1, 20, 400), **changes)  # fmt: skip
+    settings = dict(
+        update="sgd",
+        lr=0.02,
+        weight_decay=0.5,
+        steps=400,
+        n=40_000,
+        grad_mean=0.3,
+        grad_std=1.0,
+        init_rms=0.2,
+        seed=5,
+        record_steps=(1, 20, 400),
+    )
+    config = SimulationConfig(**{**settings, **changes})  # fmt: skip
     result = simulate(config, engine="numba")
     exact = np.sqrt(sgd_second_moments(config))
     z = (result.weight_rms - exact) / result.weight_rms_se
