@@ -207,9 +207,9 @@ def run(
     fused
         ``torch.optim.AdamW(fused=...)``: ``None`` (default) lets PyTorch choose, as in a
         training script that does not set it (the for-loop on the CPU, ``foreach`` on CUDA);
-        ``True`` the fused kernel, ``False`` the for-loop. AdamW only: refused with
-        ``update="sign_sgdm"``, and ``True`` is refused where PyTorch has no fused kernel for
-        the device and dtype.
+        ``True`` the fused kernel, ``False`` the for-loop. AdamW only: refused with the other
+        update rules, and ``True`` is refused where PyTorch has no fused kernel for the device
+        and dtype.
     random_source
         ``"torch"`` (default): a ``torch.Generator`` seeded with ``config.seed``, on the
         device; ``"counter"``: the counter-based normals shared with the NumPy and numba
@@ -239,14 +239,14 @@ def run(
         keys = coordinate_keys(config.seed, np.arange(n))
 
         def standard_normal(step: int) -> torch.Tensor:
-            # float64 normals rounded once to dtype, as the NumPy engine's gradients are.
-            return torch.from_numpy(normals(keys, step)).to(device=chosen, dtype=dtype)
+            # float64, rounded to dtype only once scaled, as the NumPy engine rounds them.
+            return torch.from_numpy(normals(keys, step)).to(device=chosen)
 
     lr_steps = config.lr_per_step()
     decay_steps = config.weight_decay_per_step()
     scheduled = np.ndim(config.lr) == 1 or np.ndim(config.weight_decay) == 1
     start = time.perf_counter()
-    param = torch.nn.Parameter(standard_normal(0) * config.init_rms)
+    param = torch.nn.Parameter((standard_normal(0) * config.init_rms).to(dtype))
     optimizer = _optimizer(config, param, float(lr_steps[0]), float(decay_steps[0]), fused)
     # SGDW: torch.optim.SGD has no decoupled decay; the engine applies it before each step.
     own_decay = config.update == "sgd" and config.decoupled
@@ -272,7 +272,7 @@ def run(
             # The decay the weights take outside the update (0 for the coupled rules).
             decay = decay_now if config.decoupled_decay else 0.0
             used_lr[step - 1] = lr
-            param.grad = config.grad_mean + config.grad_std * standard_normal(step)
+            param.grad = (config.grad_mean + config.grad_std * standard_normal(step)).to(dtype)
             in_window = step >= window_start
             if in_window:
                 previous.copy_(param.detach())
