@@ -174,6 +174,21 @@ def test_torch_with_its_own_generator_agrees_with_numba(changes):
     assert abs(a.update_rms - b.update_rms) <= limit
 
 
+@pytest.mark.parametrize("changes", [RULES[0], RULES[5], RULES[2]], ids=label)
+def test_torch_scheduler_drives_each_rule(changes):
+    # The scheduler sets the optimizer's lr; SGDW's decay, applied by the engine, must follow it.
+    torch = pytest.importorskip("torch")
+    config = tiny(n=40, **changes)
+    factor = lambda step: 1.0 / (1 + step)  # noqa: E731
+    result = simulate(
+        config, engine="torch", device="cpu", random_source="counter",
+        scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor),
+    )  # fmt: skip
+    slow = reference(config.replace(lr=result.info["lr"]))
+    np.testing.assert_allclose(result.weight_rms, slow.weight_rms, rtol=1e-13)
+    assert result.update_rms == pytest.approx(slow.update_rms, rel=1e-13)
+
+
 def test_torch_refusals_name_the_optimizer():
     pytest.importorskip("torch")
     with pytest.raises(ValueError, match=r"torch\.optim\.Adam always applies bias correction"):
