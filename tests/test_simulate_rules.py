@@ -381,3 +381,11 @@ def test_cli_runs_each_rule_and_names_it(capsys):
     assert ", update lion" in text and "no formula applies" in text
     assert main(["simulate", *small, "--momentum", "0.9"]) == 2
     assert "momentum applies to update='sgd' only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("update", ["lion", "sgd", "adam_l2"])
+def test_the_sweep_refuses_the_new_rules_and_says_where_they_run(update):
+    from adamw_rms.simulation.sweep import Variant, sweep
+
+    with pytest.raises(ValueError, match=r"got '.*'.*through simulate\(\)"):
+        sweep([Variant(1e-2, 0.1)], beta1=0.9, steps=10, n=4, record_steps=(10,), update=update)

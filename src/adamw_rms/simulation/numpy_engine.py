@@ -88,8 +88,8 @@ def run(
     )
     sgd_momentum = dtype.type(config.momentum)
     decoupled = config.decoupled_decay
-    # A diverging run overflows to inf: SimulationResult.from_sums then raises OverflowError
-    # naming the step, so NumPy's warnings on the way there would only repeat it.
+    # An overflow (e.g. from an enormous grad_std) gives inf: SimulationResult.from_sums then
+    # raises OverflowError naming the step, so NumPy's warnings on the way would only repeat it.
     with (
         progress_bar(config, progress, "numpy engine") as bar,
         np.errstate(over="ignore", invalid="ignore"),

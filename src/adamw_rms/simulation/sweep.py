@@ -577,9 +577,10 @@ def sweep(
         raise ValueError("variants must name at least one weight trajectory")
     if update not in SWEEP_UPDATES:
         raise ValueError(
-            f"update must be one of {SWEEP_UPDATES} (the sweep's control variate is built for "
-            f"AdamW's and the sign update; 'lion', 'sgd' and 'adam_l2' run through simulate()); "
-            f"got {update!r}"
+            f"update must be one of {SWEEP_UPDATES}; got {update!r} (the sweep shares one update "
+            "among trajectories, which coupled decay -- 'sgd', 'adam_l2' -- rules out, and its "
+            "control variate is built for AdamW's and the sign update: run 'lion', 'sgd' and "
+            "'adam_l2' through simulate())"
         )
     for name, value in (("beta1", beta1), ("beta2", beta2)):
         if not 0.0 <= value < 1.0:
