@@ -42,7 +42,7 @@ def small(**changes) -> SimulationConfig:
         ({"grad_mean": math.inf}, "grad_mean must be a finite"),
         ({"init_rms": -0.1}, "init_rms must be in"),
         ({"dtype": "float16"}, "dtype must be one of"),
-        ({"update": "sgd"}, "update must be one of"),
+        ({"update": "adagrad"}, "update must be one of"),
         ({"record_steps": (0, 601)}, "record_steps must be integers in \\[0, 600\\]"),
         ({"record_steps": ()}, "record_steps must name at least one step"),
         ({"update_window": 0}, "update_window must be in \\[1, 600\\]"),

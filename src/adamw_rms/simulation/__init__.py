@@ -1,4 +1,5 @@
-"""Monte Carlo simulation of AdamW on synthetic gradients: three engines, one result type.
+"""Monte Carlo simulation of AdamW (and SignSGDMW, Lion, SGD, Adam with L2) on synthetic
+gradients: three engines, one result type.
 
 >>> from adamw_rms.simulation import SimulationConfig, simulate
 >>> config = SimulationConfig.source(n=2000, steps=300, seed=1)
@@ -59,8 +60,9 @@ def simulate(config: SimulationConfig, engine: str = "numba", **options: Any) ->
 
     ``options`` go to the engine's ``run``: ``progress`` for all; ``random_source`` for numpy
     (``"numpy"``: the source's ``RandomState`` stream; ``"counter"``: the numba engine's
-    numbers); ``threads`` for numba; ``device``, ``scheduler`` and ``fused``
-    (``torch.optim.AdamW(fused=...)``, default ``None``: PyTorch's choice) for torch. Every
+    numbers); ``threads`` for numba; ``device``, ``scheduler``, ``fused``
+    (``torch.optim.AdamW(fused=...)``, default ``None``: PyTorch's choice) and
+    ``random_source`` (``"torch"`` or ``"counter"``: the other engines' numbers) for torch. Every
     engine returns a :class:`SimulationResult` with standard errors over coordinates.
     """
     if not isinstance(config, SimulationConfig):

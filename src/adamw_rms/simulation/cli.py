@@ -36,7 +36,22 @@ def add_simulation_arguments(parser: argparse.ArgumentParser, *, check: bool) ->
     group.add_argument("--grad-std", type=float, default=1.0, help="gradient std (default 1)")
     group.add_argument("--seed", type=int, default=0, help="default 0")
     group.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    group.add_argument("--update", choices=UPDATE_RULES, default="adamw")
+    group.add_argument(
+        "--update", choices=UPDATE_RULES, default="adamw",
+        help="the optimizer: adamw, sign_sgdm (SignSGDMW), lion (betas reused), sgd "
+        "(torch.optim.SGD; the options below) or adam_l2 (torch.optim.Adam with weight_decay)",
+    )  # fmt: skip
+    sgd = parser.add_argument_group("--update sgd (torch.optim.SGD's options and defaults)")
+    sgd.add_argument("--momentum", type=float, default=0.0, help="in [0, 1) (default 0)")
+    sgd.add_argument("--dampening", type=float, default=0.0, help="in [0, 1] (default 0)")
+    sgd.add_argument(
+        "--nesterov", action="store_true", help="Nesterov momentum (momentum > 0, dampening 0)"
+    )
+    sgd.add_argument(
+        "--decoupled", action="store_true",
+        help="decay the weights by 1 - lr*weight_decay (SGDW) instead of adding "
+        "weight_decay*theta to the gradient (PyTorch's SGD)",
+    )  # fmt: skip
     run = parser.add_argument_group("run")
     run.add_argument(
         "--engine",
@@ -87,6 +102,10 @@ def _config(args: argparse.Namespace, record_steps: Any = None) -> SimulationCon
         dtype=args.dtype,
         record_steps=record_steps,
         update=args.update,
+        momentum=args.momentum,
+        dampening=args.dampening,
+        nesterov=args.nesterov,
+        decoupled=args.decoupled,
     )
 
 
@@ -116,11 +135,27 @@ def _run(args: argparse.Namespace, config: SimulationConfig) -> Any:
     return simulate(config, engine=engine, **options)
 
 
+def _settings(args: argparse.Namespace) -> str:
+    """:func:`settings_line`, and the update rule where it is not AdamW (with SGD's options)."""
+    line = settings_line(args)
+    if args.update == "adamw":
+        return line
+    line += f", update {args.update}"
+    if args.update == "sgd":
+        line += (
+            f" (momentum {args.momentum:g}, dampening {args.dampening:g}"
+            + (", Nesterov" if args.nesterov else "")
+            + (", decoupled decay" if args.decoupled else ", coupled (L2) decay")
+            + ")"
+        )
+    return line
+
+
 def _guarded(body):
     def handler(args: argparse.Namespace) -> int:
         try:
             return body(args)
-        except (ValueError, ImportError) as error:
+        except (ValueError, ImportError, OverflowError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
@@ -134,7 +169,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=True))
     else:
-        print(settings_line(args))
+        print(_settings(args))
         print(result)
     return 0
 
@@ -161,7 +196,7 @@ def run_check(args: argparse.Namespace) -> int:
         record_out["formulas"] = [row.to_dict() for row in rows]
         print(json.dumps(record_out, indent=2, allow_nan=True))
     else:
-        print(settings_line(args))
+        print(_settings(args))
         source = (
             config.to_dict()
             == SimulationConfig.source(

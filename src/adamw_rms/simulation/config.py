@@ -8,10 +8,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["UPDATE_RULES", "SimulationConfig"]
+__all__ = ["DECOUPLED_RULES", "SGD_OPTIONS", "UPDATE_RULES", "SimulationConfig"]
 
-UPDATE_RULES = ("adamw", "sign_sgdm")
+UPDATE_RULES = ("adamw", "sign_sgdm", "lion", "sgd", "adam_l2")
+#: The rules whose weight decay is decoupled: ``theta_t = (1 - lr_t wd_t) theta_{t-1} - lr_t u_t``
+#: (``"sgd"`` too with ``decoupled=True``); the others add ``wd theta`` to the gradient.
+DECOUPLED_RULES = ("adamw", "sign_sgdm", "lion")
+#: The rules whose update is a sign (an all-zero gradient makes it 0/0-like: refused).
+SIGN_RULES = ("sign_sgdm", "lion")
 DTYPES = ("float64", "float32")
+#: PyTorch SGD's options, with their defaults: only ``update="sgd"`` takes other values.
+SGD_OPTIONS = {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "decoupled": False}
 
 
 def _schedule(name: str, value: Any, steps: int) -> float | np.ndarray:
@@ -45,7 +52,7 @@ def _schedule(name: str, value: Any, steps: int) -> float | np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class SimulationConfig:
-    r"""AdamW (or SignSGDM with decoupled weight decay) on synthetic iid Gaussian gradients.
+    r"""AdamW, SignSGDMW, Lion, SGD or Adam with L2 on synthetic iid Gaussian gradients.
 
     Every coordinate runs the same optimizer on its own gradient stream
     :math:`g_t \sim \mathcal N(\mu, \sigma^2)`, iid over steps and coordinates, so the
@@ -57,9 +64,31 @@ class SimulationConfig:
                                                          (c1 = c2 = 1 without bias correction)
         theta_t = (1 - lr_t weight_decay_t) theta_{t-1} - lr_t u_t
 
-    and for ``update="sign_sgdm"``: ``u_t = sign(m_t)`` (``beta2``, ``eps`` and the bias
-    correction play no part). Weight-decay convention: the decay per step is
-    ``lr_t * weight_decay_t``, as in PyTorch and the source; :math:`\beta_3 = 1 - \eta\lambda`.
+    and for the other rules (``update=``)::
+
+        "sign_sgdm"  u_t = sign(m_t)                      (beta2, eps, bias correction unused)
+        "lion"       c_t = beta1 m_{t-1} + (1 - beta1) g_t,   u_t = sign(c_t),
+                     m_t = beta2 m_{t-1} + (1 - beta2) g_t    (eps, bias correction unused)
+                     theta_t = (1 - lr_t weight_decay_t) theta_{t-1} - lr_t u_t
+        "sgd"        torch.optim.SGD (betas, eps, bias correction unused):
+                     g'_t = g_t + weight_decay_t theta_{t-1}   (coupled, the default)
+                     g'_t = g_t                                 (decoupled=True)
+                     b_1 = g'_1,  b_t = momentum b_{t-1} + (1 - dampening) g'_t
+                     u_t = g'_t + momentum b_t (nesterov), b_t (momentum > 0), g'_t (momentum 0)
+                     theta_t = theta_{t-1} - lr_t u_t                      (coupled)
+                     theta_t = (1 - lr_t weight_decay_t) theta_{t-1} - lr_t u_t  (decoupled)
+        "adam_l2"    torch.optim.Adam(weight_decay=...): Adam's m, v, bias correction and eps
+                     on g'_t = g_t + weight_decay_t theta_{t-1};
+                     theta_t = theta_{t-1} - lr_t u_t    (no decoupled decay)
+
+    Weight-decay convention: the decay per step is ``lr_t * weight_decay_t``, as in PyTorch
+    and the source (:math:`\beta_3 = 1 - \eta\lambda`), applied to the weights (``"adamw"``,
+    ``"sign_sgdm"``, ``"lion"``, decoupled ``"sgd"``) or, coupled (L2), added to the gradient
+    as ``weight_decay * theta`` (``"sgd"``, ``"adam_l2"``). The recorded update ``u_t`` is the
+    step without the decoupled decay, as written above: for the coupled rules it includes the
+    L2 term. ``lr * weight_decay < 1`` keeps the coupled recursions contracting too (SGD's
+    heavy ball and Nesterov with ``momentum < 1`` included), so no run diverges; an overflow
+    (e.g. from an enormous ``grad_std``) raises ``OverflowError`` instead of returning ``inf``.
 
     Parameters
     ----------
@@ -94,7 +123,12 @@ class SimulationConfig:
         The update RMS is averaged over the last ``update_window`` steps (default: the second
         half of the run), each coordinate's mean of :math:`u^2` first.
     update
-        ``"adamw"`` or ``"sign_sgdm"``.
+        ``"adamw"``, ``"sign_sgdm"``, ``"lion"``, ``"sgd"`` or ``"adam_l2"``.
+    momentum, dampening, nesterov, decoupled
+        ``update="sgd"`` only (PyTorch's SGD options and defaults): ``momentum`` in ``[0, 1)``,
+        ``dampening`` in ``[0, 1]``; ``nesterov=True`` needs ``momentum > 0`` and
+        ``dampening = 0``, as in PyTorch; ``decoupled=True`` decays the weights by
+        ``1 - lr weight_decay`` instead of adding ``weight_decay * theta`` to the gradient.
 
     Examples
     --------
@@ -108,6 +142,12 @@ class SimulationConfig:
     Traceback (most recent call last):
     ...
     ValueError: beta1 must be in [0, 1); got 1.0
+    >>> SimulationConfig(update="sgd", momentum=0.9, nesterov=True).decoupled_decay
+    False
+    >>> SimulationConfig(update="adamw", momentum=0.9)
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum applies to update='sgd' only; got momentum=0.9 with update='adamw'
     """
 
     lr: float | np.ndarray = 1e-3
@@ -125,7 +165,11 @@ class SimulationConfig:
     dtype: Literal["float64", "float32"] = "float64"
     record_steps: tuple[int, ...] | None = None
     update_window: int | None = None
-    update: Literal["adamw", "sign_sgdm"] = "adamw"
+    update: Literal["adamw", "sign_sgdm", "lion", "sgd", "adam_l2"] = "adamw"
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+    decoupled: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -154,17 +198,42 @@ class SimulationConfig:
         mean = self._real("grad_mean")
         if not math.isfinite(mean):
             raise ValueError(f"grad_mean must be a finite real number; got {mean!r}")
-        if self.grad_std == 0 and mean == 0 and (self.eps == 0 or self.update == "sign_sgdm"):
-            raise ValueError(
-                "grad_std and grad_mean are both 0: every gradient is 0"
-                + (" and eps = 0 gives u = 0/0" if self.update == "adamw" else "")
-                + "; give grad_std > 0 or grad_mean != 0"
-            )
-        if not isinstance(self.bias_correction, bool | np.bool_):
-            raise ValueError(f"bias_correction must be True or False; got {self.bias_correction!r}")
-        set_(self, "bias_correction", bool(self.bias_correction))
         if self.update not in UPDATE_RULES:
             raise ValueError(f"update must be one of {UPDATE_RULES}; got {self.update!r}")
+        # A sign of an all-zero momentum, and Adam's 0/0 with eps = 0, are meaningless; SGD's
+        # update is linear in the gradient and takes zero gradients (pure decay) as they are.
+        adam = self.update in ("adamw", "adam_l2")
+        meaningless = self.update in SIGN_RULES or (adam and self.eps == 0)
+        if self.grad_std == 0 and mean == 0 and meaningless:
+            raise ValueError(
+                "grad_std and grad_mean are both 0: every gradient is 0"
+                + (" and eps = 0 gives u = 0/0" if adam else "")
+                + "; give grad_std > 0 or grad_mean != 0"
+            )
+        for name in ("bias_correction", "nesterov", "decoupled"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ValueError(f"{name} must be True or False; got {value!r}")
+            set_(self, name, bool(value))
+        for name, high in (("momentum", 1.0), ("dampening", 1.0)):
+            value = self._real(name)
+            # momentum >= 1 never forgets a gradient (the buffer's variance grows without bound).
+            inside = value < high if name == "momentum" else value <= high
+            if not (value >= 0 and inside):
+                closing = ")" if name == "momentum" else "]"
+                raise ValueError(f"{name} must be in [0, {high:g}{closing}; got {value!r}")
+        if self.update != "sgd":
+            for name, default in SGD_OPTIONS.items():
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"{name} applies to update='sgd' only; got {name}={getattr(self, name)!r} "
+                        f"with update={self.update!r}"
+                    )
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(
+                "nesterov=True needs momentum > 0 and dampening = 0 (as torch.optim.SGD); got "
+                f"momentum={self.momentum!r}, dampening={self.dampening!r}"
+            )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}; got {self.dtype!r}")
         set_(self, "lr", _schedule("lr", self.lr, self.steps))
@@ -228,6 +297,13 @@ class SimulationConfig:
         if self.grad_std == 0:
             return math.inf
         return self.grad_mean**2 / self.grad_std**2
+
+    @property
+    def decoupled_decay(self) -> bool:
+        """Whether the weights decay by ``1 - lr_t weight_decay_t`` each step (else the decay
+        is L2, ``weight_decay * theta`` added to the gradient: coupled ``"sgd"``,
+        ``"adam_l2"``)."""
+        return self.update in DECOUPLED_RULES or (self.update == "sgd" and self.decoupled)
 
     @property
     def has_schedule(self) -> bool:

@@ -12,7 +12,8 @@ One place for what the numba engine (:mod:`.numba_engine`) and the sweep (:mod:`
   compiles to SIMD code (gathers from the tables); :func:`redo_rejections` finishes the rare
   lanes it rejects, and :func:`draw_normals` is the two together: the counter-based normals
   of :mod:`.random` for one block at one step (bit for bit :func:`.random.normals`);
-* :func:`adamw_step` (:func:`moments_step` then :func:`adamw_update`), :func:`sign_step` and
+* :func:`adamw_step` (:func:`moments_step` then :func:`adamw_update`), :func:`sign_step`,
+  :func:`lion_step`, :func:`sgd_step`, :func:`coupled_gradient`, :func:`descent_step` and
   :func:`weight_step` -- one coordinate's optimizer step, bit for bit the expressions of the
   NumPy reference (:mod:`.reference`).
 
@@ -86,11 +87,15 @@ __all__ = [
     "NJIT",
     "adamw_step",
     "adamw_update",
+    "coupled_gradient",
+    "descent_step",
     "draw_normals",
     "drop_stale_caches",
     "first_try",
+    "lion_step",
     "moments_step",
     "redo_rejections",
+    "sgd_step",
     "sign_step",
     "step_word",
     "weight_step",
@@ -256,3 +261,33 @@ def sign_step(g, m, betas):
 def weight_step(w, u, lr, weight_decay):
     """``theta - lr (u + weight_decay theta)``: decoupled weight decay in PyTorch's order."""
     return w - lr * (u + weight_decay * w)
+
+
+@numba.njit(inline="always")
+def lion_step(g, m, betas):
+    """One coordinate's Lion step: ``(m, u)`` with ``u = sign(beta1 m + (1 - beta1) g)`` (old
+    ``m``; 0 where that is 0), then ``m = beta2 m + (1 - beta2) g``."""
+    c = betas[0] * m + betas[1] * g
+    m = betas[2] * m + betas[3] * g
+    one = betas[4]
+    return m, (one if c > 0 else (-one if c < 0 else one - one))
+
+
+@numba.njit(inline="always")
+def coupled_gradient(g, w, weight_decay):
+    """``g + weight_decay theta``: L2 weight decay added to the gradient."""
+    return g + weight_decay * w
+
+
+@numba.njit(inline="always")
+def sgd_step(g, b, buffer_decay, gradient_gain, momentum, nesterov):
+    """PyTorch SGD's buffer ``b = a_t b + c_t g`` and direction (``g + momentum b`` with
+    Nesterov, else ``b``); the caller skips it where ``momentum == 0`` (direction ``g``)."""
+    b = buffer_decay * b + gradient_gain * g
+    return b, (g + momentum * b) if nesterov else b
+
+
+@numba.njit(inline="always")
+def descent_step(w, u, lr):
+    """``theta - lr u``: the step of the coupled rules (the decay is inside ``u``)."""
+    return w - lr * u

@@ -19,7 +19,17 @@ from .coefficients import step_coefficients
 from .config import SimulationConfig
 from .progress import progress_bar
 from .random import coordinate_keys, normals
-from .reference import Betas, adamw_step, sign_step, weight_step
+from .reference import (
+    Betas,
+    adamw_step,
+    coupled_gradient,
+    descent_step,
+    lion_step,
+    sgd_buffer_terms,
+    sgd_step,
+    sign_step,
+    weight_step,
+)
 from .result import SimulationResult
 
 __all__ = ["RANDOM_SOURCES", "run"]
@@ -72,14 +82,34 @@ def run(
     betas = Betas.of(config.beta1, config.beta2, dtype)
     eps = dtype.type(config.eps)
     mean, std = config.grad_mean, config.grad_std
-    sign = config.update == "sign_sgdm"
-    with progress_bar(config, progress, "numpy engine") as bar:
+    rule = config.update
+    buffer_decay, buffer_gain = sgd_buffer_terms(
+        config.momentum, config.dampening, config.steps, dtype
+    )
+    sgd_momentum = dtype.type(config.momentum)
+    decoupled = config.decoupled_decay
+    # An overflow (e.g. from an enormous grad_std) gives inf: SimulationResult.from_sums then
+    # raises OverflowError naming the step, so NumPy's warnings on the way would only repeat it.
+    with (
+        progress_bar(config, progress, "numpy engine") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
         for step in range(1, config.steps + 1):
             k = step - 1
             gradient = (mean + std * standard_normal(step)).astype(dtype, copy=False)
-            if sign:
+            lr, decay = dtype.type(coefficients.lr[k]), dtype.type(coefficients.weight_decay[k])
+            if not decoupled:
+                gradient = coupled_gradient(gradient, weights, decay)
+            if rule == "sign_sgdm":
                 momentum, update = sign_step(gradient, momentum, betas)
-            else:
+            elif rule == "lion":
+                momentum, update = lion_step(gradient, momentum, betas)
+            elif rule == "sgd":
+                momentum, update = sgd_step(
+                    gradient, momentum, buffer_decay[k], buffer_gain[k], sgd_momentum,
+                    config.nesterov,
+                )  # fmt: skip
+            else:  # adamw, adam_l2
                 momentum, second, update = adamw_step(
                     gradient,
                     momentum,
@@ -89,15 +119,18 @@ def run(
                     dtype.type(coefficients.inverse_bias2_sqrt[k]),
                     eps,
                 )
-            lr, decay = dtype.type(coefficients.lr[k]), dtype.type(coefficients.weight_decay[k])
-            weights = weight_step(weights, update, lr, decay)
+            if decoupled:
+                weights = weight_step(weights, update, lr, decay)
+            else:
+                weights = descent_step(weights, update, lr)
             if step >= window_start:
                 update_sq_sum += np.square(update, dtype=np.float64)
             if step in record:
                 recorded.append(_moments(weights))
             bar.update(1)
     elapsed = time.perf_counter() - start
-    update_sums = _sums(update_sq_sum / config.update_window)
+    with np.errstate(over="ignore", invalid="ignore"):
+        update_sums = _sums(update_sq_sum / config.update_window)
     info = {"random_source": random_source}
     return SimulationResult.from_sums(config, "numpy", recorded, update_sums, elapsed, info)
 

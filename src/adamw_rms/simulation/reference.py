@@ -11,7 +11,17 @@ The update, in PyTorch's order (``torch.optim.AdamW``)::
                                         both 1 without bias correction)
     theta = theta - lr (u + weight_decay theta)
 
-and for SignSGDM ``u = sign(m)``.
+and for SignSGDM ``u = sign(m)``. The other rules of :class:`.SimulationConfig`:
+
+* Lion (:func:`lion_step`): ``u = sign(beta1 m + (1 - beta1) g)``, then
+  ``m = beta2 m + (1 - beta2) g``; the weights as AdamW's (:func:`weight_step`).
+* SGD (:func:`coupled_gradient`, :func:`sgd_step`): ``b = a_t b + c_t g'`` with
+  ``(a_1, c_1) = (0, 1)`` (PyTorch's ``b_1 = g'_1``: exactly ``0 * 0 + 1 * g'``) and
+  ``(momentum, 1 - dampening)`` after; ``u = g' + momentum b`` (Nesterov), ``b``, or ``g'``
+  without momentum; coupled ``theta - lr u`` (:func:`descent_step`), decoupled
+  :func:`weight_step`.
+* Adam with L2: :func:`adamw_step` on ``g' = g + weight_decay theta``, then
+  :func:`descent_step`.
 """
 
 from __future__ import annotations
@@ -20,7 +30,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Betas", "adamw_step", "moments_step", "sign_step", "weight_step"]
+__all__ = [
+    "Betas",
+    "adamw_step",
+    "coupled_gradient",
+    "descent_step",
+    "lion_step",
+    "moments_step",
+    "sgd_buffer_terms",
+    "sgd_step",
+    "sign_step",
+    "weight_step",
+]
 
 
 class Betas(NamedTuple):
@@ -81,3 +102,56 @@ def weight_step(
 ) -> np.ndarray:
     """``theta - lr (u + weight_decay theta)``: decoupled weight decay in PyTorch's order."""
     return weights - lr * (update + weight_decay * weights)
+
+
+def lion_step(
+    gradient: np.ndarray, momentum: np.ndarray, betas: Betas
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lion's momentum after ``gradient`` and its update: ``(m, sign(c))`` with the
+    interpolation ``c = beta1 m + (1 - beta1) g`` taken with the old ``m``."""
+    interpolated = betas.beta1 * momentum + betas.one_minus_beta1 * gradient
+    momentum = betas.beta2 * momentum + betas.one_minus_beta2 * gradient
+    return momentum, np.sign(interpolated)
+
+
+def coupled_gradient(
+    gradient: np.ndarray, weights: np.ndarray, weight_decay: np.floating
+) -> np.ndarray:
+    """``g + weight_decay theta``: L2 weight decay added to the gradient (PyTorch's
+    ``grad.add(param, alpha=weight_decay)``)."""
+    return gradient + weight_decay * weights
+
+
+def sgd_buffer_terms(
+    momentum: float, dampening: float, steps: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the buffer's decay ``a_t`` and the gradient's gain ``c_t`` in the state's dtype:
+    ``(0, 1)`` at step 1 (PyTorch starts the buffer at the gradient), then
+    ``(momentum, 1 - dampening)``."""
+    one = dtype.type(1)
+    decay = np.full(steps, dtype.type(momentum), dtype=dtype)
+    gain = np.full(steps, one - dtype.type(dampening), dtype=dtype)
+    decay[0], gain[0] = 0, one
+    return decay, gain
+
+
+def sgd_step(
+    gradient: np.ndarray,
+    buffer: np.ndarray,
+    buffer_decay: np.floating,
+    gradient_gain: np.floating,
+    momentum: np.floating,
+    nesterov: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch SGD's momentum buffer after ``gradient`` (already coupled with the decay if it
+    is), and the direction: ``(b, g + momentum b)`` with Nesterov, ``(b, b)`` with momentum,
+    ``(b, g)`` without (``momentum == 0``: the buffer is not used)."""
+    if momentum == 0:
+        return buffer, gradient
+    buffer = buffer_decay * buffer + gradient_gain * gradient
+    return buffer, (gradient + momentum * buffer) if nesterov else buffer
+
+
+def descent_step(weights: np.ndarray, update: np.ndarray, lr: np.floating) -> np.ndarray:
+    """``theta - lr u``: the step of the coupled rules (the decay is inside ``u``)."""
+    return weights - lr * update

@@ -98,6 +98,19 @@ class SimulationResult:
         sum a²)`` of each coordinate's window-mean ``a`` of ``u²``.
         """
         weight_sums = np.asarray(weight_sums, dtype=np.float64)
+        finite = np.isfinite(weight_sums).all(axis=-1)
+        if not (finite.all() and np.isfinite(update_sums).all()):
+            # An overflow is reported, never returned as an RMS of inf or nan.
+            where = (
+                f"the sums of w² and w⁴ at step {config.record_steps[int(np.argmin(finite))]}"
+                if not finite.all()
+                else "the sums of the update's squares"
+            )
+            raise OverflowError(
+                f"the {engine} engine's run overflowed ({where} are not finite; "
+                f"update={config.update!r}, dtype={config.dtype}): lower lr or grad_std, or "
+                "use float64"
+            )
         weight_rms, weight_se = rms_with_se(weight_sums[:, 0], weight_sums[:, 1], config.n)
         update_rms, update_se = rms_with_se(update_sums[0], update_sums[1], config.n)
         return cls(

@@ -558,7 +558,8 @@ def sweep(
     update_window
         The update RMS averages the last ``update_window`` steps (default: the second half).
     update
-        ``"adamw"`` or ``"sign_sgdm"``.
+        ``"adamw"`` or ``"sign_sgdm"`` (the sweep covers these two; the other rules of
+        :class:`.SimulationConfig` run through :func:`.simulate`).
     seed
         The seed of the counter-based normals (coordinate ``i`` draws the same numbers as in
         any engine run with this seed).
@@ -575,7 +576,12 @@ def sweep(
     if not variants:
         raise ValueError("variants must name at least one weight trajectory")
     if update not in SWEEP_UPDATES:
-        raise ValueError(f"update must be one of {SWEEP_UPDATES}; got {update!r}")
+        raise ValueError(
+            f"update must be one of {SWEEP_UPDATES}; got {update!r} (the sweep shares one update "
+            "among trajectories, which coupled decay -- 'sgd', 'adam_l2' -- rules out, and its "
+            "control variate is built for AdamW's and the sign update: run 'lion', 'sgd' and "
+            "'adam_l2' through simulate())"
+        )
     for name, value in (("beta1", beta1), ("beta2", beta2)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1); got {value!r}")

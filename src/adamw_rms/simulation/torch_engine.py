@@ -10,8 +10,23 @@ The update RMS is measured from what the optimizer actually did:
 ``u_t = ((1 - lr_t weight_decay_t) theta_{t-1} - theta_t) / lr_t``.
 
 ``torch.optim.AdamW`` always applies Adam's bias correction, so ``bias_correction=False`` is
-refused rather than silently ignored. ``update="sign_sgdm"`` runs :class:`SignSGDMW`, a
-minimal ``torch.optim.Optimizer`` with the same decay convention.
+refused rather than silently ignored. The other update rules:
+
+* ``"sign_sgdm"``: :class:`SignSGDMW`, a minimal ``torch.optim.Optimizer`` with the same decay
+  convention;
+* ``"lion"``: :class:`.torch_lion.Lion` (torch has no Lion);
+* ``"sgd"``: the real ``torch.optim.SGD(momentum=, dampening=, nesterov=)``, with
+  ``weight_decay=`` (coupled, PyTorch's L2) or, with ``decoupled=True``, ``weight_decay=0`` and
+  the weights multiplied by ``1 - lr weight_decay`` before each ``step()`` (SGDW);
+* ``"adam_l2"``: the real ``torch.optim.Adam(weight_decay=...)`` (bias correction always on).
+
+For the coupled rules the measured update is ``(theta_{t-1} - theta_t) / lr_t`` (the L2 term
+included), as :class:`.SimulationConfig` defines it.
+
+``random_source="counter"`` draws ``theta_0`` and the gradients from the counter-based normals
+of :mod:`.random` (on the CPU, then moved to the device) instead of a ``torch.Generator``: the
+very numbers of the NumPy engine with ``random_source="counter"`` and of the numba engine, so
+that the real PyTorch optimizers can be compared with the reference to rounding.
 
 ``fused`` is passed to ``torch.optim.AdamW(..., fused=fused)``; the default ``None`` leaves the
 choice to PyTorch, so the path validated here is the one a training script gets by default. In
@@ -39,7 +54,9 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from .config import SimulationConfig
 from .progress import progress_bar
+from .random import coordinate_keys, normals
 from .result import SimulationResult
+from .torch_lion import Lion
 
 __all__ = ["SignSGDMW", "run"]
 
@@ -112,8 +129,8 @@ def _check_fused(fused: bool | None, update: str, device: torch.device, dtype: t
         raise ValueError(f"fused must be True, False or None; got {fused!r}")
     if update != "adamw":
         raise ValueError(
-            "fused applies to torch.optim.AdamW only; update='sign_sgdm' runs SignSGDMW, which "
-            "has no fused implementation (leave fused unset)"
+            f"fused applies to torch.optim.AdamW only; update={update!r} runs "
+            f"{OPTIMIZERS[update]} here, which this engine runs unfused (leave fused unset)"
         )
     if not fused:
         return
@@ -129,6 +146,39 @@ def _check_fused(fused: bool | None, update: str, device: torch.device, dtype: t
         ) from error
 
 
+#: The optimizer each update rule runs.
+OPTIMIZERS = {
+    "adamw": "torch.optim.AdamW",
+    "sign_sgdm": "SignSGDMW",
+    "lion": "Lion",
+    "sgd": "torch.optim.SGD",
+    "adam_l2": "torch.optim.Adam",
+}
+RANDOM_SOURCES = ("torch", "counter")
+
+
+def _optimizer(
+    config: SimulationConfig, param: torch.Tensor, lr: float, decay: float, fused: bool | None
+) -> torch.optim.Optimizer:
+    """The optimizer of ``config.update`` over ``param`` (for decoupled SGD the decay is left to
+    the caller: ``weight_decay=0`` here)."""
+    betas = (config.beta1, config.beta2)
+    if config.update == "adamw":
+        return torch.optim.AdamW(
+            [param], lr=lr, betas=betas, eps=config.eps, weight_decay=decay, fused=fused
+        )
+    if config.update == "adam_l2":
+        return torch.optim.Adam([param], lr=lr, betas=betas, eps=config.eps, weight_decay=decay)
+    if config.update == "sgd":
+        return torch.optim.SGD(
+            [param], lr=lr, momentum=config.momentum, dampening=config.dampening,
+            weight_decay=0.0 if config.decoupled else decay, nesterov=config.nesterov,
+        )  # fmt: skip
+    if config.update == "lion":
+        return Lion([param], lr=lr, betas=betas, weight_decay=decay)
+    return SignSGDMW([param], lr=lr, betas=betas, weight_decay=decay)
+
+
 def _sum_squares(tensor: torch.Tensor) -> tuple[float, float]:
     squares = tensor.to(torch.float64).square()
     return float(squares.sum()), float(squares.square().sum())
@@ -140,9 +190,11 @@ def run(
     device: str | None = None,
     scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
     fused: bool | None = None,
+    random_source: str = "torch",
     progress: bool | None = None,
 ) -> SimulationResult:
-    """Simulate ``config`` with ``torch.optim.AdamW`` (or :class:`SignSGDMW`).
+    """Simulate ``config`` with ``torch.optim.AdamW`` (or the optimizer of ``config.update``:
+    :class:`SignSGDMW`, :class:`.torch_lion.Lion`, ``torch.optim.SGD``, ``torch.optim.Adam``).
 
     Parameters
     ----------
@@ -155,43 +207,50 @@ def run(
     fused
         ``torch.optim.AdamW(fused=...)``: ``None`` (default) lets PyTorch choose, as in a
         training script that does not set it (the for-loop on the CPU, ``foreach`` on CUDA);
-        ``True`` the fused kernel, ``False`` the for-loop. AdamW only: refused with
-        ``update="sign_sgdm"``, and ``True`` is refused where PyTorch has no fused kernel for
-        the device and dtype.
+        ``True`` the fused kernel, ``False`` the for-loop. AdamW only: refused with the other
+        update rules, and ``True`` is refused where PyTorch has no fused kernel for the device
+        and dtype.
+    random_source
+        ``"torch"`` (default): a ``torch.Generator`` seeded with ``config.seed``, on the
+        device; ``"counter"``: the counter-based normals shared with the NumPy and numba
+        engines (drawn on the CPU), for comparisons to rounding.
     progress
         Show a progress bar over steps (tqdm); ``None``: on long runs in a terminal.
     """
-    if config.update == "adamw" and not config.bias_correction:
+    if config.update in ("adamw", "adam_l2") and not config.bias_correction:
         raise ValueError(
-            "bias_correction=False: torch.optim.AdamW always applies bias correction; "
-            "use engine='numpy' or engine='numba' for the uncorrected update"
+            f"bias_correction=False: {OPTIMIZERS[config.update]} always applies bias "
+            "correction; use engine='numpy' or engine='numba' for the uncorrected update"
         )
+    if random_source not in RANDOM_SOURCES:
+        raise ValueError(f"random_source must be one of {RANDOM_SOURCES}; got {random_source!r}")
     if scheduler is not None and np.ndim(config.lr) != 0:
         raise ValueError("scheduler: give config.lr as a number (the base rate), not a schedule")
     chosen = _device(device)
     dtype = {"float64": torch.float64, "float32": torch.float32}[config.dtype]
     _check_fused(fused, config.update, chosen, dtype)
-    generator = torch.Generator(device=chosen).manual_seed(config.seed)
     n = config.n
+    if random_source == "torch":
+        generator = torch.Generator(device=chosen).manual_seed(config.seed)
 
-    def standard_normal() -> torch.Tensor:
-        return torch.randn(n, generator=generator, device=chosen, dtype=dtype)
+        def standard_normal(step: int) -> torch.Tensor:
+            return torch.randn(n, generator=generator, device=chosen, dtype=dtype)
+    else:
+        keys = coordinate_keys(config.seed, np.arange(n))
+
+        def standard_normal(step: int) -> torch.Tensor:
+            # float64, rounded to dtype only once scaled, as the NumPy engine rounds them.
+            return torch.from_numpy(normals(keys, step)).to(device=chosen)
 
     lr_steps = config.lr_per_step()
     decay_steps = config.weight_decay_per_step()
     scheduled = np.ndim(config.lr) == 1 or np.ndim(config.weight_decay) == 1
     start = time.perf_counter()
-    param = torch.nn.Parameter(standard_normal() * config.init_rms)
-    betas = (config.beta1, config.beta2)
-    if config.update == "adamw":
-        optimizer: torch.optim.Optimizer = torch.optim.AdamW(
-            [param], lr=float(lr_steps[0]), betas=betas, eps=config.eps,
-            weight_decay=float(decay_steps[0]), fused=fused,
-        )  # fmt: skip
-    else:
-        optimizer = SignSGDMW(
-            [param], lr=float(lr_steps[0]), betas=betas, weight_decay=float(decay_steps[0])
-        )
+    param = torch.nn.Parameter((standard_normal(0) * config.init_rms).to(dtype))
+    optimizer = _optimizer(config, param, float(lr_steps[0]), float(decay_steps[0]), fused)
+    # SGDW: torch.optim.SGD has no decoupled decay; the engine applies it before each step.
+    own_decay = config.update == "sgd" and config.decoupled
+    decay_now = float(decay_steps[0])
     lr_scheduler = scheduler(optimizer) if scheduler is not None else None
     group = optimizer.param_groups[0]
     record = set(config.record_steps)
@@ -206,13 +265,20 @@ def run(
         for step in range(1, config.steps + 1):
             if scheduled:
                 group["lr"] = float(lr_steps[step - 1])
-                group["weight_decay"] = float(decay_steps[step - 1])
-            lr, decay = group["lr"], group["weight_decay"]
+                decay_now = float(decay_steps[step - 1])
+                if not own_decay:
+                    group["weight_decay"] = decay_now
+            lr = group["lr"]
+            # The decay the weights take outside the update (0 for the coupled rules).
+            decay = decay_now if config.decoupled_decay else 0.0
             used_lr[step - 1] = lr
-            param.grad = config.grad_mean + config.grad_std * standard_normal()
+            param.grad = (config.grad_mean + config.grad_std * standard_normal(step)).to(dtype)
             in_window = step >= window_start
             if in_window:
                 previous.copy_(param.detach())
+            if own_decay:
+                with torch.no_grad():
+                    param.mul_(1 - lr * decay)
             optimizer.step()
             if lr_scheduler is not None:
                 lr_scheduler.step()
@@ -233,6 +299,7 @@ def run(
         "torch": torch.__version__,
         "optimizer": type(optimizer).__name__,
     }
+    info["random_source"] = random_source
     if config.update == "adamw":
         info["fused"] = fused
         info["implementation"] = _implementation(param, fused)
