@@ -1,7 +1,9 @@
 """Measure every formula's accuracy against simulation (``adamw-rms accuracy``).
 
-Four studies, one module each -- :mod:`.grid` (AdamW on ``GRID``), :mod:`.eps`,
-:mod:`.sign` (SignSGDMW) and :mod:`.schedules` -- with the same three functions:
+Five studies, one module each -- :mod:`.grid` (AdamW on ``GRID``), :mod:`.eps`,
+:mod:`.sign` (SignSGDMW), :mod:`.schedules` and :mod:`.optimizers` (Lion, SGD with momentum,
+Adam with L2) -- with the same three functions (Muon's matrix study, :mod:`.muon`, runs the
+real ``torch.optim.Muon`` and is separate):
 
 * ``tasks(size)``: independent, picklable :class:`~.tasks.Task` objects (seeded per task);
 * ``run(task)``: the task's rows, a pure function of the task; which formulas a point measures
@@ -97,7 +99,8 @@ def measure(
     Parameters
     ----------
     study
-        One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"`` or ``"schedules"``.
+        One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"``, ``"schedules"`` or
+        ``"optimizers"``.
     size
         ``"full"`` (the committed grids) or ``"small"`` (the reduced pipeline check).
     estimator

@@ -28,6 +28,7 @@ __all__ = [
     "FULL",
     "GRID",
     "NO_DECAY_LR",
+    "OPTIMIZER_STUDY",
     "SCHEDULE_N",
     "SCHEDULE_PEAK",
     "SCHEDULE_RECORD",
@@ -92,6 +93,35 @@ SCHEDULE_STEPS = 10_000
 SCHEDULE_RECORD = (1000, 2500, 5000, 7500, 10_000)
 SCHEDULE_N = 2**15
 
+#: Lion, SGD with momentum and Adam with L2 (issue 17) against their own simulations: per run
+#: the optimizer, its options, lr, weight decay and gradient std; SNR 0 and ``snr`` for each;
+#: recorded at ``t_decay`` timescales. A timescale is ``1 / (lr * weight_decay)`` for the
+#: decoupled rules and SGD, and ``grad_std / (lr * weight_decay)`` for Adam with L2, whose decay
+#: is divided by ``sqrt(v) ~ grad_std``. Lion and SGD's formulas are exact, so one decay per step
+#: suffices; Adam with L2's mean field is measured where ``lr * weight_decay / grad_std`` is
+#: small (1e-3) and moderate (1e-2), at two gradient scales and beta2 = 0.95 and 0.999.
+OPTIMIZER_STUDY: dict[str, Any] = {
+    "snr": (0.0, 1.0),
+    "t_decay": (0.3, 1.0, 3.0, 10.0),
+    "n": 2**17,
+    "runs": (
+        ("lion", {"beta1": 0.9, "beta2": 0.99}, 1e-3, 1.0, 1.0),
+        ("lion", {"beta1": 0.95, "beta2": 0.98}, 1e-3, 1.0, 1.0),
+        ("lion", {"beta1": 0.0, "beta2": 0.99}, 1e-3, 1.0, 1.0),
+        ("sgd", {}, 1e-2, 0.1, 1.0),
+        ("sgd", {"momentum": 0.9}, 1e-2, 0.1, 1.0),
+        ("sgd", {"momentum": 0.9, "nesterov": True}, 1e-2, 0.1, 1.0),
+        ("sgd", {"momentum": 0.9, "dampening": 0.9}, 1e-2, 0.1, 1.0),
+        ("sgd", {"momentum": 0.9, "decoupled": True}, 1e-2, 0.1, 1.0),
+        ("sgd", {"momentum": 0.9, "nesterov": True, "decoupled": True}, 1e-2, 0.1, 1.0),
+        ("adam_l2", {"beta1": 0.9, "beta2": 0.999}, 1e-2, 0.1, 1.0),
+        ("adam_l2", {"beta1": 0.9, "beta2": 0.95}, 1e-2, 0.1, 1.0),
+        ("adam_l2", {"beta1": 0.9, "beta2": 0.999}, 1e-3, 1e-3, 1e-3),
+        ("adam_l2", {"beta1": 0.9, "beta2": 0.999}, 1e-3, 1e-2, 1e-3),
+        ("adam_l2", {"beta1": 0.9, "beta2": 0.95}, 1e-3, 1e-2, 1e-3),
+    ),
+}
+
 SIZES = ("full", "small")
 
 
@@ -120,6 +150,7 @@ class Settings:
     schedule_steps: int
     schedule_record: tuple[int, ...]
     schedule_n: int
+    optimizer_study: dict[str, Any]
 
 
 FULL = Settings(
@@ -137,6 +168,7 @@ FULL = Settings(
     schedule_steps=SCHEDULE_STEPS,
     schedule_record=SCHEDULE_RECORD,
     schedule_n=SCHEDULE_N,
+    optimizer_study=OPTIMIZER_STUDY,
 )
 
 # Every axis keeps two values where the full grid has more (so each report table still has
@@ -177,6 +209,16 @@ SMALL = Settings(
     schedule_steps=1000,
     schedule_record=(100, 250, 500, 750, 1000),
     schedule_n=1024,
+    optimizer_study={
+        "snr": (0.0, 1.0),
+        "t_decay": (1.0, 3.0),
+        "n": 2048,
+        "runs": (
+            ("lion", {"beta1": 0.9, "beta2": 0.99}, 1e-2, 1.0, 1.0),
+            ("sgd", {"momentum": 0.9, "nesterov": True}, 1e-1, 0.1, 1.0),
+            ("adam_l2", {"beta1": 0.9, "beta2": 0.95}, 1e-3, 1e-1, 1e-2),
+        ),
+    },
 )
 
 

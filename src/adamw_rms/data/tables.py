@@ -21,11 +21,13 @@ __all__ = [
     "COLUMNS",
     "EPS_COLUMNS",
     "FILES",
+    "OPTIMIZER_COLUMNS",
     "SCHEDULE_COLUMNS",
     "accuracy_table",
     "eps_table",
     "point_row",
     "read_csv",
+    "read_optimizer_csv",
     "read_schedule_csv",
     "schedule_table",
     "write_csv",
@@ -43,12 +45,18 @@ EPS_COLUMNS = ("eps", "grad_std", "eps_over_sigma", *COLUMNS)
 #: ``accuracy_schedules.csv``.
 SCHEDULE_COLUMNS = ("schedule", "method", "step", "n", "predicted", "simulated", "se", "rel_se",
                     "rel_error", "z")  # fmt: skip
+#: ``accuracy_optimizers.csv``: Lion, SGD with momentum, Adam with L2.
+OPTIMIZER_COLUMNS = (
+    "optimizer", "setting", "formula", "snr", "grad_std", "lr", "weight_decay", "t_decay",
+    "step", "n", "predicted", "simulated", "se", "rel_se", "rel_error", "z",
+)  # fmt: skip
 #: Study -> the file its rows are written to (the same names in any output folder).
 FILES = {
     "grid": "accuracy.csv",
     "eps": "accuracy_eps.csv",
     "sign": "accuracy_sign.csv",
     "schedules": "accuracy_schedules.csv",
+    "optimizers": "accuracy_optimizers.csv",
 }
 #: The files whose points give the measured accuracy bands (:mod:`adamw_rms.comparison`).
 ACCURACY_FILES = (FILES["grid"], FILES["sign"])
@@ -100,6 +108,16 @@ def read_schedule_csv(path: Path) -> list[dict[str, Any]]:
     with Path(path).open(encoding="utf-8") as stream:
         for raw in csv.DictReader(stream):
             rows.append({k: v if k in ("schedule", "method") else float(v) for k, v in raw.items()})
+    return rows
+
+
+def read_optimizer_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``accuracy_optimizers.csv``, numbers as floats."""
+    text_columns = ("optimizer", "setting", "formula")
+    rows = []
+    with Path(path).open(encoding="utf-8") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append({k: v if k in text_columns else float(v) for k, v in raw.items()})
     return rows
 
 
