@@ -41,14 +41,17 @@ __all__ = [
     "PREDICATES",
     "Formula",
     "Predicate",
+    "adam_l2_update",
     "adamw_update",
     "constant_schedule",
     "formula",
+    "lion_update",
     "requires_decay",
     "requires_mean",
     "requires_no_decay",
     "requires_zero_mean",
     "scheduled",
+    "sgd_update",
     "sign_update",
 ]
 
@@ -79,12 +82,15 @@ scheduled = Predicate(
     lambda c: c.has_schedule,
     "a part-2 formula (constant lr and weight decay: use the part-1 formulas)",
 )
-adamw_update = Predicate(
-    "adamw_update", lambda c: c.update == "adamw", "an AdamW formula (update = sign_sgdm)"
-)
-sign_update = Predicate(
-    "sign_update", lambda c: c.update == "sign_sgdm", "a SignSGDMW formula (update = adamw)"
-)
+def _rule(update: str, title: str) -> Predicate:
+    return Predicate(f"{update}_update", lambda c: c.update == update, f"a {title} formula")
+
+
+adamw_update = _rule("adamw", "AdamW")
+sign_update = Predicate("sign_update", lambda c: c.update == "sign_sgdm", "a SignSGDMW formula")
+lion_update = _rule("lion", "Lion")
+sgd_update = _rule("sgd", "SGD")
+adam_l2_update = _rule("adam_l2", "Adam-with-L2")
 requires_zero_mean = Predicate(
     "requires_zero_mean", lambda c: c.grad_mean == 0, "needs grad_mean = 0"
 )
@@ -102,6 +108,15 @@ requires_no_decay = Predicate(
     "needs weight_decay = 0",
 )
 
+#: The update rule each rule predicate stands for.
+_RULES = {
+    adamw_update: "adamw",
+    sign_update: "sign_sgdm",
+    lion_update: "lion",
+    sgd_update: "sgd",
+    adam_l2_update: "adam_l2",
+}
+
 #: Every predicate by name.
 PREDICATES: dict[str, Predicate] = {
     p.name: p
@@ -110,6 +125,9 @@ PREDICATES: dict[str, Predicate] = {
         scheduled,
         adamw_update,
         sign_update,
+        lion_update,
+        sgd_update,
+        adam_l2_update,
         requires_zero_mean,
         requires_mean,
         requires_decay,
@@ -138,8 +156,11 @@ class Formula:
 
     @property
     def update(self) -> str:
-        """The update rule the formula describes: ``"sign_sgdm"`` or ``"adamw"``."""
-        return "sign_sgdm" if sign_update in self.requires else "adamw"
+        """The update rule the formula describes (``SimulationConfig.update``)."""
+        for predicate in self.requires:
+            if predicate in _RULES:
+                return _RULES[predicate]
+        return "adamw"
 
     def applies(self, config: SimulationConfig) -> str | None:
         """``None`` where the formula applies to ``config``, else the first reason it does not."""
