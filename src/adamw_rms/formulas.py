@@ -83,7 +83,8 @@ scheduled = Predicate(
     "a part-2 formula (constant lr and weight decay: use the part-1 formulas)",
 )
 def _rule(update: str, title: str) -> Predicate:
-    return Predicate(f"{update}_update", lambda c: c.update == update, f"a {title} formula")
+    article = "an" if title[0] in "AEIOU" else "a"
+    return Predicate(f"{update}_update", lambda c: c.update == update, f"{article} {title} formula")
 
 
 adamw_update = _rule("adamw", "AdamW")
