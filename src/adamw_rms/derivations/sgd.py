@@ -196,7 +196,7 @@ def _recursion(recorder: StepRecorder, rule_buffer: Step, rule_weight: Step) -> 
     a00, a01, b0 = _coefficients(weight_now)
     a10, a11, b1 = _coefficients(buffer_now)
     weight_step = add(
-        id="weight_recursion",
+        id="theta_linear",
         title="The weight, linear in the previous state",
         lhs=theta[t],
         rhs=a00 * theta[t - 1] + a01 * b[t - 1] + b0 * g[t],
@@ -210,7 +210,7 @@ def _recursion(recorder: StepRecorder, rule_buffer: Step, rule_weight: Step) -> 
         checks=_literal_checks((2, 3, 4), "PyTorch's rule run literally"),
     )
     buffer_step = add(
-        id="buffer_recursion",
+        id="buf_linear",
         title="The buffer, linear in the previous state",
         lhs=b[t],
         rhs=a10 * theta[t - 1] + a11 * b[t - 1] + b1 * g[t],
@@ -305,12 +305,12 @@ def _moments(recorder: StepRecorder, weight_step: Step, buffer_step: Step) -> tu
                 rhs=_collected(expect_linear(inside, _PREVIOUS, g[t])),
                 kind=Kind.IDENTITY,
                 justification=(
-                    "[[weight_recursion]] and [[buffer_recursion]] substituted; $\\boldsymbol{g}"
+                    "[[theta_linear]] and [[buf_linear]] substituted; $\\boldsymbol{g}"
                     "_t$ is independent of the state at $t - 1$, so each term factorises into a "
                     "Gaussian moment of $\\boldsymbol{g}_t$ and a moment of the state ($t \\ge 2$)."
                 ),
                 assumptions=(IID_IN_TIME,),
-                uses=("weight_recursion", "buffer_recursion"),
+                uses=("theta_linear", "buf_linear"),
                 checks=_literal_checks((2, 3, 4), "exact Gaussian moments of the literal rule"),
             )
         )
@@ -436,8 +436,8 @@ def _equilibrium(recorder: StepRecorder, recursions: tuple[Step, ...]) -> dict[s
             justification=(
                 f"The fixed point of the five moment recursions at $c = {fixed[c]}$, "
                 f"$\\nu = {fixed[nu]}$: a linear solve (for the covariance, the discrete "
-                "Lyapunov equation $P = APA^\\top + \\sigma^2 BB^\\top$ of [[weight_recursion]] "
-                "and [[buffer_recursion]]), written as the squared mean plus the variance. The "
+                "Lyapunov equation $P = APA^\\top + \\sigma^2 BB^\\top$ of [[theta_linear]] "
+                "and [[buf_linear]]), written as the squared mean plus the variance. The "
                 "recursions converge to it whenever the spectral radius of $A$ is below 1; the "
                 "start $\\rho_0$ is forgotten."
             ),
@@ -602,8 +602,7 @@ def build() -> Derivation:
             author="Atli Kosson, Bettina Messmer, Martin Jaggi",
             title="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural "
             "Networks",
-            title_en="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural "
-            "Networks (ICML 2024)",
+            title_en="ICML 2024; its SGDM formula is compared here, not followed",
             date="2024",
             url="https://arxiv.org/abs/2305.17212",
         ),

@@ -43,6 +43,7 @@ from .adamw import (
     weight_rms_quick,
 )
 from .schedules import schedule_weight_rms, weight_rms_trajectory
+from .sgd import sgd_weight_rms
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
 
@@ -50,6 +51,7 @@ __all__ = [
     "equilibrium_weight_rms",
     "lambdify_result",
     "schedule_weight_rms",
+    "sgd_weight_rms",
     "sign_sgdm_weight_rms",
     "solve_schedule_weight_decay",
     "solve_weight_decay",
