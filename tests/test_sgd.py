@@ -18,7 +18,7 @@ import pytest
 from adamw_rms import sgd_weight_rms
 from adamw_rms.estimators import sgd_weight_rms as exported
 
-# --- brute force: PyTorch's rule on linear forms -------------------------------------------------
+# --- brute force: PyTorch's rule on linear forms --------------------------------------------------
 
 
 def _literal(steps, lr, wd, momentum, dampening, nesterov, decoupled):
@@ -67,8 +67,16 @@ SETTINGS = [
     (F(1, 20), F(3, 2), F(9, 10), F(1, 10), False, False),
     (F(2, 5), F(1, 4), F(1, 2), F(1), False, True),  # full dampening
 ]
-IDS = ["coupled", "coupled-nesterov", "decoupled", "decoupled-nesterov", "no-momentum",
-       "no-momentum-decoupled", "heavy-momentum", "full-dampening"]
+IDS = [
+    "coupled",
+    "coupled-nesterov",
+    "decoupled",
+    "decoupled-nesterov",
+    "no-momentum",
+    "no-momentum-decoupled",
+    "heavy-momentum",
+    "full-dampening",
+]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=IDS)
@@ -78,9 +86,16 @@ def test_exact_against_brute_force_moments(setting, snr, sigma, init):
     mu = sigma / 2 if snr else F(0)  # sqrt(1/4) * sigma
     steps = np.arange(0, 7)
     got = sgd_weight_rms(
-        float(lr), float(wd), momentum=float(momentum), dampening=float(dampening),
-        nesterov=nesterov, decoupled=decoupled, steps=steps, snr=float(snr),
-        grad_std=float(sigma), init_rms=float(init),
+        float(lr),
+        float(wd),
+        momentum=float(momentum),
+        dampening=float(dampening),
+        nesterov=nesterov,
+        decoupled=decoupled,
+        steps=steps,
+        snr=float(snr),
+        grad_std=float(sigma),
+        init_rms=float(init),
     )
     for t, value in zip(steps, got, strict=True):
         exact = _brute_mean_square(
@@ -99,17 +114,26 @@ def test_mpmath_backend_is_exact_to_its_precision(nesterov, decoupled):
     with mpmath.workdps(40):
         for t in (1, 2, 5):
             got = sgd_weight_rms(
-                float(lr), float(wd), momentum=float(momentum), dampening=float(dampening),
-                nesterov=nesterov, decoupled=decoupled, steps=t, snr=0.25, grad_std=1.5,
-                init_rms=0.5, backend="mpmath",
+                float(lr),
+                float(wd),
+                momentum=float(momentum),
+                dampening=float(dampening),
+                nesterov=nesterov,
+                decoupled=decoupled,
+                steps=t,
+                snr=0.25,
+                grad_std=1.5,
+                init_rms=0.5,
+                backend="mpmath",
             )
-            exact = _brute_mean_square(t, lr, wd, momentum, dampening, nesterov, decoupled, mu,
-                                       sigma, init**2)
+            exact = _brute_mean_square(
+                t, lr, wd, momentum, dampening, nesterov, decoupled, mu, sigma, init**2
+            )
             reference = mpmath.sqrt(mpmath.mpf(exact.numerator) / exact.denominator)
             assert abs(got / reference - 1) < mpmath.mpf(10) ** -30
 
 
-# --- equilibrium: an independent Lyapunov solve, and the long run ------------------------------
+# --- equilibrium: an independent Lyapunov solve, and the long run ---------------------------------
 
 
 def _linear_step(lr, wd, momentum, dampening, nesterov, decoupled):
@@ -139,7 +163,10 @@ def _lyapunov(lr, wd, momentum, dampening, nesterov, decoupled, mu, sigma):
 EQUILIBRIUM_CASES = [
     (lr, wd, momentum, dampening, nesterov, decoupled)
     for lr, wd, momentum, dampening in (
-        (0.1, 1e-3, 0.9, 0.0), (0.3, 0.5, 0.6, 0.25), (1.0, 1.5, 0.0, 0.0), (0.05, 0.2, 0.99, 0.5)
+        (0.1, 1e-3, 0.9, 0.0),
+        (0.3, 0.5, 0.6, 0.25),
+        (1.0, 1.5, 0.0, 0.0),
+        (0.05, 0.2, 0.99, 0.5),
     )
     for nesterov in (False, True)
     for decoupled in (False, True)
@@ -149,13 +176,30 @@ EQUILIBRIUM_CASES = [
 
 
 @pytest.mark.parametrize("lr, wd, momentum, dampening, nesterov, decoupled", EQUILIBRIUM_CASES)
-def test_equilibrium_against_lyapunov_and_long_run(lr, wd, momentum, dampening, nesterov,
-                                                   decoupled):
-    kwargs = dict(momentum=momentum, dampening=dampening, nesterov=nesterov, decoupled=decoupled,
-                  snr=0.3, grad_std=2.0)
+def test_equilibrium_against_lyapunov_and_long_run(
+    lr, wd, momentum, dampening, nesterov, decoupled
+):
+    kwargs = dict(
+        momentum=momentum,
+        dampening=dampening,
+        nesterov=nesterov,
+        decoupled=decoupled,
+        snr=0.3,
+        grad_std=2.0,
+    )
     equilibrium = sgd_weight_rms(lr, wd, **kwargs)
-    reference = math.sqrt(_lyapunov(lr, wd, momentum, dampening if momentum else 0.0, nesterov,
-                                    decoupled, math.sqrt(0.3) * 2.0, 2.0))
+    reference = math.sqrt(
+        _lyapunov(
+            lr,
+            wd,
+            momentum,
+            dampening if momentum else 0.0,
+            nesterov,
+            decoupled,
+            math.sqrt(0.3) * 2.0,
+            2.0,
+        )
+    )
     assert equilibrium == pytest.approx(reference, rel=1e-10)
     assert sgd_weight_rms(lr, wd, steps=10**9, **kwargs) == pytest.approx(equilibrium, rel=1e-9)
     mp = sgd_weight_rms(lr, wd, backend="mpmath", **kwargs)
@@ -178,16 +222,23 @@ def test_req_is_the_small_decay_limit_and_its_error_is_pinned():
         assert error == pytest.approx(pinned, rel=0.03)
 
 
-@pytest.mark.parametrize("bad", [
-    {"steps": 100}, {"snr": 0.1}, {"dampening": 0.1}, {"nesterov": True}, {"decoupled": True},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"steps": 100},
+        {"snr": 0.1},
+        {"dampening": 0.1},
+        {"nesterov": True},
+        {"decoupled": True},
+    ],
+)
 def test_req_refuses_what_its_model_does_not_cover(bad):
     kwargs = {"momentum": 0.9, **bad}
     with pytest.raises(ValueError, match="formula='req'"):
         sgd_weight_rms(0.1, 1e-3, formula="req", **kwargs)
 
 
-# --- scale, Defazio's ratio ------------------------------------------------------------------------
+# --- scale, Defazio's ratio -----------------------------------------------------------------------
 
 
 def test_rms_is_proportional_to_the_gradient_scale():
@@ -207,7 +258,7 @@ def test_defazio_ratio_exact_without_momentum_and_first_order_with_it():
         assert ratio == pytest.approx(first_order, rel=1e-5)
 
 
-# --- against simulation ----------------------------------------------------------------------------
+# --- against simulation ---------------------------------------------------------------------------
 
 
 def _check_simulated(theta, predicted):
@@ -217,11 +268,14 @@ def _check_simulated(theta, predicted):
     assert abs(predicted - measured) <= 0.005 * measured + 2 * se, (predicted, measured, se)
 
 
-@pytest.mark.parametrize("options", [
-    dict(momentum=0.9, dampening=0.1, snr=0.5),
-    dict(momentum=0.8, nesterov=True, snr=0.0),
-    dict(momentum=0.0, snr=1.0),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(momentum=0.9, dampening=0.1, snr=0.5),
+        dict(momentum=0.8, nesterov=True, snr=0.0),
+        dict(momentum=0.0, snr=1.0),
+    ],
+)
 def test_coupled_against_torch_sgd(options):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
@@ -234,15 +288,17 @@ def test_coupled_against_torch_sgd(options):
     for _ in range(steps):
         param.grad = mean + std * torch.randn(n, dtype=torch.float64)
         optimizer.step()
-    predicted = sgd_weight_rms(lr, wd, steps=steps, snr=snr, grad_std=std, init_rms=init,
-                               **options)
+    predicted = sgd_weight_rms(lr, wd, steps=steps, snr=snr, grad_std=std, init_rms=init, **options)
     _check_simulated(param.detach().numpy(), predicted)
 
 
-@pytest.mark.parametrize("options", [
-    dict(momentum=0.9, dampening=0.2, snr=0.5),
-    dict(momentum=0.7, nesterov=True, snr=0.2),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(momentum=0.9, dampening=0.2, snr=0.5),
+        dict(momentum=0.7, nesterov=True, snr=0.2),
+    ],
+)
 def test_decoupled_against_a_hand_loop(options):
     rng = np.random.default_rng(17)
     n, steps, lr, wd, std, init = 20_000, 300, 0.05, 0.4, 1.5, 0.5
@@ -255,8 +311,9 @@ def test_decoupled_against_a_hand_loop(options):
         g = math.sqrt(snr) * std + std * rng.standard_normal(n)
         buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
         theta -= lr * (g + momentum * buf if nesterov else buf)
-    predicted = sgd_weight_rms(lr, wd, steps=steps, snr=snr, grad_std=std, init_rms=init,
-                               decoupled=True, **options)
+    predicted = sgd_weight_rms(
+        lr, wd, steps=steps, snr=snr, grad_std=std, init_rms=init, decoupled=True, **options
+    )
     _check_simulated(theta, predicted)
 
 
@@ -271,27 +328,37 @@ def test_exported_at_both_levels_and_scalars_give_floats():
     assert shaped.shape == (2, 2)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"nesterov": "yes"}, TypeError, "nesterov"),
-    ({"decoupled": 1}, TypeError, "decoupled"),
-    ({"momentum": 1.0}, ValueError, "momentum"),
-    ({"momentum": -0.1}, ValueError, "momentum"),
-    ({"dampening": 1.5}, ValueError, "dampening"),
-    ({"nesterov": True}, ValueError, "momentum"),
-    ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ValueError, "dampening"),
-    ({"decoupled": True, "lr": 2.0, "weight_decay": 0.5}, ValueError, "lr \\* weight_decay"),
-    ({"lr": 10.0, "weight_decay": 1.0}, ValueError, "spectral radius.*2 \\* \\(1 \\+ momentum\\)"),
-    ({"lr": 1.0, "weight_decay": 1.5, "momentum": 0.5, "nesterov": True}, ValueError,
-     "1 \\+ 2 \\* momentum"),
-    ({"momentum": 0.5, "dampening": 1.0}, ValueError, "dampening = 1"),
-    ({"steps": 2.5}, ValueError, "steps"),
-    ({"grad_std": 0.0}, ValueError, "grad_std"),
-    ({"snr": -1.0}, ValueError, "snr"),
-    ({"init_rms": float("nan")}, ValueError, "init_rms"),
-    ({"lr": "0.1"}, TypeError, "lr"),
-    ({"formula": "mean_field"}, ValueError, "formula"),
-    ({"backend": "torch"}, ValueError, "backend"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"nesterov": "yes"}, TypeError, "nesterov"),
+        ({"decoupled": 1}, TypeError, "decoupled"),
+        ({"momentum": 1.0}, ValueError, "momentum"),
+        ({"momentum": -0.1}, ValueError, "momentum"),
+        ({"dampening": 1.5}, ValueError, "dampening"),
+        ({"nesterov": True}, ValueError, "momentum"),
+        ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ValueError, "dampening"),
+        ({"decoupled": True, "lr": 2.0, "weight_decay": 0.5}, ValueError, "lr \\* weight_decay"),
+        (
+            {"lr": 10.0, "weight_decay": 1.0},
+            ValueError,
+            "spectral radius.*2 \\* \\(1 \\+ momentum\\)",
+        ),
+        (
+            {"lr": 1.0, "weight_decay": 1.5, "momentum": 0.5, "nesterov": True},
+            ValueError,
+            "1 \\+ 2 \\* momentum",
+        ),
+        ({"momentum": 0.5, "dampening": 1.0}, ValueError, "dampening = 1"),
+        ({"steps": 2.5}, ValueError, "steps"),
+        ({"grad_std": 0.0}, ValueError, "grad_std"),
+        ({"snr": -1.0}, ValueError, "snr"),
+        ({"init_rms": float("nan")}, ValueError, "init_rms"),
+        ({"lr": "0.1"}, TypeError, "lr"),
+        ({"formula": "mean_field"}, ValueError, "formula"),
+        ({"backend": "torch"}, ValueError, "backend"),
+    ],
+)
 def test_bad_input_is_refused_by_name(kwargs, error, match):
     arguments = {"lr": 0.1, "weight_decay": 0.01, **kwargs}
     with pytest.raises(error, match=match):

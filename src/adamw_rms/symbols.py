@@ -295,6 +295,7 @@ class TaylorCoefficient(sp.Function):
         body = r"f_{%s}\left(%s\right)" % (n, value)
         return body if exp is None else r"%s^{%s}" % (body, exp)
 
+
 # --- SGD with momentum (derivation sgd): PyTorch's buffer, dampening and two switches ---------
 _buf = sp.Symbol("buf_vec")
 buf = sp.IndexedBase(_buf)  # PyTorch's momentum_buffer

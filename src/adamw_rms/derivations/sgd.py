@@ -58,8 +58,7 @@ VARIANTS = {
 
 INDEPENDENT_INIT = Assumption(
     "independent_init",
-    "the initial weights are independent of the gradients, with mean 0 and mean square "
-    "$\\rho_0$",
+    "the initial weights are independent of the gradients, with mean 0 and mean square $\\rho_0$",
     r"\mathbb{E}[\boldsymbol{\theta}_0] = 0,\ \mathbb{E}[\boldsymbol{\theta}_0^2] = \rho_0",
 )
 
@@ -140,7 +139,7 @@ def _literal_checks(steps: tuple[int, ...], method: str) -> tuple:
     )
 
 
-# --- the rule ------------------------------------------------------------------------------------
+# --- the rule -------------------------------------------------------------------------------------
 
 _gradient_used = g[t] + c * lam * theta[t - 1]
 _buffer_rule = beta * b[t - 1] + (1 - tau) * _gradient_used
@@ -180,7 +179,7 @@ def _rule(recorder: StepRecorder) -> None:
     )
 
 
-# --- the linear recursion --------------------------------------------------------------------------
+# --- the linear recursion -------------------------------------------------------------------------
 
 
 def _coefficients(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -246,7 +245,7 @@ def _recursion(recorder: StepRecorder, rule_buffer: Step, rule_weight: Step) -> 
     return weight_step, buffer_step
 
 
-# --- exact moments ---------------------------------------------------------------------------------
+# --- exact moments --------------------------------------------------------------------------------
 
 _PREVIOUS = (theta[t - 1], b[t - 1])
 
@@ -347,7 +346,7 @@ def _first_moments(recorder: StepRecorder) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-# --- equilibrium -----------------------------------------------------------------------------------
+# --- equilibrium ----------------------------------------------------------------------------------
 
 
 def variant_point(name: str) -> dict:
@@ -380,7 +379,9 @@ def iterated_moments(recursions: tuple[Step, ...], name: str, point: dict, steps
     functions = [
         sp.lambdify(
             dummies,
-            step.rhs.xreplace(fixed).xreplace(point).xreplace(dict(zip(previous, dummies))),
+            step.rhs.xreplace(fixed)
+            .xreplace(point)
+            .xreplace(dict(zip(previous, dummies, strict=True))),
         )
         for step in recursions
     ]
@@ -392,10 +393,22 @@ def iterated_moments(recursions: tuple[Step, ...], name: str, point: dict, steps
 
 # Points for the fixed point: a gradient mean and dampening, then mu = 0 with strong momentum.
 _FIXED_POINT_POINTS = (
-    {eta: sp.Rational(1, 5), lam: sp.Rational(1, 2), beta: sp.Rational(1, 2), mu: sp.Rational(1, 3),
-     sigma: sp.Integer(1), tau: sp.Rational(1, 10)},
-    {eta: sp.Rational(1, 2), lam: sp.Rational(1, 5), beta: sp.Rational(9, 10), mu: sp.Integer(0),
-     sigma: sp.Rational(3, 2), tau: sp.Integer(0)},
+    {
+        eta: sp.Rational(1, 5),
+        lam: sp.Rational(1, 2),
+        beta: sp.Rational(1, 2),
+        mu: sp.Rational(1, 3),
+        sigma: sp.Integer(1),
+        tau: sp.Rational(1, 10),
+    },
+    {
+        eta: sp.Rational(1, 2),
+        lam: sp.Rational(1, 5),
+        beta: sp.Rational(9, 10),
+        mu: sp.Integer(0),
+        sigma: sp.Rational(3, 2),
+        tau: sp.Integer(0),
+    },
 )
 _ITERATIONS = 4000
 
@@ -463,7 +476,7 @@ def ids_of(steps: tuple[Step, ...]) -> tuple[str, ...]:
     return tuple(s.id for s in steps)
 
 
-# --- small decay, and REQ ------------------------------------------------------------------------
+# --- small decay, and REQ -------------------------------------------------------------------------
 
 REQ_SQ = sp.Symbol(r"\theta_{\mathrm{REQ}}^2", positive=True)
 ETA_R = sp.Symbol(r"\eta_r", positive=True)
@@ -484,11 +497,19 @@ def _small_decay(recorder: StepRecorder, equilibrium: dict[str, Step]) -> None:
         leading = sp.factor(limit(exact * lam / eta, eta, 0) * eta / lam)
         walk = ("1/100", "1/1000", "1/10000")
         points = tuple(
-            {lam: sp.Rational(q) / sp.Rational(1, 10), eta: sp.Rational(1, 10), beta: beta_v,
-             tau: tau_v, sigma: sp.Integer(1), mu: sp.Integer(0)}
+            {
+                lam: sp.Rational(q) / sp.Rational(1, 10),
+                eta: sp.Rational(1, 10),
+                beta: beta_v,
+                tau: tau_v,
+                sigma: sp.Integer(1),
+                mu: sp.Integer(0),
+            }
             for q in walk
-            for beta_v, tau_v in ((sp.Rational(9, 10), sp.Integer(0)),
-                                  (sp.Rational(1, 2), sp.Rational(1, 5)))
+            for beta_v, tau_v in (
+                (sp.Rational(9, 10), sp.Integer(0)),
+                (sp.Rational(1, 2), sp.Rational(1, 5)),
+            )
         )
         add(
             id=f"small_decay_{name}",
@@ -568,6 +589,7 @@ SCOPE = (
     "exact: no mean field and no large-$t$ step; the equilibrium exists when the spectral "
     "radius of the recursion's matrix is below 1",
 )
+
 
 def build() -> Derivation:
     from ..steps import Source

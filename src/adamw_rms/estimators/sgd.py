@@ -291,15 +291,33 @@ def sgd_weight_rms(
     if not np.all(np.isfinite(mean_a)):
         raise ValueError("sqrt(snr) * grad_std must be finite; got an overflow")
     if formula == "req":
-        return _req(lr_a, decay_a, momentum_a, dampening_a, nesterov_b, decoupled_b, steps_a,
-                    snr_a, std_a, backend, (lr, weight_decay, momentum, grad_std))
+        return _req(
+            lr_a,
+            decay_a,
+            momentum_a,
+            dampening_a,
+            nesterov_b,
+            decoupled_b,
+            steps_a,
+            snr_a,
+            std_a,
+            backend,
+            (lr, weight_decay, momentum, grad_std),
+        )
     # Without momentum PyTorch keeps no buffer and ignores dampening: the tau = 0 case.
     dampening_a = np.where(momentum_a > 0, dampening_a, 0.0)
     forever = np.isinf(steps_a) & (q > 0)
-    _check_stable(lr_a, decay_a, momentum_a, dampening_a, decoupled_b, nesterov_b,
-                  np.broadcast_to(forever, np.broadcast_shapes(forever.shape,
-                                                              momentum_a.shape,
-                                                              dampening_a.shape)))
+    _check_stable(
+        lr_a,
+        decay_a,
+        momentum_a,
+        dampening_a,
+        decoupled_b,
+        nesterov_b,
+        np.broadcast_to(
+            forever, np.broadcast_shapes(forever.shape, momentum_a.shape, dampening_a.shape)
+        ),
+    )
     variant = _variant(decoupled_b, nesterov_b)
     coupled_f, nesterov_f = float(not decoupled_b), float(nesterov_b)
     inputs = (lr, weight_decay, momentum, dampening, steps, snr, grad_std, init_rms)
@@ -314,12 +332,21 @@ def sgd_weight_rms(
                 return mpmath.sqrt(
                     equilibrium(lr_v, decay_v, momentum_v, dampening_v, mean_v, std_v)
                 )
-            setting = (lr_v, decay_v, momentum_v, dampening_v, mpmath.mpf(coupled_f),
-                       mpmath.mpf(nesterov_f), mean_v, std_v)
+            setting = (
+                lr_v,
+                decay_v,
+                momentum_v,
+                dampening_v,
+                mpmath.mpf(coupled_f),
+                mpmath.mpf(nesterov_f),
+                mean_v,
+                std_v,
+            )
             return mpmath.sqrt(max(_finite_mpmath(setting, init_v, steps_v), 0))
 
-        return _elementwise_mpmath(one, lr_a, decay_a, momentum_a, dampening_a, steps_a, mean_a,
-                                   std_a, init_a)
+        return _elementwise_mpmath(
+            one, lr_a, decay_a, momentum_a, dampening_a, steps_a, mean_a, std_a, init_a
+        )
     arrays = (lr_a, decay_a, momentum_a, dampening_a, steps_a, mean_a, std_a, init_a)
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     lr_b, decay_b, momentum_b, dampening_b, steps_b, mean_b, std_b, init_b = (
