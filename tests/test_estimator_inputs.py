@@ -16,6 +16,7 @@ from adamw_rms import estimators
 from adamw_rms.estimators import (
     equilibrium_weight_rms,
     schedule_weight_rms,
+    sgd_weight_rms,
     sign_sgdm_weight_rms,
     solve_schedule_weight_decay,
     solve_weight_decay,
@@ -74,6 +75,19 @@ CASES = {
         {"lr": 3e-4, "weight_decay": 0.1},
         {"beta1": 0.9, "steps": 1000, "snr": 0.5, "init_rms": 0.02},
         ("lr", "weight_decay", "beta1", "steps", "snr", "init_rms"),
+    ),
+    "sgd_weight_rms": Case(
+        sgd_weight_rms,
+        {"lr": 0.1, "weight_decay": 1e-3},
+        {
+            "momentum": 0.9,
+            "dampening": 0.1,
+            "steps": 1000,
+            "snr": 0.5,
+            "grad_std": 2.0,
+            "init_rms": 0.02,
+        },
+        ("lr", "weight_decay", "momentum", "dampening", "steps", "snr", "grad_std", "init_rms"),
     ),
     "truncation_bound": Case(
         truncation_bound,
