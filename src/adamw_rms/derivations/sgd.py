@@ -322,7 +322,9 @@ def _first_moments(recorder: StepRecorder) -> tuple[Step, ...]:
     state = {theta[1]: first["weight_first"].rhs, b[1]: first["buffer_first"].rhs}
     steps = []
     names = ("theta_sq_first", "theta_buf_first", "buf_sq_first", "theta_mean_first")
-    for moment, step_id in zip(MOMENTS, (*names, "buf_mean_first"), strict=True):
+    titles = ("weight, mean square", "weight times buffer", "buffer, mean square")
+    titles += ("weight, mean", "buffer, mean")
+    for moment, step_id, what in zip(MOMENTS, (*names, "buf_mean_first"), titles, strict=True):
         inside = moment.args[0].subs(t, 1).xreplace(state)
         # theta_0 is independent of g_1, with mean 0 and mean square rho0.
         by_init = expect_linear(inside, (theta[0],), g[1])
@@ -330,7 +332,7 @@ def _first_moments(recorder: StepRecorder) -> tuple[Step, ...]:
         steps.append(
             add(
                 id=step_id,
-                title="The moment after one step",
+                title=f"After one step: {what}",
                 lhs=moment.subs(t, 1),
                 rhs=sp.collect(sp.expand(value), (rho0, mu, sigma), sp.factor),
                 kind=Kind.IDENTITY,
