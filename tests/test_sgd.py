@@ -376,3 +376,21 @@ def test_edge_cases_without_warnings():
         assert sgd_weight_rms(10.0, 1.0, steps=10**6) == math.inf
         # Coupled, full dampening: finite steps are exact (the weight keeps its start).
         assert math.isfinite(sgd_weight_rms(0.1, 0.5, momentum=0.5, dampening=1.0, steps=10**6))
+
+
+@pytest.mark.parametrize(
+    "lr, wd, momentum, steps, decoupled, init, std",
+    [
+        (1e-3, 1e-6, 0.9, 10**9, False, 0.1, 1.0),  # t * lr * wd = 1: T is within 1e-9 of I
+        (1e-3, 1e-6, 0.9, 10**9, True, 0.1, 1.0),
+        (1e-2, 1e-7, 0.0, 10**9, False, 0.1, 1.0),
+        (0.1, 0.5, 0.9, 10**4, False, 10.0, 1e-3),  # a large start decayed far below it
+    ],
+)
+def test_float64_keeps_its_digits_over_long_runs(lr, wd, momentum, steps, decoupled, init, std):
+    kwargs = dict(
+        momentum=momentum, steps=steps, decoupled=decoupled, snr=0.3, init_rms=init, grad_std=std
+    )
+    with mpmath.workdps(40):
+        reference = sgd_weight_rms(lr, wd, backend="mpmath", **kwargs)
+    assert sgd_weight_rms(lr, wd, **kwargs) == pytest.approx(float(reference), rel=1e-13)

@@ -477,25 +477,35 @@ SGD_SETTING = (lr, weight_decay, momentum, dampening, coupled, nesterov, grad_me
 def _sgd_kernels() -> list[Kernel]:
     """The SGD moment recursions (one kernel per moment), the first step, the equilibria, REQ.
 
-    :func:`adamw_rms.estimators.sgd_weight_rms` reads the recursions' transition matrix off the
-    ``sgd_next_*`` kernels (their values at unit vectors of the previous moments) and raises it
-    to the power ``t - 1``.
+    :func:`adamw_rms.estimators.sgd_weight_rms` builds the recursion's matrix minus the identity
+    from the ``sgd_change_*`` kernels and raises the matrix to the power ``t - 1``.
     """
     from .derivations.sgd import MOMENTS, VARIANTS
 
     sgd = derivation("sgd")
     previous = {m.subs(S.t, S.t - 1): p for m, p in zip(MOMENTS, previous_moments, strict=True)}
     out = []
-    for name in SGD_MOMENT_NAMES:
-        recursion = sgd.step(f"{name}_recursion")
-        out.append(
-            Kernel(
-                f"sgd_next_{name}",
-                (*SGD_SETTING, *previous_moments),
-                recursion.rhs.xreplace(previous).xreplace(SGD_TO_ARGUMENTS),
-                f"sgd.{name}_recursion",
+    for row, name in enumerate(SGD_MOMENT_NAMES):
+        # The change s_t - s_{t-1} of this moment, affine in the previous moments: its
+        # coefficients (the matrix T - I, the 1 cancelled symbolically so that a small decay
+        # keeps its digits) and its constant, one kernel each.
+        rhs = sgd.step(f"{name}_recursion").rhs.xreplace(previous).xreplace(SGD_TO_ARGUMENTS)
+        change = sp.expand(rhs - previous_moments[row])
+        constant = change.subs({p: 0 for p in previous_moments})
+        parts = [sp.factor(change.coeff(p)) for p in previous_moments]
+        rebuilt = constant + sum(c * p for c, p in zip(parts, previous_moments, strict=True))
+        if not is_zero(rebuilt - change) or any(c.has(*previous_moments) for c in parts):
+            raise ReparametrisationError(f"sgd {name}: the change is not affine in the moments")
+        columns = (*SGD_MOMENT_NAMES, "const")
+        for column, part in zip(columns, (*parts, sp.factor(constant)), strict=True):
+            out.append(
+                Kernel(
+                    f"sgd_change_{name}_{column}",
+                    SGD_SETTING,
+                    part,
+                    f"sgd.{name}_recursion",
+                )
             )
-        )
         first = sgd.step(f"{name}_first")
         out.append(
             Kernel(

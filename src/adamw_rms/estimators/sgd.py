@@ -5,10 +5,11 @@ linear recursion, so the five moments :math:`s_t = (\mathbb{E}\theta_t^2,
 \mathbb{E}\theta_t b_t, \mathbb{E} b_t^2, \mathbb{E}\theta_t, \mathbb{E} b_t)` obey an affine
 recursion :math:`s_t = T s_{t-1} + c` for :math:`t \ge 2` (steps ``sgd.*_recursion``), started
 from the first step's moments (``sgd.*_first``; PyTorch's buffer starts as a copy of the first
-gradient). The estimator reads :math:`T` and :math:`c` off the printed recursion kernels (their
-values at the unit vectors and at 0), and takes the :math:`(t-1)`-th power of the 6 x 6 matrix
-:math:`\begin{psmallmatrix}T & c\\ 0 & 1\end{psmallmatrix}` by repeated squaring: about
-:math:`\log_2 t` products per element, so ``steps = 1e9`` costs 30 matrix products. At
+gradient). The entries of :math:`T - I` and :math:`c` are printed kernels (``sgd_change_*``, from
+the recursions with the identity cancelled symbolically); the estimator takes the
+:math:`(t-1)`-th power of the 6 x 6 matrix :math:`M = \begin{psmallmatrix}T & c\\ 0 &
+1\end{psmallmatrix}` by repeated squaring of :math:`M^n - I`: about :math:`\log_2 t` products
+per element, so ``steps = 1e9`` costs 30 matrix products. At
 ``steps = inf`` it evaluates the printed fixed point (steps ``sgd.equilibrium_*``).
 """
 
@@ -28,10 +29,20 @@ __all__ = ["FORMULAS", "sgd_weight_rms"]
 FORMULAS = ("exact", "req")
 
 _MOMENTS = ("theta_sq", "theta_buf", "buf_sq", "theta_mean", "buf_mean")
-_NEXT = tuple(getattr(kernels, f"sgd_next_{n}_numpy") for n in _MOMENTS)
-_FIRST = tuple(getattr(kernels, f"sgd_first_{n}_numpy") for n in _MOMENTS)
-_NEXT_MP = tuple(getattr(kernels, f"sgd_next_{n}_mpmath") for n in _MOMENTS)
-_FIRST_MP = tuple(getattr(kernels, f"sgd_first_{n}_mpmath") for n in _MOMENTS)
+_COLUMNS = (*_MOMENTS, "const")
+
+
+def _first(backend: str) -> tuple:
+    """The printed moments after the first step, in the order of ``_MOMENTS``."""
+    return tuple(getattr(kernels, f"sgd_first_{name}_{backend}") for name in _MOMENTS)
+
+
+def _change(backend: str) -> tuple:
+    """``[row][column]``: the printed entries of T - I (and the constant column)."""
+    return tuple(
+        tuple(getattr(kernels, f"sgd_change_{row}_{column}_{backend}") for column in _COLUMNS)
+        for row in _MOMENTS
+    )
 
 
 def _variant(decoupled: bool, nesterov: bool) -> str:
@@ -44,42 +55,31 @@ def _flag(name: str, value: object) -> bool:
     return bool(value)
 
 
-def _transition_numpy(setting: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The 6 x 6 matrix of the affine moment recursion, per element (last two axes).
-
-    Column ``j < 5`` is the recursion at the unit vector ``e_j`` minus its value at 0 (the
-    recursions are affine in the previous moments); column 5 is the value at 0, the constant.
-    """
-    shape = np.broadcast_shapes(*(np.shape(a) for a in setting))
-    zero, one = np.zeros(shape), np.ones(shape)
-    constant = [f(*setting, *(zero,) * 5) for f in _NEXT]
-    matrix = np.zeros((*shape, 6, 6))
-    for j in range(5):
-        unit = [one if k == j else zero for k in range(5)]
-        for i, f in enumerate(_NEXT):
-            matrix[..., i, j] = f(*setting, *unit) - constant[i]
-    for i in range(5):
-        matrix[..., i, 5] = constant[i]
-    matrix[..., 5, 5] = 1.0
-    return matrix
-
-
 def _finite_numpy(setting: tuple[np.ndarray, ...], init: np.ndarray, steps: np.ndarray):
-    """E[theta_t^2] at finite ``steps`` (0 allowed): the first step's moments, then T^(t-1)."""
+    """E[theta_t^2] at finite ``steps`` (0 allowed): the first step's moments, then T^(t-1).
+
+    The power is kept as ``D_n = T^n - I``: squaring is ``D_2n = 2 D_n + D_n^2`` and applying
+    it ``s + D_n s``. With a small decay per step T is close to I, and plain repeated squaring
+    would lose about ``t * 2**-53`` (1e-7 at 1e9 steps); the printed entries of ``T - I`` carry
+    full relative precision, and so does every ``D_n``.
+    """
     shape = np.broadcast_shapes(*(np.shape(a) for a in (*setting, init, steps)))
     setting = tuple(np.broadcast_to(a, shape) for a in setting)
-    state = np.stack([f(*setting, np.broadcast_to(init, shape)) for f in _FIRST] + [np.ones(shape)])
-    state = np.moveaxis(state, 0, -1)
-    power = _transition_numpy(setting)
+    first = [f(*setting, np.broadcast_to(init, shape)) for f in _first("numpy")]
+    state = np.stack([np.broadcast_to(x, shape) for x in first] + [np.ones(shape)], axis=-1)
+    change = np.zeros((*shape, 6, 6))
+    for i, row in enumerate(_change("numpy")):
+        for j, entry in enumerate(row):
+            change[..., i, j] = entry(*setting)
     remaining = np.broadcast_to(np.maximum(steps - 1, 0), shape).astype(np.int64)
     with np.errstate(over="ignore", invalid="ignore"):  # an unstable coupled run may overflow
         while remaining.any():
             odd = (remaining & 1).astype(bool)
-            stepped = np.einsum("...ij,...j->...i", power, state)
+            stepped = state + (change @ state[..., None])[..., 0]
             state = np.where(odd[..., None], stepped, state)
             remaining = remaining >> 1
             if remaining.any():
-                power = power @ power
+                change = 2 * change + change @ change
     square = state[..., 0]
     square = np.where(np.broadcast_to(steps, shape) == 0, np.broadcast_to(init, shape) ** 2, square)
     # Past float64's range (an unstable coupled run): the mean square is +inf, not NaN.
@@ -87,22 +87,24 @@ def _finite_numpy(setting: tuple[np.ndarray, ...], init: np.ndarray, steps: np.n
 
 
 def _finite_mpmath(setting: tuple, init: Any, steps: Any) -> Any:
+    """As :func:`_finite_numpy`, one element in mpmath (the same ``T^n - I`` squaring)."""
     import mpmath
 
     if steps == 0:
         return init**2
-    zero = [mpmath.mpf(0)] * 5
-    constant = [f(*setting, *zero) for f in _NEXT_MP]
-    matrix = mpmath.zeros(6, 6)
-    for j in range(5):
-        unit = [mpmath.mpf(1) if k == j else mpmath.mpf(0) for k in range(5)]
-        for i, f in enumerate(_NEXT_MP):
-            matrix[i, j] = f(*setting, *unit) - constant[i]
-    for i in range(5):
-        matrix[i, 5] = constant[i]
-    matrix[5, 5] = 1
-    state = mpmath.matrix([f(*setting, init) for f in _FIRST_MP] + [1])
-    return (matrix ** int(steps - 1) * state)[0]
+    change = mpmath.zeros(6, 6)
+    for i, row in enumerate(_change("mpmath")):
+        for j, entry in enumerate(row):
+            change[i, j] = entry(*setting)
+    state = mpmath.matrix([f(*setting, init) for f in _first("mpmath")] + [1])
+    remaining = int(steps) - 1
+    while remaining:
+        if remaining & 1:
+            state = state + change * state
+        remaining >>= 1
+        if remaining:
+            change = 2 * change + change * change
+    return state[0]
 
 
 def _equilibrium_kernel(variant: str, backend: str):
