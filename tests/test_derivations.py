@@ -69,6 +69,7 @@ EXPECTED_TERMINAL = {
     "sgd.equilibrium_decoupled_nesterov",
     "sgd.small_decay_decoupled",
     "sgd.req_is_small_decay",
+    "sgd.gradient_to_weight",
 }
 # Identities that rest on no earlier step: the variance lemma is derived from bilinearity
 # (the unrolled EMAs rest on the recursions, which are definitions).

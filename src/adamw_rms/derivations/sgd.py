@@ -546,11 +546,13 @@ def _small_decay(recorder: StepRecorder, equilibrium: dict[str, Step]) -> None:
                 ),
             ),
         )
+    small_coupled = next(s for s in recorder.steps if s.id == "small_decay_coupled")
+    _gradient_to_weight(recorder, equilibrium["coupled"], small_coupled)
     # REQ (Kosson et al. 2024): eta_r = sqrt(2 eta lambda / (1 + beta)) per step; in this
     # model the update is eta b_t with E[b^2] = sigma^2/(1 - beta^2) (zero-mean random walk).
     eta_r_sq = 2 * eta * lam / (1 + beta)
     buffer_sq = sigma**2 / (1 - beta**2)
-    add(
+    req = add(
         id="req_prediction",
         title="REQ's equilibrium in this model",
         lhs=REQ_SQ,
@@ -564,12 +566,11 @@ def _small_decay(recorder: StepRecorder, equilibrium: dict[str, Step]) -> None:
             "^2] = \\sigma^2/(1-\\beta^2)$."
         ),
     )
-    small = recorder.steps[-3]  # small_decay_coupled
     add(
         id="req_is_small_decay",
         title="REQ's prediction is the coupled small-decay limit",
         lhs=REQ_SQ,
-        rhs=small.rhs.subs(tau, 0),
+        rhs=small_coupled.rhs.subs(tau, 0),
         kind=Kind.IDENTITY,
         justification=(
             "[[small_decay_coupled]] without dampening equals [[req_prediction]]: REQ's "
@@ -578,7 +579,59 @@ def _small_decay(recorder: StepRecorder, equilibrium: dict[str, Step]) -> None:
             "dampening, and decoupled decay's extra factor $1/(1-\\beta)$."
         ),
         uses=("small_decay_coupled", "req_prediction"),
-        checks=(RewriteToZero(LHS, RHS, given={REQ_SQ: recorder.steps[-1].rhs}),),
+        checks=(RewriteToZero(LHS, RHS, given={REQ_SQ: req.rhs}),),
+    )
+
+
+def _gradient_to_weight(recorder: StepRecorder, exact: Step, small: Step) -> None:
+    """Defazio's balance sigma^2/||theta||^2 = 2 lambda/eta, and where it holds."""
+    ratio = sigma**2 / sp.Limit(E(theta[t] ** 2), t, sp.oo)
+    exact_ratio = sigma**2 / exact.rhs.subs(mu, 0)
+    points = tuple(
+        {
+            lam: sp.Rational(q) * 10,
+            eta: sp.Rational(1, 10),
+            beta: beta_v,
+            tau: tau_v,
+            sigma: sp.Rational(3, 2),
+            mu: sp.Integer(0),
+        }
+        for q in ("1/100", "1/1000", "1/10000")
+        for beta_v, tau_v in (
+            (sp.Rational(9, 10), sp.Integer(0)),
+            (sp.Integer(0), sp.Integer(0)),
+            (sp.Rational(1, 2), sp.Rational(1, 5)),
+        )
+    )
+    recorder.add(
+        id="gradient_to_weight",
+        title="Gradient noise to weight, at equilibrium",
+        lhs=ratio,
+        rhs=sp.factor(sigma**2 / small.rhs),
+        kind=Kind.APPROXIMATION,
+        justification=(
+            "[[small_decay_coupled]] inverted: the squared ratio of the gradient noise to the "
+            "weight RMS is scale-free, $2\\lambda(1-\\beta)/(\\eta(1-\\tau))$. It is Defazio's "
+            "$2\\lambda/\\eta$ only with $\\beta = \\tau = 0$, and then only to first order: "
+            "[[equilibrium_coupled]] gives exactly $\\lambda(2-\\eta\\lambda)/\\eta$ there. A "
+            "gradient mean adds $\\mu^2/\\lambda^2$ to the weight's mean square and breaks it."
+        ),
+        limit="\\eta\\lambda \\ll 1 - \\beta",
+        uses=("small_decay_coupled", "equilibrium_coupled"),
+        checks=(
+            ApproximationOrder(
+                LHS,
+                RHS,
+                quantity=ratio,
+                reference=_exact_value(exact_ratio),
+                points=points,
+                small=eta * lam / (1 - beta),
+                power=1,
+                bound=2.0,
+                method="against equilibrium_coupled as eta lambda -> 0: "
+                "error O(eta lambda / (1 - beta))",
+            ),
+        ),
     )
 
 
