@@ -394,3 +394,12 @@ def test_float64_keeps_its_digits_over_long_runs(lr, wd, momentum, steps, decoup
     with mpmath.workdps(40):
         reference = sgd_weight_rms(lr, wd, backend="mpmath", **kwargs)
     assert sgd_weight_rms(lr, wd, **kwargs) == pytest.approx(float(reference), rel=1e-13)
+
+
+def test_astronomical_step_counts():
+    # Past 2**63 the bits of t - 1 still come out exactly (float arithmetic, no int64).
+    assert sgd_weight_rms(0.1, 0.01, momentum=0.9, steps=1e30) == pytest.approx(
+        sgd_weight_rms(0.1, 0.01, momentum=0.9), rel=1e-12
+    )
+    # No decay: a random walk, E[theta_t^2] = lr^2 sigma^2 t exactly without momentum.
+    assert sgd_weight_rms(0.1, 0.0, steps=1e30) == pytest.approx(0.1 * 1e15, rel=1e-12)

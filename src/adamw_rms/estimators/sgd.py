@@ -71,13 +71,14 @@ def _finite_numpy(setting: tuple[np.ndarray, ...], init: np.ndarray, steps: np.n
     for i, row in enumerate(_change("numpy")):
         for j, entry in enumerate(row):
             change[..., i, j] = entry(*setting)
-    remaining = np.broadcast_to(np.maximum(steps - 1, 0), shape).astype(np.int64)
+    # The bits of t - 1 in float arithmetic: exact for every whole float64, even past 2**63.
+    remaining = np.broadcast_to(np.maximum(steps - 1, 0), shape).astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # an unstable coupled run may overflow
         while remaining.any():
-            odd = (remaining & 1).astype(bool)
+            odd = np.fmod(remaining, 2) == 1
             stepped = state + (change @ state[..., None])[..., 0]
             state = np.where(odd[..., None], stepped, state)
-            remaining = remaining >> 1
+            remaining = np.floor(remaining / 2)
             if remaining.any():
                 change = 2 * change + change @ change
     square = state[..., 0]
