@@ -220,7 +220,7 @@ def sgd_weight_rms(
     Nesterov; anything else raises ``ValueError``. Against the exact result its squared RMS is
     exactly :math:`1 - \eta\lambda/(2(1+\beta))` times the exact one, an RMS error of about
     :math:`-\eta\lambda/(4(1+\beta))`: -0.0013% at ``lr * weight_decay = 1e-4``,
-    ``momentum = 0.9``; -0.13% at 1e-2 and ``momentum = 0``; -2.5% at 0.1 and ``momentum = 0``
+    ``momentum = 0.9``; -0.25% at 1e-2 and ``momentum = 0``; -2.5% at 0.1 and ``momentum = 0``
     (tests pin these).
 
     Parameters
