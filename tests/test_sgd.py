@@ -403,3 +403,50 @@ def test_astronomical_step_counts():
     )
     # No decay: a random walk, E[theta_t^2] = lr^2 sigma^2 t exactly without momentum.
     assert sgd_weight_rms(0.1, 0.0, steps=1e30) == pytest.approx(0.1 * 1e15, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "variant", ["coupled", "coupled_nesterov", "decoupled", "decoupled_nesterov"]
+)
+def test_equilibrium_is_the_derived_expression(variant):
+    import sympy as sp
+
+    from adamw_rms import symbols as S
+    from adamw_rms.steps import derivation
+
+    derived = derivation("sgd").result(f"sgd_equilibrium_{variant}")
+    nesterov = variant.endswith("nesterov")
+    lr, wd, momentum, dampening, snr, std = 0.3, 0.7, 0.8, 0.0 if nesterov else 0.3, 0.4, 1.7
+    point = {
+        S.eta: lr,
+        S.lam: wd,
+        S.momentum: momentum,
+        S.dampening: dampening,
+        S.mu: math.sqrt(snr) * std,
+        S.sigma: std,
+    }
+    expected = math.sqrt(float(sp.N(derived.xreplace(point), 30)))
+    got = sgd_weight_rms(
+        lr,
+        wd,
+        momentum=momentum,
+        dampening=dampening,
+        nesterov=nesterov,
+        decoupled=variant.startswith("decoupled"),
+        snr=snr,
+        grad_std=std,
+    )
+    assert got == pytest.approx(expected, rel=1e-13)
+
+
+def test_req_is_the_derived_expression():
+    import sympy as sp
+
+    from adamw_rms import symbols as S
+    from adamw_rms.steps import derivation
+
+    derived = derivation("sgd").result("sgd_req")
+    point = {S.eta: 0.2, S.lam: 0.05, S.momentum: 0.9, S.sigma: 2.5}
+    expected = math.sqrt(float(sp.N(derived.xreplace(point), 30)))
+    got = sgd_weight_rms(0.2, 0.05, momentum=0.9, grad_std=2.5, formula="req")
+    assert got == pytest.approx(expected, rel=1e-14)
