@@ -456,7 +456,7 @@ def _equilibrium(recorder: StepRecorder, recursions: tuple[Step, ...]) -> dict[s
                 "recursions converge to it whenever the spectral radius of $A$ is below 1; the "
                 "start $\\rho_0$ is forgotten."
             ),
-            uses=ids_of(recursions),
+            uses=_ids(recursions),
             checks=(
                 ApproximationOrder(
                     LHS,
@@ -474,14 +474,13 @@ def _equilibrium(recorder: StepRecorder, recursions: tuple[Step, ...]) -> dict[s
     return out
 
 
-def ids_of(steps: tuple[Step, ...]) -> tuple[str, ...]:
+def _ids(steps: tuple[Step, ...]) -> tuple[str, ...]:
     return tuple(s.id for s in steps)
 
 
 # --- small decay, and REQ -------------------------------------------------------------------------
 
 REQ_SQ = sp.Symbol(r"\theta_{\mathrm{REQ}}^2", positive=True)
-ETA_R = sp.Symbol(r"\eta_r", positive=True)
 
 
 def _exact_value(expr: sp.Expr):
