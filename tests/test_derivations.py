@@ -58,6 +58,18 @@ EXPECTED_TERMINAL = {
     "schedules.kappa_wsd",
     "schedules.nu_wsd",
     "schedules.rho_linear_exact",
+    # The first step's moments start the estimator's recursion; the Nesterov equilibria and
+    # the decoupled small-decay limit are end results.
+    "sgd.theta_sq_first",
+    "sgd.theta_buf_first",
+    "sgd.buf_sq_first",
+    "sgd.theta_mean_first",
+    "sgd.buf_mean_first",
+    "sgd.equilibrium_coupled_nesterov",
+    "sgd.equilibrium_decoupled_nesterov",
+    "sgd.small_decay_decoupled",
+    "sgd.req_is_small_decay",
+    "sgd.gradient_to_weight",
 }
 # Identities that rest on no earlier step: the variance lemma is derived from bilinearity
 # (the unrolled EMAs rest on the recursions, which are definitions).
@@ -71,6 +83,7 @@ EXPECTED_ROOTS = {
 REQUIRED_CLAIMS = {
     # Beyond the source: nothing it prints to compare with.
     "corrected": set(),
+    "sgd": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

@@ -19,6 +19,7 @@ from adamw_rms.estimators import (
     muon_weight_rms,
     pytorch_weight_decay,
     schedule_weight_rms,
+    sgd_weight_rms,
     sign_sgdm_weight_rms,
     solve_schedule_weight_decay,
     solve_weight_decay,
@@ -95,6 +96,19 @@ CASES = {
         {"lr": SCHEDULE, "weight_decay": 1e-4},
         {"convention": "adamc", "reference_lr": 2e-3},
         ("lr", "weight_decay", "reference_lr"),
+    ),
+    "sgd_weight_rms": Case(
+        sgd_weight_rms,
+        {"lr": 0.1, "weight_decay": 1e-3},
+        {
+            "momentum": 0.9,
+            "dampening": 0.1,
+            "steps": 1000,
+            "snr": 0.5,
+            "grad_std": 2.0,
+            "init_rms": 0.02,
+        },
+        ("lr", "weight_decay", "momentum", "dampening", "steps", "snr", "grad_std", "init_rms"),
     ),
     "truncation_bound": Case(
         truncation_bound,

@@ -451,6 +451,92 @@ def _corrected_kernels() -> list[Kernel]:
     return out
 
 
+# Arguments of the SGD kernels (torch.optim.SGD's names; the switches are 0.0 or 1.0).
+momentum = sp.Symbol("momentum", nonnegative=True)
+dampening = sp.Symbol("dampening", nonnegative=True)
+coupled = sp.Symbol("coupled", nonnegative=True)
+nesterov = sp.Symbol("nesterov", nonnegative=True)
+grad_mean = sp.Symbol("grad_mean", real=True)
+grad_std = sp.Symbol("grad_std", positive=True)
+SGD_MOMENT_NAMES = ("theta_sq", "theta_buf", "buf_sq", "theta_mean", "buf_mean")
+previous_moments = sp.symbols(" ".join(f"prev_{n}" for n in SGD_MOMENT_NAMES), real=True)
+SGD_TO_ARGUMENTS = {
+    S.eta: lr,
+    S.lam: weight_decay,
+    S.momentum: momentum,
+    S.dampening: dampening,
+    S.coupled: coupled,
+    S.nesterov: nesterov,
+    S.mu: grad_mean,
+    S.sigma: grad_std,
+    S.rho0: init_rms**2,
+}
+SGD_SETTING = (lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std)
+
+
+def _sgd_kernels() -> list[Kernel]:
+    """The SGD moment recursions (one kernel per moment), the first step, the equilibria, REQ.
+
+    :func:`adamw_rms.estimators.sgd_weight_rms` builds the recursion's matrix minus the identity
+    from the ``sgd_change_*`` kernels and raises the matrix to the power ``t - 1``.
+    """
+    from .derivations.sgd import MOMENTS, VARIANTS
+
+    sgd = derivation("sgd")
+    previous = {m.subs(S.t, S.t - 1): p for m, p in zip(MOMENTS, previous_moments, strict=True)}
+    out = []
+    for row, name in enumerate(SGD_MOMENT_NAMES):
+        # The change s_t - s_{t-1} of this moment, affine in the previous moments: its
+        # coefficients (the matrix T - I, the 1 cancelled symbolically so that a small decay
+        # keeps its digits) and its constant, one kernel each.
+        rhs = sgd.step(f"{name}_recursion").rhs.xreplace(previous).xreplace(SGD_TO_ARGUMENTS)
+        change = sp.expand(rhs - previous_moments[row])
+        constant = change.subs({p: 0 for p in previous_moments})
+        parts = [sp.factor(change.coeff(p)) for p in previous_moments]
+        rebuilt = constant + sum(c * p for c, p in zip(parts, previous_moments, strict=True))
+        if not is_zero(rebuilt - change) or any(c.has(*previous_moments) for c in parts):
+            raise ReparametrisationError(f"sgd {name}: the change is not affine in the moments")
+        columns = (*SGD_MOMENT_NAMES, "const")
+        for column, part in zip(columns, (*parts, sp.factor(constant)), strict=True):
+            out.append(
+                Kernel(
+                    f"sgd_change_{name}_{column}",
+                    SGD_SETTING,
+                    part,
+                    f"sgd.{name}_recursion",
+                )
+            )
+        first = sgd.step(f"{name}_first")
+        out.append(
+            Kernel(
+                f"sgd_first_{name}",
+                (*SGD_SETTING, init_rms),
+                first.rhs.xreplace(SGD_TO_ARGUMENTS),
+                f"sgd.{name}_first",
+            )
+        )
+    for variant in VARIANTS:
+        step = sgd.step(f"equilibrium_{variant}")
+        out.append(
+            Kernel(
+                f"sgd_equilibrium_{variant}",
+                (lr, weight_decay, momentum, dampening, grad_mean, grad_std),
+                step.rhs.xreplace(SGD_TO_ARGUMENTS),
+                f"sgd.equilibrium_{variant}",
+                compact=False,
+            )
+        )
+    out.append(
+        Kernel(
+            "sgd_req",
+            (lr, weight_decay, momentum, grad_std),
+            sgd.step("req_prediction").rhs.xreplace(SGD_TO_ARGUMENTS),
+            "sgd.req_prediction",
+        )
+    )
+    return out
+
+
 def kernels() -> list[Kernel]:
     """Every kernel, built from the derivations (SymPy work: only ``derive`` calls this)."""
     weight, update = derivation("weight_rms"), derivation("update_rms")
@@ -488,6 +574,7 @@ def kernels() -> list[Kernel]:
         *_sign_sgdm_kernels(),
         *_schedule_kernels(),
         *_corrected_kernels(),
+        *_sgd_kernels(),
     ]
 
 

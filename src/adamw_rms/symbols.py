@@ -294,3 +294,13 @@ class TaylorCoefficient(sp.Function):
         n, value = (printer._print(a) for a in self.args)
         body = r"f_{%s}\left(%s\right)" % (n, value)
         return body if exp is None else r"%s^{%s}" % (body, exp)
+
+
+# --- SGD with momentum (derivation sgd): PyTorch's buffer, dampening and two switches ---------
+_buf = sp.Symbol("buf_vec")
+buf = sp.IndexedBase(_buf)  # PyTorch's momentum_buffer
+momentum = sp.Symbol("beta", nonnegative=True)
+dampening = sp.Symbol("tau_d", nonnegative=True)
+coupled = sp.Symbol("c", nonnegative=True)  # 1: decay added to the gradient (L2), 0: decoupled
+nesterov = sp.Symbol("nu", nonnegative=True)  # 1: Nesterov's step, 0: the buffer itself
+LATEX_NAMES.update({_buf: r"\boldsymbol{b}", dampening: r"\tau"})

@@ -45,6 +45,7 @@ from .adamw import (
 from .conventions import DECAY_CONVENTIONS, decay_per_step, pytorch_weight_decay
 from .muon import muon_weight_rms
 from .schedules import schedule_weight_rms, weight_rms_trajectory
+from .sgd import sgd_weight_rms
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
 
@@ -56,6 +57,7 @@ __all__ = [
     "muon_weight_rms",
     "pytorch_weight_decay",
     "schedule_weight_rms",
+    "sgd_weight_rms",
     "sign_sgdm_weight_rms",
     "solve_schedule_weight_decay",
     "solve_weight_decay",

@@ -794,3 +794,555 @@ def corrected_weight_rms_sq_mpmath(lr, decay_per_step, beta1, beta2, snr, eps_ra
     _t27 = _t20*_t6/(_t19*beta2 - 1) + 1
     _t28 = _t16*_t5
     return (mpmath.mpf(1)/mpmath.mpf(16))*_t0*_t4*lr**2*(_t0*snr*(4*_t10 - _t15 + 4)**2 + 8*(_t11*_t13*_t23*_t24*_t4*_t9*snr - _t14*_t24*_t27*_t28 - _t15*_t21*_t28 + 2*_t16*_t21*_t5 - _t21*_t22 + 2*_t21*_t25*_t26*_t7*_t8*_t9 - _t22*_t23 + 2*_t25*_t26*_t27*_t7*_t8*_t9)/(decay_per_step - 2))
+
+
+def sgd_change_theta_sq_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_sq from step sgd.theta_sq_recursion: lr*weight_decay*(coupled*dampening*momentum*nesterov - coupled*dampening*nesterov + coupled*dampening - coupled*momentum*nesterov - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 2)."""
+    _t0 = coupled*dampening
+    _t1 = _t0*nesterov
+    _t2 = coupled*momentum*nesterov
+    _t3 = _t1*momentum
+    _t4 = lr*weight_decay
+    return -_t4*(-_t0 + _t1 + _t2 - _t3 + 1)*(_t0*_t4 - _t1*_t4 - _t2*_t4 + _t3*_t4 - _t4 + 2)
+
+
+def sgd_change_theta_sq_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_sq from step sgd.theta_sq_recursion: lr*weight_decay*(coupled*dampening*momentum*nesterov - coupled*dampening*nesterov + coupled*dampening - coupled*momentum*nesterov - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = coupled*dampening
+    _t1 = _t0*nesterov
+    _t2 = coupled*momentum*nesterov
+    _t3 = _t1*momentum
+    _t4 = lr*weight_decay
+    return -_t4*(-_t0 + _t1 + _t2 - _t3 + 1)*(_t0*_t4 - _t1*_t4 - _t2*_t4 + _t3*_t4 - _t4 + 2)
+
+
+def sgd_change_theta_sq_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_buf from step sgd.theta_sq_recursion: -2*lr*momentum*(momentum*nesterov - nesterov + 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    _t0 = momentum*nesterov
+    _t1 = lr*weight_decay
+    _t2 = _t1*coupled
+    _t3 = _t2*dampening
+    return -2*lr*momentum*(_t0 - nesterov + 1)*(-_t0*_t2 + _t0*_t3 - _t1 - _t3*nesterov + _t3 + 1)
+
+
+def sgd_change_theta_sq_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_buf from step sgd.theta_sq_recursion: -2*lr*momentum*(momentum*nesterov - nesterov + 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = momentum*nesterov
+    _t1 = lr*weight_decay
+    _t2 = _t1*coupled
+    _t3 = _t2*dampening
+    return -2*lr*momentum*(_t0 - nesterov + 1)*(-_t0*_t2 + _t0*_t3 - _t1 - _t3*nesterov + _t3 + 1)
+
+
+def sgd_change_theta_sq_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_buf_sq from step sgd.theta_sq_recursion: lr**2*momentum**2*(momentum*nesterov - nesterov + 1)**2."""
+    return lr**2*momentum**2*(momentum*nesterov - nesterov + 1)**2
+
+
+def sgd_change_theta_sq_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_buf_sq from step sgd.theta_sq_recursion: lr**2*momentum**2*(momentum*nesterov - nesterov + 1)**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return lr**2*momentum**2*(momentum*nesterov - nesterov + 1)**2
+
+
+def sgd_change_theta_sq_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_mean from step sgd.theta_sq_recursion: 2*grad_mean*lr*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    _t0 = dampening*nesterov
+    _t1 = momentum*nesterov
+    _t2 = _t0*momentum
+    _t3 = lr*weight_decay
+    _t4 = _t3*coupled
+    return -2*grad_mean*lr*(_t0 + _t1 - _t2 - dampening + 1)*(-_t0*_t4 - _t1*_t4 + _t2*_t4 - _t3 + _t4*dampening + 1)
+
+
+def sgd_change_theta_sq_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_theta_mean from step sgd.theta_sq_recursion: 2*grad_mean*lr*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = dampening*nesterov
+    _t1 = momentum*nesterov
+    _t2 = _t0*momentum
+    _t3 = lr*weight_decay
+    _t4 = _t3*coupled
+    return -2*grad_mean*lr*(_t0 + _t1 - _t2 - dampening + 1)*(-_t0*_t4 - _t1*_t4 + _t2*_t4 - _t3 + _t4*dampening + 1)
+
+
+def sgd_change_theta_sq_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_buf_mean from step sgd.theta_sq_recursion: -2*grad_mean*lr**2*momentum*(momentum*nesterov - nesterov + 1)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    _t0 = momentum*nesterov
+    _t1 = _t0 + 1
+    return 2*grad_mean*lr**2*momentum*(_t1 - nesterov)*(-_t0*dampening + _t1 + dampening*nesterov - dampening)
+
+
+def sgd_change_theta_sq_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_buf_mean from step sgd.theta_sq_recursion: -2*grad_mean*lr**2*momentum*(momentum*nesterov - nesterov + 1)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = momentum*nesterov
+    _t1 = _t0 + 1
+    return 2*grad_mean*lr**2*momentum*(_t1 - nesterov)*(-_t0*dampening + _t1 + dampening*nesterov - dampening)
+
+
+def sgd_change_theta_sq_const_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_const from step sgd.theta_sq_recursion: lr**2*(grad_mean**2 + grad_std**2)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)**2."""
+    _t0 = dampening*nesterov
+    return lr**2*(grad_mean**2 + grad_std**2)*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)**2
+
+
+def sgd_change_theta_sq_const_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_sq_const from step sgd.theta_sq_recursion: lr**2*(grad_mean**2 + grad_std**2)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = dampening*nesterov
+    return lr**2*(grad_mean**2 + grad_std**2)*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)**2
+
+
+def sgd_first_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_sq from step sgd.theta_sq_first: grad_mean**2*lr**2*(momentum*nesterov + 1)**2 + grad_std**2*lr**2*(momentum*nesterov + 1)**2 + init_rms**2*(coupled*lr*momentum*nesterov*weight_decay + lr*weight_decay - 1)**2."""
+    _t0 = momentum*nesterov
+    _t1 = lr**2*(_t0 + 1)**2
+    _t2 = lr*weight_decay
+    return _t1*grad_mean**2 + _t1*grad_std**2 + init_rms**2*(_t0*_t2*coupled + _t2 - 1)**2
+
+
+def sgd_first_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_sq from step sgd.theta_sq_first: grad_mean**2*lr**2*(momentum*nesterov + 1)**2 + grad_std**2*lr**2*(momentum*nesterov + 1)**2 + init_rms**2*(coupled*lr*momentum*nesterov*weight_decay + lr*weight_decay - 1)**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = momentum*nesterov
+    _t1 = lr**2*(_t0 + 1)**2
+    _t2 = lr*weight_decay
+    return _t1*grad_mean**2 + _t1*grad_std**2 + init_rms**2*(_t0*_t2*coupled + _t2 - 1)**2
+
+
+def sgd_change_theta_buf_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_sq from step sgd.theta_buf_recursion: -coupled*weight_decay*(dampening - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    _t0 = lr*weight_decay
+    _t1 = _t0*coupled
+    _t2 = _t1*dampening
+    _t3 = _t2*nesterov
+    return -coupled*weight_decay*(dampening - 1)*(-_t0 - _t1*momentum*nesterov + _t2 + _t3*momentum - _t3 + 1)
+
+
+def sgd_change_theta_buf_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_sq from step sgd.theta_buf_recursion: -coupled*weight_decay*(dampening - 1)*(coupled*dampening*lr*momentum*nesterov*weight_decay - coupled*dampening*lr*nesterov*weight_decay + coupled*dampening*lr*weight_decay - coupled*lr*momentum*nesterov*weight_decay - lr*weight_decay + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = lr*weight_decay
+    _t1 = _t0*coupled
+    _t2 = _t1*dampening
+    _t3 = _t2*nesterov
+    return -coupled*weight_decay*(dampening - 1)*(-_t0 - _t1*momentum*nesterov + _t2 + _t3*momentum - _t3 + 1)
+
+
+def sgd_change_theta_buf_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_buf from step sgd.theta_buf_recursion: 2*coupled*dampening*lr*momentum**2*nesterov*weight_decay - 2*coupled*dampening*lr*momentum*nesterov*weight_decay + 2*coupled*dampening*lr*momentum*weight_decay - 2*coupled*lr*momentum**2*nesterov*weight_decay + coupled*lr*momentum*nesterov*weight_decay - coupled*lr*momentum*weight_decay - lr*momentum*weight_decay + momentum - 1."""
+    _t0 = lr*weight_decay
+    _t1 = _t0*momentum
+    _t2 = _t1*coupled
+    _t3 = momentum**2
+    return -2*_t0*_t3*coupled*nesterov - _t1 - 2*_t2*dampening*nesterov - _t2 + 2*_t3*coupled*dampening*lr*nesterov*weight_decay + 2*coupled*dampening*lr*momentum*weight_decay + coupled*lr*momentum*nesterov*weight_decay + momentum - 1
+
+
+def sgd_change_theta_buf_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_buf from step sgd.theta_buf_recursion: 2*coupled*dampening*lr*momentum**2*nesterov*weight_decay - 2*coupled*dampening*lr*momentum*nesterov*weight_decay + 2*coupled*dampening*lr*momentum*weight_decay - 2*coupled*lr*momentum**2*nesterov*weight_decay + coupled*lr*momentum*nesterov*weight_decay - coupled*lr*momentum*weight_decay - lr*momentum*weight_decay + momentum - 1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = lr*weight_decay
+    _t1 = _t0*momentum
+    _t2 = _t1*coupled
+    _t3 = momentum**2
+    return -2*_t0*_t3*coupled*nesterov - _t1 - 2*_t2*dampening*nesterov - _t2 + 2*_t3*coupled*dampening*lr*nesterov*weight_decay + 2*coupled*dampening*lr*momentum*weight_decay + coupled*lr*momentum*nesterov*weight_decay + momentum - 1
+
+
+def sgd_change_theta_buf_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_buf_sq from step sgd.theta_buf_recursion: -lr*momentum**2*(momentum*nesterov - nesterov + 1)."""
+    return -lr*momentum**2*(momentum*nesterov - nesterov + 1)
+
+
+def sgd_change_theta_buf_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_buf_sq from step sgd.theta_buf_recursion: -lr*momentum**2*(momentum*nesterov - nesterov + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -lr*momentum**2*(momentum*nesterov - nesterov + 1)
+
+
+def sgd_change_theta_buf_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_mean from step sgd.theta_buf_recursion: -grad_mean*(dampening - 1)*(2*coupled*dampening*lr*momentum*nesterov*weight_decay - 2*coupled*dampening*lr*nesterov*weight_decay + 2*coupled*dampening*lr*weight_decay - 2*coupled*lr*momentum*nesterov*weight_decay - coupled*lr*weight_decay - lr*weight_decay + 1)."""
+    _t0 = lr*weight_decay
+    _t1 = _t0*coupled
+    _t2 = 2*_t1
+    _t3 = _t2*dampening
+    _t4 = _t3*nesterov
+    return grad_mean*(dampening - 1)*(_t0 + _t1 + _t2*momentum*nesterov - _t3 - _t4*momentum + _t4 - 1)
+
+
+def sgd_change_theta_buf_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_theta_mean from step sgd.theta_buf_recursion: -grad_mean*(dampening - 1)*(2*coupled*dampening*lr*momentum*nesterov*weight_decay - 2*coupled*dampening*lr*nesterov*weight_decay + 2*coupled*dampening*lr*weight_decay - 2*coupled*lr*momentum*nesterov*weight_decay - coupled*lr*weight_decay - lr*weight_decay + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = lr*weight_decay
+    _t1 = _t0*coupled
+    _t2 = 2*_t1
+    _t3 = _t2*dampening
+    _t4 = _t3*nesterov
+    return grad_mean*(dampening - 1)*(_t0 + _t1 + _t2*momentum*nesterov - _t3 - _t4*momentum + _t4 - 1)
+
+
+def sgd_change_theta_buf_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_buf_mean from step sgd.theta_buf_recursion: grad_mean*lr*momentum*(2*dampening*momentum*nesterov - 2*dampening*nesterov + 2*dampening - 2*momentum*nesterov + nesterov - 2)."""
+    _t0 = 2*dampening
+    _t1 = _t0*nesterov
+    return grad_mean*lr*momentum*(_t0 + _t1*momentum - _t1 - 2*momentum*nesterov + nesterov - 2)
+
+
+def sgd_change_theta_buf_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_buf_mean from step sgd.theta_buf_recursion: grad_mean*lr*momentum*(2*dampening*momentum*nesterov - 2*dampening*nesterov + 2*dampening - 2*momentum*nesterov + nesterov - 2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 2*dampening
+    _t1 = _t0*nesterov
+    return grad_mean*lr*momentum*(_t0 + _t1*momentum - _t1 - 2*momentum*nesterov + nesterov - 2)
+
+
+def sgd_change_theta_buf_const_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_const from step sgd.theta_buf_recursion: -lr*(dampening - 1)*(grad_mean**2 + grad_std**2)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    _t0 = dampening*nesterov
+    return lr*(dampening - 1)*(grad_mean**2 + grad_std**2)*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)
+
+
+def sgd_change_theta_buf_const_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_buf_const from step sgd.theta_buf_recursion: -lr*(dampening - 1)*(grad_mean**2 + grad_std**2)*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = dampening*nesterov
+    return lr*(dampening - 1)*(grad_mean**2 + grad_std**2)*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)
+
+
+def sgd_first_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_buf from step sgd.theta_buf_first: -coupled*init_rms**2*weight_decay*(coupled*lr*momentum*nesterov*weight_decay + lr*weight_decay - 1) - grad_mean**2*lr*(momentum*nesterov + 1) - grad_std**2*lr*(momentum*nesterov + 1)."""
+    _t0 = momentum*nesterov
+    _t1 = lr*(_t0 + 1)
+    _t2 = lr*weight_decay
+    return -_t1*grad_mean**2 - _t1*grad_std**2 - coupled*init_rms**2*weight_decay*(_t0*_t2*coupled + _t2 - 1)
+
+
+def sgd_first_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_buf from step sgd.theta_buf_first: -coupled*init_rms**2*weight_decay*(coupled*lr*momentum*nesterov*weight_decay + lr*weight_decay - 1) - grad_mean**2*lr*(momentum*nesterov + 1) - grad_std**2*lr*(momentum*nesterov + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = momentum*nesterov
+    _t1 = lr*(_t0 + 1)
+    _t2 = lr*weight_decay
+    return -_t1*grad_mean**2 - _t1*grad_std**2 - coupled*init_rms**2*weight_decay*(_t0*_t2*coupled + _t2 - 1)
+
+
+def sgd_change_buf_sq_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_sq from step sgd.buf_sq_recursion: coupled**2*weight_decay**2*(dampening - 1)**2."""
+    return coupled**2*weight_decay**2*(dampening - 1)**2
+
+
+def sgd_change_buf_sq_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_sq from step sgd.buf_sq_recursion: coupled**2*weight_decay**2*(dampening - 1)**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return coupled**2*weight_decay**2*(dampening - 1)**2
+
+
+def sgd_change_buf_sq_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_buf from step sgd.buf_sq_recursion: -2*coupled*momentum*weight_decay*(dampening - 1)."""
+    return -2*coupled*momentum*weight_decay*(dampening - 1)
+
+
+def sgd_change_buf_sq_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_buf from step sgd.buf_sq_recursion: -2*coupled*momentum*weight_decay*(dampening - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -2*coupled*momentum*weight_decay*(dampening - 1)
+
+
+def sgd_change_buf_sq_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_buf_sq from step sgd.buf_sq_recursion: (momentum - 1)*(momentum + 1)."""
+    return (momentum - 1)*(momentum + 1)
+
+
+def sgd_change_buf_sq_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_buf_sq from step sgd.buf_sq_recursion: (momentum - 1)*(momentum + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (momentum - 1)*(momentum + 1)
+
+
+def sgd_change_buf_sq_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_mean from step sgd.buf_sq_recursion: 2*coupled*grad_mean*weight_decay*(dampening - 1)**2."""
+    return 2*coupled*grad_mean*weight_decay*(dampening - 1)**2
+
+
+def sgd_change_buf_sq_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_theta_mean from step sgd.buf_sq_recursion: 2*coupled*grad_mean*weight_decay*(dampening - 1)**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 2*coupled*grad_mean*weight_decay*(dampening - 1)**2
+
+
+def sgd_change_buf_sq_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_buf_mean from step sgd.buf_sq_recursion: -2*grad_mean*momentum*(dampening - 1)."""
+    return -2*grad_mean*momentum*(dampening - 1)
+
+
+def sgd_change_buf_sq_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_buf_mean from step sgd.buf_sq_recursion: -2*grad_mean*momentum*(dampening - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -2*grad_mean*momentum*(dampening - 1)
+
+
+def sgd_change_buf_sq_const_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_const from step sgd.buf_sq_recursion: (dampening - 1)**2*(grad_mean**2 + grad_std**2)."""
+    return (dampening - 1)**2*(grad_mean**2 + grad_std**2)
+
+
+def sgd_change_buf_sq_const_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_sq_const from step sgd.buf_sq_recursion: (dampening - 1)**2*(grad_mean**2 + grad_std**2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (dampening - 1)**2*(grad_mean**2 + grad_std**2)
+
+
+def sgd_first_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_buf_sq from step sgd.buf_sq_first: coupled**2*init_rms**2*weight_decay**2 + grad_mean**2 + grad_std**2."""
+    return coupled**2*init_rms**2*weight_decay**2 + grad_mean**2 + grad_std**2
+
+
+def sgd_first_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_buf_sq from step sgd.buf_sq_first: coupled**2*init_rms**2*weight_decay**2 + grad_mean**2 + grad_std**2."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return coupled**2*init_rms**2*weight_decay**2 + grad_mean**2 + grad_std**2
+
+
+def sgd_change_theta_mean_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_sq from step sgd.theta_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_theta_mean_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_sq from step sgd.theta_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_theta_mean_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_buf from step sgd.theta_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_theta_mean_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_buf from step sgd.theta_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_theta_mean_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_buf_sq from step sgd.theta_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_theta_mean_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_buf_sq from step sgd.theta_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_theta_mean_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_mean from step sgd.theta_mean_recursion: lr*weight_decay*(coupled*dampening*momentum*nesterov - coupled*dampening*nesterov + coupled*dampening - coupled*momentum*nesterov - 1)."""
+    _t0 = coupled*dampening
+    _t1 = _t0*nesterov
+    return -lr*weight_decay*(-_t0 - _t1*momentum + _t1 + coupled*momentum*nesterov + 1)
+
+
+def sgd_change_theta_mean_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_theta_mean from step sgd.theta_mean_recursion: lr*weight_decay*(coupled*dampening*momentum*nesterov - coupled*dampening*nesterov + coupled*dampening - coupled*momentum*nesterov - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = coupled*dampening
+    _t1 = _t0*nesterov
+    return -lr*weight_decay*(-_t0 - _t1*momentum + _t1 + coupled*momentum*nesterov + 1)
+
+
+def sgd_change_theta_mean_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_buf_mean from step sgd.theta_mean_recursion: -lr*momentum*(momentum*nesterov - nesterov + 1)."""
+    return -lr*momentum*(momentum*nesterov - nesterov + 1)
+
+
+def sgd_change_theta_mean_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_buf_mean from step sgd.theta_mean_recursion: -lr*momentum*(momentum*nesterov - nesterov + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -lr*momentum*(momentum*nesterov - nesterov + 1)
+
+
+def sgd_change_theta_mean_const_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_const from step sgd.theta_mean_recursion: grad_mean*lr*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    _t0 = dampening*nesterov
+    return -grad_mean*lr*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)
+
+
+def sgd_change_theta_mean_const_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_theta_mean_const from step sgd.theta_mean_recursion: grad_mean*lr*(dampening*momentum*nesterov - dampening*nesterov + dampening - momentum*nesterov - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = dampening*nesterov
+    return -grad_mean*lr*(-_t0*momentum + _t0 - dampening + momentum*nesterov + 1)
+
+
+def sgd_first_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_mean from step sgd.theta_mean_first: -grad_mean*lr*(momentum*nesterov + 1)."""
+    return -grad_mean*lr*(momentum*nesterov + 1)
+
+
+def sgd_first_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_theta_mean from step sgd.theta_mean_first: -grad_mean*lr*(momentum*nesterov + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -grad_mean*lr*(momentum*nesterov + 1)
+
+
+def sgd_change_buf_mean_theta_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_sq from step sgd.buf_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_buf_mean_theta_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_sq from step sgd.buf_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_buf_mean_theta_buf_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_buf from step sgd.buf_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_buf_mean_theta_buf_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_buf from step sgd.buf_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_buf_mean_buf_sq_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_buf_sq from step sgd.buf_mean_recursion: 0."""
+    return 0
+
+
+def sgd_change_buf_mean_buf_sq_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_buf_sq from step sgd.buf_mean_recursion: 0."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 0
+
+
+def sgd_change_buf_mean_theta_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_mean from step sgd.buf_mean_recursion: -coupled*weight_decay*(dampening - 1)."""
+    return -coupled*weight_decay*(dampening - 1)
+
+
+def sgd_change_buf_mean_theta_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_theta_mean from step sgd.buf_mean_recursion: -coupled*weight_decay*(dampening - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -coupled*weight_decay*(dampening - 1)
+
+
+def sgd_change_buf_mean_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_buf_mean from step sgd.buf_mean_recursion: momentum - 1."""
+    return momentum - 1
+
+
+def sgd_change_buf_mean_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_buf_mean from step sgd.buf_mean_recursion: momentum - 1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return momentum - 1
+
+
+def sgd_change_buf_mean_const_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_const from step sgd.buf_mean_recursion: -grad_mean*(dampening - 1)."""
+    return -grad_mean*(dampening - 1)
+
+
+def sgd_change_buf_mean_const_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std):
+    """sgd_change_buf_mean_const from step sgd.buf_mean_recursion: -grad_mean*(dampening - 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -grad_mean*(dampening - 1)
+
+
+def sgd_first_buf_mean_numpy(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_buf_mean from step sgd.buf_mean_first: grad_mean."""
+    return grad_mean
+
+
+def sgd_first_buf_mean_mpmath(lr, weight_decay, momentum, dampening, coupled, nesterov, grad_mean, grad_std, init_rms):
+    """sgd_first_buf_mean from step sgd.buf_mean_first: grad_mean."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return grad_mean
+
+
+def sgd_equilibrium_coupled_numpy(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_coupled from step sgd.equilibrium_coupled: grad_mean**2/weight_decay**2 + grad_std**2*lr*(dampening - 1)*(momentum + 1)/(weight_decay*(momentum - 1)*(dampening*lr*weight_decay - lr*weight_decay + 2*momentum + 2))."""
+    _t0 = weight_decay**(-1.0)
+    _t1 = lr*weight_decay
+    return _t0*(_t0*grad_mean**2 + grad_std**2*lr*(dampening - 1)*(momentum + 1)/((momentum - 1)*(_t1*dampening - _t1 + 2*momentum + 2)))
+
+
+def sgd_equilibrium_coupled_mpmath(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_coupled from step sgd.equilibrium_coupled: grad_mean**2/weight_decay**2 + grad_std**2*lr*(dampening - 1)*(momentum + 1)/(weight_decay*(momentum - 1)*(dampening*lr*weight_decay - lr*weight_decay + 2*momentum + 2))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 1/weight_decay
+    _t1 = lr*weight_decay
+    return _t0*(_t0*grad_mean**2 + grad_std**2*lr*(dampening - 1)*(momentum + 1)/((momentum - 1)*(_t1*dampening - _t1 + 2*momentum + 2)))
+
+
+def sgd_equilibrium_coupled_nesterov_numpy(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_coupled_nesterov from step sgd.equilibrium_coupled_nesterov: grad_mean**2/weight_decay**2 - grad_std**2*lr*(2*lr*momentum**2*weight_decay + lr*momentum*weight_decay + momentum + 1)/(weight_decay*(lr*momentum*weight_decay - momentum + 1)*(2*lr*momentum*weight_decay + lr*weight_decay - 2*momentum - 2))."""
+    _t0 = weight_decay**(-1.0)
+    _t1 = lr*weight_decay
+    _t2 = _t1*momentum + 1
+    _t3 = 2*momentum
+    return _t0*(_t0*grad_mean**2 - grad_std**2*lr*(2*_t1*momentum**2 + _t2 + momentum)/((_t2 - momentum)*(_t1*_t3 + _t1 - _t3 - 2)))
+
+
+def sgd_equilibrium_coupled_nesterov_mpmath(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_coupled_nesterov from step sgd.equilibrium_coupled_nesterov: grad_mean**2/weight_decay**2 - grad_std**2*lr*(2*lr*momentum**2*weight_decay + lr*momentum*weight_decay + momentum + 1)/(weight_decay*(lr*momentum*weight_decay - momentum + 1)*(2*lr*momentum*weight_decay + lr*weight_decay - 2*momentum - 2))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 1/weight_decay
+    _t1 = lr*weight_decay
+    _t2 = _t1*momentum + 1
+    _t3 = 2*momentum
+    return _t0*(_t0*grad_mean**2 - grad_std**2*lr*(2*_t1*momentum**2 + _t2 + momentum)/((_t2 - momentum)*(_t1*_t3 + _t1 - _t3 - 2)))
+
+
+def sgd_equilibrium_decoupled_numpy(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_decoupled from step sgd.equilibrium_decoupled: grad_mean**2*(dampening - 1)**2/(weight_decay**2*(momentum - 1)**2) - grad_std**2*lr*(dampening - 1)**2*(lr*momentum*weight_decay - momentum - 1)/(weight_decay*(momentum - 1)*(momentum + 1)*(lr*weight_decay - 2)*(lr*momentum*weight_decay - momentum + 1))."""
+    _t0 = 1/(weight_decay*(momentum - 1))
+    _t1 = momentum + 1
+    _t2 = lr*weight_decay
+    _t3 = _t2*momentum
+    return _t0*(dampening - 1)**2*(_t0*grad_mean**2 + grad_std**2*lr*(_t1 - _t3)/(_t1*(_t2 - 2)*(_t3 - momentum + 1)))
+
+
+def sgd_equilibrium_decoupled_mpmath(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_decoupled from step sgd.equilibrium_decoupled: grad_mean**2*(dampening - 1)**2/(weight_decay**2*(momentum - 1)**2) - grad_std**2*lr*(dampening - 1)**2*(lr*momentum*weight_decay - momentum - 1)/(weight_decay*(momentum - 1)*(momentum + 1)*(lr*weight_decay - 2)*(lr*momentum*weight_decay - momentum + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 1/(weight_decay*(momentum - 1))
+    _t1 = momentum + 1
+    _t2 = lr*weight_decay
+    _t3 = _t2*momentum
+    return _t0*(dampening - 1)**2*(_t0*grad_mean**2 + grad_std**2*lr*(_t1 - _t3)/(_t1*(_t2 - 2)*(_t3 - momentum + 1)))
+
+
+def sgd_equilibrium_decoupled_nesterov_numpy(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_decoupled_nesterov from step sgd.equilibrium_decoupled_nesterov: grad_mean**2/(weight_decay**2*(momentum - 1)**2) - grad_std**2*lr*(2*lr*momentum**3*weight_decay - lr*momentum*weight_decay - momentum - 1)/(weight_decay*(momentum - 1)*(momentum + 1)*(lr*weight_decay - 2)*(lr*momentum*weight_decay - momentum + 1))."""
+    _t0 = 1/(weight_decay*(momentum - 1))
+    _t1 = momentum + 1
+    _t2 = lr*weight_decay
+    _t3 = _t2*momentum
+    return _t0*(_t0*grad_mean**2 + grad_std**2*lr*(_t1 - 2*_t2*momentum**3 + _t3)/(_t1*(_t2 - 2)*(_t3 - momentum + 1)))
+
+
+def sgd_equilibrium_decoupled_nesterov_mpmath(lr, weight_decay, momentum, dampening, grad_mean, grad_std):
+    """sgd_equilibrium_decoupled_nesterov from step sgd.equilibrium_decoupled_nesterov: grad_mean**2/(weight_decay**2*(momentum - 1)**2) - grad_std**2*lr*(2*lr*momentum**3*weight_decay - lr*momentum*weight_decay - momentum - 1)/(weight_decay*(momentum - 1)*(momentum + 1)*(lr*weight_decay - 2)*(lr*momentum*weight_decay - momentum + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = 1/(weight_decay*(momentum - 1))
+    _t1 = momentum + 1
+    _t2 = lr*weight_decay
+    _t3 = _t2*momentum
+    return _t0*(_t0*grad_mean**2 + grad_std**2*lr*(_t1 - 2*_t2*momentum**3 + _t3)/(_t1*(_t2 - 2)*(_t3 - momentum + 1)))
+
+
+def sgd_req_numpy(lr, weight_decay, momentum, grad_std):
+    """sgd_req from step sgd.req_prediction: -grad_std**2*lr/(2*weight_decay*(momentum - 1))."""
+    return -1/2*grad_std**2*lr/(weight_decay*(momentum - 1))
+
+
+def sgd_req_mpmath(lr, weight_decay, momentum, grad_std):
+    """sgd_req from step sgd.req_prediction: -grad_std**2*lr/(2*weight_decay*(momentum - 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -mpmath.mpf(1)/mpmath.mpf(2)*grad_std**2*lr/(weight_decay*(momentum - 1))
