@@ -109,6 +109,13 @@ requires_no_decay = Predicate(
     "needs weight_decay = 0",
 )
 
+#: REQ's SGDM formula: coupled decay, heavy ball without dampening.
+requires_req_sgd = Predicate(
+    "requires_req_sgd",
+    lambda c: not (c.decoupled or c.nesterov or c.dampening),
+    "REQ's SGDM formula is for coupled decay, no Nesterov and no dampening",
+)
+
 #: The update rule each rule predicate stands for.
 _RULES = {
     adamw_update: "adamw",
@@ -133,6 +140,7 @@ PREDICATES: dict[str, Predicate] = {
         requires_mean,
         requires_decay,
         requires_no_decay,
+        requires_req_sgd,
     )
 }
 
@@ -257,6 +265,20 @@ def _weight_rms_corrected(config: SimulationConfig, step: int) -> float:
 
 def _update_rms_corrected(config: SimulationConfig, step: int) -> float:
     return estimators.update_rms(config.beta1, **_corrected(config))
+
+
+def _sgd(formula_name: str) -> Callable[[SimulationConfig, int], float]:
+    def predict(config: SimulationConfig, step: int) -> float:
+        options = {"steps": step, "snr": config.snr, "init_rms": config.init_rms}
+        if formula_name == "req":  # an equilibrium, zero-mean formula
+            options = {}
+        return estimators.sgd_weight_rms(
+            config.lr, config.weight_decay, momentum=config.momentum,
+            dampening=config.dampening, nesterov=config.nesterov, decoupled=config.decoupled,
+            grad_std=config.grad_std, formula=formula_name, **options,
+        )  # fmt: skip
+
+    return predict
 
 
 _CONSTANT_ADAMW = (constant_schedule, adamw_update)
@@ -400,6 +422,22 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _sign("source"),
         (constant_schedule, sign_update),
+    ),
+    Formula(
+        "sgd_exact",
+        "SGD with momentum, exact (coupled or decoupled)",
+        "sgd.theta_sq_recursion",
+        "weight_rms",
+        _sgd("exact"),
+        (constant_schedule, sgd_update),
+    ),
+    Formula(
+        "sgd_req",
+        "SGD with momentum, REQ's equilibrium",
+        "sgd.req_prediction",
+        "weight_rms",
+        _sgd("req"),
+        (constant_schedule, sgd_update, requires_zero_mean, requires_decay, requires_req_sgd),
     ),
 )
 
