@@ -44,6 +44,8 @@ __all__ = [
     "weight_rms_large_snr",
     "weight_rms_quick",
     "weight_rms_trajectory",
+    "lion_weight_rms",
+    "lion_bound",
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
 _SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
         weight_rms_quick,
         weight_rms_trajectory,
     )
+    from .estimators import lion_bound, lion_weight_rms
     from .simulation import SimulationConfig, SimulationResult, simulate
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 

@@ -45,6 +45,7 @@ from .adamw import (
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
+from .lion import lion_bound, lion_weight_rms
 
 __all__ = [
     "equilibrium_weight_rms",
@@ -59,4 +60,6 @@ __all__ = [
     "weight_rms_large_snr",
     "weight_rms_quick",
     "weight_rms_trajectory",
+    "lion_weight_rms",
+    "lion_bound",
 ]
