@@ -33,6 +33,8 @@ __all__ = [
     "equilibrium_weight_rms",
     "find_step",
     "lambdify_result",
+    "lion_bound",
+    "lion_weight_rms",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "simulate",
@@ -44,8 +46,6 @@ __all__ = [
     "weight_rms_large_snr",
     "weight_rms_quick",
     "weight_rms_trajectory",
-    "lion_weight_rms",
-    "lion_bound",
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
 _SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from .estimators import (
         equilibrium_weight_rms,
         lambdify_result,
+        lion_bound,
+        lion_weight_rms,
         schedule_weight_rms,
         sign_sgdm_weight_rms,
         solve_schedule_weight_decay,
@@ -67,7 +69,6 @@ if TYPE_CHECKING:
         weight_rms_quick,
         weight_rms_trajectory,
     )
-    from .estimators import lion_bound, lion_weight_rms
     from .simulation import SimulationConfig, SimulationResult, simulate
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 

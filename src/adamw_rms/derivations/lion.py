@@ -270,7 +270,9 @@ def _filter(c: _Context) -> None:
             lhs=E(cf[t]),
             rhs=mu * tidy(fresh + geometric_sum(history, j, 1, t - 1), t),
             kind=Kind.IDENTITY,
-            justification="The weights of [[c_unrolled]] summed (a geometric series), times $\\mu$.",
+            justification=(
+                "The weights of [[c_unrolled]] summed (a geometric series), times $\\mu$."
+            ),
             assumptions=(IID_IN_TIME,),
             uses=("c_unrolled",),
             checks=(
@@ -297,7 +299,7 @@ def _filter(c: _Context) -> None:
                 ),
             ),
         )
-        # The gradient g_t is the fresh one of c_t and an old one of c_{t+k}; g_j, j < t, is old in both.
+        # g_t is the fresh gradient of c_t and an old one of c_{t+k}; g_j, j < t, is old in both.
         carried = history.subs(t, t + k).subs(j, t)
         shared = history * history.subs(t, t + k)
         covariance = c.add(
@@ -611,7 +613,9 @@ def _equilibrium(c: _Context) -> None:
             lhs=shift.lhs,
             rhs=sp.sqrt(snr / spread_sq),
             kind=Kind.APPROXIMATION,
-            justification="[[c_shift]] as $t \\to \\infty$: mean $\\mu$, variance as in [[rho_lag]].",
+            justification=(
+                "[[c_shift]] as $t \\to \\infty$: mean $\\mu$, variance as in [[rho_lag]]."
+            ),
             limit="t \\to \\infty",
             assumptions=(IID_IN_TIME,),
             uses=("c_shift", "rho_lag"),

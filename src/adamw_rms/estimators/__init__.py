@@ -42,14 +42,16 @@ from .adamw import (
     weight_rms_large_snr,
     weight_rms_quick,
 )
+from .lion import lion_bound, lion_weight_rms
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
-from .lion import lion_bound, lion_weight_rms
 
 __all__ = [
     "equilibrium_weight_rms",
     "lambdify_result",
+    "lion_bound",
+    "lion_weight_rms",
     "schedule_weight_rms",
     "sign_sgdm_weight_rms",
     "solve_schedule_weight_decay",
@@ -60,6 +62,4 @@ __all__ = [
     "weight_rms_large_snr",
     "weight_rms_quick",
     "weight_rms_trajectory",
-    "lion_weight_rms",
-    "lion_bound",
 ]
