@@ -42,6 +42,7 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
     "sign_sgdm.theta_rms_arcsine_general_limit",
+    "lion.req_equilibrium",
     "tuc.tuc_equilibrium",
     "schedules.no_decay_lower_gap",
     "schedules.theta_rms_no_decay_no_momentum",
@@ -71,6 +72,7 @@ EXPECTED_ROOTS = {
 REQUIRED_CLAIMS = {
     # Beyond the source: nothing it prints to compare with.
     "corrected": set(),
+    "lion": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

@@ -454,12 +454,12 @@ def _pair(c: _Context) -> None:
             kind=Kind.IDENTITY,
             justification=(
                 "$c_t, c_{t+k}$ are jointly Gaussian (both filter the same Gaussian gradients); "
-                "apply [[sign_pair_moment]] with their shifts [[c_shift]] and correlation "
-                "[[c_correlation]]. Exact at every step: the zero start of the momentum only "
+                "apply [[sign_pair_moment]] with their shifts [[c_shift]] (the means "
+                "[[u_mean]]) and correlation [[c_correlation]]. Exact at every step: the zero start of the momentum only "
                 "makes the shifts differ."
             ),
             assumptions=(IID_IN_TIME,),
-            uses=("sign_pair_moment", "c_shift", "c_correlation"),
+            uses=("sign_pair_moment", "c_shift", "c_correlation", "u_mean"),
             checks=(
                 RewriteToZero(
                     LHS,
@@ -513,7 +513,7 @@ def _weights(c: _Context) -> None:
                 "$\\mathbb{E}[u_i^2] = 1$ ($|u| = 1$), each pair $i < j = i + k$ counted twice."
             ),
             assumptions=(SELF_AVERAGING,),
-            uses=("weights_second_moment", "lion_update"),
+            uses=("weights_second_moment", "lion_update", "adamw_update"),
             checks=(
                 BruteForce(
                     LHS,

@@ -120,6 +120,8 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
     q = lr * decay
     if np.isinf(steps) and q == 0.0:
         return np.inf if lr > 0 else init * init
+    if steps == 0:
+        return init * init
     log_beta3 = float(np.log1p(-q))
     noisy = snr > 0.0
     # Steps 1..early still move (at equilibrium their weight beta3^(2t) is 0: none).
@@ -260,9 +262,7 @@ def lion_bound(lr: Any, weight_decay: Any, *, steps: Any = np.inf, init_rms: Any
     >>> lion_bound(1e-3, 0.1)  # 1 / weight_decay
     10.0
     """
-    lr_a, _, q, steps_a, _, init_a = _trajectory_inputs(
-        lr, weight_decay, steps, 0.0, init_rms
-    )
+    lr_a, _, q, steps_a, _, init_a = _trajectory_inputs(lr, weight_decay, steps, 0.0, init_rms)
     finite = np.isfinite(steps_a)
     exponent = np.where(finite, steps_a, 0.0) * np.log1p(-q)
     power = np.where(finite, np.exp(exponent), np.where(q > 0, 0.0, 1.0))
