@@ -41,7 +41,7 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.mean_v_bar_window",
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
-    "sign_sgdm.theta_rms_arcsine_general_limit",
+    # sign_sgdm.theta_rms_arcsine_general_limit: Lion's equilibrium reduces to it.
     "lion.req_equilibrium",
     "tuc.tuc_equilibrium",
     "schedules.no_decay_lower_gap",

@@ -15,6 +15,8 @@ import pytest
 from adamw_rms import estimators
 from adamw_rms.estimators import (
     equilibrium_weight_rms,
+    lion_bound,
+    lion_weight_rms,
     schedule_weight_rms,
     sign_sgdm_weight_rms,
     solve_schedule_weight_decay,
@@ -117,6 +119,18 @@ CASES = {
             "init_rms": 0.0,
         },
         ("target_rms", "lr_schedule", "weight_decay_shape", "beta1", "snr", "init_rms"),
+    ),
+    "lion_weight_rms": Case(
+        lion_weight_rms,
+        {"lr": 3e-4, "weight_decay": 0.1},
+        {"beta1": 0.9, "beta2": 0.99, "steps": 200, "snr": 0.0, "init_rms": 0.02},
+        ("lr", "weight_decay", "beta1", "beta2", "steps", "snr", "init_rms"),
+    ),
+    "lion_bound": Case(
+        lion_bound,
+        {"lr": 3e-4, "weight_decay": 0.1},
+        {"steps": 200, "init_rms": 0.02},
+        ("lr", "weight_decay", "steps", "init_rms"),
     ),
 }
 
