@@ -95,7 +95,7 @@ def test_two_shift_sign_quadrature_true_and_wrong():
     assert not SignQuadrature(lhs, wrong, LION_PAIR_POINTS, shift_y=S.shift_y).run().passed
 
 
-# --- REQ --------------------------------------------------------------------------------------------
+# --- REQ ----------------------------------------------------------------------------------------
 
 # REQ / exact - 1 at equilibrium, lr * weight_decay = 1e-4 (measured; see the docstring).
 REQ_ERRORS = {
@@ -182,7 +182,7 @@ def test_estimator_never_exceeds_the_hard_bound(steps, beta1):
     assert lion_bound(1e-3, 0.1) == pytest.approx(10.0)
 
 
-# --- simulation --------------------------------------------------------------------------------------
+# --- simulation ----------------------------------------------------------------------------------
 
 
 def _simulate_numpy(lr, decay, beta1, beta2, steps, n, snr, seed, record=()):

@@ -455,8 +455,8 @@ def _pair(c: _Context) -> None:
             justification=(
                 "$c_t, c_{t+k}$ are jointly Gaussian (both filter the same Gaussian gradients); "
                 "apply [[sign_pair_moment]] with their shifts [[c_shift]] (the means "
-                "[[u_mean]]) and correlation [[c_correlation]]. Exact at every step: the zero start of the momentum only "
-                "makes the shifts differ."
+                "[[u_mean]]) and correlation [[c_correlation]]. Exact at every step: the zero "
+                "start of the momentum only makes the shifts differ."
             ),
             assumptions=(IID_IN_TIME,),
             uses=("sign_pair_moment", "c_shift", "c_correlation", "u_mean"),
