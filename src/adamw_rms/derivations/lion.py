@@ -79,7 +79,7 @@ LION_SOURCE = Source(
     key="chen2023lion",
     author="Xiangning Chen, Chen Liang, Da Huang, Esteban Real, et al.",
     title="Symbolic Discovery of Optimization Algorithms",
-    title_en="Symbolic Discovery of Optimization Algorithms (Lion)",
+    title_en="the Lion optimizer",
     date="2023-02-13",
     url="https://arxiv.org/abs/2302.06675",
 )
@@ -225,6 +225,7 @@ def _update(c: _Context) -> None:
         c.recorder.restate(
             c.weight_rms.step("adamw_update"),
             title="Decoupled weight decay",
+            assumptions=(),  # AdamW's (no bias correction, no epsilon) do not concern a sign
             justification=(
                 "As [[weight_rms.adamw_update]] with the sign update: the paper's decay first, "
                 "$\\boldsymbol{\\theta}_t = (1-\\eta\\lambda)\\boldsymbol{\\theta}_{t-1} - "
