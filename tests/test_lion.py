@@ -79,6 +79,29 @@ def test_numpy_and_mpmath_backends_agree(beta1, beta2, steps, snr):
     assert fast == pytest.approx(float(slow), rel=1e-12)
 
 
+@pytest.mark.parametrize(("low", "high"), [(0.0, 0.3), (0.3, 0.75), (0.75, 0.999)])
+def test_quadrature_rules_reach_rounding(low, high):
+    import mpmath
+
+    from adamw_rms.estimators.lion import _sign_covariance
+
+    rng = np.random.default_rng(int(high * 1000))
+    shift, shift_y = rng.uniform(0.0, 8.0, (2, 20))
+    correlation = rng.uniform(low, high, 20)
+    got = _sign_covariance(shift, shift_y, correlation, noisy=True)
+
+    def reference(a, b, r):
+        def integrand(angle):
+            spread = a * a + b * b - 2 * a * b * mpmath.sin(angle)
+            return mpmath.exp(-spread / (2 * mpmath.cos(angle) ** 2))
+
+        return 2 / mpmath.pi * mpmath.quad(integrand, [0, mpmath.asin(r)])
+
+    with mpmath.workdps(30):
+        for a, b, r, value in zip(shift, shift_y, correlation, got, strict=True):
+            assert abs(value - float(reference(a, b, r))) < 1e-15
+
+
 def test_two_shift_sign_quadrature_true_and_wrong():
     # The generalised check of checks.SignQuadrature (Y's mean differs): true and wrong pair.
     rhs = sp.erf(S.shift / sp.sqrt(2)) * sp.erf(S.shift_y / sp.sqrt(2))
