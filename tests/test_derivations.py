@@ -41,7 +41,8 @@ EXPECTED_TERMINAL = {
     "sign_sgdm.mean_v_bar_window",
     "sign_sgdm.ratio_to_adamw",
     "sign_sgdm.mean_field_as_autocovariance",
-    "sign_sgdm.theta_rms_arcsine_general_limit",
+    # sign_sgdm.theta_rms_arcsine_general_limit: Lion's equilibrium reduces to it.
+    "lion.req_equilibrium",
     "tuc.tuc_equilibrium",
     "schedules.no_decay_lower_gap",
     "schedules.theta_rms_no_decay_no_momentum",
@@ -84,6 +85,7 @@ REQUIRED_CLAIMS = {
     # Beyond the source: nothing it prints to compare with.
     "corrected": set(),
     "sgd": set(),
+    "lion": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

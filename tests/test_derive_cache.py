@@ -93,7 +93,8 @@ def test_a_changed_source_rebuilds_it_and_its_users(tmp_path, capsys, monkeypatc
     assert code == 0
     line = _cache_line(out)
     assert (
-        "reused update_rms, corrected, sgd; rebuilt weight_rms, sign_sgdm, tuc, schedules" in line
+        "reused update_rms, corrected, sgd; rebuilt weight_rms, sign_sgdm, tuc, schedules, lion"
+        in line
     ), line
     assert _snapshot(tmp_path / "a") == _snapshot(tmp_path / "b")
 
@@ -122,10 +123,10 @@ def _changed_keys(root: Path, module: str) -> tuple[set[str], bool]:
     ("module", "rebuilt", "kernels"),
     [
         ("adamw_rms.derivations.tuc", {"tuc"}, False),
-        ("adamw_rms.derivations.sign_sgdm", {"sign_sgdm"}, True),
+        ("adamw_rms.derivations.sign_sgdm", {"sign_sgdm", "lion"}, True),
         (
             "adamw_rms.derivations.weight_rms",
-            {"weight_rms", "sign_sgdm", "tuc", "schedules"},
+            {"weight_rms", "sign_sgdm", "tuc", "schedules", "lion"},
             True,
         ),
         # Every part-1/2 derivation builds on update_rms; corrected derives its moments afresh.

@@ -16,6 +16,8 @@ from adamw_rms import estimators
 from adamw_rms.estimators import (
     decay_per_step,
     equilibrium_weight_rms,
+    lion_bound,
+    lion_weight_rms,
     muon_weight_rms,
     pytorch_weight_decay,
     schedule_weight_rms,
@@ -152,6 +154,18 @@ CASES = {
             "init_rms": 0.0,
         },
         ("target_rms", "lr_schedule", "weight_decay_shape", "beta1", "snr", "init_rms"),
+    ),
+    "lion_weight_rms": Case(
+        lion_weight_rms,
+        {"lr": 3e-4, "weight_decay": 0.1},
+        {"beta1": 0.9, "beta2": 0.99, "steps": 200, "snr": 0.0, "init_rms": 0.02},
+        ("lr", "weight_decay", "beta1", "beta2", "steps", "snr", "init_rms"),
+    ),
+    "lion_bound": Case(
+        lion_bound,
+        {"lr": 3e-4, "weight_decay": 0.1},
+        {"steps": 200, "init_rms": 0.02},
+        ("lr", "weight_decay", "steps", "init_rms"),
     ),
 }
 

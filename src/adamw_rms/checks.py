@@ -1301,17 +1301,21 @@ def _normal_mass_above_zero(mean: mpmath.mpf) -> mpmath.mpf:
     return mpmath.quad(density, [0, mean, mpmath.inf] if mean > 0 else [0, mpmath.inf])
 
 
-def _positive_orthant(mean: mpmath.mpf, correlation: mpmath.mpf) -> mpmath.mpf:
-    """P(X > 0, Y > 0) for unit-variance normals with means ``mean`` and correlation.
+def _positive_orthant(
+    mean: mpmath.mpf, correlation: mpmath.mpf, mean_y: mpmath.mpf | None = None
+) -> mpmath.mpf:
+    """P(X > 0, Y > 0) for unit-variance normals with means ``mean`` (Y: ``mean_y``, default the
+    same) and correlation.
 
     By quadrature over X of the normal density times the conditional probability that Y > 0
-    (given X = x, Y is normal with mean ``a + r (x - a)`` and variance ``1 - r^2``).
+    (given X = x, Y is normal with mean ``a_Y + r (x - a)`` and variance ``1 - r^2``).
     """
     spread = mpmath.sqrt(1 - correlation**2)
+    mean_y = mean if mean_y is None else mean_y
 
     def integrand(value):
         density = mpmath.exp(-((value - mean) ** 2) / 2) / mpmath.sqrt(2 * mpmath.pi)
-        return density * mpmath.ncdf((mean + correlation * (value - mean)) / spread)
+        return density * mpmath.ncdf((mean_y + correlation * (value - mean)) / spread)
 
     return mpmath.quad(integrand, [0, mean, mpmath.inf] if mean > 0 else [0, mpmath.inf])
 
@@ -1321,7 +1325,8 @@ class SignQuadrature:
     """A statement about ``sign(X)``, ``sign(Y)`` checked by quadrature of the normal density.
 
     ``X``, ``Y`` (``S.pair_x``, ``S.pair_y``) are jointly normal with means ``a`` (``S.shift``),
-    unit variances and correlation ``r``. Each side is read as a polynomial in the two signs
+    unit variances and correlation ``r``; with ``shift_y`` set (``S.shift_y``), Y's mean is that
+    symbol's value instead of ``a``. Each side is read as a polynomial in the two signs
     under ``Expect``, ``Covariance`` (``E[AB] - E[A]E[B]``) and ``Variance``; an expectation is the
     sum over the four quadrants of its value there times the quadrant's probability, an
     mpmath quadrature of the density. Nothing is shared with a closed form.
@@ -1332,18 +1337,22 @@ class SignQuadrature:
     points: tuple[Mapping, ...]
     tolerance: float = 1e-12
     method: str = "mpmath quadrature of the bivariate normal"
+    shift_y: sp.Symbol | None = None
 
     def _value(self, expr: sp.Expr, point: Mapping) -> mpmath.mpf:
         mean, correlation = (mpmath.mpf(sp.Rational(point[s])) for s in (S.shift, S.corr))
+        mean_y = mean if self.shift_y is None else mpmath.mpf(sp.Rational(point[self.shift_y]))
         found: dict = {}
 
         def quadrants() -> dict:
-            # Both marginals are N(a, 1): the four quadrants from P(X>0) and P(X>0, Y>0).
+            # The four quadrants from P(X>0), P(Y>0) and P(X>0, Y>0).
             if not found:
-                above, both = _normal_mass_above_zero(mean), _positive_orthant(mean, correlation)
+                above = _normal_mass_above_zero(mean)
+                above_y = _normal_mass_above_zero(mean_y)
+                both = _positive_orthant(mean, correlation, mean_y)
                 found.update(
-                    {(1, 1): both, (1, -1): above - both, (-1, 1): above - both,
-                     (-1, -1): 1 - 2 * above + both}
+                    {(1, 1): both, (1, -1): above - both, (-1, 1): above_y - both,
+                     (-1, -1): 1 - above - above_y + both}
                 )  # fmt: skip
             return found
 

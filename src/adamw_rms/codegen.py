@@ -45,6 +45,13 @@ lag = sp.Symbol("lag", integer=True, positive=True)
 angle = sp.Symbol("angle", real=True)
 target_rms = sp.Symbol("target_rms", positive=True)
 lr_over_rms = sp.Symbol("lr_over_rms", positive=True)  # lr/target_rms, computed once
+# Lion (derivation ``lion``): its second momentum rate, a step index, two standardised means.
+beta2 = sp.Symbol("beta2", positive=True)
+transient = sp.Symbol("transient", nonnegative=True)  # beta2**(step - 1): the start's weight
+lag_power = sp.Symbol("lag_power", nonnegative=True)  # beta2**(lag - 1)
+shift = sp.Symbol("shift", real=True)
+shift_y = sp.Symbol("shift_y", real=True)
+correlation = sp.Symbol("correlation", real=True)
 
 TO_ARGUMENTS = {
     S.eta: lr,
@@ -78,6 +85,16 @@ KERNEL_ARGUMENTS: dict[str, tuple[sp.Symbol, ...]] = {
     "sign_covariance_scale": (),
     "sign_covariance_upper": (beta1, lag),
     "sign_covariance_integrand": (beta1, snr, angle),
+    "lion_filter_mean": (beta1, beta2, transient),
+    "lion_filter_variance": (beta1, beta2, transient),
+    "lion_filter_covariance": (beta1, beta2, transient, lag_power),
+    "lion_stationary_correlation": (beta1, beta2, lag),
+    "lion_stationary_shift": (beta1, beta2, snr),
+    "lion_sign_mean": (shift,),
+    "lion_pair_scale": (),
+    "lion_pair_upper": (correlation,),
+    "lion_pair_integrand": (shift, shift_y, angle),
+    "lion_req_weight_rms": (lr, weight_decay, beta1, beta2),
 }
 
 
@@ -234,6 +251,110 @@ def _sign_sgdm_kernels() -> list[Kernel]:
             KERNEL_ARGUMENTS["sign_covariance_integrand"],
             integral.function.xreplace({variable: S.angle}).xreplace(TO_ARGUMENTS),
             "sign_sgdm.u_autocovariance_with_mean",
+        ),
+    ]
+
+
+def _lion_powers(expr: sp.Expr) -> sp.Expr:
+    """``beta2**(a t + b k + c)`` as ``transient**a * lag_power**b * beta2**(a + b + c)``.
+
+    With ``transient = beta2**(t-1)`` and ``lag_power = beta2**(k-1)`` the filter's moments are
+    polynomials: nothing is divided by ``beta2`` (finite at ``beta2 = 0``, where
+    ``0**0 = 1`` gives the first step). Checked equal to the derived expression.
+    """
+
+    def split(power: sp.Pow) -> sp.Expr:
+        exponent = sp.expand(power.exp)
+        a, b = exponent.coeff(S.t), exponent.coeff(S.k)
+        rest = sp.expand(exponent - a * S.t - b * S.k)
+        return transient**a * lag_power**b * S.beta2 ** (a + b + rest)
+
+    stable = sp.factor(
+        sp.cancel(
+            expr.replace(lambda e: e.is_Pow and e.base == S.beta2 and e.exp.has(S.t, S.k), split)
+        )
+    )
+    back = stable.xreplace({transient: S.beta2 ** (S.t - 1), lag_power: S.beta2 ** (S.k - 1)})
+    if not is_zero(sp.powsimp(sp.expand(back - expr), force=True)):
+        raise ReparametrisationError("lion filter moment changed by the power split")
+    if any(p.base == S.beta2 and p.exp.is_negative for p in stable.atoms(sp.Pow)):
+        raise ReparametrisationError("lion filter moment still divides by beta2")
+    return stable
+
+
+def _lion_kernels() -> list[Kernel]:
+    """The pieces of Lion's exact pair sum (summed by :func:`adamw_rms.estimators.lion_weight_rms`)
+    and REQ's formula: the filter's moments per unit of the gradient's mean or variance, the
+    stationary correlation and shift, and the two-shift sign lemma split as
+    ``erf * erf + scale * Integral(integrand, (angle, 0, upper))``."""
+    lion = derivation("lion")
+    rename = {**TO_ARGUMENTS, S.beta2: beta2, S.shift: shift, S.shift_y: shift_y,
+              S.corr: correlation}  # fmt: skip
+    lemma = lion.step("sign_pair_moment").rhs
+    (integral,) = lemma.atoms(sp.Integral)
+    (variable, lower, upper) = integral.limits[0]
+    scale = sp.cancel((lemma - lemma.subs(integral, 0)) / integral)
+    means = lemma.subs(integral, 0)
+    sign_mean = sp.erf(S.shift / sp.sqrt(2))
+    if (
+        lower != 0
+        or scale.free_symbols
+        or sp.expand(means - sign_mean * sign_mean.subs(S.shift, S.shift_y)) != 0
+    ):
+        raise ReparametrisationError(
+            "lion pair lemma is not erf*erf + c * Integral(f, (phi, 0, r))"
+        )
+    stationary_shift = lion.step("shift_limit").rhs
+    return [
+        Kernel(
+            "lion_filter_mean",
+            KERNEL_ARGUMENTS["lion_filter_mean"],
+            _lion_powers(lion.step("c_mean").rhs / S.mu).xreplace(rename),
+            "lion.c_mean",
+        ),
+        Kernel(
+            "lion_filter_variance",
+            KERNEL_ARGUMENTS["lion_filter_variance"],
+            _lion_powers(lion.step("c_variance").rhs / S.sigma**2).xreplace(rename),
+            "lion.c_variance",
+        ),
+        Kernel(
+            "lion_filter_covariance",
+            KERNEL_ARGUMENTS["lion_filter_covariance"],
+            _lion_powers(lion.step("c_covariance").rhs / S.sigma**2).xreplace(rename),
+            "lion.c_covariance",
+        ),
+        Kernel(
+            "lion_stationary_correlation",
+            KERNEL_ARGUMENTS["lion_stationary_correlation"],
+            lion.step("rho_lag").rhs.xreplace(rename),
+            "lion.rho_lag",
+        ),
+        Kernel(
+            "lion_stationary_shift",
+            KERNEL_ARGUMENTS["lion_stationary_shift"],
+            stationary_shift.xreplace(rename),
+            "lion.shift_limit",
+        ),
+        Kernel("lion_sign_mean", (shift,), sign_mean.xreplace(rename), "lion.sign_pair_moment"),
+        Kernel("lion_pair_scale", (), scale, "lion.sign_pair_moment"),
+        Kernel(
+            "lion_pair_upper",
+            KERNEL_ARGUMENTS["lion_pair_upper"],
+            upper.xreplace(rename),
+            "lion.sign_pair_moment",
+        ),
+        Kernel(
+            "lion_pair_integrand",
+            KERNEL_ARGUMENTS["lion_pair_integrand"],
+            integral.function.xreplace({variable: S.angle}).xreplace(rename),
+            "lion.sign_pair_moment",
+        ),
+        Kernel(
+            "lion_req_weight_rms",
+            KERNEL_ARGUMENTS["lion_req_weight_rms"],
+            lion.step("req_equilibrium").rhs.xreplace(rename),
+            "lion.req_equilibrium",
         ),
     ]
 
@@ -575,6 +696,7 @@ def kernels() -> list[Kernel]:
         *_schedule_kernels(),
         *_corrected_kernels(),
         *_sgd_kernels(),
+        *_lion_kernels(),
     ]
 
 

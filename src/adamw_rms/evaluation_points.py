@@ -141,3 +141,29 @@ LONG_WINDOW_POINT = {b3: sp.Float("0.9999", 50), t: sp.Integer(6931)}
 # tuc: the gradient at step t in the frozen-v limit (the error is exactly its small parameter at
 # any gradient).
 GRADIENT_POINT = sp.Integer(1)
+
+# lion: a generic point (beta1 != beta2) for the brute-force Gaussian moments of the filter, the
+# lags at which its covariance is expanded, points of the two-shift sign lemma, and fast limits
+# (small beta2, beta3: the transient and the lag tail fall off within a few steps).
+LION_POINT = {S.beta1: sp.Rational(3, 5), S.beta2: sp.Rational(5, 7), S.beta3: sp.Rational(7, 9)}
+LION_LAGS = (1, 2, 3)
+LION_PAIR_POINTS = tuple(
+    {S.shift: sp.Rational(x), S.shift_y: sp.Rational(y), S.corr: sp.Rational(r)}
+    for x, y, r in (("1/3", "4/5", "3/10"), ("-1/2", "6/5", "9/10"))
+)
+LION_LIMIT_POINT = {
+    S.beta1: sp.Rational(9, 10),
+    S.beta2: sp.Rational(1, 30),
+    b3: sp.Rational(1, 30),
+    lam: sp.Rational(3, 10),
+    rho0: sp.Rational(1, 7),
+}
+LION_LIMIT_SNR = (sp.Integer(0), sp.Rational(1, 5))
+LION_LIMIT_VALUES = (2, 4, 8)
+LION_SHIFT_LIMIT_VALUES = (20, 40, 80)
+LION_FILTER_LIMIT_POINT = {S.beta1: sp.Rational(9, 10), S.beta2: sp.Rational(3, 5), k: 2, snr: 2}
+LION_SUM_POINTS = tuple(
+    {S.beta1: sp.Rational(p), S.beta2: sp.Rational(q)}
+    for p, q in (("9/10", "3/5"), ("1/3", "1/2"), ("19/20", "4/5"))
+)
+LION_REQ_GIVEN = {S.beta1: sp.Rational(9, 10), S.beta2: sp.Rational(99, 100)}

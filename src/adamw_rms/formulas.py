@@ -82,6 +82,8 @@ scheduled = Predicate(
     lambda c: c.has_schedule,
     "a part-2 formula (constant lr and weight decay: use the part-1 formulas)",
 )
+
+
 def _rule(update: str, title: str) -> Predicate:
     article = "an" if title[0] in "AEIOU" else "a"
     return Predicate(f"{update}_update", lambda c: c.update == update, f"{article} {title} formula")

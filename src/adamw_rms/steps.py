@@ -50,6 +50,7 @@ DERIVATION_NAMES: tuple[str, ...] = (
     "schedules",
     "corrected",
     "sgd",
+    "lion",
 )
 
 

@@ -40,6 +40,7 @@ target_rms = sp.Symbol("r_target", positive=True)
 # Written r, not rho: rho_t is the squared weight RMS (part 2) and rho_0 its start.
 corr = sp.Symbol("r", real=True)  # their correlation, in (-1, 1)
 shift = sp.Symbol("a", real=True)  # their common mean in units of their standard deviation
+shift_y = sp.Symbol("a_Y", real=True)  # Y's mean where it differs from X's (Lion's transient)
 angle = sp.Symbol("phi", real=True)  # integration variable, r = sin(phi)
 pair_x = sp.Symbol("X", real=True)
 pair_y = sp.Symbol("Y", real=True)
@@ -65,6 +66,8 @@ _u_tilde = sp.Symbol("u_tilde_vec")
 _u_tilde_T = sp.Symbol("u_tilde_T_vec")
 _m_hat = sp.Symbol("m_hat_vec")
 _v_hat = sp.Symbol("v_hat_vec")
+_c = sp.Symbol("c_vec")  # Lion's interpolated momentum, whose sign is the update
+_u_req = sp.Symbol("u_req_vec")  # REQ's linearised sign update (Lion)
 
 theta = sp.IndexedBase(_theta)
 u = sp.IndexedBase(_u)
@@ -78,6 +81,8 @@ u_tilde = sp.IndexedBase(_u_tilde)  # total update contribution of g_t
 u_tilde_T = sp.IndexedBase(_u_tilde_T)  # the same, summed up to the horizon T only
 m_hat = sp.IndexedBase(_m_hat)  # bias-corrected first moment
 v_hat = sp.IndexedBase(_v_hat)  # bias-corrected second moment
+c = sp.IndexedBase(_c)  # Lion: c_t = beta1 m_{t-1} + (1 - beta1) g_t
+u_req = sp.IndexedBase(_u_req)  # Lion: sqrt(2/pi) c_t / sd(c_t), REQ's linearisation
 
 # Symbols whose default LaTeX is not what a reader expects.
 LATEX_NAMES: dict[sp.Symbol, str] = {
@@ -93,6 +98,9 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     _u_tilde_T: r"\tilde{\boldsymbol{u}}^{(T)}",
     _m_hat: r"\hat{\boldsymbol{m}}",
     _v_hat: r"\hat{\boldsymbol{v}}",
+    _c: r"\boldsymbol{c}",
+    _u_req: r"\boldsymbol{u}^{\mathrm{REQ}}",
+    shift_y: r"a_Y",
     snr: r"\mathrm{SNR}",
     mu_norm: r"\Vert\boldsymbol{\mu}\Vert",
     sigma_norm: r"\Vert\boldsymbol{\sigma}\Vert",

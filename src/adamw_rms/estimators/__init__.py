@@ -43,6 +43,7 @@ from .adamw import (
     weight_rms_quick,
 )
 from .conventions import DECAY_CONVENTIONS, decay_per_step, pytorch_weight_decay
+from .lion import lion_bound, lion_weight_rms
 from .muon import muon_weight_rms
 from .schedules import schedule_weight_rms, weight_rms_trajectory
 from .sgd import sgd_weight_rms
@@ -54,6 +55,8 @@ __all__ = [
     "decay_per_step",
     "equilibrium_weight_rms",
     "lambdify_result",
+    "lion_bound",
+    "lion_weight_rms",
     "muon_weight_rms",
     "pytorch_weight_decay",
     "schedule_weight_rms",

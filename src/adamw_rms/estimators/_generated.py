@@ -1346,3 +1346,133 @@ def sgd_req_mpmath(lr, weight_decay, momentum, grad_std):
     """sgd_req from step sgd.req_prediction: -grad_std**2*lr/(2*weight_decay*(momentum - 1))."""
     import mpmath  # only the arbitrary-precision backend needs it
     return -mpmath.mpf(1)/mpmath.mpf(2)*grad_std**2*lr/(weight_decay*(momentum - 1))
+
+
+def lion_filter_mean_numpy(beta1, beta2, transient):
+    """lion_filter_mean from step lion.c_mean: -beta1*transient + 1."""
+    return -beta1*transient + 1
+
+
+def lion_filter_mean_mpmath(beta1, beta2, transient):
+    """lion_filter_mean from step lion.c_mean: -beta1*transient + 1."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -beta1*transient + 1
+
+
+def lion_filter_variance_numpy(beta1, beta2, transient):
+    """lion_filter_variance from step lion.c_variance: (beta1**2*beta2*transient**2 - beta1**2*transient**2 + 2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1)/(beta2 + 1)."""
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    _t2 = beta1**2
+    _t3 = _t2*transient**2
+    return (_t0 - _t1*beta2 - _t1 + 2*_t2 + _t3*beta2 - _t3)/_t0
+
+
+def lion_filter_variance_mpmath(beta1, beta2, transient):
+    """lion_filter_variance from step lion.c_variance: (beta1**2*beta2*transient**2 - beta1**2*transient**2 + 2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1)/(beta2 + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    _t2 = beta1**2
+    _t3 = _t2*transient**2
+    return (_t0 - _t1*beta2 - _t1 + 2*_t2 + _t3*beta2 - _t3)/_t0
+
+
+def lion_filter_covariance_numpy(beta1, beta2, transient, lag_power):
+    """lion_filter_covariance from step lion.c_covariance: beta1*lag_power*(beta2 - 1)*(beta1*beta2*transient**2 + beta1 - beta2 - 1)/(beta2 + 1)."""
+    return beta1*lag_power*(beta2 - 1)*(beta1*beta2*transient**2 + beta1 - beta2 - 1)/(beta2 + 1)
+
+
+def lion_filter_covariance_mpmath(beta1, beta2, transient, lag_power):
+    """lion_filter_covariance from step lion.c_covariance: beta1*lag_power*(beta2 - 1)*(beta1*beta2*transient**2 + beta1 - beta2 - 1)/(beta2 + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return beta1*lag_power*(beta2 - 1)*(beta1*beta2*transient**2 + beta1 - beta2 - 1)/(beta2 + 1)
+
+
+def lion_stationary_correlation_numpy(beta1, beta2, lag):
+    """lion_stationary_correlation from step lion.rho_lag: -beta1*beta2**(lag - 1)*(1 - beta2)*(beta1 - beta2 - 1)/(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1)."""
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return -beta1*beta2**(lag - 1)*(_t0 - beta1)*(beta2 - 1)/(_t0 - _t1*beta2 - _t1 + 2*beta1**2)
+
+
+def lion_stationary_correlation_mpmath(beta1, beta2, lag):
+    """lion_stationary_correlation from step lion.rho_lag: -beta1*beta2**(lag - 1)*(1 - beta2)*(beta1 - beta2 - 1)/(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return -beta1*beta2**(lag - 1)*(_t0 - beta1)*(beta2 - 1)/(_t0 - _t1*beta2 - _t1 + 2*beta1**2)
+
+
+def lion_stationary_shift_numpy(beta1, beta2, snr):
+    """lion_stationary_shift from step lion.shift_limit: sqrt(snr)*sqrt(beta2 + 1)*sqrt(1/(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1))."""
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return numpy.sqrt(_t0*snr/(_t0 - _t1*beta2 - _t1 + 2*beta1**2))
+
+
+def lion_stationary_shift_mpmath(beta1, beta2, snr):
+    """lion_stationary_shift from step lion.shift_limit: sqrt(snr)*sqrt(beta2 + 1)*sqrt(1/(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return mpmath.sqrt(_t0*snr/(_t0 - _t1*beta2 - _t1 + 2*beta1**2))
+
+
+def lion_sign_mean_numpy(shift):
+    """lion_sign_mean from step lion.sign_pair_moment: erf(sqrt(2)*shift/2)."""
+    return _erf((1/2)*numpy.sqrt(2)*shift)
+
+
+def lion_sign_mean_mpmath(shift):
+    """lion_sign_mean from step lion.sign_pair_moment: erf(sqrt(2)*shift/2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.erf((mpmath.mpf(1)/mpmath.mpf(2))*mpmath.sqrt(2)*shift)
+
+
+def lion_pair_scale_numpy():
+    """lion_pair_scale from step lion.sign_pair_moment: 2/pi."""
+    return 2/numpy.pi
+
+
+def lion_pair_scale_mpmath():
+    """lion_pair_scale from step lion.sign_pair_moment: 2/pi."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return 2/mpmath.pi
+
+
+def lion_pair_upper_numpy(correlation):
+    """lion_pair_upper from step lion.sign_pair_moment: asin(correlation)."""
+    return numpy.arcsin(correlation)
+
+
+def lion_pair_upper_mpmath(correlation):
+    """lion_pair_upper from step lion.sign_pair_moment: asin(correlation)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.asin(correlation)
+
+
+def lion_pair_integrand_numpy(shift, shift_y, angle):
+    """lion_pair_integrand from step lion.sign_pair_moment: exp(-(shift**2 - 2*shift*shift_y*sin(angle) + shift_y**2)/(2*cos(angle)**2))."""
+    return numpy.exp(-1/2*(shift**2 - 2*shift*shift_y*numpy.sin(angle) + shift_y**2)/numpy.cos(angle)**2)
+
+
+def lion_pair_integrand_mpmath(shift, shift_y, angle):
+    """lion_pair_integrand from step lion.sign_pair_moment: exp(-(shift**2 - 2*shift*shift_y*sin(angle) + shift_y**2)/(2*cos(angle)**2))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return mpmath.exp(-mpmath.mpf(1)/mpmath.mpf(2)*(shift**2 - 2*shift*shift_y*mpmath.sin(angle) + shift_y**2)/mpmath.cos(angle)**2)
+
+
+def lion_req_weight_rms_numpy(lr, weight_decay, beta1, beta2):
+    """lion_req_weight_rms from step lion.req_equilibrium: sqrt(lr)*sqrt(beta2 + 1)/(sqrt(pi)*sqrt(weight_decay)*sqrt(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1))."""
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return numpy.sqrt(_t0*lr/(weight_decay*(_t0 - _t1*beta2 - _t1 + 2*beta1**2)))/numpy.sqrt(numpy.pi)
+
+
+def lion_req_weight_rms_mpmath(lr, weight_decay, beta1, beta2):
+    """lion_req_weight_rms from step lion.req_equilibrium: sqrt(lr)*sqrt(beta2 + 1)/(sqrt(pi)*sqrt(weight_decay)*sqrt(2*beta1**2 - 2*beta1*beta2 - 2*beta1 + beta2 + 1))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta2 + 1
+    _t1 = 2*beta1
+    return mpmath.sqrt(_t0*lr/(weight_decay*(_t0 - _t1*beta2 - _t1 + 2*beta1**2)))/mpmath.sqrt(mpmath.pi)
