@@ -58,6 +58,11 @@ EXPECTED_TERMINAL = {
     "schedules.kappa_wsd",
     "schedules.nu_wsd",
     "schedules.rho_linear_exact",
+    # Adam with L2: the other two Lyapunov entries (the estimator's settled test reads Var m),
+    # and the small-decay limit (REQ's balance).
+    "adam_l2.stationary_cov",
+    "adam_l2.stationary_var_m",
+    "adam_l2.theta_rms_small_decay",
 }
 # Identities that rest on no earlier step: the variance lemma is derived from bilinearity
 # (the unrolled EMAs rest on the recursions, which are definitions).
@@ -71,6 +76,7 @@ EXPECTED_ROOTS = {
 REQUIRED_CLAIMS = {
     # Beyond the source: nothing it prints to compare with.
     "corrected": set(),
+    "adam_l2": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

@@ -49,6 +49,7 @@ DERIVATION_NAMES: tuple[str, ...] = (
     "tuc",
     "schedules",
     "corrected",
+    "adam_l2",
 )
 
 

@@ -33,6 +33,7 @@ form, high after a decay, and warns (:class:`adamw_rms.AccuracyWarning`) where i
 
 from __future__ import annotations
 
+from .adam_l2 import adam_l2_weight_rms
 from .adamw import (
     equilibrium_weight_rms,
     lambdify_result,
@@ -47,6 +48,7 @@ from .sign_sgdm import sign_sgdm_weight_rms
 from .solve import solve_schedule_weight_decay, solve_weight_decay
 
 __all__ = [
+    "adam_l2_weight_rms",
     "equilibrium_weight_rms",
     "lambdify_result",
     "schedule_weight_rms",
