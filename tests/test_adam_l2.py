@@ -146,10 +146,11 @@ def test_ten_million_steps_under_a_second():
     if module._compiled_recursion() is None:
         pytest.skip("numba is not installed: the Python loop takes about 1 s per 1e6 steps")
     adam_l2_weight_rms(1e-4, 1e-3, steps=module._COMPILE_FROM)  # compile outside the timing
-    begin = time.perf_counter()
+    # CPU time: the machine the suite runs on may be shared (about 0.2 s on an idle core).
+    begin = time.process_time()
     # lr * wd / grad_std = 1e-7: nowhere near settled after 1e7 steps, every step is iterated.
     value = adam_l2_weight_rms(1e-4, 1e-3, steps=10**7)
-    assert time.perf_counter() - begin < 1.0
+    assert time.process_time() - begin < 1.0
     assert 0 < value < adam_l2_weight_rms(1e-4, 1e-3)
 
 
