@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from adamw_rms import AccuracyWarning
 from adamw_rms import symbols as S
 from adamw_rms.estimators import adam_l2 as module
 from adamw_rms.estimators import adam_l2_weight_rms
@@ -259,12 +260,33 @@ def test_numpy_loop_is_torch_adam():
     np.testing.assert_allclose(torch_values, mine, rtol=1e-12, atol=1e-15)
 
 
-# Measured with _torch_adam_l2 (float64, 4 seeds x 2e4 coordinates, seeds 1000 k + 7), the
-# gradient mean mu = sqrt(snr) grad_std, lr = 1e-3, weight_decay = ratio grad_std / lr,
-# beta1 = 0.9, eps = 1e-8: predicted / simulated - 1 of the RMS, and of the centred RMS (the
-# standard deviation over coordinates; at snr = 1 the mean dominates the RMS).
-# beta2, snr, grad_std, ratio, steps: (RMS error, centred error)
-MEASURED = {}
+# Measured by _measure below: the real torch.optim.Adam(weight_decay=...) in float64, 4 seeds x
+# 2e4 coordinates (seeds 1000 k + 7), lr = 1e-3, weight_decay = ratio * grad_std / lr, gradient
+# mean sqrt(snr) * grad_std, beta1 = 0.9, eps = 1e-8. Each entry: predicted / simulated - 1 of
+# the RMS and its standard error, then the same for the centred RMS (the spread over the
+# coordinates: at snr = 1 the mean -mu/wd dominates the RMS and the spread is the harder test).
+# Every error is within two SEs of 0: the mean field's error is below what 8e4 coordinates
+# resolve (about 0.5%) on this grid; grad_std 1e-3 and 1 agree to 1e-7 (the same gradients,
+# scaled: only eps breaks the scale invariance).
+# (beta2, snr, grad_std, ratio, steps): (RMS error, SE, centred error, SE)
+MEASURED = {
+    (0.95, 0.0, 0.001, 0.003, 2000): (+0.0035, 0.0025, +0.0035, 0.0025),
+    (0.95, 0.0, 0.001, 0.03, 200): (+0.0029, 0.0025, +0.0029, 0.0025),
+    (0.95, 0.0, 1.0, 0.003, 2000): (+0.0035, 0.0025, +0.0035, 0.0025),
+    (0.95, 0.0, 1.0, 0.03, 200): (+0.0029, 0.0025, +0.0029, 0.0025),
+    (0.95, 1.0, 0.001, 0.003, 2000): (+0.0002, 0.0001, +0.0036, 0.0025),
+    (0.95, 1.0, 0.001, 0.03, 200): (+0.0007, 0.0004, +0.0029, 0.0025),
+    (0.95, 1.0, 1.0, 0.003, 2000): (+0.0002, 0.0001, +0.0036, 0.0025),
+    (0.95, 1.0, 1.0, 0.03, 200): (+0.0007, 0.0004, +0.0029, 0.0025),
+    (0.999, 0.0, 0.001, 0.003, 3000): (-0.0047, 0.0025, -0.0047, 0.0025),
+    (0.999, 0.0, 0.001, 0.03, 3000): (-0.0015, 0.0025, -0.0015, 0.0025),
+    (0.999, 0.0, 1.0, 0.003, 3000): (-0.0047, 0.0025, -0.0047, 0.0025),
+    (0.999, 0.0, 1.0, 0.03, 3000): (-0.0015, 0.0025, -0.0015, 0.0025),
+    (0.999, 1.0, 0.001, 0.003, 3000): (+0.0001, 0.0001, -0.0048, 0.0025),
+    (0.999, 1.0, 0.001, 0.03, 3000): (+0.0006, 0.0004, -0.0015, 0.0025),
+    (0.999, 1.0, 1.0, 0.003, 3000): (+0.0001, 0.0001, -0.0048, 0.0025),
+    (0.999, 1.0, 1.0, 0.03, 3000): (+0.0006, 0.0004, -0.0015, 0.0025),
+}
 _N, _SEEDS = 20_000, 4
 
 
@@ -287,3 +309,55 @@ def _measure(beta2, snr, std, ratio, steps):
     mean, variance = module._one_numpy(lr, decay, 0.9, beta2, 1e-8, steps, snr, std, 0.0)
     predicted_rms = math.sqrt(mean * mean + variance)
     return predicted_rms / rms - 1, rms_se, math.sqrt(variance) / spread - 1, spread_se
+
+
+def _check_measurement(key):
+    rms_error, rms_se, spread_error, spread_se = _measure(*key)
+    pinned = MEASURED[key]
+    # Pinned: the same seeds give the same samples, so a change of the formula or of torch's
+    # Adam by more than SE_MULTIPLIER standard errors shows here.
+    assert abs(rms_error - pinned[0]) <= SE_MULTIPLIER * rms_se, (key, rms_error)
+    assert abs(spread_error - pinned[2]) <= SE_MULTIPLIER * spread_se, (key, spread_error)
+    # The issue's bar, 3%, holds with the Monte Carlo noise added.
+    assert abs(rms_error) + SE_MULTIPLIER * rms_se < 0.03
+    assert abs(spread_error) + SE_MULTIPLIER * spread_se < 0.03
+
+
+@pytest.mark.parametrize("snr", [0.0, 1.0])
+def test_accuracy_against_torch_adam_short(snr):
+    _check_measurement((0.95, snr, 1.0, 0.03, 200))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", sorted(MEASURED))
+def test_accuracy_against_torch_adam(key):
+    _check_measurement(key)
+
+
+# The mean field against a NumPy loop of the same optimizer (4e4 coordinates, lr = 1e-3,
+# weight_decay = 30, grad_std = 1, 200 steps, seed 5): what it drops grows with 1 - beta2.
+# beta2: (measured error of the RMS, its SE)
+MEASURED_BETA2 = {0.5: (-0.0947, 0.0035), 0.8: (-0.0210, 0.0035)}
+
+
+@pytest.mark.parametrize("beta2", sorted(MEASURED_BETA2))
+def test_mean_field_error_grows_with_one_minus_beta2(beta2):
+    rng = np.random.default_rng(5)
+    gradients = rng.standard_normal((200, 40_000))
+    samples = _numpy_adam_l2(1e-3, 30.0, 0.9, beta2, 1e-8, gradients)
+    square = samples**2
+    se = 0.5 * square.std() / math.sqrt(square.size) / square.mean()
+    with pytest.warns(AccuracyWarning, match="beta2 < 0.9"):
+        predicted = adam_l2_weight_rms(1e-3, 30.0, beta2=beta2, steps=200)
+    error = predicted / math.sqrt(square.mean()) - 1
+    assert abs(error - MEASURED_BETA2[beta2][0]) <= SE_MULTIPLIER * se
+    assert abs(error) > SE_MULTIPLIER * se  # visible: outside the regime the mean field fails
+
+
+def test_reqs_formula_is_the_small_decay_limit():
+    """REQ's sqrt(lr grad_std/(2 wd)) against the mean field at equilibrium: its error is the
+    neglected O(kappa) (+0.034% at lr wd/grad_std = 0.003, +0.33% at 0.03, beta1 = 0.9)."""
+    for ratio, error in ((0.003, 0.00034), (0.03, 0.0033)):
+        req = adam_l2_weight_rms(1e-3, ratio / 1e-3, formula="req")
+        mean_field = adam_l2_weight_rms(1e-3, ratio / 1e-3)
+        assert req / mean_field - 1 == pytest.approx(error, abs=0.00002)
