@@ -164,6 +164,8 @@ def test_small_decay_is_reqs_balance_and_the_norm_follows_the_gradient_scale():
         assert adam_l2_weight_rms(lr, decay, grad_std=std, formula="req") == pytest.approx(
             math.sqrt(lr * std / (2 * decay)), rel=1e-15
         )
+        slow = adam_l2_weight_rms(lr, decay, grad_std=std, formula="req", backend="mpmath")
+        assert float(slow) == pytest.approx(math.sqrt(lr * std / (2 * decay)), rel=1e-15)
     # The mean: -mu / weight_decay at equilibrium (the coupled gradient's mean vanishes).
     big = adam_l2_weight_rms(1e-3, 0.1, snr=4.0, grad_std=0.5)
     assert big**2 == pytest.approx(
