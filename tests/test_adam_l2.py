@@ -36,6 +36,7 @@ STATIONARY_POINTS = [
     (3e-2, 5.0, 0.5, 1e-3, 0.3, 0.2),
     (1e-4, 1e-2, 0.0, 0.0, 0.0, 2.0),
     (0.5, 40.0, 0.95, 1e-8, 2.0, 1.0),  # far past kappa ~ 1: the share of v is large
+    (0.5, 1000.0, 0.9, 1e-3, 0.0, 1.0),  # kappa near kappa_max: the share from the root
 ]
 
 
@@ -171,6 +172,15 @@ def test_small_decay_is_reqs_balance_and_the_norm_follows_the_gradient_scale():
     assert big**2 == pytest.approx(
         1.0**2 / 0.1**2 + adam_l2_weight_rms(1e-3, 0.1, grad_std=0.5) ** 2, rel=1e-12
     )
+
+
+def test_huge_decay_saturates_at_the_stability_edge():
+    # kappa -> kappa_max = 2(1+beta1)/(1-beta1): the weights' share dominates v and the RMS
+    # tends to lr / kappa_max, whatever the gradient scale (no warning on the way).
+    for std in (1e-6, 1.0):
+        found = adam_l2_weight_rms(1.0, 1e9 * std, grad_std=std, eps=0.0)
+        assert found == pytest.approx(0.1 / 3.8, rel=1e-8)
+    assert 0 < adam_l2_weight_rms(1.0, 1e6, grad_std=1e-6, steps=100) < 0.1
 
 
 def test_broadcasting_and_trivial_cases():

@@ -47,8 +47,8 @@ FORMULAS = ("mean_field", "req")
 #: Below this beta2 the mean field's dropped fluctuation of v is measurable (-1.7% at 0.8).
 MIN_BETA2 = 0.9
 
-# Bisection steps in log(kappa): the bracket spans a factor below e^4, so 2^-64 of it is
-# below float64 rounding.
+# Bisection steps in log(kappa): the bracket spans at most log(e + sqrt(2/(1-beta1))) in
+# log(kappa), under 10 unless beta1 > 1 - 1e-8, so 2^-64 of it is below float64 rounding.
 _BISECTIONS = 64
 # The recursion hands over to the stationary value once every tracked moment is this close.
 _SETTLED = 1e-13
@@ -64,7 +64,11 @@ def _lr_decay_ratio(kappa, beta1, eps_ratio):
     """``eta*lambda/sigma`` as a function of ``kappa`` (``inf`` at and past ``kappa_max``)."""
     inside = kappa < _kappa_max(beta1)
     safe = np.where(inside, kappa, 0.0)
-    return np.where(inside, kernels.adam_l2_lr_decay_ratio_numpy(safe, beta1, eps_ratio), np.inf)
+    # Within rounding of kappa_max the kernel's denominator can still reach 0 (or change sign):
+    # there the true value is beyond any ratio, so infinity is the right answer.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = kernels.adam_l2_lr_decay_ratio_numpy(safe, beta1, eps_ratio)
+    return np.where(inside & np.isfinite(value), value, np.inf)
 
 
 def _bracket(ratio, beta1, eps_ratio):
@@ -100,11 +104,14 @@ def _solve_kappa_mpmath(ratio, beta1, eps_ratio):
     for _ in range(mpmath.mp.prec + 8):
         middle = (log_low + log_high) / 2
         kappa = mpmath.exp(middle)
-        value = (
-            mpmath.inf
-            if kappa >= kappa_max
-            else kernels.adam_l2_lr_decay_ratio_mpmath(kappa, beta1, eps_ratio)
-        )
+        value = mpmath.inf
+        if kappa < kappa_max:
+            try:  # within rounding of kappa_max: a zero or negative denominator, i.e. beyond
+                value = kernels.adam_l2_lr_decay_ratio_mpmath(kappa, beta1, eps_ratio)
+            except ZeroDivisionError:
+                value = mpmath.inf
+            if not isinstance(value, mpmath.mpf):
+                value = mpmath.inf
         if value >= ratio:
             log_high = middle
         else:
@@ -239,13 +246,22 @@ def _settling_steps(beta1: float, beta2: float) -> int:
     return math.ceil(math.log(1e-17) / math.log(slowest)) + 1
 
 
-def _stationary_state(wd, beta1, mu, sigma, kappa, backend: str = "numpy"):
-    """``(E theta, Var theta, Var m, E v)`` at the mean-field equilibrium (``kappa`` solved).
+def _stationary_state(wd, beta1, mu, sigma, kappa, ratio, eps_ratio, backend: str = "numpy"):
+    r"""``(E theta, Var theta, Var m, E v)`` at the mean-field equilibrium (``kappa`` solved).
 
     Steps ``stationary_mean``, ``weight_share``, ``stationary_var_m`` and ``stationary_v``.
+    Past ``kappa_max / 2`` (a huge ``lr * wd / grad_std``) the kernels' common denominator
+    ``2(1+beta1) - kappa(1-beta1)`` loses its digits to rounding; there the share comes from
+    step ``self_consistency`` solved for it, :math:`F = (r/\kappa - \epsilon/\sigma)^2 - 1`
+    (at least ``(1+beta1)/(1-beta1)``, so without cancellation), and ``Var m`` from its ratio to
+    the share, :math:`2(1-\beta_1)/(\kappa(1+\beta_1))`, which has no such denominator.
     """
-    share = getattr(kernels, f"adam_l2_weight_share_{backend}")(kappa, beta1)
-    var_m = getattr(kernels, f"adam_l2_stationary_var_m_{backend}")(kappa, beta1)
+    if kappa < _kappa_max(beta1) / 2:
+        share = getattr(kernels, f"adam_l2_weight_share_{backend}")(kappa, beta1)
+        var_m = getattr(kernels, f"adam_l2_stationary_var_m_{backend}")(kappa, beta1)
+    else:
+        share = (ratio / kappa - eps_ratio) ** 2 - 1
+        var_m = 2 * (1 - beta1) * share / (kappa * (1 + beta1))
     noise = sigma * sigma
     return -mu / wd, noise * share / (wd * wd), noise * var_m, noise * (1 + share)
 
@@ -257,8 +273,10 @@ def _one_numpy(lr, wd, beta1, beta2, eps, steps, snr, std, init):
         return 0.0, init * init
     stationary = wd > 0.0
     if stationary:
-        kappa = float(_solve_kappa_numpy(np.asarray(lr * wd / std), beta1, eps / std))
-        target = tuple(float(x) for x in _stationary_state(wd, beta1, mu, std, kappa))
+        ratio, eps_ratio = lr * wd / std, eps / std
+        kappa = float(_solve_kappa_numpy(np.asarray(ratio), beta1, eps_ratio))
+        state = _stationary_state(wd, beta1, mu, std, kappa, ratio, eps_ratio)
+        target = tuple(float(x) for x in state)
         if math.isinf(steps):
             return target[0], target[1]
         settled = _settling_steps(beta1, beta2)
@@ -281,8 +299,9 @@ def _one_mpmath(lr, wd, beta1, beta2, eps, steps, snr, std, init):
     if lr == 0 or steps == 0:
         return mpmath.mpf(0), init * init
     if wd > 0:
-        kappa = _solve_kappa_mpmath(lr * wd / std, beta1, eps / std)
-        target = _stationary_state(wd, beta1, mu, std, kappa, backend="mpmath")
+        ratio, eps_ratio = lr * wd / std, eps / std
+        kappa = _solve_kappa_mpmath(ratio, beta1, eps_ratio)
+        target = _stationary_state(wd, beta1, mu, std, kappa, ratio, eps_ratio, "mpmath")
         if mpmath.isinf(steps):
             return target[0], target[1]
         settled = _settling_steps(float(beta1), float(beta2))
