@@ -583,10 +583,11 @@ def build() -> Derivation:
             kind=Kind.DEFINITION,
             justification=(
                 "With the bias corrections gone, the frozen step is $\\alpha = "
-                "\\eta/(\\sqrt{\\mathbb{E}[v]}+\\epsilon)$ ([[frozen_update]]); the weight "
-                "decays by about $\\alpha\\lambda(1-\\beta_1)$ per step through the momentum."
+                "\\eta/(\\sqrt{\\mathbb{E}[v]}+\\epsilon)$ ([[frozen_update]]). Once the momentum "
+                "follows $\\mu + \\lambda\\theta$, the mean weight decays by $\\kappa$ per "
+                "step ([[mean_theta_recursion]], [[mean_m_recursion]])."
             ),
-            uses=("frozen_update",),
+            uses=("frozen_update", "mean_theta_recursion", "mean_m_recursion"),
         )
         share_rhs = sp.factor(lyapunov[p_tt].rhs.xreplace({alpha: kappa / lam}) * lam**2)
         add(

@@ -24,9 +24,9 @@ Finite ``steps``: the mean-field recursion of steps ``mean_square_coupled_gradie
 :math:`\theta_0 \sim (0, \mathrm{init\_rms}^2)`, :math:`m_0 = v_0 = 0`. Once the bias corrections
 have settled (:math:`\beta_1^t, \beta_2^t < 10^{-17}`) and the state is within a relative
 ``1e-13`` of the stationary one, the stationary value is returned (the recursion converges to it
-geometrically, at rate about :math:`1-\kappa(1-\beta_1)` per step). The loop is compiled with
-numba when numba is installed (about 0.2 s per 10^7 steps); without numba it runs in Python
-(about 1 s per 10^6 steps).
+geometrically: the mean by a factor of about :math:`1-\kappa` per step, the variance
+:math:`(1-\kappa)^2`). The loop is compiled with numba when numba is installed (about 0.2 s per
+10^7 steps); without numba it runs in Python (about 1 s per 10^6 steps).
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def effective_decay(
     r"""The stationary effective decay :math:`\kappa = \alpha\lambda` of Adam with L2.
 
     :math:`\alpha = \eta/(\sqrt{\mathbb{E}[v]}+\epsilon)` is the mean field's frozen step; the
-    weight decays by about :math:`\kappa(1-\beta_1)` per step. ``0`` where ``lr * weight_decay
-    = 0``.
+    mean weight decays by about :math:`\kappa` per step at equilibrium. ``0`` where
+    ``lr * weight_decay = 0``.
 
     Examples
     --------
