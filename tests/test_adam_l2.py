@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -24,6 +25,34 @@ SE_MULTIPLIER = 4.0
 @pytest.fixture(scope="module")
 def adam_l2():
     return derivation("adam_l2")
+
+
+# --- the checks can fail -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step_id", "wrong"),
+    [
+        # A noise term dropped from the covariance recursion: the brute force sees it.
+        ("var_theta_recursion", lambda rhs: rhs.subs(S.sigma, 0)),
+        # A Lyapunov entry off by 1%: the substitution and the iterated recursion both see it.
+        ("stationary_var_theta", lambda rhs: rhs * sp.Rational(101, 100)),
+        ("stationary_var_m", lambda rhs: rhs * sp.Rational(101, 100)),
+        # The self-consistency without eps, and the equilibrium without the mean.
+        ("self_consistency", lambda rhs: rhs.subs(S.eps, 0)),
+        ("theta_rms_equilibrium", lambda rhs: rhs.subs(S.mu, 0)),
+        # The mean square of g' without the weights' spread.
+        ("mean_square_coupled_gradient", lambda rhs: rhs.subs(S.lam**2, 0)),
+        # REQ's balance with the momentum factor of AdamW's update RMS: too small by (1-b1)/(1+b1).
+        ("theta_rms_small_decay", lambda rhs: rhs * (1 - S.beta1) / (1 + S.beta1)),
+    ],
+)
+def test_a_wrong_step_fails_every_check(step_id, wrong, adam_l2):
+    step = adam_l2.step(step_id)
+    mutant = dataclasses.replace(step, rhs=wrong(step.rhs))
+    assert mutant.rhs != step.rhs
+    results = mutant.verify().checks
+    assert results and not any(r.passed for r in results), [r.detail for r in results]
 
 
 # --- the estimator against the derived expressions ----------------------------------------------

@@ -92,9 +92,10 @@ def test_a_changed_source_rebuilds_it_and_its_users(tmp_path, capsys, monkeypatc
     code, out, _ = _derive(capsys, out=tmp_path / "b")
     assert code == 0
     line = _cache_line(out)
-    assert "reused update_rms, corrected; rebuilt weight_rms, sign_sgdm, tuc, schedules" in line, (
-        line
-    )
+    assert (
+        "reused update_rms, corrected, adam_l2; rebuilt weight_rms, sign_sgdm, tuc, schedules"
+        in line
+    ), line
     assert _snapshot(tmp_path / "a") == _snapshot(tmp_path / "b")
 
 
