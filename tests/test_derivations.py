@@ -71,6 +71,11 @@ EXPECTED_TERMINAL = {
     "sgd.small_decay_decoupled",
     "sgd.req_is_small_decay",
     "sgd.gradient_to_weight",
+    # Adam with L2: the other two Lyapunov entries (the estimator's settled test reads Var m),
+    # and the small-decay limit (REQ's balance).
+    "adam_l2.stationary_cov",
+    "adam_l2.stationary_var_m",
+    "adam_l2.theta_rms_small_decay",
 }
 # Identities that rest on no earlier step: the variance lemma is derived from bilinearity
 # (the unrolled EMAs rest on the recursions, which are definitions).
@@ -86,6 +91,7 @@ REQUIRED_CLAIMS = {
     "corrected": set(),
     "sgd": set(),
     "lion": set(),
+    "adam_l2": set(),
     "weight_rms": {
         "theta_rms",
         "theta_rms_mu0",

@@ -93,8 +93,8 @@ def test_a_changed_source_rebuilds_it_and_its_users(tmp_path, capsys, monkeypatc
     assert code == 0
     line = _cache_line(out)
     assert (
-        "reused update_rms, corrected, sgd; rebuilt weight_rms, sign_sgdm, tuc, schedules, lion"
-        in line
+        "reused update_rms, corrected, sgd, adam_l2; rebuilt weight_rms, sign_sgdm, tuc, "
+        "schedules, lion" in line
     ), line
     assert _snapshot(tmp_path / "a") == _snapshot(tmp_path / "b")
 

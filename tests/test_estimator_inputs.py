@@ -14,6 +14,7 @@ import pytest
 
 from adamw_rms import estimators
 from adamw_rms.estimators import (
+    adam_l2_weight_rms,
     decay_per_step,
     equilibrium_weight_rms,
     lion_bound,
@@ -166,6 +167,20 @@ CASES = {
         {"lr": 3e-4, "weight_decay": 0.1},
         {"steps": 200, "init_rms": 0.02},
         ("lr", "weight_decay", "steps", "init_rms"),
+    ),
+    "adam_l2_weight_rms": Case(
+        adam_l2_weight_rms,
+        {"lr": 3e-4, "weight_decay": 0.1},
+        {
+            "beta1": 0.9,
+            "beta2": 0.95,
+            "eps": 1e-8,
+            "steps": 1000,
+            "snr": 0.5,
+            "grad_std": 0.1,
+            "init_rms": 0.02,
+        },
+        ("lr", "weight_decay", "beta1", "beta2", "eps", "steps", "snr", "grad_std", "init_rms"),
     ),
 }
 

@@ -28,6 +28,7 @@ __all__ = [
     "SimulationConfig",
     "SimulationResult",
     "Step",
+    "adam_l2_weight_rms",
     "compare",
     "decay_per_step",
     "derivation",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
         weight_rms_quick,
         weight_rms_trajectory,
     )
+    from .estimators.adam_l2 import adam_l2_weight_rms
     from .simulation import SimulationConfig, SimulationResult, simulate
     from .steps import DERIVATION_NAMES, Derivation, Step, derivation, find_step
 

@@ -697,6 +697,74 @@ def kernels() -> list[Kernel]:
         *_corrected_kernels(),
         *_sgd_kernels(),
         *_lion_kernels(),
+        *_adam_l2_kernels(),
+    ]
+
+
+# Adam with L2: the kernels take the effective decay and the ratios to grad_std (all >= 0).
+kappa_arg = sp.Symbol("kappa", positive=True)
+eps_ratio_arg = sp.Symbol("eps_ratio", nonnegative=True)
+grad_std_arg = sp.Symbol("grad_std", positive=True)
+KERNEL_ARGUMENTS.update(
+    {
+        "adam_l2_weight_share": (kappa_arg, beta1),
+        "adam_l2_stationary_var_m": (kappa_arg, beta1),
+        "adam_l2_lr_decay_ratio": (kappa_arg, beta1, eps_ratio_arg),
+        "adam_l2_req_weight_rms_sq": (lr, weight_decay, grad_std_arg),
+    }
+)
+
+
+def _in_grad_std_units(expr: sp.Expr, power: int) -> sp.Expr:
+    """``expr / sigma**power`` with ``eps = eps_ratio * sigma``: must be free of ``sigma``."""
+    scaled = sp.cancel(
+        sp.powsimp(expr.xreplace({S.eps: eps_ratio_arg * S.sigma}) / S.sigma**power, force=True)
+    )
+    scaled = sp.simplify(scaled)
+    if S.sigma in scaled.free_symbols:
+        raise ReparametrisationError(f"{expr} is not homogeneous of degree {power} in sigma")
+    return scaled
+
+
+def _adam_l2_kernels() -> list[Kernel]:
+    """The stationary pieces of derivation ``adam_l2`` in ``kappa`` and units of ``grad_std``.
+
+    The root of the self-consistency and the finite-step recursion are evaluated by
+    :func:`adamw_rms.estimators.adam_l2_weight_rms`.
+    """
+    d = derivation("adam_l2")
+    to_kappa = {S.step_size: S.effective_decay / S.lam}
+    names = {S.effective_decay: kappa_arg, S.beta1: beta1}
+    share = _in_grad_std_units(d.step("weight_share").rhs, 2).xreplace(names)
+    var_m = d.step("stationary_var_m").rhs.xreplace(to_kappa)
+    req = d.step("theta_rms_small_decay").rhs.xreplace(
+        {S.eta: lr, S.lam: weight_decay, S.sigma: grad_std_arg}
+    )
+    return [
+        Kernel(
+            "adam_l2_weight_share",
+            KERNEL_ARGUMENTS["adam_l2_weight_share"],
+            share,
+            "adam_l2.weight_share",
+        ),
+        Kernel(
+            "adam_l2_stationary_var_m",
+            KERNEL_ARGUMENTS["adam_l2_stationary_var_m"],
+            _in_grad_std_units(var_m, 2).xreplace(names),
+            "adam_l2.stationary_var_m",
+        ),
+        Kernel(
+            "adam_l2_lr_decay_ratio",
+            KERNEL_ARGUMENTS["adam_l2_lr_decay_ratio"],
+            _in_grad_std_units(d.step("self_consistency").rhs, 1).xreplace(names),
+            "adam_l2.self_consistency",
+        ),
+        Kernel(
+            "adam_l2_req_weight_rms_sq",
+            KERNEL_ARGUMENTS["adam_l2_req_weight_rms_sq"],
+            req,
+            "adam_l2.theta_rms_small_decay",
+        ),
     ]
 
 

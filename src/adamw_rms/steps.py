@@ -51,6 +51,7 @@ DERIVATION_NAMES: tuple[str, ...] = (
     "corrected",
     "sgd",
     "lion",
+    "adam_l2",
 )
 
 

@@ -312,3 +312,26 @@ dampening = sp.Symbol("tau_d", nonnegative=True)
 coupled = sp.Symbol("c", nonnegative=True)  # 1: decay added to the gradient (L2), 0: decoupled
 nesterov = sp.Symbol("nu", nonnegative=True)  # 1: Nesterov's step, 0: the buffer itself
 LATEX_NAMES.update({_buf: r"\boldsymbol{b}", dampening: r"\tau"})
+# --- Adam with L2 regularisation (derivation adam_l2) --------------------------------------------
+
+_g_coupled = sp.Symbol("g_coupled_vec")
+g_coupled = sp.IndexedBase(_g_coupled)  # the gradient with lambda * theta added (L2)
+step_size = sp.Symbol("alpha", positive=True)  # the frozen step eta/(sqrt(E v_hat) + eps)
+effective_decay = sp.Symbol("kappa", positive=True)  # alpha * lambda
+theta_mean_inf = sp.Symbol("theta_mean_inf", real=True)  # stationary E[theta]
+m_mean_inf = sp.Symbol("m_mean_inf", real=True)  # stationary E[m]
+var_theta_inf = sp.Symbol("P_theta_theta", positive=True)  # stationary Var[theta]
+cov_theta_m_inf = sp.Symbol("P_theta_m", real=True)  # stationary Cov[theta, m]
+var_m_inf = sp.Symbol("P_m_m", positive=True)  # stationary Var[m]
+mean_v_inf = sp.Symbol("V_inf", positive=True)  # stationary E[v]
+LATEX_NAMES.update(
+    {
+        _g_coupled: r"\boldsymbol{g}'",
+        theta_mean_inf: r"\bar{\theta}_{\infty}",
+        m_mean_inf: r"\bar{m}_{\infty}",
+        var_theta_inf: r"P_{\theta\theta}",
+        cov_theta_m_inf: r"P_{\theta m}",
+        var_m_inf: r"P_{mm}",
+        mean_v_inf: r"V_{\infty}",
+    }
+)

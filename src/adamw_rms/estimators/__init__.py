@@ -33,6 +33,7 @@ form, high after a decay, and warns (:class:`adamw_rms.AccuracyWarning`) where i
 
 from __future__ import annotations
 
+from .adam_l2 import adam_l2_weight_rms
 from .adamw import (
     equilibrium_weight_rms,
     lambdify_result,
@@ -52,6 +53,7 @@ from .solve import solve_schedule_weight_decay, solve_weight_decay
 
 __all__ = [
     "DECAY_CONVENTIONS",
+    "adam_l2_weight_rms",
     "decay_per_step",
     "equilibrium_weight_rms",
     "lambdify_result",

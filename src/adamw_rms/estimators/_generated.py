@@ -1476,3 +1476,49 @@ def lion_req_weight_rms_mpmath(lr, weight_decay, beta1, beta2):
     _t0 = beta2 + 1
     _t1 = 2*beta1
     return mpmath.sqrt(_t0*lr/(weight_decay*(_t0 - _t1*beta2 - _t1 + 2*beta1**2)))/mpmath.sqrt(mpmath.pi)
+
+
+def adam_l2_weight_share_numpy(kappa, beta1):
+    """adam_l2_weight_share from step adam_l2.weight_share: kappa*(beta1 + 1)/(beta1*kappa + 2*beta1 - kappa + 2)."""
+    return kappa*(beta1 + 1)/(beta1*kappa + 2*beta1 - kappa + 2)
+
+
+def adam_l2_weight_share_mpmath(kappa, beta1):
+    """adam_l2_weight_share from step adam_l2.weight_share: kappa*(beta1 + 1)/(beta1*kappa + 2*beta1 - kappa + 2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return kappa*(beta1 + 1)/(beta1*kappa + 2*beta1 - kappa + 2)
+
+
+def adam_l2_stationary_var_m_numpy(kappa, beta1):
+    """adam_l2_stationary_var_m from step adam_l2.stationary_var_m: 2*(1 - beta1)/(beta1*kappa + 2*beta1 - kappa + 2)."""
+    return -2*(beta1 - 1)/(beta1*kappa + 2*beta1 - kappa + 2)
+
+
+def adam_l2_stationary_var_m_mpmath(kappa, beta1):
+    """adam_l2_stationary_var_m from step adam_l2.stationary_var_m: 2*(1 - beta1)/(beta1*kappa + 2*beta1 - kappa + 2)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return -2*(beta1 - 1)/(beta1*kappa + 2*beta1 - kappa + 2)
+
+
+def adam_l2_lr_decay_ratio_numpy(kappa, beta1, eps_ratio):
+    """adam_l2_lr_decay_ratio from step adam_l2.self_consistency: kappa*(eps_ratio + sqrt(2)*sqrt(beta1*kappa + beta1 + 1)*sqrt(1/(beta1*kappa + 2*beta1 - kappa + 2)))."""
+    _t0 = beta1*kappa
+    return kappa*(eps_ratio + numpy.sqrt(2)*numpy.sqrt(_t0 + beta1 + 1)*numpy.sqrt((_t0 + 2*beta1 - kappa + 2)**(-1.0)))
+
+
+def adam_l2_lr_decay_ratio_mpmath(kappa, beta1, eps_ratio):
+    """adam_l2_lr_decay_ratio from step adam_l2.self_consistency: kappa*(eps_ratio + sqrt(2)*sqrt(beta1*kappa + beta1 + 1)*sqrt(1/(beta1*kappa + 2*beta1 - kappa + 2)))."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    _t0 = beta1*kappa
+    return kappa*(eps_ratio + mpmath.sqrt(2)*mpmath.sqrt(_t0 + beta1 + 1)*mpmath.sqrt(1/(_t0 + 2*beta1 - kappa + 2)))
+
+
+def adam_l2_req_weight_rms_sq_numpy(lr, weight_decay, grad_std):
+    """adam_l2_req_weight_rms_sq from step adam_l2.theta_rms_small_decay: grad_std*lr/(2*weight_decay)."""
+    return (1/2)*grad_std*lr/weight_decay
+
+
+def adam_l2_req_weight_rms_sq_mpmath(lr, weight_decay, grad_std):
+    """adam_l2_req_weight_rms_sq from step adam_l2.theta_rms_small_decay: grad_std*lr/(2*weight_decay)."""
+    import mpmath  # only the arbitrary-precision backend needs it
+    return (mpmath.mpf(1)/mpmath.mpf(2))*grad_std*lr/weight_decay

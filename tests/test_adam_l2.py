@@ -1,0 +1,430 @@
+"""Adam with L2 (``torch.optim.Adam(weight_decay=...)``): the estimator against the derivation
+(1e-12), its inputs, its cost, and its measured accuracy against the real torch optimizer."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from adamw_rms import AccuracyWarning
+from adamw_rms import symbols as S
+from adamw_rms.estimators import adam_l2 as module
+from adamw_rms.estimators import adam_l2_weight_rms
+from adamw_rms.estimators.adam_l2 import effective_decay
+from adamw_rms.steps import derivation
+
+SE_MULTIPLIER = 4.0
+
+
+@pytest.fixture(scope="module")
+def adam_l2():
+    return derivation("adam_l2")
+
+
+# --- the checks can fail -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step_id", "wrong"),
+    [
+        # A noise term dropped from the covariance recursion: the brute force sees it.
+        ("var_theta_recursion", lambda rhs: rhs.subs(S.sigma, 0)),
+        # A Lyapunov entry off by 1%: the substitution and the iterated recursion both see it.
+        ("stationary_var_theta", lambda rhs: rhs * sp.Rational(101, 100)),
+        ("stationary_var_m", lambda rhs: rhs * sp.Rational(101, 100)),
+        # The self-consistency without eps, and the equilibrium without the mean.
+        ("self_consistency", lambda rhs: rhs.subs(S.eps, 0)),
+        ("theta_rms_equilibrium", lambda rhs: rhs.subs(S.mu, 0)),
+        # The mean square of g' without the weights' spread.
+        ("mean_square_coupled_gradient", lambda rhs: rhs.subs(S.lam**2, 0)),
+        # REQ's balance with the momentum factor of AdamW's update RMS: too small by (1-b1)/(1+b1).
+        ("theta_rms_small_decay", lambda rhs: rhs * (1 - S.beta1) / (1 + S.beta1)),
+    ],
+)
+def test_a_wrong_step_fails_every_check(step_id, wrong, adam_l2):
+    step = adam_l2.step(step_id)
+    mutant = dataclasses.replace(step, rhs=wrong(step.rhs))
+    assert mutant.rhs != step.rhs
+    results = mutant.verify().checks
+    assert results and not any(r.passed for r in results), [r.detail for r in results]
+
+
+# --- the estimator against the derived expressions ----------------------------------------------
+
+
+STATIONARY_POINTS = [
+    # lr, weight_decay, beta1, eps, snr, grad_std
+    (1e-3, 0.1, 0.9, 1e-8, 0.0, 1.0),
+    (1e-3, 3.0, 0.9, 1e-8, 1.0, 1e-3),
+    (3e-2, 5.0, 0.5, 1e-3, 0.3, 0.2),
+    (1e-4, 1e-2, 0.0, 0.0, 0.0, 2.0),
+    (0.5, 40.0, 0.95, 1e-8, 2.0, 1.0),  # far past kappa ~ 1: the share of v is large
+    (0.5, 1000.0, 0.9, 1e-3, 0.0, 1.0),  # kappa near kappa_max: the share from the root
+]
+
+
+@pytest.mark.parametrize("point", STATIONARY_POINTS)
+def test_equilibrium_is_the_root_of_the_derived_self_consistency(point, adam_l2):
+    lr, decay, beta1, eps, snr, std = point
+    values = {S.beta1: beta1, S.eps: eps, S.sigma: std, S.lam: decay, S.mu: math.sqrt(snr) * std}
+    consistency = adam_l2.step("self_consistency").rhs.xreplace(values)
+    kappa_of = sp.lambdify(S.effective_decay, consistency, "mpmath")
+    equilibrium = sp.lambdify(
+        S.effective_decay, adam_l2.step("theta_rms_equilibrium").rhs.xreplace(values), "mpmath"
+    )
+    with mpmath.workdps(40):
+        kappa_max = mpmath.mpf(2) * (1 + beta1) / (1 - beta1)
+        kappa = mpmath.findroot(
+            lambda k: kappa_of(k) - mpmath.mpf(lr) * decay,
+            (mpmath.mpf(0), min(kappa_max, mpmath.mpf(lr) * decay / std) * (1 - 1e-30)),
+            solver="anderson",
+        )
+        expected = mpmath.sqrt(equilibrium(kappa))
+    found = adam_l2_weight_rms(lr, decay, beta1=beta1, eps=eps, snr=snr, grad_std=std)
+    assert found == pytest.approx(float(expected), rel=1e-12)
+    assert effective_decay(lr, decay, beta1=beta1, eps=eps, grad_std=std) == pytest.approx(
+        float(kappa), rel=1e-12
+    )
+    slow = adam_l2_weight_rms(
+        lr, decay, beta1=beta1, eps=eps, snr=snr, grad_std=std, backend="mpmath"
+    )
+    assert float(slow) == pytest.approx(float(expected), rel=1e-12)
+
+
+def _derived_recursion(adam_l2, steps, lr, decay, beta1, beta2, eps, snr, std, init):
+    """E[theta_t^2] for t = 1..steps by iterating the derivation's own steps (mpmath)."""
+    mu = math.sqrt(snr) * std
+    t, theta, m, v = S.t, S.theta, S.m, S.v
+    E, Var, Cov = S.Expect, S.Variance, S.Covariance
+    fixed = {S.beta1: beta1, S.beta2: beta2, S.eps: eps, S.sigma: std, S.lam: decay, S.mu: mu}
+    fixed[S.eta] = lr
+    alpha_t = (lr / ((1 - beta1**t) * (sp.sqrt(E(v[t]) / (1 - beta2**t)) + eps))).xreplace(fixed)
+    frozen = adam_l2.step("frozen_update").rhs.xreplace(fixed)
+    assert sp.simplify(frozen - (theta[t - 1] - alpha_t * m[t])) == 0
+    previous = [E(theta[t - 1]), E(m[t - 1]), Var(theta[t - 1]), Cov(theta[t - 1], m[t - 1])]
+    previous.append(Var(m[t - 1]))
+    names = ["mean_theta_recursion", "mean_m_recursion", "var_theta_recursion"]
+    names += ["cov_recursion", "var_m_recursion"]
+    alpha_symbol = sp.Symbol("alpha_now")
+    updates = [
+        sp.lambdify(
+            (t, alpha_symbol, *previous),
+            adam_l2.step(name).rhs.xreplace(fixed).xreplace({S.step_size: alpha_symbol}),
+            "mpmath",
+        )
+        for name in names
+    ]
+    square = sp.lambdify(
+        (E(theta[t - 1]), Var(theta[t - 1])),
+        adam_l2.step("mean_square_coupled_gradient").rhs.xreplace(fixed),
+        "mpmath",
+    )
+    step_size = sp.lambdify((t, E(v[t])), alpha_t, "mpmath")
+    out = []
+    with mpmath.workdps(30):
+        state = [mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(init) ** 2, mpmath.mpf(0)]
+        state.append(mpmath.mpf(0))
+        mean_v = mpmath.mpf(0)
+        for n in range(1, steps + 1):
+            mean_v = beta2 * mean_v + (1 - mpmath.mpf(beta2)) * square(state[0], state[2])
+            alpha = step_size(n, mean_v)
+            state = [update(n, alpha, *state) for update in updates]
+            out.append(mpmath.sqrt(state[0] ** 2 + state[2]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        (1e-2, 2.0, 0.9, 0.95, 1e-8, 1.0, 0.5, 0.3),
+        (3e-3, 0.5, 0.5, 0.999, 1e-3, 0.0, 0.05, 0.0),
+    ],
+)
+def test_finite_steps_iterate_the_derived_recursions(point, adam_l2):
+    lr, decay, beta1, beta2, eps, snr, std, init = point
+    steps = 40
+    expected = _derived_recursion(adam_l2, steps, lr, decay, beta1, beta2, eps, snr, std, init)
+    keywords = dict(beta1=beta1, beta2=beta2, eps=eps, snr=snr, grad_std=std, init_rms=init)
+    found = adam_l2_weight_rms(lr, decay, steps=np.arange(1, steps + 1), **keywords)
+    np.testing.assert_allclose(found, [float(x) for x in expected], rtol=1e-12)
+    slow = adam_l2_weight_rms(lr, decay, steps=steps, **keywords, backend="mpmath")
+    assert float(slow) == pytest.approx(float(expected[-1]), rel=1e-12)
+
+
+def test_long_runs_reach_the_equilibrium_and_numba_matches_python():
+    keywords = dict(beta2=0.99, snr=0.5, grad_std=0.1, init_rms=0.2)
+    stationary = adam_l2_weight_rms(1e-3, 2.0, **keywords)
+    assert adam_l2_weight_rms(1e-3, 2.0, steps=10**6, **keywords) == pytest.approx(
+        stationary, rel=1e-12
+    )
+    compiled = module._compiled_recursion()
+    if compiled is None:
+        pytest.skip("numba is not installed")
+    arguments = (1e-3, 2.0, 0.9, 0.99, 1e-8, 30_000, 0.05, 0.1, 0.04, 10**9, (0.0, 1.0, 1.0, 1.0))
+    python_mean, python_var = module._recursion(*arguments)
+    numba_mean, numba_var = compiled(*arguments)
+    assert numba_mean == pytest.approx(python_mean, rel=1e-12)
+    assert numba_var == pytest.approx(python_var, rel=1e-12)
+
+
+def test_ten_million_steps_under_a_second():
+    if module._compiled_recursion() is None:
+        pytest.skip("numba is not installed: the Python loop takes about 1 s per 1e6 steps")
+    adam_l2_weight_rms(1e-4, 1e-3, steps=module._COMPILE_FROM)  # compile outside the timing
+    # CPU time: the machine the suite runs on may be shared (about 0.2 s on an idle core).
+    begin = time.process_time()
+    # lr * wd / grad_std = 1e-7: nowhere near settled after 1e7 steps, every step is iterated.
+    value = adam_l2_weight_rms(1e-4, 1e-3, steps=10**7)
+    assert time.process_time() - begin < 1.0
+    assert 0 < value < adam_l2_weight_rms(1e-4, 1e-3)
+
+
+def test_small_decay_is_reqs_balance_and_the_norm_follows_the_gradient_scale():
+    for std in (1e-3, 1.0, 10.0):
+        ratio = 1e-6
+        lr, decay = 1e-3, ratio * std / 1e-3
+        rms = adam_l2_weight_rms(lr, decay, grad_std=std, eps=0.0)
+        assert rms == pytest.approx(math.sqrt(lr * std / (2 * decay)), rel=1e-6)
+        assert adam_l2_weight_rms(lr, decay, grad_std=std, formula="req") == pytest.approx(
+            math.sqrt(lr * std / (2 * decay)), rel=1e-15
+        )
+        slow = adam_l2_weight_rms(lr, decay, grad_std=std, formula="req", backend="mpmath")
+        assert float(slow) == pytest.approx(math.sqrt(lr * std / (2 * decay)), rel=1e-15)
+    # The mean: -mu / weight_decay at equilibrium (the coupled gradient's mean vanishes).
+    big = adam_l2_weight_rms(1e-3, 0.1, snr=4.0, grad_std=0.5)
+    assert big**2 == pytest.approx(
+        1.0**2 / 0.1**2 + adam_l2_weight_rms(1e-3, 0.1, grad_std=0.5) ** 2, rel=1e-12
+    )
+
+
+def test_huge_decay_saturates_at_the_stability_edge():
+    # kappa -> kappa_max = 2(1+beta1)/(1-beta1): the weights' share dominates v and the RMS
+    # tends to lr / kappa_max, whatever the gradient scale (no warning on the way).
+    for std in (1e-6, 1.0):
+        found = adam_l2_weight_rms(1.0, 1e9 * std, grad_std=std, eps=0.0)
+        assert found == pytest.approx(0.1 / 3.8, rel=1e-8)
+    assert 0 < adam_l2_weight_rms(1.0, 1e6, grad_std=1e-6, steps=100) < 0.1
+
+
+def test_broadcasting_and_trivial_cases():
+    out = adam_l2_weight_rms(np.array([1e-3, 2e-3]), np.array([[0.1], [0.2]]), steps=[100, 200])
+    assert out.shape == (2, 2)
+    assert out[0, 1] == adam_l2_weight_rms(2e-3, 0.1, steps=200)
+    assert isinstance(adam_l2_weight_rms(1e-3, 0.1), float)
+    assert adam_l2_weight_rms(0.0, 0.1, init_rms=0.3) == 0.3
+    assert adam_l2_weight_rms(0.0, 0.0, init_rms=0.3) == 0.3
+    assert adam_l2_weight_rms(1e-3, 0.1, steps=0, init_rms=0.3) == 0.3
+    # No decay, finite steps: the plain Adam random walk grows like sqrt(t) at most.
+    assert 0 < adam_l2_weight_rms(1e-3, 0.0, steps=100) < 1e-3 * 100
+
+
+@pytest.mark.parametrize(
+    ("keywords", "error", "match"),
+    [
+        (dict(beta1=1.0), ValueError, "beta1"),
+        (dict(beta2=-0.1), ValueError, "beta2"),
+        (dict(eps=-1.0), ValueError, "eps"),
+        (dict(eps=math.inf), ValueError, "eps"),
+        (dict(grad_std=0.0), ValueError, "grad_std"),
+        (dict(grad_std="1"), TypeError, "grad_std"),
+        (dict(steps=10.5), ValueError, "steps"),
+        (dict(snr=-1.0), ValueError, "snr"),
+        (dict(init_rms=math.nan), ValueError, "init_rms"),
+        (dict(formula="kosson"), ValueError, "formula"),
+        (dict(backend="torch"), ValueError, "backend"),
+        (dict(formula="req", steps=100), ValueError, "steps must be inf"),
+        (dict(formula="req", snr=1.0), ValueError, "snr must be 0"),
+        (dict(eps=1e300, grad_std=1e-300), ValueError, "eps / grad_std"),
+    ],
+)
+def test_bad_input(keywords, error, match):
+    with pytest.raises(error, match=match):
+        adam_l2_weight_rms(1e-3, 0.1, **keywords)
+
+
+def test_no_stationary_state_without_decay():
+    with pytest.raises(ValueError, match="no stationary state"):
+        adam_l2_weight_rms(1e-3, 0.0)
+    with pytest.raises(ValueError, match=r"at index \(1,\)"):
+        adam_l2_weight_rms(1e-3, [0.1, 0.0])
+    with pytest.raises(ValueError, match="lr"):
+        adam_l2_weight_rms(-1e-3, 0.1)
+    with pytest.raises(TypeError, match="weight_decay"):
+        adam_l2_weight_rms(1e-3, None)
+
+
+# --- the real optimizer -------------------------------------------------------------------------
+
+
+def _numpy_adam_l2(lr, decay, beta1, beta2, eps, gradients):
+    """PyTorch's Adam(weight_decay=...) written out in NumPy, float64."""
+    theta = np.zeros(gradients.shape[1])
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for step, g in enumerate(gradients, start=1):
+        coupled = g + decay * theta
+        m = beta1 * m + (1 - beta1) * coupled
+        v = beta2 * v + (1 - beta2) * coupled**2
+        hat = np.sqrt(v / (1 - beta2**step)) + eps
+        theta = theta - lr / (1 - beta1**step) * m / hat
+    return theta
+
+
+def _torch_adam_l2(lr, decay, beta1, beta2, eps, steps, mu, std, n, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        weights = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.Adam(
+            [weights], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=decay
+        )
+        for _ in range(steps):
+            weights.grad = torch.from_numpy(mu + std * rng.standard_normal(n))
+            optimizer.step()
+        return weights.detach().numpy().copy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_numpy_loop_is_torch_adam():
+    rng = np.random.default_rng(3)
+    gradients = 0.2 + 0.5 * rng.standard_normal((50, 64))
+    mine = _numpy_adam_l2(1e-2, 3.0, 0.9, 0.95, 1e-8, gradients)
+    torch_values = _torch_adam_l2(1e-2, 3.0, 0.9, 0.95, 1e-8, 50, 0.2, 0.5, 64, seed=3)
+    np.testing.assert_allclose(torch_values, mine, rtol=1e-12, atol=1e-15)
+
+
+# Measured by _measure below: the real torch.optim.Adam(weight_decay=...) in float64, 4 seeds x
+# 2e4 coordinates (seeds 1000 k + 7), lr = 1e-3, weight_decay = ratio * grad_std / lr, gradient
+# mean sqrt(snr) * grad_std, beta1 = 0.9, eps = 1e-8. Each entry: predicted / simulated - 1 of
+# the RMS and its standard error, then the same for the centred RMS (the spread over the
+# coordinates: at snr = 1 the mean -mu/wd dominates the RMS and the spread is the harder test).
+# Every error is within two SEs of 0: the mean field's error is below what 8e4 coordinates
+# resolve (about 0.5%) on this grid; grad_std 1e-3 and 1 agree to 1e-7 (the same gradients,
+# scaled: only eps breaks the scale invariance).
+# (beta2, snr, grad_std, ratio, steps): (RMS error, SE, centred error, SE)
+MEASURED = {
+    (0.95, 0.0, 0.001, 0.003, 2000): (+0.0035, 0.0025, +0.0035, 0.0025),
+    (0.95, 0.0, 0.001, 0.03, 200): (+0.0029, 0.0025, +0.0029, 0.0025),
+    (0.95, 0.0, 1.0, 0.003, 2000): (+0.0035, 0.0025, +0.0035, 0.0025),
+    (0.95, 0.0, 1.0, 0.03, 200): (+0.0029, 0.0025, +0.0029, 0.0025),
+    (0.95, 1.0, 0.001, 0.003, 2000): (+0.0002, 0.0001, +0.0036, 0.0025),
+    (0.95, 1.0, 0.001, 0.03, 200): (+0.0007, 0.0004, +0.0029, 0.0025),
+    (0.95, 1.0, 1.0, 0.003, 2000): (+0.0002, 0.0001, +0.0036, 0.0025),
+    (0.95, 1.0, 1.0, 0.03, 200): (+0.0007, 0.0004, +0.0029, 0.0025),
+    (0.999, 0.0, 0.001, 0.003, 3000): (-0.0047, 0.0025, -0.0047, 0.0025),
+    (0.999, 0.0, 0.001, 0.03, 3000): (-0.0015, 0.0025, -0.0015, 0.0025),
+    (0.999, 0.0, 1.0, 0.003, 3000): (-0.0047, 0.0025, -0.0047, 0.0025),
+    (0.999, 0.0, 1.0, 0.03, 3000): (-0.0015, 0.0025, -0.0015, 0.0025),
+    (0.999, 1.0, 0.001, 0.003, 3000): (+0.0001, 0.0001, -0.0048, 0.0025),
+    (0.999, 1.0, 0.001, 0.03, 3000): (+0.0006, 0.0004, -0.0015, 0.0025),
+    (0.999, 1.0, 1.0, 0.003, 3000): (+0.0001, 0.0001, -0.0048, 0.0025),
+    (0.999, 1.0, 1.0, 0.03, 3000): (+0.0006, 0.0004, -0.0015, 0.0025),
+}
+_N, _SEEDS = 20_000, 4
+
+
+def _measure(beta2, snr, std, ratio, steps):
+    lr = 1e-3
+    decay = ratio * std / lr
+    mu = math.sqrt(snr) * std
+    samples = np.concatenate(
+        [
+            _torch_adam_l2(lr, decay, 0.9, beta2, 1e-8, steps, mu, std, _N, 1000 * k + 7)
+            for k in range(_SEEDS)
+        ]
+    )
+    square = samples**2
+    rms = math.sqrt(square.mean())
+    rms_se = 0.5 * square.std() / math.sqrt(square.size) / square.mean()
+    centred = samples - samples.mean()
+    spread = math.sqrt((centred**2).mean())
+    spread_se = 0.5 * (centred**2).std() / math.sqrt(centred.size) / spread**2
+    mean, variance = module._one_numpy(lr, decay, 0.9, beta2, 1e-8, steps, snr, std, 0.0)
+    predicted_rms = math.sqrt(mean * mean + variance)
+    return predicted_rms / rms - 1, rms_se, math.sqrt(variance) / spread - 1, spread_se
+
+
+def _check_measurement(key):
+    rms_error, rms_se, spread_error, spread_se = _measure(*key)
+    pinned = MEASURED[key]
+    # Pinned: the same seeds give the same samples, so a change of the formula or of torch's
+    # Adam by more than SE_MULTIPLIER standard errors shows here.
+    assert abs(rms_error - pinned[0]) <= SE_MULTIPLIER * rms_se, (key, rms_error)
+    assert abs(spread_error - pinned[2]) <= SE_MULTIPLIER * spread_se, (key, spread_error)
+    # The issue's bar, 3%, holds with the Monte Carlo noise added.
+    assert abs(rms_error) + SE_MULTIPLIER * rms_se < 0.03
+    assert abs(spread_error) + SE_MULTIPLIER * spread_se < 0.03
+
+
+@pytest.mark.parametrize("snr", [0.0, 1.0])
+def test_accuracy_against_torch_adam_short(snr):
+    _check_measurement((0.95, snr, 1.0, 0.03, 200))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", sorted(MEASURED))
+def test_accuracy_against_torch_adam(key):
+    _check_measurement(key)
+
+
+# The mean field against a NumPy loop of the same optimizer (4e4 coordinates, lr = 1e-3,
+# weight_decay = 30, grad_std = 1, 200 steps, seed 5): what it drops grows with 1 - beta2.
+# beta2: (measured error of the RMS, its SE)
+MEASURED_BETA2 = {0.5: (-0.0947, 0.0035), 0.8: (-0.0210, 0.0035)}
+
+
+@pytest.mark.parametrize("beta2", sorted(MEASURED_BETA2))
+def test_mean_field_error_grows_with_one_minus_beta2(beta2):
+    rng = np.random.default_rng(5)
+    gradients = rng.standard_normal((200, 40_000))
+    samples = _numpy_adam_l2(1e-3, 30.0, 0.9, beta2, 1e-8, gradients)
+    square = samples**2
+    se = 0.5 * square.std() / math.sqrt(square.size) / square.mean()
+    with pytest.warns(AccuracyWarning, match="beta2 < 0.9"):
+        predicted = adam_l2_weight_rms(1e-3, 30.0, beta2=beta2, steps=200)
+    error = predicted / math.sqrt(square.mean()) - 1
+    assert abs(error - MEASURED_BETA2[beta2][0]) <= SE_MULTIPLIER * se
+    assert abs(error) > SE_MULTIPLIER * se  # visible: outside the regime the mean field fails
+
+
+# Large lr * wd / grad_std against the NumPy loop (4e4 coordinates, beta2 = 0.95, lr = 1e-3,
+# 100 steps, seed 9; every run at equilibrium by then): ratio -> (mean-field error, REQ's
+# error, SE). The mean field's dropped part grows with the ratio too, slowly; REQ's neglected
+# O(kappa) and its missing saturation (the mean field tends to lr / kappa_max) do not.
+MEASURED_LARGE_DECAY = {0.3: (-0.0039, +0.0260, 0.0035), 3.0: (-0.0173, +0.1506, 0.0033)}
+
+
+@pytest.mark.parametrize("ratio", sorted(MEASURED_LARGE_DECAY))
+def test_mean_field_and_req_at_large_decay(ratio):
+    rng = np.random.default_rng(9)
+    samples = _numpy_adam_l2(
+        1e-3, ratio / 1e-3, 0.9, 0.95, 1e-8, rng.standard_normal((100, 40_000))
+    )
+    square = samples**2
+    rms = math.sqrt(square.mean())
+    se = 0.5 * square.std() / math.sqrt(square.size) / square.mean()
+    mean_field = adam_l2_weight_rms(1e-3, ratio / 1e-3, beta2=0.95, steps=100) / rms - 1
+    req = adam_l2_weight_rms(1e-3, ratio / 1e-3, formula="req") / rms - 1
+    pinned_mean_field, pinned_req, _ = MEASURED_LARGE_DECAY[ratio]
+    assert abs(mean_field - pinned_mean_field) <= SE_MULTIPLIER * se
+    assert abs(req - pinned_req) <= SE_MULTIPLIER * se
+    assert req - SE_MULTIPLIER * se > 0.01  # REQ is visibly high here
+    if ratio >= 1:  # the mean field's own dropped part is visible too (within 3% only at 2 SE)
+        assert abs(mean_field) > SE_MULTIPLIER * se
+
+
+def test_reqs_formula_is_the_small_decay_limit():
+    """REQ's sqrt(lr grad_std/(2 wd)) against the mean field at equilibrium: its error is the
+    neglected O(kappa) (+0.034% at lr wd/grad_std = 0.003, +0.33% at 0.03, beta1 = 0.9)."""
+    for ratio, error in ((0.003, 0.00034), (0.03, 0.0033)):
+        req = adam_l2_weight_rms(1e-3, ratio / 1e-3, formula="req")
+        mean_field = adam_l2_weight_rms(1e-3, ratio / 1e-3)
+        assert req / mean_field - 1 == pytest.approx(error, abs=0.00002)
