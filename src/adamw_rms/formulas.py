@@ -111,6 +111,39 @@ requires_no_decay = Predicate(
     "needs weight_decay = 0",
 )
 
+
+def _lion(formula_name: str) -> Callable[[SimulationConfig, int], float]:
+    def predict(config: SimulationConfig, step: int) -> float:
+        options = {"steps": step, "snr": config.snr, "init_rms": config.init_rms}
+        if formula_name == "req":  # an equilibrium, zero-mean formula
+            options = {}
+        return estimators.lion_weight_rms(
+            config.lr, config.weight_decay, beta1=config.beta1, beta2=config.beta2,
+            formula=formula_name, **options,
+        )  # fmt: skip
+
+    return predict
+
+
+def _adam_l2(formula_name: str) -> Callable[[SimulationConfig, int], float]:
+    def predict(config: SimulationConfig, step: int) -> float:
+        options = {"steps": step, "snr": config.snr, "init_rms": config.init_rms}
+        if formula_name == "req":  # an equilibrium, zero-mean formula
+            options = {}
+        return estimators.adam_l2_weight_rms(
+            config.lr, config.weight_decay, beta1=config.beta1, beta2=config.beta2,
+            eps=config.eps, grad_std=config.grad_std, formula=formula_name, **options,
+        )  # fmt: skip
+
+    return predict
+
+
+#: Adam with L2 as the mean field describes it: PyTorch's Adam, with its bias correction.
+requires_bias_correction = Predicate(
+    "requires_bias_correction",
+    lambda c: c.bias_correction,
+    "torch.optim.Adam always corrects the bias (bias_correction=True)",
+)
 #: REQ's SGDM formula: coupled decay, heavy ball without dampening.
 requires_req_sgd = Predicate(
     "requires_req_sgd",
@@ -143,6 +176,7 @@ PREDICATES: dict[str, Predicate] = {
         requires_decay,
         requires_no_decay,
         requires_req_sgd,
+        requires_bias_correction,
     )
 }
 
@@ -440,6 +474,38 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms",
         _sgd("req"),
         (constant_schedule, sgd_update, requires_zero_mean, requires_decay, requires_req_sgd),
+    ),
+    Formula(
+        "lion_arcsine",
+        "Lion, exact (arcsine and orthant laws)",
+        "lion.theta_rms_lion",
+        "weight_rms",
+        _lion("arcsine"),
+        (constant_schedule, lion_update),
+    ),
+    Formula(
+        "lion_req",
+        "Lion, REQ's linearised equilibrium",
+        "lion.req_equilibrium",
+        "weight_rms",
+        _lion("req"),
+        (constant_schedule, lion_update, requires_zero_mean, requires_decay),
+    ),
+    Formula(
+        "adam_l2_mean_field",
+        "Adam with L2, mean field (frozen sqrt(v))",
+        "adam_l2.theta_recursion",
+        "weight_rms",
+        _adam_l2("mean_field"),
+        (constant_schedule, adam_l2_update, requires_bias_correction),
+    ),
+    Formula(
+        "adam_l2_req",
+        "Adam with L2, REQ's balance (decay divided by sigma)",
+        "adam_l2.theta_rms_small_decay",
+        "weight_rms",
+        _adam_l2("req"),
+        (constant_schedule, adam_l2_update, requires_zero_mean, requires_decay),
     ),
 )
 
