@@ -101,12 +101,13 @@ def run(task: Task) -> Rows:
 
     config = _config(task, task.n_start)
     result = simulate(config, engine="numba", progress=False)
-    return rows(task, result)
+    return rows(task, result, config.n)
 
 
-def rows(task: Task, result: Any) -> Rows:
-    """The rows of ``task`` from its simulation ``result``."""
-    config = result.config
+def rows(task: Task, result: Any, n: int) -> Rows:
+    """The rows of ``task`` from its simulation ``result`` over ``n`` coordinates (``steps``,
+    ``weight_rms``, ``weight_rms_se``, as :class:`~adamw_rms.simulation.SimulationResult`)."""
+    config = _config(task, n)
     measured = [f for f in FORMULAS if f.target == "weight_rms" and f.applies(config) is None]
     steps_per = timescale(task["optimizer"], task["lr"], task["weight_decay"], task["grad_std"])
     label = setting(task["optimizer"], _options(task))
