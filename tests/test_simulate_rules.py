@@ -378,7 +378,8 @@ def test_cli_runs_each_rule_and_names_it(capsys):
     assert "update sgd (momentum 0, dampening 0.5, decoupled decay)" in capsys.readouterr().out
     assert main(["check", *small, "--update", "lion"]) == 0
     text = capsys.readouterr().out
-    assert ", update lion" in text and "no formula applies" in text
+    assert ", update lion" in text and "lion_arcsine" in text and "lion_req" in text
+    assert "theta_rms" not in text  # no AdamW formula on a Lion run
     assert main(["simulate", *small, "--momentum", "0.9"]) == 2
     assert "momentum applies to update='sgd' only" in capsys.readouterr().err
 
