@@ -23,6 +23,10 @@ engine with ``fused`` unset, on and off; bars in paired rounds: numba >= 10x in 
 schedules: weight-RMS trajectories on 10^6 steps (< 0.1 s), with the O(T^2) sum side by side on
 small T; see ``benchmarks/_schedules.py``.
 
+optimizers: the estimators of Lion, SGD, Adam with L2 and Muon against AdamW's ``weight_rms``
+in paired rounds, their finite-step costs, and the new simulation rules against AdamW; see
+``benchmarks/_optimizers.py``.
+
 accuracy: ``adamw-rms accuracy --size small`` as users run it (<= 60 s), and one full-size grid
 task with the sweep's control variate against the plain mean; see ``benchmarks/_accuracy.py``.
 """
@@ -40,6 +44,7 @@ from pathlib import Path
 from _accuracy import accuracy_report
 from _corrected import corrected_report
 from _estimators import estimator_report
+from _optimizers import optimizers_report
 from _schedules import schedules_report
 from _simulation import simulation_report
 
@@ -124,6 +129,8 @@ def main() -> int:
     print(estimator_report())
     print()
     print(corrected_report())
+    print()
+    print(optimizers_report())
     print()
     print(simulation_report())
     print()
