@@ -55,8 +55,9 @@ def missing() -> str | None:
 
 
 def tasks(size: str = "full") -> list[Task]:
-    """One task per row of the Muon study of ``size`` (``n_start`` is its number of matrices,
-    fixed: the study has no precision loop)."""
+    """One task per row of the Muon study of ``size``: ``n_start`` is its number of matrices,
+    fixed (the study has no precision loop, so the size's ``target_rel_se`` is carried only
+    because every task has one; the report quotes each row's own SE)."""
     target = settings(size).target_rel_se
     out = []
     for index, row in enumerate(settings(size).muon_study):
