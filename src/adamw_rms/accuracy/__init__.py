@@ -1,9 +1,9 @@
 """Measure every formula's accuracy against simulation (``adamw-rms accuracy``).
 
-Five studies, one module each -- :mod:`.grid` (AdamW on ``GRID``), :mod:`.eps`,
-:mod:`.sign` (SignSGDMW), :mod:`.schedules` and :mod:`.optimizers` (Lion, SGD with momentum,
-Adam with L2) -- with the same three functions (Muon's matrix study, :mod:`.muon`, runs the
-real ``torch.optim.Muon`` and is separate):
+Six studies, one module each -- :mod:`.grid` (AdamW on ``GRID``), :mod:`.eps`,
+:mod:`.sign` (SignSGDMW), :mod:`.schedules`, :mod:`.optimizers` (Lion, SGD with momentum,
+Adam with L2) and :mod:`.muon` (the real ``torch.optim.Muon``; skipped without PyTorch) --
+with the same three functions:
 
 * ``tasks(size)``: independent, picklable :class:`~.tasks.Task` objects (seeded per task);
 * ``run(task)``: the task's rows, a pure function of the task; which formulas a point measures
@@ -99,8 +99,8 @@ def measure(
     Parameters
     ----------
     study
-        One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"``, ``"schedules"`` or
-        ``"optimizers"``.
+        One of :data:`STUDIES`: ``"grid"``, ``"eps"``, ``"sign"``, ``"schedules"``,
+        ``"optimizers"`` or ``"muon"`` (needs PyTorch).
     size
         ``"full"`` (the committed grids) or ``"small"`` (the reduced pipeline check).
     estimator

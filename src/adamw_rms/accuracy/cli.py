@@ -27,7 +27,8 @@ STORE = ".accuracy-tasks"
 
 DESCRIPTION = (
     "Measure every formula against simulation on grids of settings (the AdamW grid, eps, "
-    "SignSGDMW, schedules) and write the CSVs and accuracy.md."
+    "SignSGDMW, schedules, Lion / SGD / Adam with L2, torch.optim.Muon) and write the CSVs "
+    "and accuracy.md."
 )
 
 
@@ -117,12 +118,20 @@ def run_accuracy(args: argparse.Namespace) -> int:
         data.mkdir(parents=True, exist_ok=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         for study in studies:
+            module = import_module(f"{__package__}.{study}")
+            # A study with an optional dependency (Muon: PyTorch) says why it cannot run: the
+            # whole pipeline skips it, a run of that study alone fails.
+            reason = module.missing() if hasattr(module, "missing") else None
+            if reason is not None and args.part == "all":
+                print(f"{study}: skipped ({reason})", file=sys.stderr)
+                continue
+            if reason is not None:
+                return _error(reason)
             moment = time.perf_counter()
             rows = measure(
                 study, size=args.size, estimator=args.estimator, workers=args.workers,
                 scheduler=args.scheduler, resume_dir=store, fresh=args.fresh,
             )  # fmt: skip
-            module = import_module(f"{__package__}.{study}")
             write_file_atomically(write_csv(rows, module.COLUMNS), data / module.FILE)
             elapsed = time.perf_counter() - moment
             print(f"{study}: wrote {data / module.FILE} ({len(rows)} rows, {elapsed:.1f} s)")

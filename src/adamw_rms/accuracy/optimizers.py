@@ -4,7 +4,8 @@ One task per run of :data:`adamw_rms.data.OPTIMIZER_STUDY` and SNR: the numba en
 optimizer (``SimulationConfig(update=...)``) and records the weight RMS at each ``t_decay``;
 every registry formula that applies to the configuration (:mod:`adamw_rms.formulas`: the
 package's formula and REQ's) predicts each recorded step. Muon, whose coordinates are not
-independent (an orthogonalised matrix), has its own study: :mod:`adamw_rms.accuracy.muon`.
+independent (an orthogonalised matrix), is measured on the real optimizer by its own study,
+:mod:`adamw_rms.accuracy.muon`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import FILES, read_csv, read_optimizer_csv, read_schedule_csv
+from ..data import FILES, read_csv, read_muon_csv, read_optimizer_csv, read_schedule_csv
 
 __all__ = ["document", "error_range", "pct", "power_of_ten", "scientific"]
 
@@ -59,7 +59,7 @@ def document(directory: Path, size: str = "full") -> str:
         The Markdown text; a pure function of the files, so the committed report is
         reproduced byte for byte from the committed CSVs.
     """
-    from . import eps, grid, optimizers, schedules, sign
+    from . import eps, grid, muon, optimizers, schedules, sign
 
     directory = Path(directory)
     text = grid.report(read_csv(directory / FILES["grid"]), size)
@@ -71,4 +71,6 @@ def document(directory: Path, size: str = "full") -> str:
         text += "\n" + schedules.report(read_schedule_csv(directory / FILES["schedules"]), size)
     if (directory / FILES["optimizers"]).exists():
         text += "\n" + optimizers.report(read_optimizer_csv(directory / FILES["optimizers"]), size)
+    if (directory / FILES["muon"]).exists():
+        text += "\n" + muon.report(read_muon_csv(directory / FILES["muon"]), size)
     return text

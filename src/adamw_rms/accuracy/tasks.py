@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: The studies, in the order ``adamw-rms accuracy`` runs them; each is a module of this package.
-STUDIES = ("grid", "eps", "sign", "schedules", "optimizers")
+STUDIES = ("grid", "eps", "sign", "schedules", "optimizers", "muon")
 #: How a task estimates the weight RMS: the sweep's control variate (default), or the plain
 #: mean over coordinates (the check that the control variate changes nothing but the noise).
 ESTIMATORS = ("controlled", "plain")

@@ -3,9 +3,10 @@
 ``full`` is the committed measurement (``src/adamw_rms/data/*.csv``, ``docs/accuracy.md``):
 :data:`GRID` for AdamW, :data:`EPS_STUDY`, :data:`SIGN_GRID` for SignSGDMW and
 :data:`SCHEDULE_RUNS`, each point to a relative standard error of at most
-:data:`TARGET_REL_SE`. ``small`` runs every study on a reduced grid with a larger
-``lr * weight_decay`` (short runs) and a looser target, to check the pipeline in seconds; its
-numbers are not evidence for the formulas.
+:data:`TARGET_REL_SE`; :data:`OPTIMIZER_STUDY` (Lion, SGD, Adam with L2) and
+:data:`MUON_STUDY` (``torch.optim.Muon``, a fixed number of matrices per row). ``small`` runs
+every study on a reduced grid with a larger ``lr * weight_decay`` (short runs) and a looser
+target, to check the pipeline in seconds; its numbers are not evidence for the formulas.
 
 Examples
 --------
@@ -27,6 +28,7 @@ __all__ = [
     "EPS_STUDY",
     "FULL",
     "GRID",
+    "MUON_STUDY",
     "NO_DECAY_LR",
     "OPTIMIZER_STUDY",
     "SCHEDULE_N",
@@ -122,6 +124,26 @@ OPTIMIZER_STUDY: dict[str, Any] = {
     ),
 }
 
+#: Muon (issue 17): the real ``torch.optim.Muon`` on iid N(0, 1) gradient matrices, one row per
+#: (shape, adjust_lr_fn, momentum, nesterov, lr, weight_decay, steps, matrices). Each row runs
+#: ``matrices`` independent parameters for ``steps`` steps (several timescales ``1/(lr wd)``, so
+#: near equilibrium) and records the weight RMS at the last step: square, wide and tall shapes
+#: under both lr adjustments, Nesterov or not, momentum 0 (where every model is exact), and a
+#: 512 x 512 shape (fewer matrices: its RMS averages over many more entries).
+MUON_STUDY: tuple[tuple[Any, ...], ...] = (
+    ((64, 64), None, 0.95, True, 0.02, 0.5, 600, 8),
+    ((64, 64), "match_rms_adamw", 0.95, True, 0.02, 0.5, 600, 8),
+    ((64, 64), None, 0.95, True, 0.02, 0.1, 2000, 8),
+    ((64, 64), None, 0.9, False, 0.02, 0.5, 600, 8),
+    ((64, 64), None, 0.0, True, 0.02, 0.5, 600, 8),
+    ((64, 256), None, 0.95, True, 0.02, 0.5, 600, 8),
+    ((64, 256), "match_rms_adamw", 0.95, True, 0.02, 0.5, 600, 8),
+    ((256, 64), None, 0.95, True, 0.02, 0.5, 600, 8),
+    ((256, 64), "match_rms_adamw", 0.95, True, 0.02, 0.5, 600, 8),
+    ((512, 512), None, 0.95, True, 0.02, 1.0, 300, 4),
+    ((512, 512), "match_rms_adamw", 0.95, True, 0.02, 1.0, 300, 4),
+)
+
 SIZES = ("full", "small")
 
 
@@ -151,6 +173,7 @@ class Settings:
     schedule_record: tuple[int, ...]
     schedule_n: int
     optimizer_study: dict[str, Any]
+    muon_study: tuple[tuple[Any, ...], ...]
 
 
 FULL = Settings(
@@ -169,6 +192,7 @@ FULL = Settings(
     schedule_record=SCHEDULE_RECORD,
     schedule_n=SCHEDULE_N,
     optimizer_study=OPTIMIZER_STUDY,
+    muon_study=MUON_STUDY,
 )
 
 # Every axis keeps two values where the full grid has more (so each report table still has
@@ -219,6 +243,12 @@ SMALL = Settings(
             ("adam_l2", {"beta1": 0.9, "beta2": 0.95}, 1e-3, 1e-1, 1e-2),
         ),
     },
+    # Two tiny matrices (one shape, so one table of G), tall and wide's adjustment, both
+    # Nesterov settings: a second or two including PyTorch's import.
+    muon_study=(
+        ((32, 16), None, 0.9, True, 0.05, 1.0, 100, 4),
+        ((16, 32), "match_rms_adamw", 0.9, False, 0.05, 1.0, 100, 4),
+    ),
 )
 
 

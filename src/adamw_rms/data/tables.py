@@ -21,12 +21,14 @@ __all__ = [
     "COLUMNS",
     "EPS_COLUMNS",
     "FILES",
+    "MUON_COLUMNS",
     "OPTIMIZER_COLUMNS",
     "SCHEDULE_COLUMNS",
     "accuracy_table",
     "eps_table",
     "point_row",
     "read_csv",
+    "read_muon_csv",
     "read_optimizer_csv",
     "read_schedule_csv",
     "schedule_table",
@@ -50,6 +52,15 @@ OPTIMIZER_COLUMNS = (
     "optimizer", "setting", "formula", "snr", "grad_std", "lr", "weight_decay", "t_decay",
     "step", "n", "predicted", "simulated", "se", "rel_se", "rel_error", "z",
 )  # fmt: skip
+#: ``accuracy_muon.csv``: one row per run of the real ``torch.optim.Muon`` (shape ``rows x cols``,
+#: ``matrices`` parameters, the weight RMS at the last step) and the three predictions of it:
+#: ``muon_weight_rms`` (``estimate``) and the models ``kappa = 1`` and ``kappa = (1+b)/(1-b)``.
+MUON_COLUMNS = (
+    "rows", "cols", "adjust_lr_fn", "momentum", "nesterov", "lr", "weight_decay", "steps",
+    "timescales", "matrices", "simulated", "se", "rel_se", "estimate", "kappa_one",
+    "kappa_linear", "rel_error_estimate", "rel_error_kappa_one", "rel_error_kappa_linear",
+    "z_estimate", "effective_kappa",
+)  # fmt: skip
 #: Study -> the file its rows are written to (the same names in any output folder).
 FILES = {
     "grid": "accuracy.csv",
@@ -57,6 +68,7 @@ FILES = {
     "sign": "accuracy_sign.csv",
     "schedules": "accuracy_schedules.csv",
     "optimizers": "accuracy_optimizers.csv",
+    "muon": "accuracy_muon.csv",
 }
 #: The files whose points give the measured accuracy bands (:mod:`adamw_rms.comparison`).
 ACCURACY_FILES = (FILES["grid"], FILES["sign"])
@@ -118,6 +130,20 @@ def read_optimizer_csv(path: Path) -> list[dict[str, Any]]:
     with Path(path).open(encoding="utf-8") as stream:
         for raw in csv.DictReader(stream):
             rows.append({k: v if k in text_columns else float(v) for k, v in raw.items()})
+    return rows
+
+
+def read_muon_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``accuracy_muon.csv``: ``adjust_lr_fn`` as written (``"None"`` for torch's
+    default), ``nesterov`` as a bool, every other column as a float."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as stream:
+        for raw in csv.DictReader(stream):
+            row: dict[str, Any] = {k: float(v) for k, v in raw.items()
+                                   if k not in ("adjust_lr_fn", "nesterov")}  # fmt: skip
+            row["adjust_lr_fn"] = raw["adjust_lr_fn"]
+            row["nesterov"] = {"True": True, "False": False}[raw["nesterov"]]
+            rows.append({k: row[k] for k in raw})
     return rows
 
 

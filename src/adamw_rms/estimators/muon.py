@@ -437,7 +437,7 @@ def muon_weight_rms(
     Accuracy: exact but for ``C_0``'s finite-size error (within 0.7% in the mean square from
     16 x 32 up), ``G``'s Monte Carlo and interpolation error (at most 0.003 in ``G``) and the
     optimizer's bfloat16 rounding (about 0.1%); against the real ``torch.optim.Muon``, within
-    the errors listed in docs/muon.md.
+    0.7% on every row of its study (docs/accuracy.md, section "Muon"; docs/muon.md).
 
     Cost: the first call per (shape, Newton--Schulz parameters) measures ``G``
     (:func:`output_correlation`, about 1.3 s of CPU at 512 x 512, growing as ``m^2 n``); then
