@@ -172,7 +172,7 @@ def report(rows: Rows, size: str = "full") -> str:
         "",
         f"Range of the relative error per formula, every point, and at t = {final:g}:",
         "",
-        "| formula | every point | at the end | worst |error| − 2 SE |",
+        "| formula | every point | at the end | worst \\|error\\| − 2 SE |",
         "|---|---|---|---|",
     ]
     for name in dict.fromkeys(r["formula"] for r in rows):
