@@ -218,7 +218,7 @@ def test_bad_input_is_refused(changes, error, match):
 @pytest.mark.parametrize("nesterov", ["False", None, 1, 0.0])
 def test_input_correlation_refuses_a_nesterov_that_is_not_a_bool(nesterov):
     # bool("False") is True: a string must not silently select the Nesterov value.
-    with pytest.raises(TypeError, match="^nesterov must be a bool"):
+    with pytest.raises(TypeError, match=r"^nesterov must be a bool"):
         input_correlation(0.9, 5, 1, nesterov=nesterov)
     assert input_correlation(0.9, 5, 1, nesterov=np.bool_(False)) == input_correlation(
         0.9, 5, 1, nesterov=False
