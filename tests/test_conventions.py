@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,24 @@ def test_independent_decay_lets_the_norm_follow_the_rate():
 def test_bad_input_names_the_parameter(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("reference_lr", [np.array([1e-3, 2e-3]), [1e-3], np.ones((1, 1))])
+@pytest.mark.parametrize("convention", ["composer", "corrected"])
+def test_reference_lr_must_be_a_single_number(reference_lr, convention):
+    # One base (or peak) lr for the whole schedule; an array used to fail inside NumPy's float().
+    message = r"^reference_lr must be a single number > 0 .*not an array"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for call in (decay_per_step, pytorch_weight_decay):
+            with pytest.raises(TypeError, match=message):
+                call(LR, 0.1, convention=convention, reference_lr=reference_lr)
+        with pytest.raises(TypeError, match=message):
+            weight_rms_trajectory(LR, 0.1, decay_convention=convention, reference_lr=reference_lr)
+        # A 0-d array is a single number.
+        assert decay_per_step(1e-3, 0.1, convention="composer", reference_lr=np.array(2e-3)) == (
+            pytest.approx(0.05)
+        )
 
 
 def test_decay_of_one_is_allowed_and_beyond_it_refused():

@@ -215,6 +215,56 @@ def test_bad_input_is_refused(changes, error, match):
         muon_weight_rms(**arguments)
 
 
+@pytest.mark.parametrize("nesterov", ["False", None, 1, 0.0])
+def test_input_correlation_refuses_a_nesterov_that_is_not_a_bool(nesterov):
+    # bool("False") is True: a string must not silently select the Nesterov value.
+    with pytest.raises(TypeError, match=r"^nesterov must be a bool"):
+        input_correlation(0.9, 5, 1, nesterov=nesterov)
+    assert input_correlation(0.9, 5, 1, nesterov=np.bool_(False)) == input_correlation(
+        0.9, 5, 1, nesterov=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("coefficients", "match"),
+    [
+        ((0, 0, 0), "update zero for shape"),  # every update 0: C_0 = 0
+        ((1e200,) * 3, r"update not finite \(an overflow\)"),  # float64 overflow
+        ((1e20, 0.0, 0.0), "float32"),  # finite in float64, not in the measurement's float32
+        ((1e-30, 0.0, 0.0), "float32"),  # underflows to 0 in float32
+    ],
+)
+def test_coefficients_with_a_zero_or_overflowing_update_are_refused(coefficients, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for call in (
+            lambda: muon_weight_rms(1e-3, 0.1, shape=(16, 16), ns_coefficients=coefficients),
+            lambda: output_correlation(0.5, (16, 16), ns_coefficients=coefficients),
+        ):
+            with pytest.raises(ValueError, match=f"^ns_coefficients=.*{match}"):
+                call()
+        if "float32" not in match:
+            with pytest.raises(ValueError, match=f"^ns_coefficients=.*{match}"):
+                update_mean_square((16, 16), ns_coefficients=coefficients)
+
+
+def test_tiny_and_subnormal_decay_give_finite_results_without_warnings():
+    # lr * weight_decay = 1e-310 is subnormal: F ~ 1/(2 lr wd) would overflow and lr^2 underflow,
+    # but at equilibrium the RMS is sqrt(lr / wd) times a constant, as at ordinary values.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = muon_weight_rms(1e-300, 1e-10, shape=(16, 16))
+        ordinary = muon_weight_rms(1e-3, 1e-10, shape=(16, 16))
+        assert tiny == pytest.approx(ordinary * math.sqrt(1e-300 / 1e-3), rel=1e-12)
+        # Finite steps with q t << 1: no decay to speak of, the RMS is linear in lr.
+        short = muon_weight_rms(1e-300, 1e-10, shape=(16, 16), steps=100)
+        assert short == pytest.approx(
+            1e-297 * muon_weight_rms(1e-3, 0.0, shape=(16, 16), steps=100), rel=1e-12
+        )
+        # An RMS beyond float64's range is inf (lr = 1e308, lr * weight_decay ~ 1e-12).
+        assert muon_weight_rms(1e308, 1e-320, shape=(16, 16)) == math.inf
+
+
 def test_exported_at_the_top_level():
     import adamw_rms
 

@@ -379,6 +379,47 @@ def test_edge_cases_without_warnings():
 
 
 @pytest.mark.parametrize(
+    "lr, wd, kwargs",
+    [
+        (1e-3, 0.1, {"grad_std": 1e300}),  # squares of the gradient overflow
+        (1e-3, 0.1, {"grad_std": 1e300, "steps": 10, "snr": 1e5, "momentum": 0.9}),
+        (1e-3, 0.1, {"grad_std": 1e300, "momentum": 0.9, "nesterov": True, "snr": 1e5}),
+        (1e200, 1e-200, {}),  # lr^2 overflows, lr * weight_decay = 1
+        (1e200, 1e-200, {"steps": 10, "init_rms": 1e150}),
+        (1.0, 1e-200, {"snr": 1.0}),  # mean^2 / weight_decay^2 overflows: the RMS is 1e200
+        (1.0, 1e-200, {"snr": 1.0, "decoupled": True, "momentum": 0.9, "dampening": 0.5}),
+        (1.0, 1e-300, {"momentum": 0.5, "nesterov": True}),
+        (1e-3, 0.1, {"grad_std": 1e-300, "steps": 10, "momentum": 0.9}),  # squares underflow
+    ],
+)
+def test_extreme_scales_are_exact_without_warnings(lr, wd, kwargs):
+    # The numpy path rescales by a power of two (lr' = 1, gradients near 1): it must agree with
+    # mpmath, which has no float64 range to leave, to float64's rounding.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = sgd_weight_rms(lr, wd, **kwargs)
+    assert math.isfinite(value)
+    assert value == pytest.approx(float(sgd_weight_rms(lr, wd, backend="mpmath", **kwargs)), 1e-14)
+
+
+@pytest.mark.parametrize(
+    "lr, wd, kwargs, match",
+    [
+        (1.0, 1e-310, {}, "a normal float64"),  # subnormal: the equilibrium's 1/q overflows
+        (1e-200, 1e-200, {}, "a normal float64.*got 0"),  # underflowed to 0: not "no decay"
+        (1e200, 1e200, {"steps": 5}, "finite; got an overflow"),
+    ],
+)
+def test_decay_products_out_of_float64_are_refused(lr, wd, kwargs, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"^lr \\* weight_decay must .*{match}"):
+            sgd_weight_rms(lr, wd, **kwargs)
+    # At finite steps a subnormal product is no problem (no division by it).
+    assert sgd_weight_rms(1.0, 1e-310, steps=4) == pytest.approx(2.0, rel=1e-15)
+
+
+@pytest.mark.parametrize(
     "lr, wd, momentum, steps, decoupled, init, std",
     [
         (1e-3, 1e-6, 0.9, 10**9, False, 0.1, 1.0),  # t * lr * wd = 1: T is within 1e-9 of I

@@ -49,6 +49,7 @@ __all__ = [
     "requires_decay",
     "requires_mean",
     "requires_no_decay",
+    "requires_noise",
     "requires_zero_mean",
     "scheduled",
     "sgd_update",
@@ -109,6 +110,13 @@ requires_no_decay = Predicate(
     "requires_no_decay",
     lambda c: bool(np.all(c.weight_decay_per_step() == 0)),
     "needs weight_decay = 0",
+)
+#: Noiseless gradients (grad_std = 0, a pure decay towards a drift) have snr = inf, which no
+#: estimator takes; the zero-mean formulas never see it (grad_mean = grad_std = 0 is refused).
+requires_noise = Predicate(
+    "requires_noise",
+    lambda c: c.grad_std > 0,
+    "needs grad_std > 0 (snr = grad_mean^2 / grad_std^2 is infinite without noise)",
 )
 
 
@@ -175,6 +183,7 @@ PREDICATES: dict[str, Predicate] = {
         requires_mean,
         requires_decay,
         requires_no_decay,
+        requires_noise,
         requires_req_sgd,
         requires_bias_correction,
     )
@@ -330,7 +339,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms.theta_rms",
         "weight_rms",
         _weight_rms,
-        (*_CONSTANT_ADAMW, requires_decay),
+        (*_CONSTANT_ADAMW, requires_decay, requires_noise),
     ),
     Formula(
         "theta_rms_corrected",
@@ -338,7 +347,7 @@ FORMULAS: tuple[Formula, ...] = (
         "corrected.weight_second_moment",
         "weight_rms",
         _weight_rms_corrected,
-        _CONSTANT_ADAMW,
+        (*_CONSTANT_ADAMW, requires_noise),
     ),
     Formula(
         "theta_rms_mu0",
@@ -362,7 +371,7 @@ FORMULAS: tuple[Formula, ...] = (
         "weight_rms.theta_rms_no_decay",
         "weight_rms",
         _weight_rms,
-        (*_CONSTANT_ADAMW, requires_no_decay),
+        (*_CONSTANT_ADAMW, requires_no_decay, requires_noise),
     ),
     Formula(
         "large_snr",
@@ -372,7 +381,7 @@ FORMULAS: tuple[Formula, ...] = (
         lambda c, t: estimators.weight_rms_large_snr(
             c.lr, c.weight_decay, steps=t, snr=c.snr, init_rms=c.init_rms
         ),
-        (*_CONSTANT_ADAMW, requires_mean, requires_decay),
+        (*_CONSTANT_ADAMW, requires_mean, requires_decay, requires_noise),
     ),
     Formula(
         "quick",
@@ -388,7 +397,7 @@ FORMULAS: tuple[Formula, ...] = (
         "update_rms.update_rms_sq",
         "update_rms",
         lambda c, t: estimators.update_rms(c.beta1, snr=c.snr),
-        _CONSTANT_ADAMW,
+        (*_CONSTANT_ADAMW, requires_noise),
     ),
     Formula(
         "update_rms_corrected",
@@ -396,7 +405,7 @@ FORMULAS: tuple[Formula, ...] = (
         "corrected.update_rms_sq",
         "update_rms",
         _update_rms_corrected,
-        _CONSTANT_ADAMW,
+        (*_CONSTANT_ADAMW, requires_noise),
     ),
     Formula(
         "schedule_mean_field",
@@ -404,7 +413,7 @@ FORMULAS: tuple[Formula, ...] = (
         "schedules.theta_rms_dynamic",
         "weight_rms",
         _trajectory("mean_field"),
-        _SCHEDULED_ADAMW,
+        (*_SCHEDULED_ADAMW, requires_noise),
         predict_steps=_trajectory_steps("mean_field"),
     ),
     Formula(
@@ -413,7 +422,7 @@ FORMULAS: tuple[Formula, ...] = (
         "corrected.weight_second_moment_schedule",
         "weight_rms",
         _trajectory("corrected"),
-        _SCHEDULED_ADAMW,
+        (*_SCHEDULED_ADAMW, requires_noise),
         predict_steps=_trajectory_steps("corrected"),
     ),
     Formula(
@@ -449,7 +458,7 @@ FORMULAS: tuple[Formula, ...] = (
         "sign_sgdm.theta_rms_arcsine_general",
         "weight_rms",
         _sign("arcsine"),
-        (constant_schedule, sign_update),
+        (constant_schedule, sign_update, requires_noise),
     ),
     Formula(
         "sign_source",
@@ -457,7 +466,7 @@ FORMULAS: tuple[Formula, ...] = (
         "sign_sgdm.theta_rms_sign",
         "weight_rms",
         _sign("source"),
-        (constant_schedule, sign_update),
+        (constant_schedule, sign_update, requires_noise),
     ),
     Formula(
         "sgd_exact",
@@ -465,7 +474,7 @@ FORMULAS: tuple[Formula, ...] = (
         "sgd.theta_sq_recursion",
         "weight_rms",
         _sgd("exact"),
-        (constant_schedule, sgd_update),
+        (constant_schedule, sgd_update, requires_noise),
     ),
     Formula(
         "sgd_req",
@@ -481,7 +490,7 @@ FORMULAS: tuple[Formula, ...] = (
         "lion.theta_rms_lion",
         "weight_rms",
         _lion("arcsine"),
-        (constant_schedule, lion_update),
+        (constant_schedule, lion_update, requires_noise),
     ),
     Formula(
         "lion_req",
@@ -497,7 +506,7 @@ FORMULAS: tuple[Formula, ...] = (
         "adam_l2.theta_recursion",
         "weight_rms",
         _adam_l2("mean_field"),
-        (constant_schedule, adam_l2_update, requires_bias_correction),
+        (constant_schedule, adam_l2_update, requires_bias_correction, requires_noise),
     ),
     Formula(
         "adam_l2_req",

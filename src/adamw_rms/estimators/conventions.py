@@ -86,7 +86,8 @@ def decay_per_step(
         :math:`\eta_0` of ``"composer"`` (the optimizer's base learning rate, before the
         scheduler's multiplier) or :math:`\eta_{\max}` of ``"corrected"``, ``> 0``. Default:
         ``max(lr)``, right for a schedule whose multiplier peaks at 1 (warmup to the base lr,
-        then decay). Not used by the other conventions.
+        then decay). Not used by the other conventions. A single number (``TypeError`` for an
+        array: it is one value for the whole schedule).
 
     Returns
     -------
@@ -127,7 +128,13 @@ def decay_per_step(
                     "default reference_lr = max(lr) is 0; give lr > 0 somewhere"
                 )
         else:
-            reference = float(check_range("reference_lr", reference_lr, 0.0, low_open=True))
+            reference_array = check_range("reference_lr", reference_lr, 0.0, low_open=True)
+            if reference_array.ndim:  # one base (or peak) lr for the whole schedule
+                raise TypeError(
+                    f"reference_lr must be a single number > 0 (the schedule's base or peak lr), "
+                    f"not an array; got {reference_lr!r}"
+                )
+            reference = float(reference_array)
     if kind == "pytorch":
         decay = lr_array * decay_array
     elif kind == "independent":

@@ -117,6 +117,13 @@ def _ns_parameters(ns_coefficients: Any, ns_steps: Any) -> tuple[tuple[float, fl
     return (a, b, c), int(ns_steps)
 
 
+def _check_nesterov(nesterov: Any) -> bool:
+    # A bool only: bool("False") is True, and None would silently mean no Nesterov.
+    if not isinstance(nesterov, bool | np.bool_):
+        raise TypeError(f"nesterov must be a bool; got {nesterov!r}")
+    return bool(nesterov)
+
+
 def _check_adjust(adjust_lr_fn: Any) -> None:
     if not (
         adjust_lr_fn is None or (isinstance(adjust_lr_fn, str) and adjust_lr_fn in ADJUST_LR_FNS)
@@ -129,6 +136,19 @@ def adjusted_lr_ratio(shape: tuple[int, int], adjust_lr_fn: str | None = None) -
 
     ``"original"`` (and ``None``): :math:`\\sqrt{\\max(1, A/B)}`; ``"match_rms_adamw"``:
     :math:`0.2\\sqrt{\\max(A, B)}`.
+
+    Parameters
+    ----------
+    shape
+        ``(rows, cols)`` of the parameter, positive ints.
+    adjust_lr_fn
+        ``None`` (= ``"original"``), ``"original"`` or ``"match_rms_adamw"``, as in
+        ``torch.optim.Muon``.
+
+    Returns
+    -------
+    float
+        ``lr_adj / lr``, ``> 0``.
 
     Examples
     --------
@@ -199,6 +219,27 @@ def _update_mean_square(
     )
 
 
+def _mean_square(
+    rows: int, cols: int, coefficients: tuple[float, float, float], steps: int
+) -> float:
+    """``C_0``, or ``ValueError`` where the coefficients make the update zero or not finite.
+
+    The estimate divides by ``C_0`` (through ``G``'s normalisation) and scales with it, so
+    coefficients such as ``(0, 0, 0)`` (every update 0) or ``(1e200,) * 3`` (an overflow after
+    a few iterations) are refused here, before any NumPy warning or division by zero.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = _update_mean_square(rows, cols, coefficients, steps, _PANELS)
+    if not (math.isfinite(value) and value > 0):
+        what = "zero" if value == 0 else "not finite (an overflow)"
+        raise ValueError(
+            f"ns_coefficients={coefficients!r} with ns_steps={steps} make the orthogonalised "
+            f"update {what} for shape ({rows}, {cols}); give coefficients whose iteration keeps "
+            "the singular values finite and not all zero"
+        )
+    return value
+
+
 def update_mean_square(
     shape: tuple[int, int],
     *,
@@ -217,6 +258,21 @@ def update_mean_square(
     16 x 32, +0.51% at 64 x 64, -0.23% at 64 x 256, -0.04% at 512 x 512, each +-0.1%;
     docs/muon.md). Exact for ``m = 1``.
 
+    Parameters
+    ----------
+    shape
+        ``(rows, cols)`` of the parameter, positive ints.
+    ns_coefficients
+        Newton--Schulz coefficients ``(a, b, c)``, finite; ``ValueError`` where they make the
+        update zero or overflow (``(0, 0, 0)``, ``(1e200,) * 3``).
+    ns_steps
+        Newton--Schulz iterations, an int in ``[0, 100)``.
+
+    Returns
+    -------
+    float
+        ``C_0 > 0``; ``1 / (AB)`` at ``ns_steps = 0`` (the Frobenius-normalised matrix).
+
     Examples
     --------
     >>> from adamw_rms.estimators.muon import update_mean_square
@@ -227,7 +283,7 @@ def update_mean_square(
     """
     rows, cols = _shape(shape)
     coefficients, steps = _ns_parameters(ns_coefficients, ns_steps)
-    return _update_mean_square(rows, cols, coefficients, steps, _PANELS)
+    return _mean_square(rows, cols, coefficients, steps)
 
 
 def _newton_schulz(
@@ -257,16 +313,25 @@ def _correlation_table(
     rng = np.random.default_rng([_MC_SEED, small, large, steps])
     x = rng.standard_normal((count, small, large), dtype=np.float32)
     y = rng.standard_normal((count, small, large), dtype=np.float32)
-    base = _newton_schulz(x, coefficients, steps).astype(np.float64)
-    norm = float(np.sum(base * base))
-    ratios = np.empty(len(_RHO_NODES))
-    for j, rho in enumerate(_RHO_NODES):
-        other = np.float32(math.sqrt(1 - rho * rho)) * y
-        inner = 0.0
-        for sign in (1, -1):
-            out = _newton_schulz(np.float32(rho) * x + sign * other, coefficients, steps)
-            inner += float(np.sum(base * out))
-        ratios[j] = inner / (2 * norm) / rho
+    # Coefficients that pass the float64 check of C_0 can still overflow (or underflow to 0) in
+    # float32; the result is checked below, so the warnings on the way are not wanted.
+    with np.errstate(over="ignore", invalid="ignore"):
+        base = _newton_schulz(x, coefficients, steps).astype(np.float64)
+        norm = float(np.sum(base * base))
+        ratios = np.empty(len(_RHO_NODES))
+        for j, rho in enumerate(_RHO_NODES):
+            other = np.float32(math.sqrt(1 - rho * rho)) * y
+            inner = 0.0
+            for sign in (1, -1):
+                out = _newton_schulz(np.float32(rho) * x + sign * other, coefficients, steps)
+                inner += float(np.sum(base * out))
+            ratios[j] = inner / (2 * norm) / rho if math.isfinite(norm) and norm > 0 else np.nan
+    if not np.all(np.isfinite(ratios)):
+        raise ValueError(
+            f"ns_coefficients={coefficients!r} with ns_steps={steps} make the Newton--Schulz "
+            "update zero or not finite in float32 (the precision G is measured in; torch's "
+            "bfloat16 has the same range)"
+        )
     return ratios
 
 
@@ -284,6 +349,22 @@ def output_correlation(
     interpolated linearly in :math:`\sqrt{1-\rho^2}` with ``G(1) = 1`` exact, held at its
     ``rho = 0.05`` value below, and odd in ``rho``.
 
+    Parameters
+    ----------
+    rho
+        Entrywise correlation of the two input matrices, in ``[-1, 1]`` (scalar or array).
+    shape
+        ``(rows, cols)`` of the parameter, positive ints.
+    ns_coefficients, ns_steps
+        As :func:`update_mean_square` (``ValueError`` where the update is zero or not finite,
+        in float64 or in the float32 of the measurement).
+
+    Returns
+    -------
+    float or ndarray
+        ``G(rho)`` in ``[-1, 1]``: a Python float for a scalar ``rho``, else an array of its
+        shape.
+
     Examples
     --------
     >>> from adamw_rms.estimators.muon import output_correlation
@@ -295,6 +376,7 @@ def output_correlation(
     rows, cols = _shape(shape)
     coefficients, steps = _ns_parameters(ns_coefficients, ns_steps)
     values = check_range("rho", rho, -1.0, 1.0)
+    _mean_square(rows, cols, coefficients, steps)  # refuses a zero or overflowing update
     result = _interpolate(np.abs(values), _correlation_table(rows, cols, coefficients, steps))
     result = np.sign(values) * result
     return float(result) if np.ndim(rho) == 0 else result
@@ -320,6 +402,24 @@ def input_correlation(momentum: Any, step: Any, lag: Any, *, nesterov: bool = Tr
     exact for Muon's EMA buffer started at zero (``step`` counts from 1). Stationary
     (``step = inf``): :math:`\beta^k` without Nesterov, :math:`\beta^k\,c_0(a_0 + c_0S)/v` with.
 
+    Parameters
+    ----------
+    momentum
+        :math:`\beta` in ``[0, 1)``.
+    step
+        ``s``, a whole number ``>= 1`` or ``inf`` (stationary).
+    lag
+        ``k``, a whole number ``>= 0`` (``rho(s, 0) = 1``).
+    nesterov
+        A bool (``TypeError`` otherwise: the string ``"False"`` is not ``False``); torch's
+        default ``True``.
+
+    Returns
+    -------
+    float or ndarray
+        ``rho(s, k)`` in ``[0, 1]``: a Python float for scalar inputs, else an array of the
+        broadcast shape of ``momentum``, ``step`` and ``lag``.
+
     Examples
     --------
     >>> from adamw_rms.estimators.muon import input_correlation
@@ -331,7 +431,7 @@ def input_correlation(momentum: Any, step: Any, lag: Any, *, nesterov: bool = Tr
     beta = check_range("momentum", momentum, 0.0, 1.0, high_open=True)
     s = check_range("step", step, 1.0, allow_inf=True, whole=True)
     k = check_range("lag", lag, 0.0, whole=True)
-    result = _input_correlation(beta, s, k, bool(nesterov))
+    result = _input_correlation(beta, s, k, _check_nesterov(nesterov))
     return float(result) if all(np.ndim(v) == 0 for v in (momentum, step, lag)) else result
 
 
@@ -355,18 +455,26 @@ def _input_correlation(beta: Any, s: Any, k: Any, nesterov: bool) -> Any:
     return cross / np.sqrt(variance * (a0 * a0 + c0 * c0 * later))
 
 
-def _lag_factor(q: float, beta: float, steps: float, nesterov: bool, ratios: np.ndarray) -> float:
-    """The bracket of the module formula, ``F(t)`` (``steps = inf``: its limit, needs ``q > 0``)."""
+def _lag_factor(
+    q: float, beta: float, steps: float, nesterov: bool, ratios: np.ndarray
+) -> tuple[float, float]:
+    """The bracket of the module formula as ``(w F(t), w)``; ``w = 1`` at finite ``steps``.
+
+    At ``steps = inf`` (the limit, needs ``q > 0``) ``F = O(1/q)`` overflows for a subnormal
+    ``q = lr * weight_decay`` (1e-310), so it is returned times ``w = q (2 - q)``, which is
+    ``O(1)``; the caller divides ``sqrt(w)`` out of the RMS, not ``w`` out of its square.
+    """
     beta3 = 1 - q
     infinite = math.isinf(steps)
     if infinite:
-        diagonal = 1 / (q * (2 - q))
+        diagonal = 1.0  # 1 / (q (2 - q)), times w
     elif q == 0:
         diagonal = steps
     else:
         diagonal = -math.expm1(steps * 2 * math.log1p(-q)) / (q * (2 - q))
+    scale = q * (2 - q) if infinite else 1.0
     if beta == 0 or steps <= 1:  # no momentum: the EMA input of different steps is independent
-        return diagonal
+        return diagonal, scale
     # Lags: |G(rho)| <= rho <= beta^k (measured G/rho < 1), each lag's weight <= beta3^k * diagonal.
     ratio = beta * beta3
     lags = math.ceil(math.log(_TOLERANCE * (1 - ratio)) / math.log(ratio))
@@ -375,9 +483,9 @@ def _lag_factor(q: float, beta: float, steps: float, nesterov: bool, ratios: np.
     k = np.arange(1, lags + 1, dtype=np.float64)
     stationary = _interpolate(_input_correlation(beta, np.inf, k, nesterov), ratios)
     # sum_{s=1}^{t-k} beta3^(2(t-s)-k) = beta3^k sum_{j=0}^{t-k-1} beta3^(2j)
-    if infinite:
-        total = np.sum(beta3**k * stationary) / (q * (2 - q))
-        return diagonal + 2 * total
+    if infinite:  # sum_j beta3^(2j) = 1 / (q (2 - q)) = 1 / w, cancelled by the scale w
+        total = float(np.sum(beta3**k * stationary))
+        return diagonal + 2 * total, scale
     # Transient: S_s is within TOLERANCE of its limit after `settle` steps; the first ones
     # (s = 1..settle) are summed explicitly, the rest with the stationary G in closed form.
     settle = math.ceil(math.log(_TOLERANCE) / (2 * math.log(beta))) + 1 if beta > 0 else 1
@@ -399,7 +507,7 @@ def _lag_factor(q: float, beta: float, steps: float, nesterov: bool, ratios: np.
     else:
         geometric = -np.expm1(count * 2 * math.log1p(-q)) / (q * (2 - q))
     total += float(np.sum(beta3**k * geometric * stationary))
-    return diagonal + 2 * total
+    return diagonal + 2 * total, scale
 
 
 def muon_weight_rms(
@@ -442,9 +550,11 @@ def muon_weight_rms(
     Cost: the first call per (shape, Newton--Schulz parameters) measures ``G``
     (:func:`output_correlation`, about 1.3 s of CPU at 512 x 512, growing as ``m^2 n``); then
     ``steps = inf`` takes well under a millisecond, and each distinct finite
-    (``lr * weight_decay``, ``momentum``, ``steps``) about 5 ms at ``momentum = 0.95``: the
-    start-up transient is summed over a grid of about ``(1/(1 - momentum))^2`` terms, so
-    ``momentum = 0.999`` with finite ``steps`` takes seconds.
+    (``lr * weight_decay``, ``momentum``, ``steps``) is summed over a grid of about
+    ``(400 to 500) / (1 - momentum)^2`` terms (the start-up transient times the lags), so its
+    cost grows a hundredfold per factor 10 in ``1 - momentum``: measured at 16 x 16,
+    ``steps = 1e5``, about 0.01 s at ``momentum = 0.95``, 0.4 s at 0.99 and 17 s of CPU (25 to
+    50 s of wall time on a shared machine) at 0.999.
 
     Parameters
     ----------
@@ -486,8 +596,7 @@ def muon_weight_rms(
     rows, cols = _shape(shape)
     coefficients, ns_count = _ns_parameters(ns_coefficients, ns_steps)
     _check_adjust(adjust_lr_fn)
-    if not isinstance(nesterov, bool | np.bool_):
-        raise TypeError(f"nesterov must be a bool; got {nesterov!r}")
+    nesterov = _check_nesterov(nesterov)
     eps_array = check_range("eps", eps, 0.0)
     if eps_array.ndim:
         raise TypeError(f"eps must be a single real number; got {eps!r}")
@@ -506,28 +615,33 @@ def muon_weight_rms(
             AccuracyWarning,
             stacklevel=2,
         )
-    mean_square = _update_mean_square(rows, cols, coefficients, ns_count, _PANELS)
+    mean_square = _mean_square(rows, cols, coefficients, ns_count)
     ratios = _correlation_table(rows, cols, coefficients, ns_count)
     lr_adj = lr_a * adjusted_lr_ratio((rows, cols), adjust_lr_fn)
     shape_out = np.broadcast_shapes(*(v.shape for v in (lr_a, decay_a, beta_a, steps_a, init_a)))
     q_b, beta_b, steps_b = (np.broadcast_to(v, shape_out) for v in (q, beta_a, steps_a))
-    factor = np.empty(shape_out)
-    cache: dict[tuple[float, float, float], float] = {}
+    factor, scale = np.empty(shape_out), np.empty(shape_out)
+    cache: dict[tuple[float, float, float], tuple[float, float]] = {}
     for index in np.ndindex(shape_out):
         key = (float(q_b[index]), float(beta_b[index]), float(steps_b[index]))
         if key not in cache:
             q_v, beta_v, steps_v = key
             if math.isinf(steps_v) and q_v == 0:
-                cache[key] = math.inf
+                cache[key] = (math.inf, 1.0)
             else:
-                cache[key] = _lag_factor(q_v, beta_v, steps_v, bool(nesterov), ratios)
-        factor[index] = cache[key]
+                cache[key] = _lag_factor(q_v, beta_v, steps_v, nesterov, ratios)
+        factor[index], scale[index] = cache[key]
     with np.errstate(over="ignore", invalid="ignore"):
         decay_power = np.where(
             np.isinf(steps_a), 0.0, (1 - q) ** np.where(np.isinf(steps_a), 0, steps_a)
         )
-        fluctuation = np.where(lr_adj > 0, lr_adj * lr_adj * mean_square * factor, 0.0)
-    result = np.sqrt(decay_power**2 * init_a**2 + fluctuation)
+        # The RMS, not its square: lr_adj^2 underflows at lr = 1e-300 and F/w overflows at a
+        # subnormal lr * weight_decay, though the RMS itself is an ordinary float. An RMS past
+        # float64's range (lr = 1e308, lr * weight_decay = 1e-12) is inf.
+        fluctuation = np.where(
+            lr_adj > 0, lr_adj * np.sqrt(mean_square * factor) / np.sqrt(scale), 0.0
+        )
+        result = np.hypot(decay_power * init_a, fluctuation)
     # lr = 0 with no decay forever: nothing moves, the weights keep their initial RMS.
     result = np.where((lr_adj == 0) & np.isinf(steps_a), np.where(q == 0, init_a, 0.0), result)
     return _output(result, lr, weight_decay, momentum, steps, init_rms)

@@ -112,6 +112,78 @@ def _equilibrium_kernel(variant: str, backend: str):
     return getattr(kernels, f"sgd_equilibrium_{variant}_{backend}")
 
 
+def _rescaled(lr, decay, mean, std, init):
+    """The inputs in units where nothing squared overflows: ``(lr', decay', mean', std',
+    init', E)`` with ``E[theta_t^2] = 4**E E[phi_t^2]``.
+
+    With ``theta = lr psi``, ``psi`` follows the same recursion with ``lr = 1``, the decay
+    ``lr * weight_decay`` (it enters only through that product, coupled or not), the same
+    gradients and ``psi_0 = theta_0 / lr``; the recursion is linear and homogeneous in
+    (gradient, start), so dividing both by ``2**E / lr`` gives ``phi = theta / 2**E``: ``lr' =
+    1``, ``decay' = lr * weight_decay``, ``mean' = lr * mean / 2**E`` (``std'`` alike),
+    ``init' = init / 2**E``. ``2**E`` is a power of two near the largest of ``lr * grad_std``,
+    ``lr * |mean|`` and ``init_rms``, built from the exponents (no product that could overflow
+    is formed), so the rescaling is exact and ``grad_std = 1e300`` or ``lr = 1e200`` give the
+    float the RMS is. At ``lr = 0`` the weights never move (coupled decay acts through the
+    step): ``lr' = decay' = 0``.
+    """
+    lr_m, lr_e = np.frexp(lr)
+    mean_m, mean_e = np.frexp(mean)
+    std_m, std_e = np.frexp(std)
+    init_m, init_e = np.frexp(init)
+    absent = np.iinfo(np.int32).min // 2  # the exponent of a zero: never the largest
+    moving = lr > 0
+    exponent = np.maximum(
+        np.where(moving, lr_e + np.maximum(np.where(mean != 0, mean_e, absent), std_e), absent),
+        np.where(init > 0, init_e, absent),
+    )
+    exponent = np.where(exponent == absent, 0, exponent)
+    with np.errstate(over="ignore"):  # lr * weight_decay: coupled decay has no upper bound
+        decay_scaled = np.where(moving, lr * decay, 0.0)
+    return (
+        moving.astype(np.float64),
+        decay_scaled,
+        np.where(moving, np.ldexp(lr_m * mean_m, lr_e + mean_e - exponent), 0.0),
+        np.where(moving, np.ldexp(lr_m * std_m, lr_e + std_e - exponent), 0.0),
+        np.ldexp(init_m, init_e - exponent),
+        exponent,
+    )
+
+
+def _equilibrium_numpy(variant, lr, decay, momentum, dampening, mean, std, stable):
+    """The equilibrium RMS where ``stable``: its mean and noise parts, each in its own units.
+
+    The printed fixed point is ``A mean^2 + B std^2`` with ``A ~ 1/q^2`` and ``B ~ 1/q``
+    (``q = lr * weight_decay``), so one common scale cannot keep both parts in range at a small
+    ``q`` (``weight_decay = 1e-200``: ``mean^2 / q^2`` overflows, or ``mean'^2`` underflows).
+    Each part is evaluated alone at ``lr' = 1`` (as :func:`_rescaled`) with its gradient
+    scaled to about ``sqrt(q)``, so the kernel's intermediates stay near 1 and its result near
+    ``1/q`` (finite for a normal ``q``; the caller refuses a subnormal one); the RMS is their
+    ``hypot``.
+    """
+    kernel = _equilibrium_kernel(variant, "numpy")
+    with np.errstate(over="ignore"):
+        q = np.where(stable, lr * decay, 1.0)  # 1: a placeholder where unused
+    lr_m, lr_e = np.frexp(np.where(stable, lr, 1.0))
+    half = np.frexp(q)[1] // 2
+    parts = []
+    for is_mean, value in ((True, mean), (False, std)):
+        mantissa, exponent = np.frexp(np.where(stable, value, 0.0))
+        scale = lr_e + exponent - half  # lr * value = 2**scale * (lr_m * mantissa * 2**half)
+        scaled = np.ldexp(lr_m * mantissa, half)
+        zero = np.zeros_like(scaled)
+        square = kernel(
+            np.ones_like(q),
+            q,
+            momentum,
+            dampening,
+            *((scaled, zero) if is_mean else (zero, scaled)),
+        )
+        with np.errstate(over="ignore"):  # an RMS past float64's range is inf
+            parts.append(np.ldexp(np.sqrt(np.maximum(square, 0.0)), scale))
+    return np.hypot(*parts)
+
+
 def _check_stable(lr, decay, momentum, dampening, decoupled, nesterov, forever) -> None:
     """Raise ValueError where an equilibrium is asked for but the recursion is unstable.
 
@@ -125,7 +197,8 @@ def _check_stable(lr, decay, momentum, dampening, decoupled, nesterov, forever) 
     """
     if decoupled:
         return
-    q = lr * decay
+    with np.errstate(over="ignore"):  # an infinite q is unstable, and refused as such
+        q = lr * decay
     if nesterov:
         bad = forever & (q * (1 + 2 * momentum) >= 2 * (1 + momentum))
         condition = "lr * weight_decay * (1 + 2 * momentum) < 2 * (1 + momentum)"
@@ -230,7 +303,10 @@ def sgd_weight_rms(
         recursion must be stable, ``lr * weight_decay * (1 - dampening) < 2 (1 + momentum)``
         (Nesterov: ``lr * weight_decay * (1 + 2 momentum) < 2 (1 + momentum)``), else
         ``ValueError``. ``weight_decay = 0`` at ``steps = inf`` gives ``inf`` (a random walk;
-        ``init_rms`` if ``lr = 0``).
+        ``init_rms`` if ``lr = 0``). ``lr * weight_decay`` must be finite, and at
+        ``steps = inf`` 0 or a normal float64 (``>= 2.2e-308``; the equilibrium divides by
+        it). Extreme scales are exact (``grad_std = 1e300``, ``lr = 1e200``): the numpy path
+        works in units of a power of two near the result.
     momentum
         ``[0, 1)``.
     dampening
@@ -282,7 +358,10 @@ def sgd_weight_rms(
     snr_a = check_range("snr", snr, 0.0)
     std_a = check_range("grad_std", grad_std, 0.0, low_open=True)
     init_a = check_range("init_rms", init_rms, 0.0)
-    q = lr_a * decay_a
+    with np.errstate(over="ignore"):  # coupled decay has no upper bound, but float64 has
+        q = lr_a * decay_a
+    if not np.all(np.isfinite(q)):
+        raise ValueError("lr * weight_decay must be finite; got an overflow")
     if decoupled_b and q.max(initial=0.0) >= 1.0:
         raise_where(q >= 1.0, "lr * weight_decay (decoupled)", q, "[0, 1)")
     if nesterov_b:
@@ -310,6 +389,18 @@ def sgd_weight_rms(
     # Without momentum PyTorch keeps no buffer and ignores dampening: the tau = 0 case.
     dampening_a = np.where(momentum_a > 0, dampening_a, 0.0)
     forever = np.isinf(steps_a) & (q > 0)
+    # The equilibrium divides by q: a q that underflowed (to a subnormal, or to 0 from two
+    # positive factors: 1e-200 * 1e-200) would overflow or read as no decay at all.
+    tiny = np.finfo(np.float64).tiny
+    lost = np.isinf(steps_a) & (lr_a > 0) & (decay_a > 0) & (q < tiny)
+    if lost.any():
+        index = tuple(int(k) for k in np.argwhere(lost)[0]) if lost.ndim else ()
+        where = f" at index {index}" if index else ""
+        raise ValueError(
+            f"lr * weight_decay must be 0 or at least {tiny:.4g} (a normal float64) at "
+            f"steps=inf, where the equilibrium divides by it; got "
+            f"{float(np.broadcast_to(q, lost.shape)[index]):g}{where}"
+        )
     _check_stable(
         lr_a,
         decay_a,
@@ -357,18 +448,21 @@ def sgd_weight_rms(
     )
     infinite = np.isinf(steps_b)
     finite_steps = np.where(infinite, 0.0, steps_b)
-    setting = (lr_b, decay_b, momentum_b, dampening_b, coupled_f, nesterov_f, mean_b, std_b)
-    square = _finite_numpy(setting, init_b, finite_steps)
-    if infinite.any():
-        stable = infinite & (lr_b * decay_b > 0)
-        safe = np.where(stable, decay_b, 1.0)  # no division by a zero decay where unused
-        equilibrium = _equilibrium_kernel(variant, "numpy")(
-            lr_b, safe, momentum_b, dampening_b, mean_b, std_b
-        )
-        walk = np.where(lr_b > 0, np.inf, init_b**2)  # no decay: unbounded, or the start
-        square = np.where(infinite, np.where(stable, equilibrium, walk), square)
+    # Unit lr and the gradient and init in units of 2**exponent: exact, and no overflow of a
+    # square (grad_std = 1e300; lr = 1e200 with weight_decay = 1e-200) where the RMS is finite.
+    lr_s, decay_s, mean_s, std_s, init_s, exponent = _rescaled(lr_b, decay_b, mean_b, std_b, init_b)
+    setting = (lr_s, decay_s, momentum_b, dampening_b, coupled_f, nesterov_f, mean_s, std_s)
+    square = _finite_numpy(setting, init_s, finite_steps)
     # E[theta^2] >= 0; rounding can leave -1e-300 where it is exactly 0 (lr = 0, init = 0).
-    result = np.sqrt(np.maximum(square, 0.0))
+    with np.errstate(over="ignore"):  # an RMS past float64's range is inf
+        result = np.ldexp(np.sqrt(np.maximum(square, 0.0)), exponent)
+    if infinite.any():
+        stable = infinite & (decay_s > 0)
+        equilibrium = _equilibrium_numpy(
+            variant, lr_b, decay_b, momentum_b, dampening_b, mean_b, std_b, stable
+        )
+        walk = np.where(lr_b > 0, np.inf, init_b)  # no decay: unbounded, or the start
+        result = np.where(infinite, np.where(stable, equilibrium, walk), result)
     return _output(result, *inputs)
 
 
