@@ -86,15 +86,14 @@ scheduled = Predicate(
 
 
 def _rule(update: str, title: str) -> Predicate:
-    article = "an" if title[0] in "AEIOU" else "a"
-    return Predicate(f"{update}_update", lambda c: c.update == update, f"{article} {title} formula")
+    return Predicate(f"{update}_update", lambda c: c.update == update, f"{title} formula")
 
 
-adamw_update = _rule("adamw", "AdamW")
+adamw_update = _rule("adamw", "an AdamW")
 sign_update = Predicate("sign_update", lambda c: c.update == "sign_sgdm", "a SignSGDMW formula")
-lion_update = _rule("lion", "Lion")
-sgd_update = _rule("sgd", "SGD")
-adam_l2_update = _rule("adam_l2", "Adam-with-L2")
+lion_update = _rule("lion", "a Lion")
+sgd_update = _rule("sgd", "an SGD")
+adam_l2_update = _rule("adam_l2", "an Adam-with-L2")
 requires_zero_mean = Predicate(
     "requires_zero_mean", lambda c: c.grad_mean == 0, "needs grad_mean = 0"
 )
