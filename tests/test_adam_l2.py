@@ -205,11 +205,13 @@ def test_small_decay_is_reqs_balance_and_the_norm_follows_the_gradient_scale():
 
 def test_huge_decay_saturates_at_the_stability_edge():
     # kappa -> kappa_max = 2(1+beta1)/(1-beta1): the weights' share dominates v and the RMS
-    # tends to lr / kappa_max, whatever the gradient scale (no warning on the way).
-    for std in (1e-6, 1.0):
-        found = adam_l2_weight_rms(1.0, 1e9 * std, grad_std=std, eps=0.0)
-        assert found == pytest.approx(0.1 / 3.8, rel=1e-8)
-    assert 0 < adam_l2_weight_rms(1.0, 1e6, grad_std=1e-6, steps=100) < 0.1
+    # tends to lr / kappa_max, whatever the gradient scale. There E[v] >> grad_std^2, where the
+    # mean field's dropped fluctuation of v is largest: the estimator says so.
+    with pytest.warns(AccuracyWarning, match=r"sqrt\(E\[v\]\) / grad_std"):
+        for std in (1e-6, 1.0):
+            found = adam_l2_weight_rms(1.0, 1e9 * std, grad_std=std, eps=0.0)
+            assert found == pytest.approx(0.1 / 3.8, rel=1e-8)
+        assert 0 < adam_l2_weight_rms(1.0, 1e6, grad_std=1e-6, steps=100) < 0.1
 
 
 def test_broadcasting_and_trivial_cases():
