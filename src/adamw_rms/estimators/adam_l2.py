@@ -315,12 +315,19 @@ def _root_v_numpy(kappa, beta1, ratio, eps_ratio):
         return np.where(inner, np.sqrt(1 + share), ratio / kappa - eps_ratio)
 
 
-def _equilibrium_numpy(lr, wd, beta1, eps, snr, std, init):
-    """The stationary weight RMS over whole arrays (``steps=inf``): one bisection for all."""
-    moving = lr > 0
+def _stationary_kappa(lr, wd, beta1, eps, std):
+    """``(moving, ratio, eps_ratio, kappa)`` over whole arrays: one bisection for every element
+    with ``lr * wd > 0`` (``moving``; the others get ratio 1, a harmless placeholder)."""
+    moving = (lr > 0) & (wd > 0)
     ratio = np.where(moving, lr * wd / std, 1.0)
     eps_ratio = eps / std
-    kappa = _solve_kappa_numpy(ratio, beta1, eps_ratio)
+    return moving, ratio, eps_ratio, _solve_kappa_numpy(ratio, beta1, eps_ratio)
+
+
+def _equilibrium_numpy(lr, wd, beta1, snr, std, init, solved):
+    """The stationary weight RMS over whole arrays (``steps=inf``; ``wd > 0`` wherever
+    ``lr > 0``) from the ``solved`` root of :func:`_stationary_kappa`."""
+    moving, ratio, eps_ratio, kappa = solved
     mean, spread, _, _ = _stationary_numpy(
         np.where(moving, wd, 1.0), beta1, snr, std, kappa, ratio, eps_ratio
     )
@@ -556,27 +563,23 @@ def adam_l2_weight_rms(
                 req_one, backend, inputs, arrays[0], arrays[1], arrays[7], arrays[8]
             )
         return _output(np.sqrt(square), *inputs)
+    lr_b, decay_b, beta1_b, beta2_b, eps_b, _, snr_b, std_b, init_b = arrays
+    solved = _stationary_kappa(lr_b, decay_b, beta1_b, eps_b, std_b)
     if not low_beta2:  # one AccuracyWarning per call: the beta2 one already flags it
-        _warn_fluctuation(arrays)
+        _warn_fluctuation(beta1_b, beta2_b, solved)
     if backend == "numpy" and np.all(np.isinf(steps_b)):
-        lr_e, decay_e, beta1_e, _, eps_e, _, snr_e, std_e, init_e = arrays
-        return _output(
-            _equilibrium_numpy(lr_e, decay_e, beta1_e, eps_e, snr_e, std_e, init_e), *inputs
-        )
+        return _output(_equilibrium_numpy(lr_b, decay_b, beta1_b, snr_b, std_b, init_b, solved),
+                       *inputs)  # fmt: skip
     return _elementwise(_one_mean_field(backend), backend, inputs, *arrays)
 
 
-def _warn_fluctuation(arrays) -> None:
+def _warn_fluctuation(beta1, beta2, solved) -> None:
     """:class:`~adamw_rms.AccuracyWarning` where ``(1 - beta2) sqrt(E v) / grad_std`` at the
     stationary state exceeds :data:`FLUCTUATION_BAR` (finite ``steps`` too: the run heads there).
     """
-    lr, decay, beta1, beta2, eps, _, _, std, _ = arrays
-    moving = (lr > 0) & (decay > 0)
+    moving, ratio, eps_ratio, kappa = solved
     if not moving.any():
         return
-    ratio = np.where(moving, lr * decay / std, 1.0)
-    eps_ratio = eps / std
-    kappa = _solve_kappa_numpy(ratio, beta1, eps_ratio)
     fluctuation = np.where(moving, (1 - beta2) * _root_v_numpy(kappa, beta1, ratio, eps_ratio), 0)
     worst = float(fluctuation.max())
     if worst > FLUCTUATION_BAR:
