@@ -128,8 +128,42 @@ def effective_decay(
     r"""The stationary effective decay :math:`\kappa = \alpha\lambda` of Adam with L2.
 
     :math:`\alpha = \eta/(\sqrt{\mathbb{E}[v]}+\epsilon)` is the mean field's frozen step; the
-    mean weight decays by about :math:`\kappa` per step at equilibrium. ``0`` where
-    ``lr * weight_decay = 0``.
+    mean weight decays by about :math:`\kappa` per step at equilibrium. :math:`\kappa` is the
+    one root in :math:`(0, \kappa_{\max})`, :math:`\kappa_{\max} = 2(1+\beta_1)/(1-\beta_1)`, of
+    the self-consistency (step ``adam_l2.self_consistency``)
+
+    .. math::
+
+        \frac{\eta\lambda}{\sigma} = \kappa\Big(\frac{\epsilon}{\sigma} + \sqrt{1 + F(\kappa)}\Big),
+        \qquad F(\kappa) = \frac{\kappa(1+\beta_1)}{2(1+\beta_1) - \kappa(1-\beta_1)},
+
+    found by bisection over whole arrays; ``0`` where ``lr * weight_decay = 0``. For small
+    :math:`\eta\lambda/\sigma` it is :math:`\eta\lambda/(\sigma+\epsilon)`; it tends to
+    :math:`\kappa_{\max}` as the ratio grows.
+
+    Weight-decay convention: PyTorch's ``torch.optim.Adam(weight_decay=lambda)``, L2 coupled
+    into the gradient, :math:`g_t + \lambda\theta_{t-1}`, before both moments, so the decay per
+    step is :math:`\eta\lambda` divided by :math:`\sqrt{\hat v}+\epsilon` (not AdamW's
+    decoupled :math:`\eta\lambda`).
+
+    Parameters
+    ----------
+    lr
+        The learning rate :math:`\eta`, finite and ``>= 0``.
+    weight_decay
+        :math:`\lambda`, ``>= 0``.
+    beta1
+        In ``[0, 1)``. (``beta2`` does not enter the mean field's stationary state.)
+    eps
+        ``>= 0``, added to :math:`\sqrt{\hat v}` as PyTorch does.
+    grad_std
+        :math:`\sigma`, ``> 0``. The gradient mean does not enter :math:`\kappa`.
+
+    Returns
+    -------
+    float or ndarray
+        :math:`\kappa` (dimensionless, per step): a Python float for scalar inputs, otherwise
+        an array of the broadcast shape.
 
     Examples
     --------
@@ -434,6 +468,8 @@ def adam_l2_weight_rms(
     \sigma\sqrt{1 + F(\kappa)})` (:func:`effective_decay`); for small
     :math:`\eta\lambda/\sigma` this is :math:`\sqrt{\eta\sigma/(2\lambda)}`. Finite ``steps``
     run the mean-field recursion (module docstring), bias corrections included.
+    ``steps=inf`` is evaluated over whole arrays at once (one bisection for every element,
+    about 1e5 elements per second); finite ``steps`` run element by element.
 
     ``formula="req"``: the random-walk equilibrium of Kosson et al. (Rotational Equilibrium,
     ICML 2024, arXiv:2305.17212) for Adam+L2 in this gradient model, the decay normalised by
@@ -454,6 +490,27 @@ def adam_l2_weight_rms(
     another seed), hence the :class:`~adamw_rms.AccuracyWarning` below 0.9. It grows slowly
     with the ratio ``lr * wd / grad_std``: within 0.25% at 0.1 and 0.3 (1.5e5 coordinates),
     -0.4% at 0.3 and -1.7% at 3 (4e4 coordinates, SE 0.35%), ``beta2 = 0.95``.
+
+    Where it fails: a large ratio at moderate ``beta2``. With the numba engine
+    (``SimulationConfig(update="adam_l2")``, 2**16 coordinates, 4000 steps, the error averaged
+    over steps 2000, 2400, ..., 4000, SE 0.2-0.3% per point, ``beta1 = 0.9``, ``eps = 0``) the
+    error at ratio 3, 10, 30, 100, 300 is -1.7%, -2.6%, -3.8%, -5.6%, -9.3% at ``beta2 =
+    0.95``; -0.6%, -1.1%, -1.7%, -2.7%, -4.2% at 0.98; -0.4%, -0.8%, -0.8%, -1.5%, -2.4% at
+    0.99; within 0.7% of 0 at 0.999 (up to ratio 1000). Neither :math:`\kappa(1-\beta_2)` nor
+    :math:`(1-\beta_2)\sqrt\kappa` separates the points beyond 3% from the others (at
+    :math:`\kappa(1-\beta_2) \approx 0.2` the error runs from -1.7% at ``beta2 = 0.98`` to
+    -3.5% at 0.9). What does is the derivation's small parameter, the relative fluctuation of
+    :math:`\hat v` (order :math:`1-\beta_2`), times :math:`\sqrt{\mathbb{E}[v]}/\sigma =
+    \sqrt{1+F(\kappa)}`, how far the weights' own term :math:`\lambda^2\theta^2` has lifted
+    :math:`v` above the gradient noise: that term moves with :math:`\theta`, a correlation the
+    mean field drops, and it diverges at the stability edge :math:`\kappa \to \kappa_{\max}`,
+    where the error grows fastest. With ``beta2 >= 0.9`` every measured point with
+    :math:`(1-\beta_2)\sqrt{1+F}` above 0.14 is beyond 3% (-3.5% at 0.145, ``beta2 = 0.9``;
+    -3.8% at 0.14; -4.2% at 0.19, 0.98; -4.7% at 0.27, 0.99, ratio 1000) and every point below
+    0.12 within it (at most -2.7%, at 0.097; -2.3% at 0.135, ``beta2 = 0.995``): hence the
+    :class:`~adamw_rms.AccuracyWarning` above :data:`FLUCTUATION_BAR` = 0.12 (also at finite
+    ``steps``: in the transient, 3 of v's timescales in, the error is larger still, -11% and
+    -15% at ratio 100 and 300, ``beta2 = 0.95``; see ``docs/accuracy.md``).
     ``formula="req"`` is high by the neglected :math:`O(\kappa)` and misses the saturation at
     large ratios (the mean field tends to ``lr / kappa_max``): +0.034% above the mean field at
     :math:`\eta\lambda/\sigma = 0.003`, +0.33% at 0.03 (below the SE of the torch grid,
