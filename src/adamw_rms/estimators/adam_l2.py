@@ -507,7 +507,8 @@ def adam_l2_weight_rms(
     where the error grows fastest. With ``beta2 >= 0.9`` every measured point with
     :math:`(1-\beta_2)\sqrt{1+F}` above 0.14 is beyond 3% (-3.5% at 0.145, ``beta2 = 0.9``;
     -3.8% at 0.14; -4.2% at 0.19, 0.98; -4.7% at 0.27, 0.99, ratio 1000) and every point below
-    0.12 within it (at most -2.7%, at 0.097; -2.3% at 0.135, ``beta2 = 0.995``): hence the
+    0.12 within it (at most -2.7%, at 0.097; the one point between, -2.3% at 0.135, ``beta2 =
+    0.995``, is warned): hence the
     :class:`~adamw_rms.AccuracyWarning` above :data:`FLUCTUATION_BAR` = 0.12 (also at finite
     ``steps``: in the transient, 3 of v's timescales in, the error is larger still, -11% and
     -15% at ratio 100 and 300, ``beta2 = 0.95``; see ``docs/accuracy.md``).
