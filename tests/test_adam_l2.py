@@ -518,6 +518,29 @@ def test_equilibrium_over_arrays_is_the_elementwise_root():
     np.testing.assert_allclose(together[chosen], reference, rtol=1e-12, atol=0)
 
 
+def test_finite_steps_over_arrays_are_the_elementwise_recursion():
+    # The stationary targets come from one bisection over the array; each element's recursion
+    # is the one a scalar call runs (compiled for every element once the array's steps add up).
+    rng = np.random.default_rng(12)
+    size = 60
+    lr = 10.0 ** rng.uniform(-5, -2, size)
+    decay = 10.0 ** rng.uniform(-3, 1, size)
+    std = 10.0 ** rng.uniform(-6, 0, size)
+    steps = rng.choice([0, 1, 10, 2000], size)
+    lr[0], decay[1], steps[2] = 0.0, 0.0, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)  # some ratios are large: not the point
+        together = adam_l2_weight_rms(lr, decay, beta2=0.99, snr=0.5, grad_std=std, steps=steps,
+                                      init_rms=0.01)  # fmt: skip
+    apart = np.empty(size)
+    for i in range(size):
+        mean, variance = module._one_numpy(
+            lr[i], decay[i], 0.9, 0.99, 1e-8, float(steps[i]), 0.5, std[i], 0.01
+        )
+        apart[i] = math.sqrt(mean * mean + variance)
+    np.testing.assert_allclose(together, apart, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize(
     ("args", "keywords"),
     [
