@@ -534,7 +534,9 @@ def adam_l2_weight_rms(
     ----------
     lr, weight_decay
         ``>= 0``. With ``steps=inf``, ``weight_decay = 0`` and ``lr > 0`` there is no
-        stationary state (``ValueError``).
+        stationary state (``ValueError``). ``lr * weight_decay / grad_std`` must be finite and
+        0 or at least float64's smallest normal number, 2.2e-308 (``ValueError``); so must the
+        result (``ValueError`` where it exceeds float64's range).
     beta1, beta2
         In ``[0, 1)``.
     eps
