@@ -54,11 +54,43 @@ def test_sgd_is_exact_to_monte_carlo_noise():
         assert abs(r["rel_error"]) <= 0.005 + 2 * r["rel_se"], r
 
 
+def _fluctuation(r: dict) -> float:
+    """``(1 - beta2) sqrt(E v) / grad_std`` at the row's stationary state, the quantity the
+    estimator warns on: ``sqrt(E v) / sigma = r / kappa - eps / sigma`` (self-consistency)."""
+    from adamw_rms.estimators.adam_l2 import effective_decay
+
+    options = dict(item.split("=") for item in r["setting"].split())
+    beta1, beta2 = float(options["beta1"]), float(options["beta2"])
+    kappa = effective_decay(r["lr"], r["weight_decay"], beta1=beta1, grad_std=r["grad_std"])
+    ratio = r["lr"] * r["weight_decay"] / r["grad_std"]
+    return (1 - beta2) * (ratio / kappa - 1e-8 / r["grad_std"])
+
+
 def test_adam_l2_mean_field_is_within_its_bar():
-    # Issue 17: within 3%; measured: at most 1.2% (0.3 timescales), 0.4% from 1 timescale.
-    rows = _chosen("adam_l2_mean_field")
+    from adamw_rms.estimators.adam_l2 import FLUCTUATION_BAR
+
+    # Issue 17: within 3%; measured: at most 1.2% (0.3 timescales), 0.4% from 1 timescale,
+    # wherever the estimator does not warn.
+    rows = [r for r in _chosen("adam_l2_mean_field") if _fluctuation(r) <= FLUCTUATION_BAR]
     assert max(abs(r["rel_error"]) for r in rows) < 0.015
     assert max(abs(r["rel_error"]) for r in rows if r["t_decay"] >= 1) < 0.006
+
+
+def test_adam_l2_mean_field_fails_where_it_warns():
+    from adamw_rms.estimators.adam_l2 import FLUCTUATION_BAR
+
+    # lr * wd / grad_std = 100 and 300 at beta2 = 0.95 (fluctuation 0.24 and 0.48): at
+    # equilibrium (10 of v's timescales) the measured error is -5.7% / -5.5% (SNR 0 / 1) and
+    # -9.3% / -9.2%, the numba grid's -5.6% and -9.3%; beyond the issue's 3% by more than 2 SE.
+    warned = [r for r in _chosen("adam_l2_mean_field") if _fluctuation(r) > FLUCTUATION_BAR]
+    assert {round(r["lr"] * r["weight_decay"] / r["grad_std"], 6) for r in warned} == {100, 300}
+    ends = {(round(r["lr"] * r["weight_decay"] / r["grad_std"]), r["snr"]): r for r in warned
+            if math.isclose(r["t_decay"], max(STUDY["t_decay"]))}  # fmt: skip
+    expected = {(100, 0.0): -0.057, (100, 1.0): -0.055, (300, 0.0): -0.093, (300, 1.0): -0.092}
+    for key, error in expected.items():
+        r = ends[key]
+        assert abs(r["rel_error"] - error) <= 0.001 + 2 * r["rel_se"], r
+        assert abs(r["rel_error"]) - 2 * r["rel_se"] > 0.03, r
 
 
 def test_req_errors_at_equilibrium_are_what_the_docs_say():
@@ -68,8 +100,14 @@ def test_req_errors_at_equilibrium_are_what_the_docs_say():
     assert 0.03 < lion["beta1=0.9 beta2=0.99"] < 0.05
     # SGD (heavy ball, coupled) and Adam with L2: REQ is their small-decay limit, within noise
     # at lr * weight_decay = 1e-3 once at equilibrium.
+    # (Adam with L2 where lr * weight_decay / grad_std <= 1e-2; at 100 and 300 REQ, which
+    # neither saturates nor knows the fluctuation of v, is +41% and +17% high.)
     for name in ("sgd_req", "adam_l2_req"):
         for r in _chosen(name, final=True):
+            if r["lr"] * r["weight_decay"] / r["grad_std"] > 0.0101:
+                large = {100: 0.41, 300: 0.17}[round(r["lr"] * r["weight_decay"] / r["grad_std"])]
+                assert abs(r["rel_error"] - large) <= 0.01, r
+                continue
             assert abs(r["rel_error"]) <= 0.0025 + 2 * r["rel_se"], r
 
 
