@@ -123,8 +123,13 @@ def _statistics(beta1: float, beta2: float, snr: float, steps: np.ndarray):
     return variance, shift, kernels.lion_sign_mean_numpy(shift)
 
 
-def _geometric(log_beta3: float, q: float, count: float, power: int) -> float:
-    """``sum_{j=0}^{count-1} beta3**(power j)``, stably (``count`` may be ``inf``)."""
+def _geometric(log_beta3: float, q: float, count, power: int):
+    """``sum_{j=0}^{count-1} beta3**(power j)``, stably (``count``: a number, which may be
+    ``inf``, or an array of finite counts ``>= 1``)."""
+    if np.ndim(count):
+        if q == 0.0:
+            return np.asarray(count, dtype=np.float64)
+        return np.expm1(power * count * log_beta3) / np.expm1(power * log_beta3)
     if count <= 0:
         return 0.0
     if q == 0.0:
@@ -132,6 +137,114 @@ def _geometric(log_beta3: float, q: float, count: float, power: int) -> float:
     if np.isinf(count):
         return 1.0 / (-np.expm1(power * log_beta3))
     return float(np.expm1(power * count * log_beta3) / np.expm1(power * log_beta3))
+
+
+def _pair_block(starts: np.ndarray, lags: int, steps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(s, k)`` with ``s`` in ``starts`` and ``1 <= k <= min(lags, steps - s)``."""
+    counts = np.minimum(lags, steps - starts).astype(np.int64)
+    s = np.repeat(starts, counts)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return s, (np.arange(s.size) - offsets + 1).astype(np.float64)
+
+
+# Cramer's inequality |He_n(x)| <= K sqrt(n!) exp(x^2/4) bounds the orthant series' terms.
+_CRAMER = 1.086435
+_CUTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # candidate correlations where the lag sum turns to the series
+_CHUNK = 4096  # elements per block of the (elements x lags) and (elements x terms) matrices
+
+
+def _orthant_terms(shift: float, cut: float, beta2: float) -> np.ndarray:
+    r"""``d_n`` of :math:`C(\rho) = \sum_{n \ge 1} d_n\rho^n` for equal shifts ``a``.
+
+    The tetrachoric (Mehler) series of the bivariate normal orthant gives
+    :math:`\mathrm{Cov}(\mathrm{sign}\,X, \mathrm{sign}\,Y) = 4\varphi(a)^2
+    \sum_n \rho^n\mathrm{He}_{n-1}(a)^2/n!` (at ``a = 0`` the arcsine series,
+    ``d_1 = 2/pi``). With :math:`g_n = \varphi(a)\mathrm{He}_n(a)/\sqrt{n!}` (a stable
+    three-term recurrence, :math:`|g_n| \le K e^{-a^2/4}/\sqrt{2\pi}`),
+    :math:`d_n = 4g_{n-1}^2/n`. Terms stop once the rest, over every lag with correlation
+    below ``cut`` (:math:`\sum_k\rho_k^n \le \mathrm{cut}^n/(1-\beta_2^n)`), is below
+    ``2**-62`` (all terms are positive: no cancellation).
+    """
+    bound = 4 * _CRAMER**2 * np.exp(-(shift**2) / 2) / (2 * np.pi)
+    g_previous, g = 0.0, np.exp(-(shift**2) / 2) / np.sqrt(2 * np.pi)
+    terms = []
+    n = 1
+    while True:
+        terms.append(4 * g * g / n)
+        # Tail over n' > n: bound / (n+1) cut^(n+1) / ((1 - cut)(1 - beta2^(n+1))).
+        tail = bound / (n + 1) * cut ** (n + 1) / ((1 - cut) * -np.expm1((n + 1) * np.log(beta2)))
+        if tail < 2.0**-62:
+            return np.array(terms)
+        g_previous, g = g, (shift * g - np.sqrt(n - 1) * g_previous) / np.sqrt(n)
+        n += 1
+
+
+def _lag_sums(beta1: float, beta2: float, snr: float, log_beta3: np.ndarray) -> np.ndarray:
+    r""":math:`\sum_{k \ge 1}\beta_3^kC_k` at equilibrium for each ``beta3`` of one group.
+
+    ``rho_k = r beta2^(k-1)``: the lags with ``rho_k >= cut`` are summed one by one (their
+    ``C_k`` by :func:`_sign_covariance`, once for the group); the rest by the series of
+    :func:`_orthant_terms`, whose lag sums are geometric:
+    :math:`\sum_{k > k_0}\beta_3^k\rho_k^n = \beta_3^{k_0+1}\rho_{k_0+1}^n /
+    (1 - \beta_3\beta_2^n)`. ``cut`` minimises the lags plus the series terms.
+    """
+    out = np.zeros_like(log_beta3)
+    first = float(kernels.lion_stationary_correlation_numpy(beta1, beta2, 1.0))
+    if first <= 0.0:
+        return out  # beta1 = 0: the signs are independent
+    noisy = snr > 0.0
+    _, shift, _ = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    if beta2 == 0.0:  # only lag 1 is correlated
+        covariance = _sign_covariance(
+            np.array([shift]), np.array([shift]), np.array([first]), noisy
+        )
+        return np.exp(log_beta3) * covariance[0]
+    plans = []
+    for cut in _CUTS:
+        direct = 0 if first < cut else int(np.floor(np.log(cut / first) / np.log(beta2))) + 1
+        terms = _orthant_terms(shift, cut, beta2)
+        plans.append((direct + terms.size, direct, terms))
+    _, direct, terms = min(plans, key=lambda plan: plan[0])
+    lags = np.arange(1, direct + 1, dtype=np.float64)
+    correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, lags)
+    covariance = _sign_covariance(
+        np.full_like(lags, shift), np.full_like(lags, shift), correlation, noisy
+    )
+    start = float(kernels.lion_stationary_correlation_numpy(beta1, beta2, direct + 1.0))
+    orders = np.arange(1, terms.size + 1, dtype=np.float64)
+    weights = terms * start**orders
+    # 1 - beta3 beta2^n = (1 - beta2^n) + q beta2^n, both parts >= 0: no cancellation.
+    beta2_powers = np.exp(orders * np.log(beta2))
+    settled = -np.expm1(orders * np.log(beta2))
+    for first_index in range(0, log_beta3.size, _CHUNK):
+        block = slice(first_index, first_index + _CHUNK)
+        log_b3 = log_beta3[block][:, None]
+        q = -np.expm1(log_b3)
+        series = (1.0 / (settled + q * beta2_powers)) @ weights
+        out[block] = np.exp((direct + 1) * log_beta3[block]) * series
+        if direct:
+            out[block] += np.exp(log_b3 * lags) @ covariance
+    return out
+
+
+def _equilibrium_numpy(lr, decay, beta1: float, beta2: float, snr: float) -> np.ndarray:
+    r"""The squared weight RMS at ``steps=inf`` for 1-D ``lr, decay > 0`` of one group.
+
+    :math:`\eta^2[M^2/q^2 + (1 - M^2 + 2\sum_k\beta_3^kC_k)/(1-\beta_3^2)]`, written
+    with :math:`f_p = q/(1-\beta_3^p)` (``1/p`` below ``q = 2**-60``, where ``q`` may be
+    subnormal) and :math:`\eta/q = 1/\lambda`, so that nothing overflows.
+    """
+    q = lr * decay
+    log_beta3 = np.log1p(-q)
+    tiny = q < 2.0**-60
+    safe = np.where(tiny, 0.5, q)  # any q in (0, 1) for the lanes replaced below
+
+    def ratio(power):
+        return np.where(tiny, 1.0 / power, safe / -np.expm1(power * np.log1p(-safe)))
+
+    _, _, mean = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    pairs = _lag_sums(beta1, beta2, snr, log_beta3)
+    return (mean * ratio(1) / decay) ** 2 + lr / decay * ratio(2) * (1 - mean**2 + 2 * pairs)
 
 
 def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
@@ -166,23 +279,19 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
         correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, k)
         shift = np.full_like(k, shift_late)
         covariance = _sign_covariance(shift, shift, correlation, noisy)
-        repeats = np.array([_geometric(log_beta3, q, late_count - lag, 2) for lag in k])
+        repeats = _geometric(log_beta3, q, late_count - k, 2)
         pairs += float((np.exp(k * log_beta3) * repeats) @ covariance)
-    # Early pairs (s < S_0), one by one, in blocks.
+    # Early pairs (s < S_0), one by one, in blocks of whole starts (lags 1..min(K, t - s)).
     if lags > 0 and early > 0:
-        grid = np.meshgrid(s_early, np.arange(1, lags + 1, dtype=np.float64), indexing="ij")
-        starts, lag_grid = (a.ravel() for a in grid)
-        keep = starts + lag_grid <= steps
-        starts, lag_grid = starts[keep], lag_grid[keep]
         # Each step's variance and shift once (indexed by step - 1), not once per pair.
         every = np.arange(1, min(steps, early + lags) + 1, dtype=np.float64)
         transient = np.where(np.isfinite(every), beta2 ** (every - 1), 0.0)
         variances = kernels.lion_filter_variance_numpy(beta1, beta2, transient)
         shifts = np.sqrt(snr) * kernels.lion_filter_mean_numpy(beta1, beta2, transient)
         shifts /= np.sqrt(variances)
-        for first in range(0, starts.size, _BLOCK):
-            s = starts[first : first + _BLOCK]
-            k = lag_grid[first : first + _BLOCK]
+        per_block = max(1, _BLOCK // lags)
+        for first in range(0, early, per_block):
+            s, k = _pair_block(s_early[first : first + per_block], lags, steps)
             at_s, at_k = s.astype(np.int64) - 1, (s + k).astype(np.int64) - 1
             variance_s, shift_s = variances[at_s], shifts[at_s]
             variance_k, shift_k = variances[at_k], shifts[at_k]
@@ -412,8 +521,21 @@ def lion_weight_rms(
         import mpmath
 
         return _elementwise_mpmath(lambda *v: mpmath.sqrt(_one_mpmath(*v)), *inputs)
-    broadcast = np.broadcast_arrays(*inputs)
-    out = np.empty(broadcast[0].shape)
-    for index in np.ndindex(out.shape):
-        out[index] = np.sqrt(_one_numpy(*(float(a[index]) for a in broadcast)))
+    broadcast = [a.ravel() for a in np.broadcast_arrays(*inputs)]
+    lr_b, decay_b, beta1_b, beta2_b, steps_b, snr_b, _ = broadcast
+    squared = np.empty(lr_b.shape)
+    # Equilibrium with decay: vectorised over (lr, weight_decay) per (beta1, beta2, snr).
+    settled = np.isinf(steps_b) & (decay_b > 0) & (lr_b > 0)
+    if settled.any():
+        groups = np.stack([beta1_b[settled], beta2_b[settled], snr_b[settled]], axis=1)
+        keys, which = np.unique(groups, axis=0, return_inverse=True)
+        where = np.flatnonzero(settled)
+        for index, (b1, b2, gradient_snr) in enumerate(keys):
+            pick = where[which.ravel() == index]
+            squared[pick] = _equilibrium_numpy(
+                lr_b[pick], decay_b[pick], float(b1), float(b2), float(gradient_snr)
+            )
+    for index in np.flatnonzero(~settled):
+        squared[index] = _one_numpy(*(float(a[index]) for a in broadcast))
+    out = np.sqrt(squared).reshape(np.broadcast_shapes(*(np.shape(a) for a in inputs)))
     return _output(out, lr, weight_decay, beta1, beta2, steps, snr, init_rms)
