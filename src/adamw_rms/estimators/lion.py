@@ -258,8 +258,7 @@ def _equilibrium_numpy(lr, decay, beta1: float, beta2: float, snr: float) -> np.
 
 
 # Pair terms (a quadrature with a gradient mean counts 4) above which a finite-steps call is
-# refused: about 5 minutes at the measured 1e7 terms/s (``tests/test_lion.py`` pins the rates'
-# order via the costs quoted in the docstring).
+# refused: about 5 minutes at the 1e7 terms/s measured for the docstring's costs.
 _MAX_WORK = 3e9
 
 
@@ -353,6 +352,97 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
             f"steps={steps!r})"
         )
     return float(np.hypot(decay_power * init, moved))
+
+
+def _geometric_each(log_beta3: np.ndarray, q: np.ndarray, count, power: int) -> np.ndarray:
+    """:func:`_geometric` for arrays of ``beta3`` (and ``count``: finite, broadcast with them)."""
+    count = np.maximum(np.asarray(count, dtype=np.float64), 0.0)
+    zero = q == 0.0
+    denominator = np.expm1(power * np.where(zero, -1.0, log_beta3))
+    return np.where(zero, count, np.expm1(power * count * log_beta3) / denominator)
+
+
+def _finite_group(lr, decay, init, beta1: float, beta2: float, steps: float, snr: float):
+    """:func:`_one_numpy` for 1-D ``lr, decay, init`` sharing ``(beta1, beta2, steps, snr)``.
+
+    The pair covariances depend on the group only: they are computed once, and the early ones
+    are added up by the power of ``beta3`` that weights them, :math:`e = 2(t-s)-k` (about
+    :math:`2S_0 + K` powers instead of :math:`S_0 K` pairs per element). ``K`` is the largest
+    any element needs (the extra lags of the others add less than ``2**-60``).
+    """
+    q = lr * decay
+    log_beta3 = np.log1p(-q)
+    noisy = snr > 0.0
+    early = int(min(steps, _settled_step(beta2, noisy) - 1))
+    s_early = np.arange(1, early + 1, dtype=np.float64)
+    _, _, mean_early = _statistics(beta1, beta2, snr, s_early)
+    _, shift_late, mean_late = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    late_count = steps - early
+    mean_sum = mean_late * _geometric_each(log_beta3, q, late_count, 1)
+    diagonal = (1 - mean_late**2) * _geometric_each(log_beta3, q, late_count, 2)
+    per_chunk = max(1, _BLOCK * 64 // max(early, 1))
+    for first in range(0, lr.size, per_chunk):
+        block = slice(first, first + per_chunk)
+        weight = np.exp(np.outer(log_beta3[block], steps - s_early))
+        mean_sum[block] += weight @ mean_early
+        diagonal[block] += (weight * weight) @ (1 - mean_early**2)
+    scale = np.maximum(1.0, _geometric_each(log_beta3, q, steps, 1))
+    leading = (mean_sum / scale) ** 2 + diagonal / scale / scale
+    log_floor = (
+        np.log(leading)
+        + 2 * np.log(scale)
+        - np.log(np.maximum(_geometric_each(log_beta3, q, steps, 2), 1.0))
+    )
+    lags = _lags_needed(beta1, beta2, float(np.exp(min(log_floor.min(), 600.0))))
+    _check_work(early, lags, steps, noisy)
+    pairs = np.zeros_like(lr)
+    if lags > 0 and late_count > 1:
+        k = np.arange(1, int(min(lags, late_count - 1)) + 1, dtype=np.float64)
+        correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, k)
+        shift = np.full_like(k, shift_late)
+        covariance = _sign_covariance(shift, shift, correlation, noisy)
+        for first in range(0, lr.size, _CHUNK):
+            block = slice(first, first + _CHUNK)
+            log_b3, q_b = log_beta3[block, None], q[block, None]
+            repeats = _geometric_each(log_b3, q_b, late_count - k, 2)
+            weight = np.exp(k * log_b3) * (repeats / scale[block, None] / scale[block, None])
+            pairs[block] += weight @ covariance
+    if lags > 0 and early > 0:
+        # sum_{s,k} beta3^(2(t-s)-k) C_{s,k}, collected by e - 2(t - early) + K in [0, 2 early + K).
+        collected = np.zeros(2 * early + lags)
+        every = np.arange(1, min(steps, early + lags) + 1, dtype=np.float64)
+        transient = beta2 ** (every - 1)
+        variances = kernels.lion_filter_variance_numpy(beta1, beta2, transient)
+        shifts = np.sqrt(snr) * kernels.lion_filter_mean_numpy(beta1, beta2, transient)
+        shifts /= np.sqrt(variances)
+        per_block = max(1, _BLOCK // lags)
+        for first in range(0, early, per_block):
+            s, k = _pair_block(s_early[first : first + per_block], lags, steps)
+            at_s, at_k = s.astype(np.int64) - 1, (s + k).astype(np.int64) - 1
+            covariance_c = kernels.lion_filter_covariance_numpy(
+                beta1, beta2, beta2 ** (s - 1), beta2 ** (k - 1)
+            )
+            # min: a correlation of 1 rounded up would leave arcsin's domain.
+            correlation = np.minimum(covariance_c / np.sqrt(variances[at_s] * variances[at_k]), 1.0)
+            covariance = _sign_covariance(shifts[at_s], shifts[at_k], correlation, noisy)
+            index = (2 * (early - s) - k + lags).astype(np.int64)
+            collected += np.bincount(index, weights=covariance, minlength=collected.size)
+        used = np.flatnonzero(collected)
+        powers = 2 * (steps - early) + used - lags  # = 2(t - s) - k, exact integers
+        per_chunk = max(1, _BLOCK * 64 // max(used.size, 1))
+        for first in range(0, lr.size, per_chunk):
+            block = slice(first, first + per_chunk)
+            weight = np.exp(np.outer(log_beta3[block], powers))
+            pairs[block] += (weight @ collected[used]) / scale[block] / scale[block]
+    decay_power = np.exp(steps * log_beta3)
+    with np.errstate(over="ignore"):  # checked below
+        moved = lr * scale * np.sqrt(leading + 2 * pairs)
+    if not np.all(np.isfinite(moved)):
+        raise ValueError(
+            f"lion_weight_rms: the weight RMS exceeds float64 (lr up to {lr.max()!r}, "
+            f"steps={steps!r}, weight_decay = 0 or tiny)"
+        )
+    return np.hypot(decay_power * init, moved)
 
 
 def _one_mpmath(lr, decay, beta1, beta2, steps, snr, init):
@@ -575,10 +665,21 @@ def lion_weight_rms(
 
         return _elementwise_mpmath(lambda *v: mpmath.sqrt(_one_mpmath(*v)), *inputs)
     broadcast = [a.ravel() for a in np.broadcast_arrays(*inputs)]
-    lr_b, decay_b, beta1_b, beta2_b, steps_b, snr_b, _ = broadcast
+    lr_b, decay_b, beta1_b, beta2_b, steps_b, snr_b, init_b = broadcast
     rms = np.empty(lr_b.shape)
     # Equilibrium with decay: vectorised over (lr, weight_decay) per (beta1, beta2, snr).
     settled = np.isinf(steps_b) & (decay_b > 0) & (lr_b > 0)
+    moving = np.isfinite(steps_b) & (steps_b > 0)
+    if moving.any():
+        # Finite steps: the pair covariances once per (beta1, beta2, steps, snr).
+        groups = np.stack([beta1_b[moving], beta2_b[moving], steps_b[moving], snr_b[moving]], 1)
+        keys, which = np.unique(groups, axis=0, return_inverse=True)
+        where = np.flatnonzero(moving)
+        for index, (b1, b2, count, gradient_snr) in enumerate(keys):
+            pick = where[which.ravel() == index]
+            rms[pick] = _finite_group(
+                lr_b[pick], decay_b[pick], init_b[pick], *map(float, (b1, b2, count, gradient_snr))
+            )
     if settled.any():
         groups = np.stack([beta1_b[settled], beta2_b[settled], snr_b[settled]], axis=1)
         keys, which = np.unique(groups, axis=0, return_inverse=True)
@@ -588,7 +689,7 @@ def lion_weight_rms(
             rms[pick] = _equilibrium_numpy(
                 lr_b[pick], decay_b[pick], float(b1), float(b2), float(gradient_snr)
             )
-    for index in np.flatnonzero(~settled):
+    for index in np.flatnonzero(~settled & ~moving):
         rms[index] = _one_numpy(*(float(a[index]) for a in broadcast))
     out = rms.reshape(np.broadcast_shapes(*(np.shape(a) for a in inputs)))
     return _output(out, lr, weight_decay, beta1, beta2, steps, snr, init_rms)
