@@ -230,6 +230,31 @@ def test_vectorised_equilibrium_equals_the_element_sum(beta1, beta2, snr):
         assert value == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("beta1", "beta2", "steps", "snr"),
+    [
+        (0.9, 0.6, 150, 0.0),  # past the settled step: both parts of the sum
+        (0.8, 0.3, 60, 0.5),
+        (0.0, 0.99, 30, 0.2),
+        (0.9, 0.0, 20, 0.2),
+        (0.9, 0.99, 1000, 0.0),  # before the settled step (2071): early pairs only
+        (0.99, 0.99, 300, 0.5),
+        (0.9, 0.99, 1, 0.3),
+    ],
+)
+def test_grouped_finite_steps_equal_the_element_sum(beta1, beta2, steps, snr):
+    """Pair covariances shared by the group and collected by power: the element sum to 1e-12."""
+    rng = np.random.default_rng(18)
+    lr = np.concatenate([10 ** rng.uniform(-6, -1, 5), [0.999, 1e-12, 0.5, 1e-300, 1e-3]])
+    decay = np.concatenate([10 ** rng.uniform(-3, 0.9, 5), [1.0, 1.0, 1.999, 1e-10, 0.0]])
+    init = rng.uniform(0.0, 1.0, lr.size)
+    keywords = {"beta1": beta1, "beta2": beta2, "steps": steps, "snr": snr}
+    got = lion_weight_rms(lr, decay, **keywords, init_rms=init)
+    for value, lr_i, decay_i, init_i in zip(got, lr, decay, init, strict=True):
+        expected = lion_module._one_numpy(lr_i, decay_i, beta1, beta2, steps, snr, init_i)
+        assert value == pytest.approx(expected, rel=1e-12)
+
+
 def test_groups_are_kept_apart():
     """Elements of several (beta1, beta2, snr) and finite steps in one call, each its own."""
     beta1 = np.array([0.9, 0.5, 0.9, 0.9])[:, None]
