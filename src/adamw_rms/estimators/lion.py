@@ -278,7 +278,11 @@ def _check_work(early: int, lags: int, steps: float, noisy: bool) -> None:
 
 
 def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
-    """The weight RMS for one set of scalar inputs (float64).
+    """The weight RMS for one set of scalar inputs (float64), element by element.
+
+    The reference that :func:`_finite_group` and :func:`_equilibrium_numpy` reproduce to
+    rounding (``tests/test_lion.py``); :func:`lion_weight_rms` calls it for the elements neither
+    takes (``steps=0``, or ``steps=inf`` without movement or decay).
 
     The sums are kept in units of ``scale`` (the largest weight sum, ``>= 1``) and the RMS is
     formed by ``hypot``: neither ``lr**2`` (``lr = 1e-300``) nor the squared mean sum
