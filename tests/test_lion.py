@@ -10,6 +10,7 @@ import sympy as sp
 
 from adamw_rms import symbols as S
 from adamw_rms.checks import SignQuadrature, _numeric_series
+from adamw_rms.estimators import lion as lion_module
 from adamw_rms.estimators import lion_bound, lion_weight_rms, sign_sgdm_weight_rms
 from adamw_rms.evaluation_points import LION_PAIR_POINTS
 from adamw_rms.steps import derivation
@@ -194,6 +195,109 @@ def test_limits_and_broadcasting():
     assert out.shape == (2, 2)
     assert out[1, 1] == lion_weight_rms(2e-3, 0.1, beta1=0.9)
     assert isinstance(lion_weight_rms(1e-3, 0.1), float)
+
+
+# --- the equilibrium over arrays, edge inputs, the cost limit ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("beta1", "beta2", "snr"),
+    [
+        (0.9, 0.99, 0.0),  # the defaults: no lag above the cut, the series alone
+        (0.9, 0.99, 0.3),
+        (0.99, 0.99, 0.0),  # rho_1 = 0.99: lags summed one by one, then the series
+        (0.99, 0.99, 0.5),
+        (0.95, 0.999, 0.0),
+        (0.95, 0.999, 0.5),
+        (0.0, 0.99, 0.2),  # independent signs
+        (0.9, 0.0, 0.0),  # lag 1 only
+        (0.9, 0.0, 0.2),
+        (0.6, 0.7, 5.0),
+        (0.9, 0.99, 10.0),  # large shift: the Hermite recurrence far from the origin
+        (0.9, 0.99, 1e3),  # the pair moments underflow
+    ],
+)
+def test_vectorised_equilibrium_equals_the_element_sum(beta1, beta2, snr):
+    """Grouped and vectorised over (lr, wd): the per-element lag sum (``_one_numpy``) to 1e-12."""
+    rng = np.random.default_rng(17)
+    # (The subnormal lr * wd = 1e-310 overflows the element sum's 1/q: it is checked against
+    # mpmath in test_tiny_and_huge_products_stay_finite.)
+    lr = np.concatenate([10 ** rng.uniform(-6, -1, 12), [0.999, 1e-12, 0.5, 1e-150]])
+    decay = np.concatenate([10 ** rng.uniform(-3, 0.9, 12), [1.0, 1.0, 1.999, 1e-10]])
+    got = lion_weight_rms(lr, decay, beta1=beta1, beta2=beta2, snr=snr)
+    for value, lr_i, decay_i in zip(got, lr, decay, strict=True):
+        expected = lion_module._one_numpy(lr_i, decay_i, beta1, beta2, math.inf, snr, 0.0)
+        assert value == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("beta1", "beta2", "steps", "snr"),
+    [
+        (0.9, 0.6, 150, 0.0),  # past the settled step: both parts of the sum
+        (0.8, 0.3, 60, 0.5),
+        (0.0, 0.99, 30, 0.2),
+        (0.9, 0.0, 20, 0.2),
+        (0.9, 0.99, 1000, 0.0),  # before the settled step (2071): early pairs only
+        (0.99, 0.99, 300, 0.5),
+        (0.9, 0.99, 1, 0.3),
+    ],
+)
+def test_grouped_finite_steps_equal_the_element_sum(beta1, beta2, steps, snr):
+    """Pair covariances shared by the group and collected by power: the element sum to 1e-12."""
+    rng = np.random.default_rng(18)
+    lr = np.concatenate([10 ** rng.uniform(-6, -1, 5), [0.999, 1e-12, 0.5, 1e-300, 1e-3]])
+    decay = np.concatenate([10 ** rng.uniform(-3, 0.9, 5), [1.0, 1.0, 1.999, 1e-10, 0.0]])
+    init = rng.uniform(0.0, 1.0, lr.size)
+    keywords = {"beta1": beta1, "beta2": beta2, "steps": steps, "snr": snr}
+    got = lion_weight_rms(lr, decay, **keywords, init_rms=init)
+    for value, lr_i, decay_i, init_i in zip(got, lr, decay, init, strict=True):
+        expected = lion_module._one_numpy(lr_i, decay_i, beta1, beta2, steps, snr, init_i)
+        assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_groups_are_kept_apart():
+    """Elements of several (beta1, beta2, snr) and finite steps in one call, each its own."""
+    beta1 = np.array([0.9, 0.5, 0.9, 0.9])[:, None]
+    snr = np.array([0.0, 0.3])
+    steps = np.array([[math.inf], [math.inf], [50], [math.inf]])[..., None]
+    out = lion_weight_rms(2e-3, 0.5, beta1=beta1, snr=snr, steps=steps)
+    assert out.shape == (4, 4, 2)
+    for i, j, k in np.ndindex(out.shape):
+        one = lion_weight_rms(2e-3, 0.5, beta1=beta1[j, 0], snr=snr[k], steps=steps[i, 0, 0])
+        # Equal up to the order of the blocked sums (a matrix product over other elements).
+        assert out[i, j, k] == pytest.approx(one, rel=1e-14)
+
+
+def test_orthant_series_is_the_quadrature():
+    """The tetrachoric series at one correlation against the Gauss-Legendre arcsine integral."""
+    for shift in (0.0, 0.4, 3.0):
+        terms = lion_module._orthant_terms(shift, 0.5, 0.99)
+        for correlation in (0.1, 0.3, 0.49):
+            series = float(terms @ correlation ** np.arange(1, terms.size + 1))
+            quadrature = lion_module._sign_covariance(
+                np.array([shift]), np.array([shift]), np.array([correlation]), shift > 0
+            )[0]
+            assert series == pytest.approx(quadrature, rel=1e-13, abs=1e-300)
+
+
+def test_tiny_and_huge_products_stay_finite():
+    """lr * wd subnormal, lr**2 below float64, no decay for 1e300 steps: finite, no warning."""
+    # lr**2 = 1e-600: the RMS is still lr times the sums' square root.
+    for steps in (math.inf, 1000):
+        fast = lion_weight_rms(1e-300, 1e-10, steps=steps)
+        slow = float(lion_weight_rms(1e-300, 1e-10, steps=steps, backend="mpmath"))
+        assert fast == pytest.approx(slow, rel=1e-12)
+    # No decay: |sum_s M_s| = t M up to the first steps' deficit (relative 1/t).
+    _, _, mean = lion_module._statistics(0.9, 0.99, 0.1, np.array(np.inf))
+    value = lion_weight_rms(1e-3, 0.0, steps=1e300, snr=0.1)
+    assert value == pytest.approx(1e-3 * 1e300 * float(mean), rel=1e-12)
+    with pytest.raises(ValueError, match="exceeds float64"):
+        lion_weight_rms(1e300, 0.0, steps=1e300)
+
+
+def test_work_beyond_minutes_is_refused():
+    with pytest.raises(ValueError, match="minutes"):
+        lion_weight_rms(1e-3, 0.1, beta2=0.999, steps=100_000, snr=0.5)
 
 
 @pytest.mark.parametrize("steps", [1, 10, 1000, math.inf])

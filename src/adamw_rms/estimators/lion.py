@@ -27,9 +27,18 @@ in closed form, lag by lag). The pairs that start before :math:`S_0` are summed 
 lags are cut at ``K`` where the bound :math:`|C_{s,k}| \le \rho_{s,k} \le
 \beta_2^{k-1}\,c_{\max}/v_{\min}` (the filter's largest lag-1 covariance over its smallest
 variance) leaves less than :math:`2^{-60}` of the total. The cost is about :math:`S_0 K` pair
-terms for finite ``steps`` (about :math:`2\cdot10^7` at :math:`\beta_2 = 0.99`: about a second
-at ``snr = 0``, a few seconds with a gradient mean, where each term is a Gauss-Legendre
-quadrature), and ``K`` at ``steps=inf`` (milliseconds).
+terms for finite ``steps`` (:math:`S_0` and ``K`` both grow like :math:`1/(1-\beta_2)`), shared
+by the elements of an array with the same ``(beta1, beta2, steps, snr)``; a group whose count
+(a quadrature with a gradient mean counted 4 times) would take more than about five minutes is
+refused with a ValueError.
+
+At ``steps=inf`` only the stationary lags remain, :math:`\rho_k = \rho_1\beta_2^{k-1}`, and the
+lag sum :math:`\sum_k\beta_3^kC_k` is evaluated over arrays, per distinct ``(beta1, beta2,
+snr)``: the lags with :math:`\rho_k \ge` a cut (0.5 ... 0.9) one by one, the rest through the
+tetrachoric series :math:`C(\rho) = 4\varphi(a)^2\sum_{n\ge1}\rho^n\mathrm{He}_{n-1}(a)^2/n!`
+(the arcsine series at ``snr = 0``), whose lag sums are geometric in :math:`\beta_3\beta_2^n`.
+Its terms are positive and stop where Cramer's bound on the Hermite functions leaves less than
+:math:`2^{-62}`; the result equals the lag-by-lag sum to rounding (``tests/test_lion.py``).
 """
 
 from __future__ import annotations
@@ -123,8 +132,13 @@ def _statistics(beta1: float, beta2: float, snr: float, steps: np.ndarray):
     return variance, shift, kernels.lion_sign_mean_numpy(shift)
 
 
-def _geometric(log_beta3: float, q: float, count: float, power: int) -> float:
-    """``sum_{j=0}^{count-1} beta3**(power j)``, stably (``count`` may be ``inf``)."""
+def _geometric(log_beta3: float, q: float, count, power: int):
+    """``sum_{j=0}^{count-1} beta3**(power j)``, stably (``count``: a number, which may be
+    ``inf``, or an array of finite counts ``>= 1``)."""
+    if np.ndim(count):
+        if q == 0.0:
+            return np.asarray(count, dtype=np.float64)
+        return np.expm1(power * count * log_beta3) / np.expm1(power * log_beta3)
     if count <= 0:
         return 0.0
     if q == 0.0:
@@ -134,13 +148,151 @@ def _geometric(log_beta3: float, q: float, count: float, power: int) -> float:
     return float(np.expm1(power * count * log_beta3) / np.expm1(power * log_beta3))
 
 
+def _pair_block(starts: np.ndarray, lags: int, steps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(s, k)`` with ``s`` in ``starts`` and ``1 <= k <= min(lags, steps - s)``."""
+    counts = np.minimum(lags, steps - starts).astype(np.int64)
+    s = np.repeat(starts, counts)
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return s, (np.arange(s.size) - offsets + 1).astype(np.float64)
+
+
+# Cramer's inequality |He_n(x)| <= K sqrt(n!) exp(x^2/4) bounds the orthant series' terms.
+_CRAMER = 1.086435
+_CUTS = (0.5, 0.6, 0.7, 0.8, 0.9)  # candidate correlations where the lag sum turns to the series
+_CHUNK = 4096  # elements per block of the (elements x lags) and (elements x terms) matrices
+
+
+def _orthant_terms(shift: float, cut: float, beta2: float) -> np.ndarray:
+    r"""``d_n`` of :math:`C(\rho) = \sum_{n \ge 1} d_n\rho^n` for equal shifts ``a``.
+
+    The tetrachoric (Mehler) series of the bivariate normal orthant gives
+    :math:`\mathrm{Cov}(\mathrm{sign}\,X, \mathrm{sign}\,Y) = 4\varphi(a)^2
+    \sum_n \rho^n\mathrm{He}_{n-1}(a)^2/n!` (at ``a = 0`` the arcsine series,
+    ``d_1 = 2/pi``). With :math:`g_n = \varphi(a)\mathrm{He}_n(a)/\sqrt{n!}` (a stable
+    three-term recurrence, :math:`|g_n| \le K e^{-a^2/4}/\sqrt{2\pi}`),
+    :math:`d_n = 4g_{n-1}^2/n`. Terms stop once the rest, over every lag with correlation
+    below ``cut`` (:math:`\sum_k\rho_k^n \le \mathrm{cut}^n/(1-\beta_2^n)`), is below
+    ``2**-62`` (all terms are positive: no cancellation).
+    """
+    bound = 4 * _CRAMER**2 * np.exp(-(shift**2) / 2) / (2 * np.pi)
+    g_previous, g = 0.0, np.exp(-(shift**2) / 2) / np.sqrt(2 * np.pi)
+    terms = []
+    n = 1
+    while True:
+        terms.append(4 * g * g / n)
+        # Tail over n' > n: bound / (n+1) cut^(n+1) / ((1 - cut)(1 - beta2^(n+1))).
+        tail = bound / (n + 1) * cut ** (n + 1) / ((1 - cut) * -np.expm1((n + 1) * np.log(beta2)))
+        if tail < 2.0**-62:
+            return np.array(terms)
+        g_previous, g = g, (shift * g - np.sqrt(n - 1) * g_previous) / np.sqrt(n)
+        n += 1
+
+
+def _lag_sums(beta1: float, beta2: float, snr: float, log_beta3: np.ndarray) -> np.ndarray:
+    r""":math:`\sum_{k \ge 1}\beta_3^kC_k` at equilibrium for each ``beta3`` of one group.
+
+    ``rho_k = r beta2^(k-1)``: the lags with ``rho_k >= cut`` are summed one by one (their
+    ``C_k`` by :func:`_sign_covariance`, once for the group); the rest by the series of
+    :func:`_orthant_terms`, whose lag sums are geometric:
+    :math:`\sum_{k > k_0}\beta_3^k\rho_k^n = \beta_3^{k_0+1}\rho_{k_0+1}^n /
+    (1 - \beta_3\beta_2^n)`. ``cut`` minimises the lags plus the series terms.
+    """
+    out = np.zeros_like(log_beta3)
+    first = float(kernels.lion_stationary_correlation_numpy(beta1, beta2, 1.0))
+    if first <= 0.0:
+        return out  # beta1 = 0: the signs are independent
+    noisy = snr > 0.0
+    _, shift, _ = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    if beta2 == 0.0:  # only lag 1 is correlated
+        covariance = _sign_covariance(
+            np.array([shift]), np.array([shift]), np.array([first]), noisy
+        )
+        return np.exp(log_beta3) * covariance[0]
+    plans = []
+    for cut in _CUTS:
+        direct = 0 if first < cut else int(np.floor(np.log(cut / first) / np.log(beta2))) + 1
+        terms = _orthant_terms(shift, cut, beta2)
+        plans.append((direct + terms.size, direct, terms))
+    _, direct, terms = min(plans, key=lambda plan: plan[0])
+    lags = np.arange(1, direct + 1, dtype=np.float64)
+    correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, lags)
+    covariance = _sign_covariance(
+        np.full_like(lags, shift), np.full_like(lags, shift), correlation, noisy
+    )
+    start = float(kernels.lion_stationary_correlation_numpy(beta1, beta2, direct + 1.0))
+    orders = np.arange(1, terms.size + 1, dtype=np.float64)
+    weights = terms * start**orders
+    # 1 - beta3 beta2^n = (1 - beta2^n) + q beta2^n, both parts >= 0: no cancellation.
+    beta2_powers = np.exp(orders * np.log(beta2))
+    settled = -np.expm1(orders * np.log(beta2))
+    for first_index in range(0, log_beta3.size, _CHUNK):
+        block = slice(first_index, first_index + _CHUNK)
+        log_b3 = log_beta3[block][:, None]
+        q = -np.expm1(log_b3)
+        series = (1.0 / (settled + q * beta2_powers)) @ weights
+        out[block] = np.exp((direct + 1) * log_beta3[block]) * series
+        if direct:
+            out[block] += np.exp(log_b3 * lags) @ covariance
+    return out
+
+
+def _equilibrium_numpy(lr, decay, beta1: float, beta2: float, snr: float) -> np.ndarray:
+    r"""The weight RMS at ``steps=inf`` for 1-D ``lr, decay > 0`` of one group.
+
+    :math:`\eta^2[M^2/q^2 + (1 - M^2 + 2\sum_k\beta_3^kC_k)/(1-\beta_3^2)]`, written
+    with :math:`f_p = q/(1-\beta_3^p)` (``1/p`` below ``q = 2**-60``, where ``q`` may be
+    subnormal) and :math:`\eta/q = 1/\lambda`, and the RMS formed by ``hypot``: nothing overflows
+    or underflows on the way.
+    """
+    q = lr * decay
+    log_beta3 = np.log1p(-q)
+    tiny = q < 2.0**-60
+    safe = np.where(tiny, 0.5, q)  # any q in (0, 1) for the lanes replaced below
+
+    def ratio(power):
+        return np.where(tiny, 1.0 / power, safe / -np.expm1(power * np.log1p(-safe)))
+
+    _, _, mean = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    pairs = _lag_sums(beta1, beta2, snr, log_beta3)
+    noise = np.sqrt(lr) * np.sqrt(ratio(2) * (1 - mean**2 + 2 * pairs)) / np.sqrt(decay)
+    return np.hypot(mean * ratio(1) / decay, noise)
+
+
+# Pair terms (a quadrature with a gradient mean counts 4) above which a finite-steps call is
+# refused: about 5 minutes at the 1e7 terms/s measured for the docstring's costs.
+_MAX_WORK = 3e9
+
+
+def _check_work(early: int, lags: int, steps: float, noisy: bool) -> None:
+    """Refuse a finite-steps evaluation whose pair terms would take more than minutes."""
+    starts = np.arange(1, early + 1, dtype=np.float64)
+    pairs = float(np.minimum(lags, steps - starts).sum())
+    work = pairs * (4 if noisy else 1)
+    if work > _MAX_WORK:
+        raise ValueError(
+            f"lion_weight_rms: steps={steps:g} would sum {pairs:.2g} transient pair terms "
+            f"(S_0 = {early + 1} settling steps x K = {lags} lags; about {work / 1e7 / 60:.0f} "
+            f"minutes at 1e7 terms/s), over the limit of about 5 minutes; use fewer steps, a "
+            "smaller beta2, or steps=inf once beta3**steps is negligible"
+        )
+
+
 def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
-    """The squared weight RMS for one set of scalar inputs (float64)."""
+    """The weight RMS for one set of scalar inputs (float64), element by element.
+
+    The reference that :func:`_finite_group` and :func:`_equilibrium_numpy` reproduce to
+    rounding (``tests/test_lion.py``); :func:`lion_weight_rms` calls it for the elements neither
+    takes (``steps=0``, or ``steps=inf`` without movement or decay).
+
+    The sums are kept in units of ``scale`` (the largest weight sum, ``>= 1``) and the RMS is
+    formed by ``hypot``: neither ``lr**2`` (``lr = 1e-300``) nor the squared mean sum
+    (``weight_decay = 0`` and ``steps = 1e300``) leaves float64 on the way.
+    """
     q = lr * decay
     if np.isinf(steps) and q == 0.0:
-        return np.inf if lr > 0 else init * init
+        return np.inf if lr > 0 else init
     if steps == 0:
-        return init * init
+        return init
     log_beta3 = float(np.log1p(-q))
     noisy = snr > 0.0
     # Steps 1..early still move (at equilibrium their weight beta3^(2t) is 0: none).
@@ -156,9 +308,16 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
     diagonal = float(weight_early**2 @ (1 - mean_early**2)) + (1 - mean_late**2) * _geometric(
         log_beta3, q, late_count, 2
     )
-    leading = mean_sum * mean_sum + diagonal  # >= 1: the last step's M_t^2 + (1 - M_t^2)
-    # Each start s carries a lag tail below 2^-60 leading / W, W = sum_s beta3^(2(t-s)).
-    lags = _lags_needed(beta1, beta2, leading / max(_geometric(log_beta3, q, steps, 2), 1.0))
+    scale = max(1.0, _geometric(log_beta3, q, steps, 1))
+    # leading / scale^2 (leading >= 1: the last step's M_t^2 + (1 - M_t^2)).
+    leading = (mean_sum / scale) ** 2 + diagonal / scale / scale
+    # Each start s carries a lag tail below 2^-60 leading / W, W = sum_s beta3^(2(t-s)); a
+    # floor capped at e^600 only keeps more lags than needed.
+    log_floor = (
+        np.log(leading) + 2 * np.log(scale) - np.log(max(_geometric(log_beta3, q, steps, 2), 1.0))
+    )
+    lags = _lags_needed(beta1, beta2, float(np.exp(min(log_floor, 600.0))))
+    _check_work(early, lags, steps, noisy)
     pairs = 0.0
     # Settled pairs: lag k appears beta3^k sum_{j < t-k-early} beta3^(2j) times.
     if lags > 0 and late_count > 1:
@@ -166,23 +325,19 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
         correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, k)
         shift = np.full_like(k, shift_late)
         covariance = _sign_covariance(shift, shift, correlation, noisy)
-        repeats = np.array([_geometric(log_beta3, q, late_count - lag, 2) for lag in k])
-        pairs += float((np.exp(k * log_beta3) * repeats) @ covariance)
-    # Early pairs (s < S_0), one by one, in blocks.
+        repeats = _geometric(log_beta3, q, late_count - k, 2)
+        pairs += float((np.exp(k * log_beta3) * (repeats / scale / scale)) @ covariance)
+    # Early pairs (s < S_0), one by one, in blocks of whole starts (lags 1..min(K, t - s)).
     if lags > 0 and early > 0:
-        grid = np.meshgrid(s_early, np.arange(1, lags + 1, dtype=np.float64), indexing="ij")
-        starts, lag_grid = (a.ravel() for a in grid)
-        keep = starts + lag_grid <= steps
-        starts, lag_grid = starts[keep], lag_grid[keep]
         # Each step's variance and shift once (indexed by step - 1), not once per pair.
         every = np.arange(1, min(steps, early + lags) + 1, dtype=np.float64)
         transient = np.where(np.isfinite(every), beta2 ** (every - 1), 0.0)
         variances = kernels.lion_filter_variance_numpy(beta1, beta2, transient)
         shifts = np.sqrt(snr) * kernels.lion_filter_mean_numpy(beta1, beta2, transient)
         shifts /= np.sqrt(variances)
-        for first in range(0, starts.size, _BLOCK):
-            s = starts[first : first + _BLOCK]
-            k = lag_grid[first : first + _BLOCK]
+        per_block = max(1, _BLOCK // lags)
+        for first in range(0, early, per_block):
+            s, k = _pair_block(s_early[first : first + per_block], lags, steps)
             at_s, at_k = s.astype(np.int64) - 1, (s + k).astype(np.int64) - 1
             variance_s, shift_s = variances[at_s], shifts[at_s]
             variance_k, shift_k = variances[at_k], shifts[at_k]
@@ -192,9 +347,107 @@ def _one_numpy(lr, decay, beta1, beta2, steps, snr, init) -> float:
             # min: a correlation of 1 rounded up would leave arcsin's domain.
             correlation = np.minimum(covariance_c / np.sqrt(variance_s * variance_k), 1.0)
             covariance = _sign_covariance(shift_s, shift_k, correlation, noisy)
-            pairs += float(np.exp((2 * steps - 2 * s - k) * log_beta3) @ covariance)
+            pairs += float(np.exp((2 * steps - 2 * s - k) * log_beta3) @ covariance) / scale / scale
     decay_power = 0.0 if np.isinf(steps) else float(np.exp(steps * log_beta3))
-    return decay_power**2 * init**2 + lr**2 * (leading + 2 * pairs)
+    with np.errstate(over="ignore"):  # checked below
+        moved = lr * scale * np.sqrt(leading + 2 * pairs)
+    if not np.isfinite(moved):
+        raise ValueError(
+            f"lion_weight_rms: the weight RMS exceeds float64 (lr={lr!r}, weight_decay={decay!r}, "
+            f"steps={steps!r})"
+        )
+    return float(np.hypot(decay_power * init, moved))
+
+
+def _geometric_each(log_beta3: np.ndarray, q: np.ndarray, count, power: int) -> np.ndarray:
+    """:func:`_geometric` for arrays of ``beta3`` (and ``count``: finite, broadcast with them)."""
+    count = np.maximum(np.asarray(count, dtype=np.float64), 0.0)
+    zero = q == 0.0
+    denominator = np.expm1(power * np.where(zero, -1.0, log_beta3))
+    return np.where(zero, count, np.expm1(power * count * log_beta3) / denominator)
+
+
+def _finite_group(lr, decay, init, beta1: float, beta2: float, steps: float, snr: float):
+    """:func:`_one_numpy` for 1-D ``lr, decay, init`` sharing ``(beta1, beta2, steps, snr)``.
+
+    The pair covariances depend on the group only: they are computed once, and the early ones
+    are added up by the power of ``beta3`` that weights them, :math:`e = 2(t-s)-k` (about
+    :math:`2S_0 + K` powers instead of :math:`S_0 K` pairs per element). ``K`` is the largest
+    any element needs (the extra lags of the others add less than ``2**-60``).
+    """
+    q = lr * decay
+    log_beta3 = np.log1p(-q)
+    noisy = snr > 0.0
+    early = int(min(steps, _settled_step(beta2, noisy) - 1))
+    s_early = np.arange(1, early + 1, dtype=np.float64)
+    _, _, mean_early = _statistics(beta1, beta2, snr, s_early)
+    _, shift_late, mean_late = (float(v) for v in _statistics(beta1, beta2, snr, np.array(np.inf)))
+    late_count = steps - early
+    mean_sum = mean_late * _geometric_each(log_beta3, q, late_count, 1)
+    diagonal = (1 - mean_late**2) * _geometric_each(log_beta3, q, late_count, 2)
+    per_chunk = max(1, _BLOCK * 64 // max(early, 1))
+    for first in range(0, lr.size, per_chunk):
+        block = slice(first, first + per_chunk)
+        weight = np.exp(np.outer(log_beta3[block], steps - s_early))
+        mean_sum[block] += weight @ mean_early
+        diagonal[block] += (weight * weight) @ (1 - mean_early**2)
+    scale = np.maximum(1.0, _geometric_each(log_beta3, q, steps, 1))
+    leading = (mean_sum / scale) ** 2 + diagonal / scale / scale
+    log_floor = (
+        np.log(leading)
+        + 2 * np.log(scale)
+        - np.log(np.maximum(_geometric_each(log_beta3, q, steps, 2), 1.0))
+    )
+    lags = _lags_needed(beta1, beta2, float(np.exp(min(log_floor.min(), 600.0))))
+    _check_work(early, lags, steps, noisy)
+    pairs = np.zeros_like(lr)
+    if lags > 0 and late_count > 1:
+        k = np.arange(1, int(min(lags, late_count - 1)) + 1, dtype=np.float64)
+        correlation = kernels.lion_stationary_correlation_numpy(beta1, beta2, k)
+        shift = np.full_like(k, shift_late)
+        covariance = _sign_covariance(shift, shift, correlation, noisy)
+        for first in range(0, lr.size, _CHUNK):
+            block = slice(first, first + _CHUNK)
+            log_b3, q_b = log_beta3[block, None], q[block, None]
+            repeats = _geometric_each(log_b3, q_b, late_count - k, 2)
+            weight = np.exp(k * log_b3) * (repeats / scale[block, None] / scale[block, None])
+            pairs[block] += weight @ covariance
+    if lags > 0 and early > 0:
+        # sum_{s,k} beta3^(2(t-s)-k) C_{s,k}, collected by e - 2(t - early) + K in [0, 2 early + K).
+        collected = np.zeros(2 * early + lags)
+        every = np.arange(1, min(steps, early + lags) + 1, dtype=np.float64)
+        transient = beta2 ** (every - 1)
+        variances = kernels.lion_filter_variance_numpy(beta1, beta2, transient)
+        shifts = np.sqrt(snr) * kernels.lion_filter_mean_numpy(beta1, beta2, transient)
+        shifts /= np.sqrt(variances)
+        per_block = max(1, _BLOCK // lags)
+        for first in range(0, early, per_block):
+            s, k = _pair_block(s_early[first : first + per_block], lags, steps)
+            at_s, at_k = s.astype(np.int64) - 1, (s + k).astype(np.int64) - 1
+            covariance_c = kernels.lion_filter_covariance_numpy(
+                beta1, beta2, beta2 ** (s - 1), beta2 ** (k - 1)
+            )
+            # min: a correlation of 1 rounded up would leave arcsin's domain.
+            correlation = np.minimum(covariance_c / np.sqrt(variances[at_s] * variances[at_k]), 1.0)
+            covariance = _sign_covariance(shifts[at_s], shifts[at_k], correlation, noisy)
+            index = (2 * (early - s) - k + lags).astype(np.int64)
+            collected += np.bincount(index, weights=covariance, minlength=collected.size)
+        used = np.flatnonzero(collected)
+        powers = 2 * (steps - early) + used - lags  # = 2(t - s) - k, exact integers
+        per_chunk = max(1, _BLOCK * 64 // max(used.size, 1))
+        for first in range(0, lr.size, per_chunk):
+            block = slice(first, first + per_chunk)
+            weight = np.exp(np.outer(log_beta3[block], powers))
+            pairs[block] += (weight @ collected[used]) / scale[block] / scale[block]
+    decay_power = np.exp(steps * log_beta3)
+    with np.errstate(over="ignore"):  # checked below
+        moved = lr * scale * np.sqrt(leading + 2 * pairs)
+    if not np.all(np.isfinite(moved)):
+        raise ValueError(
+            f"lion_weight_rms: the weight RMS exceeds float64 (lr up to {lr.max()!r}, "
+            f"steps={steps!r}, weight_decay = 0 or tiny)"
+        )
+    return np.hypot(decay_power * init, moved)
 
 
 def _one_mpmath(lr, decay, beta1, beta2, steps, snr, init):
@@ -337,9 +590,15 @@ def lion_weight_rms(
     :func:`~adamw_rms.estimators.sign_sgdm_weight_rms` at equilibrium. The result never
     exceeds :func:`lion_bound`: :math:`\beta_3^t\rho + (1-\beta_3^t)/\lambda`.
 
-    Cost: about :math:`S_0 K` pair terms for finite ``steps`` (see the module docstring); at the
-    defaults and ``steps=10_000`` about 1 s at ``snr = 0`` and 3 s with a gradient mean (a
-    quadrature per pair), and milliseconds at ``steps=inf``.
+    Cost (measured on one shared CPU core): at ``steps=inf`` about :math:`3.5\cdot10^5`
+    evaluations/s on :math:`10^5` random ``(lr, weight_decay)``, with or without a gradient
+    mean (vectorised per distinct ``(beta1, beta2, snr)``). Finite ``steps`` are grouped per
+    distinct ``(beta1, beta2, steps, snr)``: the group's :math:`S_0 K` pair terms once (module
+    docstring), then about :math:`2S_0 + K` powers of :math:`\beta_3` per element. At
+    ``steps=10_000`` one element takes about 0.6 s (``snr=0``) and 6 s (``snr=0.5``) at
+    ``beta2=0.99``, 4 s and 16 s at ``beta2=0.999``; 1000 elements of one group at
+    ``beta2=0.99`` about 1 s and 4 s. A group whose pair terms would take more than about
+    five minutes (e.g. ``beta2=0.999, steps=100_000, snr=0.5``) raises ValueError.
 
     ``formula="req"`` (step ``lion.req_equilibrium``; Kosson et al., Rotational Equilibrium,
     ICML 2024): :math:`\sqrt{\eta/(2\lambda)}\sqrt{2/\pi}/\sqrt V`, the sign linearised as
@@ -412,8 +671,32 @@ def lion_weight_rms(
         import mpmath
 
         return _elementwise_mpmath(lambda *v: mpmath.sqrt(_one_mpmath(*v)), *inputs)
-    broadcast = np.broadcast_arrays(*inputs)
-    out = np.empty(broadcast[0].shape)
-    for index in np.ndindex(out.shape):
-        out[index] = np.sqrt(_one_numpy(*(float(a[index]) for a in broadcast)))
+    broadcast = [a.ravel() for a in np.broadcast_arrays(*inputs)]
+    lr_b, decay_b, beta1_b, beta2_b, steps_b, snr_b, init_b = broadcast
+    rms = np.empty(lr_b.shape)
+    # Equilibrium with decay: vectorised over (lr, weight_decay) per (beta1, beta2, snr).
+    settled = np.isinf(steps_b) & (decay_b > 0) & (lr_b > 0)
+    moving = np.isfinite(steps_b) & (steps_b > 0)
+    if moving.any():
+        # Finite steps: the pair covariances once per (beta1, beta2, steps, snr).
+        groups = np.stack([beta1_b[moving], beta2_b[moving], steps_b[moving], snr_b[moving]], 1)
+        keys, which = np.unique(groups, axis=0, return_inverse=True)
+        where = np.flatnonzero(moving)
+        for index, (b1, b2, count, gradient_snr) in enumerate(keys):
+            pick = where[which.ravel() == index]
+            rms[pick] = _finite_group(
+                lr_b[pick], decay_b[pick], init_b[pick], *map(float, (b1, b2, count, gradient_snr))
+            )
+    if settled.any():
+        groups = np.stack([beta1_b[settled], beta2_b[settled], snr_b[settled]], axis=1)
+        keys, which = np.unique(groups, axis=0, return_inverse=True)
+        where = np.flatnonzero(settled)
+        for index, (b1, b2, gradient_snr) in enumerate(keys):
+            pick = where[which.ravel() == index]
+            rms[pick] = _equilibrium_numpy(
+                lr_b[pick], decay_b[pick], float(b1), float(b2), float(gradient_snr)
+            )
+    for index in np.flatnonzero(~settled & ~moving):
+        rms[index] = _one_numpy(*(float(a[index]) for a in broadcast))
+    out = rms.reshape(np.broadcast_shapes(*(np.shape(a) for a in inputs)))
     return _output(out, lr, weight_decay, beta1, beta2, steps, snr, init_rms)
