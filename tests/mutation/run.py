@@ -4,8 +4,9 @@ Three groups of mutation sites, found with :mod:`ast` (never in strings, docstri
 
 ``modules``
     the derivation modules ``src/adamw_rms/derivations/{update_rms,weight_rms,sign_sgdm,tuc,
-    schedules}.py``: a binary ``+`` swapped with ``-``, a unary minus removed, an integer
-    constant changed by one (both ways); sites inside a step's left side belong to ``lhs``.
+    schedules,corrected,sgd,lion,adam_l2}.py``: a binary ``+`` swapped with ``-``, a unary
+    minus removed, an integer constant changed by one (both ways); sites inside a step's left
+    side belong to ``lhs``.
 ``claims``
     the same operators inside the source claims of ``derivations/_source.py`` (the values of the
     ``*_CLAIMS`` dicts, and the module-level expressions those dicts use).
@@ -59,7 +60,17 @@ __all__ = [
     "sample",
 ]
 
-MODULES = ("update_rms", "weight_rms", "sign_sgdm", "tuc", "schedules")
+MODULES = (
+    "update_rms",
+    "weight_rms",
+    "sign_sgdm",
+    "tuc",
+    "schedules",
+    "corrected",
+    "sgd",
+    "lion",
+    "adam_l2",
+)
 GROUPS = ("modules", "claims", "lhs")
 DERIVATIONS = Path("src/adamw_rms/derivations")
 SOURCE_FILE = DERIVATIONS / "_source.py"
