@@ -280,7 +280,8 @@ def build() -> Derivation:
                     LHS,
                     RHS,
                     at={b1: sp.Rational(9, 10), b2: sp.Rational(19, 20)},
-                    given={theta[t]: update.rhs.xreplace({v[t]: E(v[t])})},
+                    # Keyed by the definition's own left side: [[adam_l2_update]] as stated.
+                    given={update.lhs: update.rhs.xreplace({v[t]: E(v[t])})},
                     method="exact for a deterministic v",
                 ),
             ),

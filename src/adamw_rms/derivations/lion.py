@@ -133,18 +133,16 @@ def _as_defined(momentum: Step, interpolation: Step):
     of the rule that is not what the filter derives from fails."""
 
     def evaluate(expr: sp.Expr, n: int) -> sp.Expr:
-        momenta = [sp.Integer(0)]
+        # Each state is stored under the step's own left side at t = q, so a wrong left side
+        # leaves the wrong state (or none) where the statement asks for one.
+        states = {m[0]: sp.Integer(0)}
         for q in range(1, n + 1):
-            momenta.append(momentum.rhs.xreplace({t: q}).xreplace({m[q - 1]: momenta[q - 1]}))
-
-        def direction(q: int) -> sp.Expr:
-            return interpolation.rhs.xreplace({t: q}).xreplace({m[q - 1]: momenta[q - 1]})
-
-        explicit = expr.replace(
-            lambda e: isinstance(e, sp.Indexed) and e.base == cf and e.indices[0].is_Integer,
-            lambda e: direction(int(e.indices[0])),
-        )
-        return _gaussian_moments(explicit, n)
+            at_q = {t: q}
+            states[interpolation.lhs.xreplace(at_q)] = interpolation.rhs.xreplace(at_q).xreplace(
+                states
+            )
+            states[momentum.lhs.xreplace(at_q)] = momentum.rhs.xreplace(at_q).xreplace(states)
+        return _gaussian_moments(expr.xreplace(states), n)
 
     return evaluate
 
