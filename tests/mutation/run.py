@@ -4,8 +4,9 @@ Three groups of mutation sites, found with :mod:`ast` (never in strings, docstri
 
 ``modules``
     the derivation modules ``src/adamw_rms/derivations/{update_rms,weight_rms,sign_sgdm,tuc,
-    schedules}.py``: a binary ``+`` swapped with ``-``, a unary minus removed, an integer
-    constant changed by one (both ways); sites inside a step's left side belong to ``lhs``.
+    schedules,corrected,sgd,lion,adam_l2}.py``: a binary ``+`` swapped with ``-``, a unary
+    minus removed, an integer constant changed by one (both ways); sites inside a step's left
+    side belong to ``lhs``.
 ``claims``
     the same operators inside the source claims of ``derivations/_source.py`` (the values of the
     ``*_CLAIMS`` dicts, and the module-level expressions those dicts use).
@@ -59,7 +60,17 @@ __all__ = [
     "sample",
 ]
 
-MODULES = ("update_rms", "weight_rms", "sign_sgdm", "tuc", "schedules")
+MODULES = (
+    "update_rms",
+    "weight_rms",
+    "sign_sgdm",
+    "tuc",
+    "schedules",
+    "corrected",
+    "sgd",
+    "lion",
+    "adam_l2",
+)
 GROUPS = ("modules", "claims", "lhs")
 DERIVATIONS = Path("src/adamw_rms/derivations")
 SOURCE_FILE = DERIVATIONS / "_source.py"
@@ -534,6 +545,7 @@ class Runner:
         derive_jobs: int,
         keep: Path | None = None,
         explain: bool = True,
+        reuse_cache: bool = False,
     ) -> None:
         self.tree = tree.resolve()
         self.python = python
@@ -545,6 +557,10 @@ class Runner:
         self.reference_seconds = 0.0
         self.reference_steps: dict | None = None
         self.explain = explain
+        # Each mutant starts from a copy of the reference run's derive cache: the cache is keyed
+        # by the hashes of every source a derivation depends on, so the mutated module (and any
+        # derivation that imports it) is rebuilt and verified, the others are reused.
+        self.reuse_cache = reuse_cache
 
     def _derive(
         self, work: Path, limit: float | None = None, kernels: bool = True
@@ -559,7 +575,9 @@ class Runner:
             "PYTHONPATH": str(work / "src"),
             "PYTHONDONTWRITEBYTECODE": "1",
             "XDG_CACHE_HOME": str(work / "cache"),
+            "ADAMW_RMS_CACHE_DIR": str(work / "cache" / "adamw-rms"),
         }
+        env.pop("ADAMW_RMS_NO_CACHE", None)
         limit = limit or self.timeout or 10 * DEFAULT_TIMEOUT
         command = [
             self.python,
@@ -620,7 +638,7 @@ class Runner:
             text=True,
             check=True,
         ).stdout
-        if "--no-cache" in help_text:
+        if "--no-cache" in help_text and not self.reuse_cache:
             self.extra.append("--no-cache")
         done, seconds = self._derive(work, limit=10 * max(DEFAULT_TIMEOUT, self.timeout or 0))
         if done is None or done.returncode != 0:
@@ -754,6 +772,9 @@ class Runner:
                 return Outcome(mutant, INVALID, 0.0, reason=f"does not compile: {error}")
             target.write_bytes(data)
             assert src.exists()
+            reference_cache = self.scratch / "reference" / "cache"
+            if self.reuse_cache and reference_cache.exists():
+                shutil.copytree(reference_cache, work / "cache")
             done, seconds = self._derive(work)
             written = _written(work)
             if done is None:
@@ -1010,6 +1031,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not rebuild a survivor to name the statements it changed",
     )
+    parser.add_argument(
+        "--reuse-cache",
+        action="store_true",
+        help="run derive with its cache, each mutant from a copy of the unmutated run's: only "
+        "the mutated derivation and those that import it are rebuilt (default: --no-cache)",
+    )
     return parser
 
 
@@ -1031,7 +1058,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for mutant in chosen:
             print(f"{mutant.group:8} {mutant.describe()}")
         return 0
-    runner = Runner(tree, args.python, args.timeout, args.derive_jobs, explain=not args.no_explain)
+    runner = Runner(
+        tree,
+        args.python,
+        args.timeout,
+        args.derive_jobs,
+        explain=not args.no_explain,
+        reuse_cache=args.reuse_cache,
+    )
     try:
         runner.prepare()
         print(

@@ -237,7 +237,7 @@ def build() -> Derivation:
             justification="The EMA of [[coupled_gradient]], from $m_0 = 0$.",
             uses=("coupled_gradient",),
         )
-        add(
+        second = add(
             id="second_moment",
             title="Second moment",
             lhs=v[t],
@@ -283,7 +283,8 @@ def build() -> Derivation:
                     LHS,
                     RHS,
                     at={b1: sp.Rational(9, 10), b2: sp.Rational(19, 20)},
-                    given={theta[t]: update.rhs.xreplace({v[t]: E(v[t])})},
+                    # Keyed by the definition's own left side: [[adam_l2_update]] as stated.
+                    given={update.lhs: update.rhs.xreplace({v[t]: E(v[t])})},
                     method="exact for a deterministic v",
                 ),
             ),
@@ -558,11 +559,15 @@ def build() -> Derivation:
                 ),
             )
     with recorder.section(SECTIONS[4]):
-        v_equation = (
-            b2 * v_inf
-            + (1 - b2)
-            * square.rhs.xreplace({E(theta[t - 1]): stationary_mean.rhs, Var(theta[t - 1]): p_tt})
-            - v_inf
+        stationary_square = square.rhs.xreplace(
+            {E(theta[t - 1]): stationary_mean.rhs, Var(theta[t - 1]): p_tt}
+        )
+        v_equation = b2 * v_inf + (1 - b2) * stationary_square - v_inf
+        # A second route to the same fixed point, read off the definition [[second_moment]] as
+        # stated (its expectation, term by term, at E[v_t] = E[v_{t-1}]): v_equation above is
+        # typed as an EMA and would not notice a definition that is not that EMA.
+        v_from_definition = (
+            second.rhs.xreplace({v[t - 1]: v_inf, g_c[t] ** 2: stationary_square}) - v_inf
         )
         stationary_v = add(
             id="stationary_v",
@@ -575,8 +580,16 @@ def build() -> Derivation:
                 "stationary mean [[stationary_mean]]: only the noise and the weights' spread "
                 "remain."
             ),
-            uses=("mean_square_coupled_gradient", "stationary_mean"),
-            checks=(SolvesEquation(LHS, RHS, v_equation),),
+            uses=("second_moment", "mean_square_coupled_gradient", "stationary_mean"),
+            checks=(
+                SolvesEquation(LHS, RHS, v_equation),
+                SolvesEquation(
+                    LHS,
+                    RHS,
+                    v_from_definition,
+                    method="the expectation of [[second_moment]] at its fixed point",
+                ),
+            ),
         )
         add(
             id="effective_decay",

@@ -122,6 +122,33 @@ def _filters(expr: sp.Expr, n: int) -> sp.Expr:
         lambda e: isinstance(e, sp.Indexed) and e.base == m and e.indices[0].is_Integer,
         lambda e: ema_recursion(b2, gradients(int(e.indices[0]))),
     )
+    return _gaussian_moments(explicit, n)
+
+
+def _as_defined(momentum: Step, interpolation: Step):
+    """``evaluate`` for :class:`BruteForce`: each ``c_q``, ``m_q`` from the two definition steps
+    *as stated* (their right sides at ``t = q``, from ``m_0 = 0``), then exact Gaussian moments.
+
+    :func:`_filters` types Lion's rule independently; this reads the steps, so that a statement
+    of the rule that is not what the filter derives from fails."""
+
+    def evaluate(expr: sp.Expr, n: int) -> sp.Expr:
+        # Each state is stored under the step's own left side at t = q, so a wrong left side
+        # leaves the wrong state (or none) where the statement asks for one.
+        states = {m[0]: sp.Integer(0)}
+        for q in range(1, n + 1):
+            at_q = {t: q}
+            states[interpolation.lhs.xreplace(at_q)] = interpolation.rhs.xreplace(at_q).xreplace(
+                states
+            )
+            states[momentum.lhs.xreplace(at_q)] = momentum.rhs.xreplace(at_q).xreplace(states)
+        return _gaussian_moments(expr.xreplace(states), n)
+
+    return evaluate
+
+
+def _gaussian_moments(explicit: sp.Expr, n: int) -> sp.Expr:
+    """``Expect``, ``Variance``, ``Covariance`` of an expression in ``g_1..`` by expansion."""
     used = [int(e.indices[0]) for e in explicit.atoms(sp.Indexed) if e.base == g]
     grads = gradients(max(used, default=n))
 
@@ -261,6 +288,13 @@ def _filter(c: _Context) -> None:
                     at=LION_POINT,
                     evaluate=_filters,
                     method="brute force: the two recursions iterated",
+                ),
+                BruteForce(
+                    LHS,
+                    RHS,
+                    at=LION_POINT,
+                    evaluate=_as_defined(c.step("lion_momentum"), c.step("interpolation")),
+                    method="the definitions as stated, iterated",
                 ),
             ),
         )

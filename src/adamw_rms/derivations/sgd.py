@@ -190,14 +190,16 @@ def _coefficients(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 
 def _recursion(recorder: StepRecorder, rule_buffer: Step, rule_weight: Step) -> tuple:
     add = recorder.add
+    # The definitions as stated, left sides included: [[buffer_def]] is substituted where its
+    # left side appears in [[weight_def]], and the two results restate their left sides.
     buffer_now = rule_buffer.rhs
-    weight_now = rule_weight.rhs.xreplace({b[t]: buffer_now})
+    weight_now = rule_weight.rhs.xreplace({rule_buffer.lhs: buffer_now})
     a00, a01, b0 = _coefficients(weight_now)
     a10, a11, b1 = _coefficients(buffer_now)
     weight_step = add(
         id="theta_linear",
         title="The weight, linear in the previous state",
-        lhs=theta[t],
+        lhs=rule_weight.lhs,
         rhs=a00 * theta[t - 1] + a01 * b[t - 1] + b0 * g[t],
         kind=Kind.IDENTITY,
         justification=(
@@ -211,7 +213,7 @@ def _recursion(recorder: StepRecorder, rule_buffer: Step, rule_weight: Step) -> 
     buffer_step = add(
         id="buf_linear",
         title="The buffer, linear in the previous state",
-        lhs=b[t],
+        lhs=rule_buffer.lhs,
         rhs=a10 * theta[t - 1] + a11 * b[t - 1] + b1 * g[t],
         kind=Kind.IDENTITY,
         justification="[[buffer_def]] with the gradient used written out, for $t \\ge 2$.",
@@ -423,6 +425,52 @@ def _long_iteration(recursions: tuple[Step, ...], name: str):
     return reference
 
 
+def _torch_rule(name: str):
+    """E[theta^2] after ``_ITERATIONS`` steps of PyTorch's rule, the moments propagated in floats.
+
+    A second reference for the equilibria, independent of :data:`VARIANTS`, of
+    :func:`variant_point` and of the derived recursions: the variant is read from its name
+    (``decoupled...`` shrinks the weight first, ``...nesterov`` takes Nesterov's step, which
+    PyTorch allows only with dampening 0, so a point's dampening is ignored then), one step of
+    the rule is applied to the unit states to get its linear map, and the mean and covariance
+    of (theta, buffer) are pushed through it from zero, the first buffer a copy of the gradient.
+    """
+    coupled, nesterov = not name.startswith("decoupled"), name.endswith("nesterov")
+
+    def reference(point) -> tuple[float, float]:
+        lr, decay, momentum = (float(point[x]) for x in (eta, lam, beta))
+        damp = 0.0 if nesterov else float(point[tau])
+
+        def step(weight: float, buffer: float, grad: float, first: bool) -> tuple[float, float]:
+            if coupled:
+                direction = grad + decay * weight
+            else:
+                weight, direction = weight * (1 - lr * decay), grad
+            buffer = direction if first else momentum * buffer + (1 - damp) * direction
+            direction = direction + momentum * buffer if nesterov else buffer
+            return weight - lr * direction, buffer
+
+        mean, cov = [0.0, 0.0], [[0.0, 0.0], [0.0, 0.0]]
+        noise = float(point[sigma]) ** 2
+        for k in range(_ITERATIONS):
+            columns = [step(1.0, 0.0, 0.0, k == 0), step(0.0, 1.0, 0.0, k == 0)]
+            a = [[columns[0][i], columns[1][i]] for i in range(2)]
+            b = step(0.0, 0.0, 1.0, k == 0)
+            mean = [a[i][0] * mean[0] + a[i][1] * mean[1] + b[i] * float(point[mu]) for i in (0, 1)]
+            cov = [
+                [
+                    sum(a[i][p] * cov[p][q] * a[j][q] for p in (0, 1) for q in (0, 1))
+                    + noise * b[i] * b[j]
+                    for j in (0, 1)
+                ]
+                for i in (0, 1)
+            ]
+        value = mean[0] ** 2 + cov[0][0]
+        return value, value
+
+    return reference
+
+
 _TITLES = {
     "coupled": "Equilibrium, coupled decay (PyTorch's SGD)",
     "coupled_nesterov": "Equilibrium, coupled decay, Nesterov",
@@ -468,6 +516,17 @@ def _equilibrium(recorder: StepRecorder, recursions: tuple[Step, ...]) -> dict[s
                     power=0,
                     bound=1e-11,
                     method=f"the moment recursions iterated {_ITERATIONS} times (floats)",
+                ),
+                ApproximationOrder(
+                    LHS,
+                    RHS,
+                    quantity=sp.Limit(E(theta[t] ** 2), t, sp.oo),
+                    reference=_torch_rule(name),
+                    points=points,
+                    small=sp.Integer(1),
+                    power=0,
+                    bound=1e-11,
+                    method=f"PyTorch's rule, {_ITERATIONS} steps of its moments (floats)",
                 ),
             ),
         )
