@@ -1,8 +1,17 @@
 """The derived formulas as fast, validated numeric functions (no SymPy at import time).
 
-Every function evaluates a kernel that ``adamw-rms derive`` printed from the derivations
+Every function evaluates kernels that ``adamw-rms derive`` printed from the derivations
 (:mod:`adamw_rms.estimators._generated`), broadcasts over NumPy arrays (scalars in, Python floats
 out), validates its input, and can evaluate in arbitrary precision with ``backend="mpmath"``.
+Two exceptions: :func:`muon_weight_rms` has no SymPy derivation (its lag sum and update mean
+square are checked numerically, its output correlation is measured; no mpmath backend), and
+:func:`lion_weight_rms` sums its settled lags with the orthant (Hermite) series of the derived
+sign-pair moment, tested against the derived quadrature.
+
+Other optimizers (issue 17): :func:`sgd_weight_rms` (``torch.optim.SGD``, or SGDW; exact),
+:func:`lion_weight_rms` (exact), :func:`adam_l2_weight_rms` (``torch.optim.Adam`` with
+``weight_decay``; mean field) and :func:`muon_weight_rms` (``torch.optim.Muon``); weight-decay
+conventions of other libraries: :func:`decay_per_step`, :func:`pytorch_weight_decay`.
 
 Arguments: ``lr`` and ``weight_decay`` come first and may be positional; everything after them
 is keyword-only (``weight_rms(3e-4, 0.1, steps=10_000)``), so a count of steps can never land
