@@ -280,3 +280,18 @@ def test_rounds_to_a_complex_value_fails():
     value = sp.sqrt(-sp.Rational(1, 19))
     result = run_check(RoundsTo(S.RMS(S.u[t]), value, "0.2294", 4, given={S.RMS(S.u[t]): value}))
     assert not result.passed
+
+
+def test_approximation_order_fails_on_a_reference_that_is_not_finite():
+    # max(worst, nan) keeps worst: a diverging reference must fail, not pass silently.
+    import math
+
+    from adamw_rms.checks import ApproximationOrder
+
+    x = sp.Symbol("x", positive=True)
+    for reference in ((math.nan, 1.0), (1e300, math.inf), (1.0, 0.0)):
+        check = ApproximationOrder(
+            lhs=x, rhs=x, quantity=x, reference=lambda point, r=reference: r,
+            points=({x: sp.Rational(1, 10)},), small=x, power=1, bound=1.0,
+        )  # fmt: skip
+        assert not check.run().passed

@@ -491,3 +491,16 @@ def test_req_is_the_derived_expression():
     expected = math.sqrt(float(sp.N(derived.xreplace(point), 30)))
     got = sgd_weight_rms(0.2, 0.05, momentum=0.9, grad_std=2.5, formula="req")
     assert got == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("grad_std", [1e-9, 1e-12])
+@pytest.mark.parametrize("backend", ["numpy", "mpmath"])
+def test_large_initial_weights_decayed_below_the_noise_keep_their_precision(grad_std, backend):
+    # Plain coupled SGD: theta_t = b theta_{t-1} - lr g_t, b = 1 - lr wd, so
+    # E[theta_T^2] = b^(2T) init^2 + lr^2 sigma^2 (1 - b^(2T)) / (1 - b^2). With init = 1 the
+    # decayed start (0.9^600 ~ 1e-28) is far below the noise part: T^n s must not be formed as
+    # s + (T^n - I) s, which cancels to rounding.
+    b, steps = 0.9, 300
+    exact = (b ** (2 * steps) + 0.01 * grad_std**2 * (1 - b ** (2 * steps)) / (1 - b * b)) ** 0.5
+    got = sgd_weight_rms(0.1, 1.0, steps=steps, init_rms=1.0, grad_std=grad_std, backend=backend)
+    assert float(got) == pytest.approx(exact, rel=1e-12)

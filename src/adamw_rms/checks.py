@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import mpmath
 import sympy as sp
@@ -1164,7 +1165,7 @@ class SmallParameter:
                     return CheckResult(self.method, False, "the approximation is 0 at a point")
                 error = abs(exact / approx - 1)
                 if epsilon in self.inside:
-                    worst_inside = max(worst_inside, error / named)
+                    worst_inside = _worse(worst_inside, error / named)
                 else:
                     least_outside = min(least_outside, error)
         inside_ok = worst_inside <= self.bound
@@ -1230,7 +1231,7 @@ class NumericEqual:
         for point in points:
             left = _numeric_series(lhs, point, self.dps)
             right = _numeric_series(rhs, point, self.dps)
-            worst = max(worst, abs(left - right) / max(1, abs(right)))
+            worst = _worse(worst, abs(left - right) / max(1, abs(right)))
         # The detail names the tolerance, not the residual: the document does not change with
         # the last digits of a numerical sum.
         if worst < self.tolerance:
@@ -1262,6 +1263,13 @@ class RoundsTo:
         return CheckResult(self.method, ok, f"{' and '.join(shown)} ≈ {self.value}")
 
 
+def _worse(worst: Any, error: Any) -> Any:
+    """``max(worst, error)``, but a NaN error is the worst of all (``max`` would drop it)."""
+    if error != error:  # NaN, as float or mpf
+        return mpmath.inf
+    return max(worst, error)
+
+
 def _agreement(method: str, worst: mpmath.mpf, points: int, tolerance: float) -> CheckResult:
     """The verdict of a numerical comparison: the worst relative difference against a tolerance."""
     detail = f"agrees at {points} points to {mpmath.nstr(worst, 2)} (tolerance {tolerance:g})"
@@ -1288,7 +1296,7 @@ class Quadrature:
             with mpmath.workdps(20):  # 20 digits resolve the 1e-12 tolerance with room
                 expected = self.reference(point)
                 got = _numeric_series(self.expr, point, 20)
-                worst = max(worst, abs(got - expected) / max(1, abs(expected)))
+                worst = _worse(worst, abs(got - expected) / max(1, abs(expected)))
         return _agreement(self.method, worst, len(self.points), self.tolerance)
 
 
@@ -1385,7 +1393,7 @@ class SignQuadrature:
         with mpmath.workdps(20):
             for point in self.points:
                 left, right = self._value(self.lhs, point), self._value(self.rhs, point)
-                worst = max(worst, abs(left - right) / max(1, abs(right)))
+                worst = _worse(worst, abs(left - right) / max(1, abs(right)))
         return _agreement(self.method, worst, len(self.points), self.tolerance)
 
 
@@ -1662,7 +1670,18 @@ class ApproximationOrder:
             exact, scale = self.reference(point)
             approx = float(_numeric(self.rhs, point, 30))
             size = float(_numeric(self.small, point, 30)) ** self.power
-            worst = max(worst, abs(approx - exact) / scale / size)
+            finite = all(math.isfinite(x) for x in (exact, scale, approx)) and scale > 0
+            ratio = abs(approx - exact) / scale / size if finite else math.nan
+            if not (finite and math.isfinite(ratio)):
+                # max() would keep the previous worst over a NaN: a diverging reference or a
+                # formula that evaluates to NaN must fail, not pass silently.
+                return CheckResult(
+                    self.method,
+                    False,
+                    f"not finite at {dict(point)}: exact {exact!r}, scale {scale!r}, "
+                    f"approximation {approx!r}",
+                )
+            worst = max(worst, ratio)
         ok = worst <= self.bound
         detail = (
             f"|error|/scale <= {worst:.2g}·({sp.latex(self.small)})^{self.power} at "

@@ -87,6 +87,52 @@ def _finite_numpy(setting: tuple[np.ndarray, ...], init: np.ndarray, steps: np.n
     return np.where(np.isfinite(square), square, np.inf)
 
 
+#: ``init**2 / E[theta_t^2]`` beyond which float64's ``s + (T^n - I) s`` may have cancelled
+#: (its error is about ``2**-53`` times this ratio): such elements are recomputed in mpmath.
+_CANCELLATION = 1e3
+
+
+def _redo_cancelled(setting, init, steps, square):
+    """``square`` with the elements whose large initial weights decayed far below the result
+    recomputed in mpmath, at a precision that covers the digits the cancellation costs."""
+    import mpmath
+
+    shape = square.shape
+    init = np.broadcast_to(init, shape)
+    suspect = (np.broadcast_to(steps, shape) > 0) & (
+        init * init > _CANCELLATION * np.maximum(square, 0.0)
+    )
+    if not suspect.any():
+        return square
+    square = np.array(square, dtype=np.float64)  # a writable copy, 0-d included
+    columns = [np.broadcast_to(a, shape) for a in setting]
+    steps = np.broadcast_to(steps, shape)
+    for index in np.ndindex(shape):
+        if suspect[index]:
+            values = [mpmath.mpf(float(a[index])) for a in columns]
+            start = mpmath.mpf(float(init[index]))
+            square[index] = float(_precise_square(values, start, float(steps[index])))
+    return square
+
+
+def _precise_square(values: list, start: Any, count: float) -> Any:
+    """:func:`_finite_mpmath` at a precision that covers the digits its cancellation costs:
+    ``log10(init^2 / E[theta_t^2])`` of them, with 20 to spare (doubled until they suffice)."""
+    import mpmath
+
+    dps = max(30, mpmath.mp.dps + 10)
+    while True:
+        with mpmath.workdps(dps):
+            value = _finite_mpmath(values, start, count)
+            if value > 0 and start * start / value < mpmath.mpf(10) ** (dps - 20):
+                return +value
+            if start == 0 and value == 0:
+                return value
+        if dps >= 4000:  # cancelled below 1e-3980 of init^2: zero to any float
+            return mpmath.mpf(0)
+        dps *= 2
+
+
 def _finite_mpmath(setting: tuple, init: Any, steps: Any) -> Any:
     """As :func:`_finite_numpy`, one element in mpmath (the same ``T^n - I`` squaring)."""
     import mpmath
@@ -436,7 +482,7 @@ def sgd_weight_rms(
                 mean_v,
                 std_v,
             )
-            return mpmath.sqrt(max(_finite_mpmath(setting, init_v, steps_v), 0))
+            return mpmath.sqrt(max(_precise_square(list(setting), init_v, steps_v), 0))
 
         return _elementwise_mpmath(
             one, lr_a, decay_a, momentum_a, dampening_a, steps_a, mean_a, std_a, init_a
@@ -453,6 +499,7 @@ def sgd_weight_rms(
     lr_s, decay_s, mean_s, std_s, init_s, exponent = _rescaled(lr_b, decay_b, mean_b, std_b, init_b)
     setting = (lr_s, decay_s, momentum_b, dampening_b, coupled_f, nesterov_f, mean_s, std_s)
     square = _finite_numpy(setting, init_s, finite_steps)
+    square = _redo_cancelled(setting, init_s, finite_steps, square)
     # E[theta^2] >= 0; rounding can leave -1e-300 where it is exactly 0 (lr = 0, init = 0).
     with np.errstate(over="ignore"):  # an RMS past float64's range is inf
         result = np.ldexp(np.sqrt(np.maximum(square, 0.0)), exponent)
