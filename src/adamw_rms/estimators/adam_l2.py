@@ -23,9 +23,12 @@ Finite ``steps``: the mean-field recursion of steps ``mean_square_coupled_gradie
 ``frozen_update`` and the four moment recursions, one step at a time from
 :math:`\theta_0 \sim (0, \mathrm{init\_rms}^2)`, :math:`m_0 = v_0 = 0`. Once the bias corrections
 have settled (:math:`\beta_1^t, \beta_2^t < 10^{-17}`) and the state is within a relative
-``1e-13`` of the stationary one, the stationary value is returned (the recursion converges to it
-geometrically: the mean by a factor of about :math:`1-\kappa` per step, the variance
-:math:`(1-\kappa)^2`). The loop is compiled with numba when numba is installed (about 0.2 s per
+``1e-13`` of the stationary one, the stationary value is returned (where the mean-field map is
+stable the recursion converges to it geometrically). Close to the frozen-v system's stability
+edge :math:`\kappa_{\max} = 2(1+\beta_1)/(1-\beta_1)` (``lr * wd / grad_std`` in the hundreds
+and more) the map can lose its stable fixed point and the recursion oscillates; above
+``kappa / kappa_max`` = :data:`EDGE_BAR` a separate :class:`~adamw_rms.AccuracyWarning` says so.
+The loop is compiled with numba when numba is installed (about 0.2 s per
 10^7 steps); without numba it runs in Python (about 1 s per 10^6 steps).
 """
 
@@ -40,7 +43,14 @@ from . import _generated as kernels
 from ._common import _check_backend, _output
 from ._validate import check_range
 
-__all__ = ["FLUCTUATION_BAR", "FORMULAS", "MIN_BETA2", "adam_l2_weight_rms", "effective_decay"]
+__all__ = [
+    "EDGE_BAR",
+    "FLUCTUATION_BAR",
+    "FORMULAS",
+    "MIN_BETA2",
+    "adam_l2_weight_rms",
+    "effective_decay",
+]
 
 #: The formulas :func:`adam_l2_weight_rms` can evaluate.
 FORMULAS = ("mean_field", "req")
@@ -49,6 +59,8 @@ MIN_BETA2 = 0.9
 #: Above this ``(1 - beta2) * sqrt(E[v]) / grad_std`` (at the stationary state) the mean field's
 #: measured error exceeds 3% somewhere on the measured grid (see :func:`adam_l2_weight_rms`).
 FLUCTUATION_BAR = 0.12
+#: ``kappa / kappa_max`` beyond which the mean-field map may have no stable fixed point.
+EDGE_BAR = 0.93
 
 # Bisection steps in log(kappa): the bracket spans at most log(e + sqrt(2/(1-beta1))) in
 # log(kappa), under 10 unless beta1 > 1 - 1e-8, so 2^-64 of it is below float64 rounding.
@@ -665,6 +677,28 @@ def _warn_fluctuation(beta1, beta2, solved) -> None:
     moving, ratio, eps_ratio, kappa = solved
     if not moving.any():
         return
+    # Near the frozen-v system's stability edge kappa_max = 2 (1 + beta1) / (1 - beta1) the
+    # mean-field map itself loses its stable fixed point once v's response is fast: the
+    # recursion then oscillates without settling (measured onset, beta1 = 0.9: kappa/kappa_max
+    # between 0.937 and 0.952 at beta2 = 0.95, 0.83-0.97 at 0.9 and 0.98, 0.975-0.988 at 0.99;
+    # still stable at 0.997 for beta2 = 0.999). There no estimate of this model means anything.
+    edge = np.where(moving, kappa * (1 - beta1) / (2 * (1 + beta1)), 0.0)
+    if float(edge.max()) > EDGE_BAR:
+        import warnings
+
+        from ..accuracy_warning import AccuracyWarning
+
+        warnings.warn(
+            AccuracyWarning(
+                f"adam_l2_weight_rms at kappa / kappa_max = {float(edge.max()):.4g} > {EDGE_BAR} "
+                "(lr * wd / grad_std far above 1): near the edge of stability the mean-field "
+                "map can have no stable fixed point (measured onset, beta1 = 0.9: 0.94-0.95 of "
+                "kappa_max at beta2 = 0.95, 0.975-0.99 at 0.99; at 0.9 and 0.98 somewhere in "
+                "0.83-0.97, where the fluctuation warning holds too); the finite-step recursion "
+                "then oscillates and neither finite-step nor equilibrium values are meaningful"
+            ),
+            stacklevel=3,
+        )
     fluctuation = np.where(moving, (1 - beta2) * _root_v_numpy(kappa, beta1, ratio, eps_ratio), 0)
     worst = float(fluctuation.max())
     if worst > FLUCTUATION_BAR:
