@@ -24,6 +24,17 @@ UPDATE_RMS_SOURCE = Source(
     url="https://kexue.fm/archives/11267",
 )
 
+#: Kosson et al.'s rotational-equilibrium analysis: its formulas are compared, not followed
+#: (derivations sgd and adam_l2; Lion's REQ step cites it in its text).
+REQ_SOURCE = Source(
+    key="kosson2024req",
+    author="Atli Kosson, Bettina Messmer, Martin Jaggi",
+    title="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural Networks",
+    title_en="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural Networks",
+    date="2024 (ICML)",
+    url="https://arxiv.org/abs/2305.17212",
+)
+
 WEIGHT_RMS_SOURCE = Source(
     key="su2025weightrms",
     author="Su Jianlin",

@@ -38,8 +38,9 @@ from ..checks import (
     SolvesEquation,
     gaussian_expectation,
 )
-from ..steps import Assumption, Derivation, Kind, Source, StepRecorder
+from ..steps import Assumption, Derivation, Kind, StepRecorder
 from ._assumptions import IID_IN_TIME, SELF_AVERAGING
+from ._source import REQ_SOURCE
 from .update_rms import MEAN_FIELD
 
 b1, b2, t = S.beta1, S.beta2, S.t
@@ -62,14 +63,6 @@ SECTIONS = (
     "Small decay and REQ's model",
 )
 
-SOURCE = Source(
-    key="kosson2024req",
-    author="Atli Kosson, Bettina Messmer, Martin Jaggi",
-    title="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural Networks",
-    title_en="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural Networks",
-    date="2024 (ICML)",
-    url="https://arxiv.org/abs/2305.17212",
-)
 
 FROZEN_SECOND_MOMENT = Assumption(
     "frozen_second_moment",
@@ -374,7 +367,18 @@ def build() -> Derivation:
             _THETA0_MEAN: sp.Rational(1, 2),
             _THETA0_VAR: sp.Rational(2, 5),
         }
-        brute = _moments_by_brute_force(alpha, point)
+        # Every moment recursion below is checked the same way: against exact Gaussian moments
+        # of the iterated system at t = 1..3 (an independent route: no recursion is used).
+        by_brute_force = (
+            BruteForce(
+                LHS,
+                RHS,
+                steps=(1, 2, 3),
+                at=point,
+                evaluate=_moments_by_brute_force(alpha, point),
+                method="brute-force Gaussian moments of the iterated system",
+            ),
+        )
         moments_of = dict(
             theta=(E(theta[t - 1]), Var(theta[t - 1])),
             m=(E(m[t - 1]), Var(m[t - 1])),
@@ -388,16 +392,7 @@ def build() -> Derivation:
             kind=Kind.IDENTITY,
             justification="The expectation of [[theta_recursion]] ($E[g_t] = \\mu$).",
             uses=("theta_recursion",),
-            checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    at=point,
-                    evaluate=brute,
-                    method="brute-force Gaussian moments of the iterated system",
-                ),
-            ),
+            checks=by_brute_force,
         )
         mean_m = add(
             id="mean_m_recursion",
@@ -407,16 +402,7 @@ def build() -> Derivation:
             kind=Kind.IDENTITY,
             justification="The expectation of [[momentum]] with [[coupled_gradient]].",
             uses=("momentum", "coupled_gradient"),
-            checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    at=point,
-                    evaluate=brute,
-                    method="brute-force Gaussian moments of the iterated system",
-                ),
-            ),
+            checks=by_brute_force,
         )
         p11, p22 = moments_of["theta"][1], moments_of["m"][1]
         p12 = moments_of["cov"]
@@ -432,16 +418,7 @@ def build() -> Derivation:
                 "\\sigma^2 c c^{\\top}$."
             ),
             uses=("theta_recursion",),
-            checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    at=point,
-                    evaluate=brute,
-                    method="brute-force Gaussian moments of the iterated system",
-                ),
-            ),
+            checks=by_brute_force,
         )
         cov_rec = add(
             id="cov_recursion",
@@ -454,16 +431,7 @@ def build() -> Derivation:
             kind=Kind.IDENTITY,
             justification="As [[var_theta_recursion]], the off-diagonal entry.",
             uses=("theta_recursion", "mean_m_recursion"),
-            checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    at=point,
-                    evaluate=brute,
-                    method="brute-force Gaussian moments of the iterated system",
-                ),
-            ),
+            checks=by_brute_force,
         )
         var_m = add(
             id="var_m_recursion",
@@ -473,16 +441,7 @@ def build() -> Derivation:
             kind=Kind.IDENTITY,
             justification="As [[var_theta_recursion]], the momentum's entry.",
             uses=("mean_m_recursion",),
-            checks=(
-                BruteForce(
-                    LHS,
-                    RHS,
-                    steps=(1, 2, 3),
-                    at=point,
-                    evaluate=brute,
-                    method="brute-force Gaussian moments of the iterated system",
-                ),
-            ),
+            checks=by_brute_force,
         )
     with recorder.section(SECTIONS[3]):
         # The fixed point of the mean recursions: m's gives E[m] = mu + lambda E[theta]; then
@@ -758,7 +717,7 @@ def build() -> Derivation:
             "(2\\lambda)}$ for small $\\eta\\lambda/\\sigma$ (the random-walk balance of "
             "Kosson et al.), and $-\\mu/\\lambda$ in the mean."
         ),
-        source=SOURCE,
+        source=REQ_SOURCE,
         sections=SECTIONS,
         steps=tuple(recorder.steps),
         results=(

@@ -31,6 +31,7 @@ from ..checks import (
 )
 from ..steps import Assumption, Derivation, Kind, Step, StepRecorder
 from ._assumptions import IID_IN_TIME
+from ._source import REQ_SOURCE
 
 t = S.t
 eta, lam, mu, sigma = S.eta, S.lam, S.mu, S.sigma
@@ -705,8 +706,6 @@ SCOPE = (
 
 
 def build() -> Derivation:
-    from ..steps import Source
-
     recorder = StepRecorder(NAME)
     with recorder.section(SECTIONS[0]):
         _rule(recorder)
@@ -732,15 +731,7 @@ def build() -> Derivation:
             "or without Nesterov. To first order in the decay per step the coupled result "
             "is REQ's prediction; decoupled decay gives an extra factor $1/(1-\\beta)$."
         ),
-        source=Source(
-            key="kosson2024req",
-            author="Atli Kosson, Bettina Messmer, Martin Jaggi",
-            title="Rotational Equilibrium: How Weight Decay Balances Learning Across Neural "
-            "Networks",
-            title_en="ICML 2024; its SGDM formula is compared here, not followed",
-            date="2024",
-            url="https://arxiv.org/abs/2305.17212",
-        ),
+        source=REQ_SOURCE,
         sections=SECTIONS,
         steps=tuple(recorder.steps),
         results=(
