@@ -232,14 +232,20 @@ class WeightRMSMonitor:
 
         return build_report(self.history())
 
-    def forecast(self, lr: Any, weight_decay: Any = None) -> dict[str, np.ndarray]:
-        """The weight RMS after each of the steps still to come.
+    def forecast(
+        self, lr: Any, weight_decay: Any = None, *, model: str = "fitted"
+    ) -> dict[str, np.ndarray]:
+        """The weight RMS after each of the steps still to come: tensor name -> array of
+        ``len(lr)`` values.
 
-        See :func:`adamw_rms.torch.forecast.forecast`.
+        ``lr``: the future learning rates of param group 0 (the other groups follow in
+        proportion, as ``LambdaLR`` scales them) or a list of arrays, one per group;
+        ``weight_decay``: ``None`` (each group's current value, held) or the same forms.
+        See :func:`adamw_rms.torch.forecast.forecast` for the models and what they assume.
         """
         from .forecast import forecast
 
-        return forecast(self.history(), lr, weight_decay)
+        return forecast(self.history(), lr, weight_decay, model=model)
 
     def metrics(self) -> dict[str, float]:
         """Scalars for a logger (``add_scalars``, ``wandb.log``, ``log_dict``), per tensor.
