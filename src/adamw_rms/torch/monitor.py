@@ -133,8 +133,10 @@ class WeightRMSMonitor:
         return len(self._lr)
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        lr = [float(g["lr"]) for g in optimizer.param_groups]
-        decay = [float(g.get("weight_decay", 0.0)) for g in optimizer.param_groups]
+        # Groups added after construction (add_param_group) are not monitored.
+        groups = optimizer.param_groups[: len(self.rules)]
+        lr = [float(g["lr"]) for g in groups]
+        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
         mask = None if active.all() else active
         sampled = self.steps % self.every == 0
