@@ -261,8 +261,8 @@ def test_factors_multiply_back_to_the_ratio(cosine_monitors):
         assert finite[report.steps > 20, :2].all()
         # The product is sqrt((I + D + C) / rho_iid) and the ratio sqrt(rho / rho_iid): they
         # differ by exactly the identity's error.
-        expected = series["ratio"] * np.sqrt(1 + series["identity_error"])
-        np.testing.assert_allclose(product[finite], expected[finite], rtol=1e-12)
+        expected = series["ratio"][finite] * np.sqrt(1 + series["identity_error"][finite])
+        np.testing.assert_allclose(product[finite], expected, rtol=1e-12)
     every_step = cosine_monitors[0].report().series
     product = np.prod([every_step[k] for k in ("update_factor", "correlation_factor",
                                                "init_factor")], axis=0)  # fmt: skip
