@@ -403,3 +403,132 @@ def test_iid_terms_match_the_schedule_estimator(schedule):
     assert np.all(relative > 0)
     assert np.all(relative <= gap * (1 + 1e-9))
     assert 0.02 < relative.max() < 0.03
+
+
+# --- 4. frozen tensors, tensors without grad, mixed dtypes, sampling ------------------------------
+
+
+def rounding_scale(monitor: WeightRMSMonitor, eps: float) -> np.ndarray:
+    """``eps * sum_k P_{k,t}^2 rho_{k-1} / rho_t`` per sampled step and tensor: the identity's
+    error if each step's recovered update is off by one rounding of the weights (relative eps),
+    carried along by the decay, in units of the current rho."""
+    history = monitor.history()
+    stats = update_statistics(history)
+    carried = np.empty_like(stats["rho_before"])
+    total = np.zeros(carried.shape[1])
+    for row, beta3 in enumerate(stats["decay_factor"]):
+        total = beta3**2 * total + stats["rho_before"][row]
+        carried[row] = total
+    return eps * carried / stats["rho_after"]
+
+
+class Branches(torch.nn.Module):
+    """A frozen layer, and a branch ``b`` used on even steps only (no grad on odd steps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.a = torch.nn.Linear(6, 3)
+        self.b = torch.nn.Linear(6, 3)
+        self.frozen = torch.nn.Linear(6, 3)
+        self.frozen.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor, use_b: bool) -> torch.Tensor:
+        out = self.a(x) + self.frozen(x)
+        return out + self.b(x) if use_b else out
+
+
+def test_frozen_and_gradless_tensors():
+    model = Branches()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-2, weight_decay=0.5)  # frozen too
+    monitor = WeightRMSMonitor(model, optimizer)
+    assert monitor.names == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    frozen = model.frozen.weight.detach().clone()
+    columns = [monitor.names.index(n) for n in ("b.weight", "b.bias")]
+    unchanged = []
+    for step in range(1, 61):
+        x, y = batch(step)
+        before = model.b.weight.detach().clone()
+        optimizer.zero_grad()  # set_to_none: b has no grad on odd steps
+        torch.nn.functional.mse_loss(model(x, step % 2 == 0), y).backward()
+        optimizer.step()
+        unchanged.append(torch.equal(before, model.b.weight))
+    assert torch.equal(frozen, model.frozen.weight)
+    odd = np.arange(1, 61) % 2 == 1
+    np.testing.assert_array_equal(unchanged, odd)  # AdamW skips b, decay included
+    history = monitor.history()
+    np.testing.assert_array_equal(history.skipped[:, columns], np.stack([odd, odd], axis=1))
+    assert not history.skipped[:, :2].any()
+    stats = update_statistics(history)
+    # Skipped: no update and the same rho before and after (the weights were not touched).
+    np.testing.assert_array_equal(stats["update_sq"][odd][:, columns], 0.0)
+    np.testing.assert_array_equal(stats["rho_after"][odd][:, columns],
+                                  stats["rho_before"][odd][:, columns])  # fmt: skip
+    report = monitor.report()
+    assert np.all(np.abs(report.series["identity_error"]) < 1e-4)
+    # The iid update counts each tensor's own steps, as AdamW's state does.
+    count = float(optimizer.state[model.b.weight]["step"])
+    assert count == 30
+    iid = (1 - 0.9) ** 2 * (1 - 0.9 ** (2 * count)) / (1 - 0.9**2)
+    assert report.series["iid_update_rms"][-1, columns[0]] == pytest.approx(math.sqrt(iid),
+                                                                            rel=1e-12)  # fmt: skip
+
+
+class Mixed(torch.nn.Module):
+    """A float32 layer feeding a float64 one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.first = torch.nn.Linear(6, 16)
+        self.second = torch.nn.Linear(16, 3).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(torch.tanh(self.first(x)).double())
+
+
+def test_mixed_dtypes():
+    model = Mixed()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.5)
+    monitor = WeightRMSMonitor(model, optimizer)
+    for step in range(1, 201):
+        x, y = batch(step)
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y.double()).backward()
+        optimizer.step()
+    error = np.abs(monitor.report().series["identity_error"])
+    # Each tensor's statistics in its own precision. Measured: error / scale at most 0.86
+    # (float32) and 1.25 (float64); 4 is the bound (two roundings per element, squared terms).
+    assert np.all(error[:, :2] <= 4 * rounding_scale(monitor, EPS32)[:, :2])
+    eps64 = float(np.finfo(np.float64).eps)
+    assert np.all(error[:, 2:] <= 4 * rounding_scale(monitor, eps64)[:, 2:])
+    assert error[:, 2:].max() < 1e-12
+    # The float64 layer's update recovered in float64 (its relative error ~ 1e-11, not 1e-6).
+    stats = update_statistics(monitor.history())
+    u = adam_update(optimizer, model.second.weight)
+    assert stats["update_sq"][-1, 2] == pytest.approx(float(u.square().mean()), rel=1e-9)
+
+
+def test_bfloat16_model():
+    model = mlp(4, dtype=torch.bfloat16)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    monitor = WeightRMSMonitor(model, optimizer)
+    for step in range(1, 201):
+        train_step(model, optimizer, step, torch.bfloat16)
+    error = np.abs(monitor.report().series["identity_error"])
+    # The monitor compares bfloat16 weights in float32, so the identity is float32's: measured
+    # error / scale at most 1.6, at most 9e-5 (the 3-element output bias, whose rho is small
+    # against the terms that built it) and 6e-6 on the others.
+    assert np.all(error <= 4 * rounding_scale(monitor, EPS32))
+    assert error.max() < 2e-4
+    assert np.isfinite(monitor.report().series["update_rms"]).all()
+
+
+def test_sampling_every_k_records_the_every_step_values(cosine_monitors):
+    exact, sampled = (m.history() for m in cosine_monitors)
+    assert sampled.every == 4
+    np.testing.assert_array_equal(sampled.sampled, np.arange(1, 201, 4))
+    # The same computations at the sampled steps; the schedule is still read at every step.
+    np.testing.assert_array_equal(sampled.sums, exact.sums[::4])
+    np.testing.assert_array_equal(sampled.lr, exact.lr)
+    np.testing.assert_array_equal(sampled.weight_decay, exact.weight_decay)
