@@ -438,7 +438,7 @@ class Branches(torch.nn.Module):
         return out + self.b(x) if use_b else out
 
 
-def test_frozen_and_gradless_tensors():
+def test_frozen_and_gradless_tensors(tmp_path):
     model = Branches()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-2, weight_decay=0.5)  # frozen too
     monitor = WeightRMSMonitor(model, optimizer)
@@ -472,6 +472,11 @@ def test_frozen_and_gradless_tensors():
     iid = (1 - 0.9) ** 2 * (1 - 0.9 ** (2 * count)) / (1 - 0.9**2)
     assert report.series["iid_update_rms"][-1, columns[0]] == pytest.approx(math.sqrt(iid),
                                                                             rel=1e-12)  # fmt: skip
+    # The skipped steps survive a checkpoint.
+    torch.save(monitor.state_dict(), tmp_path / "monitor.pt")
+    restored = WeightRMSMonitor(model, optimizer)
+    restored.load_state_dict(torch.load(tmp_path / "monitor.pt"))
+    np.testing.assert_array_equal(restored.history().skipped, history.skipped)
 
 
 class Mixed(torch.nn.Module):
@@ -532,3 +537,75 @@ def test_sampling_every_k_records_the_every_step_values(cosine_monitors):
     np.testing.assert_array_equal(sampled.sums, exact.sums[::4])
     np.testing.assert_array_equal(sampled.lr, exact.lr)
     np.testing.assert_array_equal(sampled.weight_decay, exact.weight_decay)
+
+
+# --- 5. resumed runs -------------------------------------------------------------------------------
+
+
+def resumable(seed: int):
+    model = mlp(seed)
+    optimizer = torch.optim.AdamW(two_groups(model, 0.2), lr=1e-2)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1.0 / (1.0 + 0.05 * t))
+    return model, optimizer, scheduler
+
+
+def run_steps(model, optimizer, scheduler, steps) -> None:
+    for step in steps:
+        optimizer.param_groups[0]["weight_decay"] = 0.2 + 0.01 * step  # a schedule of its own
+        train_step(model, optimizer, step)
+        scheduler.step()
+
+
+@pytest.mark.parametrize("monitor_first", [True, False], ids=["monitor-first", "optimizer-first"])
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path, monitor_first):
+    # every=3 and a break after step 20: the sampling phase (steps 1, 4, ..., 19, 22, ...)
+    # must carry over the break.
+    model, optimizer, scheduler = resumable(6)
+    whole = WeightRMSMonitor(model, optimizer, every=3)
+    run_steps(model, optimizer, scheduler, range(1, 41))
+
+    model, optimizer, scheduler = resumable(6)
+    first = WeightRMSMonitor(model, optimizer, every=3)
+    run_steps(model, optimizer, scheduler, range(1, 21))
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "monitor": first.state_dict()},
+               path)  # fmt: skip
+    checkpoint = torch.load(path)  # the default weights_only=True: plain values only
+
+    model, optimizer, scheduler = resumable(7)  # other initial weights: all comes from the file
+    model.load_state_dict(checkpoint["model"])
+    if monitor_first:
+        resumed = WeightRMSMonitor(model, optimizer, every=3)
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    else:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        resumed = WeightRMSMonitor(model, optimizer, every=3)
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    resumed.load_state_dict(checkpoint["monitor"])
+    run_steps(model, optimizer, scheduler, range(21, 41))
+
+    expected, got = whole.history(), resumed.history()
+    assert got.names == expected.names
+    np.testing.assert_array_equal(got.sampled, np.arange(1, 41, 3))
+    for key in ("lr", "weight_decay", "skipped", "sampled", "sums", "first_step"):
+        np.testing.assert_allclose(getattr(got, key), getattr(expected, key), rtol=1e-12,
+                                   atol=0, err_msg=key)  # fmt: skip
+    expected_report, got_report = whole.report(), resumed.report()
+    for key, values in expected_report.series.items():
+        np.testing.assert_allclose(got_report.series[key], values, rtol=1e-12, atol=1e-300,
+                                   equal_nan=True, err_msg=key)  # fmt: skip
+    assert str(got_report) == str(expected_report)
+
+
+def test_load_state_dict_rejects_another_run():
+    model, optimizer, _ = resumable(6)
+    state = WeightRMSMonitor(model, optimizer, every=2).state_dict()
+    with pytest.raises(ValueError, match="sampled every 2"):
+        WeightRMSMonitor(model, optimizer, every=3).load_state_dict(state)
+    other = torch.nn.Sequential(torch.nn.Linear(6, 3))
+    other_monitor = WeightRMSMonitor(other, torch.optim.AdamW(other.parameters()), every=2)
+    with pytest.raises(ValueError, match="other tensors"):
+        other_monitor.load_state_dict(state)
+    with pytest.raises(ValueError, match="version"):
+        WeightRMSMonitor(model, optimizer, every=2).load_state_dict({**state, "version": 99})

@@ -189,17 +189,23 @@ class WeightRMSMonitor:
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything recorded, as plain Python and NumPy values (``torch.save``-able)."""
+        """Everything recorded, as plain Python values and CPU tensors.
+
+        No NumPy arrays: a checkpoint holding it loads with ``torch.load``'s default
+        ``weights_only=True``.
+        """
+        import torch
+
         return {
             "version": _STATE_VERSION,
             "names": list(self.names),
             "every": self.every,
             "lr": [list(row) for row in self._lr],
             "weight_decay": [list(row) for row in self._weight_decay],
-            "skipped": {step: mask.copy() for step, mask in self._skipped.items()},
+            "skipped": {step: torch.from_numpy(m.copy()) for step, m in self._skipped.items()},
             "sampled": list(self._sampled),
-            "sums": self._recorder.sums().copy(),
-            "first_step": self._first_step.copy(),
+            "sums": torch.from_numpy(self._recorder.sums().copy()),
+            "first_step": torch.from_numpy(self._first_step.copy()),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
