@@ -173,8 +173,13 @@ def run_recorded(name: str, steps: int = 12):
     for step in range(1, steps + 1):
         optimizer.param_groups[0]["weight_decay"] = 0.3 * (1 + step % 3)  # changes every step
         before = {n: p.detach().double().clone() for n, p in params.items()}
-        settings = {n: (g["lr"], g["weight_decay"]) for g in optimizer.param_groups
-                    for p in g["params"] for n in params if params[n] is p}  # fmt: skip
+        settings = {
+            n: (g["lr"], g["weight_decay"])
+            for g in optimizer.param_groups
+            for p in g["params"]
+            for n in params
+            if params[n] is p
+        }
         train_step(model, optimizer, step)
         scheduler.step()
         row = {key: [] for key in reference}
@@ -264,8 +269,9 @@ def test_factors_multiply_back_to_the_ratio(cosine_monitors):
         expected = series["ratio"][finite] * np.sqrt(1 + series["identity_error"][finite])
         np.testing.assert_allclose(product[finite], expected, rtol=1e-12)
     every_step = cosine_monitors[0].report().series
-    product = np.prod([every_step[k] for k in ("update_factor", "correlation_factor",
-                                               "init_factor")], axis=0)  # fmt: skip
+    product = np.prod(
+        [every_step[k] for k in ("update_factor", "correlation_factor", "init_factor")], axis=0
+    )
     finite = np.isfinite(product)
     assert np.all(np.abs(product[finite] / every_step["ratio"][finite] - 1) < 1e-4)
 
@@ -299,8 +305,12 @@ def test_sampled_identity_error_is_that_of_the_held_statistics(cosine_monitors):
     # few float32 roundings of the largest term, relative to the measured rho.
     scale = np.abs(series["init"]) + np.abs(series["drive"]) + np.abs(series["correlation"])
     assert np.all(np.abs(terms - rebuilt) <= 1e-5 * scale)
-    np.testing.assert_allclose(series["identity_error"], rebuilt / rho[report.steps - 1] - 1,
-                               rtol=0, atol=1e-5 * np.max(scale / rho[report.steps - 1]))  # fmt: skip
+    np.testing.assert_allclose(
+        series["identity_error"],
+        rebuilt / rho[report.steps - 1] - 1,
+        rtol=0,
+        atol=1e-5 * np.max(scale / rho[report.steps - 1]),
+    )
     # What the held statistics cost here, measured: at most 0.125 on the decayed matrices (a
     # sample stands for four steps whose <theta, u> differ, and the first sample, Adam's
     # sign-like first step, overstates the next three). On the biases (no decay) nothing is
@@ -389,8 +399,9 @@ def test_iid_terms_match_the_schedule_estimator(schedule):
     rms = np.sqrt(init + iid["drive"][:, 0] + iid["correlation"][:, 0])
 
     def estimator(wd):
-        return weight_rms_trajectory(lr, wd, method="mean_field", snr=0, init_rms=INIT_RMS,
-                                     beta1=BETA1)  # fmt: skip
+        return weight_rms_trajectory(
+            lr, wd, method="mean_field", snr=0, init_rms=INIT_RMS, beta1=BETA1
+        )
 
     # The estimator decays by exp(-lr wd) per step: with the decay whose exponential is
     # 1 - lr wd the two are the same mean field, to float64 rounding (measured 6e-16).
@@ -462,16 +473,18 @@ def test_frozen_and_gradless_tensors(tmp_path):
     stats = update_statistics(history)
     # Skipped: no update and the same rho before and after (the weights were not touched).
     np.testing.assert_array_equal(stats["update_sq"][odd][:, columns], 0.0)
-    np.testing.assert_array_equal(stats["rho_after"][odd][:, columns],
-                                  stats["rho_before"][odd][:, columns])  # fmt: skip
+    np.testing.assert_array_equal(
+        stats["rho_after"][odd][:, columns], stats["rho_before"][odd][:, columns]
+    )
     report = monitor.report()
     assert np.all(np.abs(report.series["identity_error"]) < 1e-4)
     # The iid update counts each tensor's own steps, as AdamW's state does.
     count = float(optimizer.state[model.b.weight]["step"])
     assert count == 30
     iid = (1 - 0.9) ** 2 * (1 - 0.9 ** (2 * count)) / (1 - 0.9**2)
-    assert report.series["iid_update_rms"][-1, columns[0]] == pytest.approx(math.sqrt(iid),
-                                                                            rel=1e-12)  # fmt: skip
+    assert report.series["iid_update_rms"][-1, columns[0]] == pytest.approx(
+        math.sqrt(iid), rel=1e-12
+    )
     # The skipped steps survive a checkpoint.
     torch.save(monitor.state_dict(), tmp_path / "monitor.pt")
     restored = WeightRMSMonitor(model, optimizer)
@@ -539,7 +552,7 @@ def test_sampling_every_k_records_the_every_step_values(cosine_monitors):
     np.testing.assert_array_equal(sampled.weight_decay, exact.weight_decay)
 
 
-# --- 5. resumed runs -------------------------------------------------------------------------------
+# --- 5. resumed runs ---------------------------------------------------------------------------
 
 
 def resumable(seed: int):
@@ -568,9 +581,15 @@ def test_resumed_run_equals_the_uninterrupted_one(tmp_path, monitor_first):
     first = WeightRMSMonitor(model, optimizer, every=3)
     run_steps(model, optimizer, scheduler, range(1, 21))
     path = tmp_path / "checkpoint.pt"
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "monitor": first.state_dict()},
-               path)  # fmt: skip
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "monitor": first.state_dict(),
+        },
+        path,
+    )
     checkpoint = torch.load(path)  # the default weights_only=True: plain values only
 
     model, optimizer, scheduler = resumable(7)  # other initial weights: all comes from the file
@@ -589,12 +608,14 @@ def test_resumed_run_equals_the_uninterrupted_one(tmp_path, monitor_first):
     assert got.names == expected.names
     np.testing.assert_array_equal(got.sampled, np.arange(1, 41, 3))
     for key in ("lr", "weight_decay", "skipped", "sampled", "sums", "first_step"):
-        np.testing.assert_allclose(getattr(got, key), getattr(expected, key), rtol=1e-12,
-                                   atol=0, err_msg=key)  # fmt: skip
+        np.testing.assert_allclose(
+            getattr(got, key), getattr(expected, key), rtol=1e-12, atol=0, err_msg=key
+        )
     expected_report, got_report = whole.report(), resumed.report()
     for key, values in expected_report.series.items():
-        np.testing.assert_allclose(got_report.series[key], values, rtol=1e-12, atol=1e-300,
-                                   equal_nan=True, err_msg=key)  # fmt: skip
+        np.testing.assert_allclose(
+            got_report.series[key], values, rtol=1e-12, atol=1e-300, equal_nan=True, err_msg=key
+        )
     assert str(got_report) == str(expected_report)
 
 
@@ -609,3 +630,56 @@ def test_load_state_dict_rejects_another_run():
         other_monitor.load_state_dict(state)
     with pytest.raises(ValueError, match="version"):
         WeightRMSMonitor(model, optimizer, every=2).load_state_dict({**state, "version": 99})
+
+
+# --- 9. the monitor does not change the training ------------------------------------------------
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA only: CPU tensors never wait")
+def test_no_host_synchronisation_per_step():  # pragma: no cover (no GPU on the CI machines)
+    device = torch.device("cuda")
+    model = mlp(9).to(device)
+    optimizer = torch.optim.AdamW(two_groups(model, 0.1), lr=1e-2)
+    batches = [tuple(t.to(device) for t in batch(step)) for step in range(1, 21)]
+
+    def run(chosen) -> None:
+        previous = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode("error")  # a synchronising call raises RuntimeError
+        try:
+            for x, y in chosen:
+                optimizer.zero_grad()
+                torch.nn.functional.mse_loss(model(x), y).backward()
+                optimizer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+
+    try:  # the optimizer alone first: a wait of its own is not the monitor's
+        run(batches[:5])
+    except RuntimeError as error:
+        pytest.skip(f"the optimizer step synchronises by itself here: {error}")
+    monitor = WeightRMSMonitor(model, optimizer)
+    run(batches[5:])  # fewer steps than a chunk: the sums stay on the device
+    assert monitor.steps == 15
+    assert np.isfinite(monitor.history().sums).all()  # the one copy, on request
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd", "muon"])
+def test_training_is_bit_identical_with_the_monitor(name):
+    factory, _, _, _, bias = RULES[name]
+    final = []
+    for attach in (False, True):
+        model = mlp(8, bias=bias)
+        optimizer = factory([{"params": list(model.parameters()), "weight_decay": 0.1}])
+        monitor = WeightRMSMonitor(model, optimizer, every=2) if attach else None
+        for step in range(1, 31):
+            train_step(model, optimizer, step)
+        final.append(([p.detach().clone() for p in model.parameters()], optimizer.state_dict()))
+        if monitor is not None:
+            assert monitor.steps == 30
+    (weights, state), (monitored_weights, monitored_state) = final
+    assert all(torch.equal(a, b) for a, b in zip(weights, monitored_weights, strict=True))
+    for key, values in state["state"].items():
+        for field, value in values.items():
+            assert torch.equal(
+                torch.as_tensor(value), torch.as_tensor(monitored_state["state"][key][field])
+            ), field
