@@ -492,6 +492,34 @@ def test_frozen_and_gradless_tensors(tmp_path):
     np.testing.assert_array_equal(restored.history().skipped, history.skipped)
 
 
+def test_step_with_a_closure_records_the_same_run():
+    # optimizer.step(closure): the gradients appear inside the step, after the pre-step hook
+    # (at the first step there is none before it). The record must be the plain run's.
+    histories = []
+    for closure in (False, True):
+        model = mlp(14)
+        optimizer = torch.optim.AdamW(two_groups(model, 0.5), lr=1e-2)
+        monitor = WeightRMSMonitor(model, optimizer)
+        for step in range(1, 21):
+            x, y = batch(step)
+
+            def loss(x=x, y=y):
+                optimizer.zero_grad()
+                value = torch.nn.functional.mse_loss(model(x), y)
+                value.backward()
+                return value
+
+            if closure:
+                optimizer.step(loss)
+            else:
+                loss()
+                optimizer.step()
+        histories.append(monitor.history())
+    plain, closed = histories
+    np.testing.assert_array_equal(closed.skipped, plain.skipped)
+    np.testing.assert_array_equal(closed.sums, plain.sums)
+
+
 class Mixed(torch.nn.Module):
     """A float32 layer feeding a float64 one."""
 

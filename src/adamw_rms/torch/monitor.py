@@ -74,7 +74,7 @@ class WeightRMSMonitor:
     ...     optimizer.step()
     >>> monitor.steps
     3
-    >>> sorted(monitor.metrics())[:2]
+    >>> sorted(monitor.metrics())[-2:]
     ['weight_rms/bias', 'weight_rms/weight']
     """
 
@@ -119,7 +119,7 @@ class WeightRMSMonitor:
         self._weight_decay: list[list[float]] = []
         self._skipped: dict[int, np.ndarray] = {}
         self._sampled: list[int] = []
-        self._pending: tuple[bool, np.ndarray | None] | None = None
+        self._pending: tuple[bool, list[float], list[float]] | None = None
         self._handles = [
             optimizer.register_step_pre_hook(self._before_step),
             optimizer.register_step_post_hook(self._after_step),
@@ -135,18 +135,22 @@ class WeightRMSMonitor:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         lr = [float(g["lr"]) for g in optimizer.param_groups]
         decay = [float(g.get("weight_decay", 0.0)) for g in optimizer.param_groups]
-        active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
-        mask = None if active.all() else active
         sampled = self.steps % self.every == 0
         if sampled:
-            self._recorder.save(mask)
-        self._pending = (sampled, mask, lr, decay)
+            # Every tensor: which ones have a grad is known only after the step, since
+            # optimizer.step(closure) computes the gradients inside the step.
+            self._recorder.save(None)
+        self._pending = (sampled, lr, decay)
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._pending is None:  # the pre-step hook did not run (registered mid-step)
             return
-        sampled, mask, lr, decay = self._pending
+        sampled, lr, decay = self._pending
         self._pending = None
+        # The optimizer skipped exactly the tensors that had no grad when it ran; nothing
+        # removes a grad during the step, so they are the ones without one now.
+        active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
+        mask = None if active.all() else active
         step = self.steps + 1
         if sampled:
             factors = np.array([rule.decay_factor(a, b) for rule, a, b in
