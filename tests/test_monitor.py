@@ -503,7 +503,7 @@ def test_step_with_a_closure_records_the_same_run():
         for step in range(1, 21):
             x, y = batch(step)
 
-            def loss(x=x, y=y):
+            def loss(x=x, y=y, model=model, optimizer=optimizer):
                 optimizer.zero_grad()
                 value = torch.nn.functional.mse_loss(model(x), y)
                 value.backward()
