@@ -276,6 +276,25 @@ def test_report_outputs(trained):
     assert "step 60" in printed
 
 
+def test_report_of_other_rules_and_of_no_step():
+    model = mlp(15)
+    optimizer = torch.optim.SGD(two_groups(model, 0.1), lr=5e-2, momentum=0.9)
+    monitor = WeightRMSMonitor(model, optimizer)
+    empty = monitor.report()
+    assert str(empty) == "WeightRMSMonitor report: no step recorded yet"
+    assert json.loads(json.dumps(empty.to_dict(), allow_nan=False))["rows"] == []
+    assert monitor.metrics() == {}
+    for step in range(1, 6):
+        train_step(model, optimizer, step)
+    rows = monitor.report().to_dict()["rows"]
+    json.dumps(rows, allow_nan=False)
+    for row in rows:
+        assert row["rule"] == "sgd"
+        assert row["iid_rms"] is None and row["update_factor"] is None
+        assert row["note"] == "no iid schedule theory for sgd: measured terms only"
+        assert row["measured_rms"] > 0 and abs(row["identity_error"]) < 1e-4
+
+
 def test_report_to_pandas(trained):
     pandas = pytest.importorskip("pandas")
     frame = trained[2].report().to_pandas()
