@@ -2,10 +2,13 @@
 
 The update each optimizer applied is recomputed from the optimizer's own state (Adam's
 ``exp_avg``/``exp_avg_sq``/``step``, SGD's and Muon's momentum buffer) and from copies of the
-weights the tests keep; the iid terms of the report are checked against a direct Monte Carlo
-of the mean-field model and against the package's schedule estimator; resumed runs against
-uninterrupted ones. The forecast, the metrics and the report's outputs are in
-``test_monitor_forecast.py``.
+weights the tests keep; the identity's error is bounded by the rounding it carries, and with
+``every > 1`` rebuilt from the held statistics of an every-step record; the iid terms of the
+report are checked against a direct Monte Carlo of the mean-field model, the package's schedule
+estimator and torch's AdamW on iid gradients. Then frozen and gradless tensors, closures,
+mixed dtypes, resumed runs against uninterrupted ones, and training bit-identical with and
+without the monitor. The forecast, the metrics, the report's outputs and the input checks are
+in ``test_monitor_forecast.py``.
 """
 
 from __future__ import annotations
