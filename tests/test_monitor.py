@@ -569,6 +569,23 @@ def test_monitor_attached_to_a_resumed_optimizer():
     assert np.all(np.abs(report.series["identity_error"]) < 1e-4)
 
 
+def test_param_group_added_later_is_not_monitored():
+    # Progressive unfreezing: a group added after the monitor; its tensors are not watched
+    # and the watched ones are recorded as before.
+    model = mlp(16)
+    optimizer = torch.optim.AdamW([model[0].weight, model[0].bias], lr=1e-2, weight_decay=0.1)
+    monitor = WeightRMSMonitor(model, optimizer)
+    for step in range(1, 6):
+        train_step(model, optimizer, step)
+    optimizer.add_param_group({"params": [model[2].weight, model[2].bias], "lr": 1e-3})
+    for step in range(6, 11):
+        train_step(model, optimizer, step)
+    history = monitor.history()
+    assert monitor.names == ["0.weight", "0.bias"]
+    assert history.lr.shape == (10, 1)
+    assert np.all(np.abs(monitor.report().series["identity_error"]) < 1e-4)
+
+
 def test_step_with_a_closure_records_the_same_run():
     # optimizer.step(closure): the gradients appear inside the step, after the pre-step hook
     # (at the first step there is none before it). The record must be the plain run's.

@@ -56,9 +56,10 @@ class WeightRMSMonitor:
     -----
     Cost: one snapshot of the monitored weights (in their dtype; float32 for half precision),
     and per sampled step a handful of fused reductions; four numbers per tensor and sampled
-    step are kept (on the host, copied in chunks). Tensors without ``requires_grad`` are not
-    monitored; a tensor without a grad at a step is left alone by the optimizer and counted as
-    unchanged. Single process only (no DDP/FSDP).
+    step are kept (on the host, copied in chunks). Tensors without ``requires_grad`` when the
+    monitor is made, and param groups added to the optimizer later, are not monitored; a tensor
+    without a grad at a step is left alone by the optimizer and counted as unchanged. Single
+    process only (no DDP/FSDP).
 
     Examples
     --------
@@ -133,8 +134,10 @@ class WeightRMSMonitor:
         return len(self._lr)
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        lr = [float(g["lr"]) for g in optimizer.param_groups]
-        decay = [float(g.get("weight_decay", 0.0)) for g in optimizer.param_groups]
+        # Groups added later (add_param_group appends) hold no monitored tensor: not read.
+        groups = optimizer.param_groups[: len(self.rules)]
+        lr = [float(g["lr"]) for g in groups]
+        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         sampled = self.steps % self.every == 0
         if sampled:
             # Every tensor: which ones have a grad is known only after the step, since
