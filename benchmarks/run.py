@@ -29,6 +29,11 @@ in paired rounds, their finite-step costs, and the new simulation rules against 
 
 accuracy: ``adamw-rms accuracy --size small`` as users run it (<= 60 s), and one full-size grid
 task with the sweep's control variate against the plain mean; see ``benchmarks/_accuracy.py``.
+
+monitor: the step time of a small MLP on the CPU (one thread, AdamW) without
+``WeightRMSMonitor``, with it at ``every=1`` and at ``every=10``, in paired rounds (bar: at
+most 5% overhead at ``every=1``), and the time of ``report()``, ``forecast()`` and ``metrics()``
+on a 10^4-step history; see ``benchmarks/_monitor.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pathlib import Path
 from _accuracy import accuracy_report
 from _corrected import corrected_report
 from _estimators import estimator_report
+from _monitor import monitor_report
 from _optimizers import optimizers_report
 from _schedules import schedules_report
 from _simulation import simulation_report
@@ -122,6 +128,9 @@ def main() -> int:
     if sys.argv[1:] == ["accuracy"]:  # `python benchmarks/run.py accuracy`: this section only
         print(accuracy_report())
         return 0
+    if sys.argv[1:] == ["monitor"]:  # `python benchmarks/run.py monitor`: this section only
+        print(monitor_report())
+        return 0
     print("\n".join(derive_report()))
     if sys.argv[1:] == ["derive"]:  # `python benchmarks/run.py derive`: this section only
         return 0
@@ -137,6 +146,8 @@ def main() -> int:
     print(schedules_report())
     print()
     print(accuracy_report())
+    print()
+    print(monitor_report())
     return 0
 
 
