@@ -94,6 +94,7 @@ class WeightRMSMonitor:
         self.optimizer = optimizer
         names = {id(p): name for name, p in model.named_parameters()}
         self.rules: list[GroupRule] = [group_rule(optimizer, g) for g in optimizer.param_groups]
+        self._decoupled = [rule.decoupled for rule in self.rules]
         self.names: list[str] = []
         self._tensors: list[Any] = []
         group_of: list[int] = []
@@ -115,7 +116,7 @@ class WeightRMSMonitor:
         self._group = np.asarray(group_of, dtype=np.int64)
         self._sizes = np.array([p.numel() for p in self._tensors], dtype=np.float64)
         self._first_step = np.array([_state_step(optimizer, p) for p in self._tensors])
-        self._recorder = StepRecorder(self._tensors)
+        self._recorder = StepRecorder(self._tensors, group_of)
         self._lr: list[list[float]] = []
         self._weight_decay: list[list[float]] = []
         self._skipped: dict[int, np.ndarray] = {}
@@ -134,6 +135,8 @@ class WeightRMSMonitor:
         return len(self._lr)
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        # Plain Python on the way (no NumPy): inside a training step each call into another
+        # library pays for code the step pushed out of the caches (benchmarks/_monitor.py).
         # Groups added later (add_param_group appends) hold no monitored tensor: not read.
         groups = optimizer.param_groups[: len(self.rules)]
         lr = [float(g["lr"]) for g in groups]
@@ -142,7 +145,7 @@ class WeightRMSMonitor:
         if sampled:
             # Every tensor: which ones have a grad is known only after the step, since
             # optimizer.step(closure) computes the gradients inside the step.
-            self._recorder.save(None)
+            self._recorder.save()
         self._pending = (sampled, lr, decay)
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
@@ -152,16 +155,17 @@ class WeightRMSMonitor:
         self._pending = None
         # The optimizer skipped exactly the tensors that had no grad when it ran; nothing
         # removes a grad during the step, so they are the ones without one now.
-        active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
-        mask = None if active.all() else active
+        skipped = [p.grad is None for p in self._tensors]
+        mask = skipped if True in skipped else None
         step = self.steps + 1
         if sampled:
-            factors = np.array([rule.decay_factor(a, b) for rule, a, b in
-                                zip(self.rules, lr, decay, strict=True)])[self._group]  # fmt: skip
+            # GroupRule.decay_factor written out: a method call per group costs as much here.
+            factors = [1.0 - a * b if decoupled else 1.0 for decoupled, a, b in
+                       zip(self._decoupled, lr, decay, strict=True)]  # fmt: skip
             self._recorder.record(factors, mask)
             self._sampled.append(step)
         if mask is not None:
-            self._skipped[step] = ~mask
+            self._skipped[step] = np.array(mask, dtype=bool)
         self._lr.append(lr)
         self._weight_decay.append(decay)
 

@@ -1,16 +1,31 @@
-"""The per-step statistics, computed on the parameters' device without a host synchronisation.
+"""The per-step statistics, computed next to the parameters without a host synchronisation.
 
 At a sampled step the pre-step hook copies the weights :math:`\\theta_{t-1}` (one snapshot buffer
 per tensor, reused: no history is kept on the device), and the post-step hook forms
 :math:`d = \\beta_3\\theta_{t-1} - \\theta_t = \\eta_t u_t` and four sums per tensor:
 :math:`\\sum\\theta_{t-1}^2`, :math:`\\sum\\theta_{t-1} d`, :math:`\\sum d^2`,
-:math:`\\sum\\theta_t^2`.
-They are stacked into one small tensor per device and step and moved to the host in chunks
-(one copy per :data:`CHUNK` sampled steps), so a CUDA run never waits on them.
+:math:`\\sum\\theta_t^2`. :math:`d` is formed in the weights' dtype exactly as the optimizer
+formed the decayed weights (:math:`\\beta_3` rounded to that dtype, one product, one
+difference), so for a decoupled decay it is the applied step itself.
+
+Two ways, chosen per device and dtype:
+
+* contiguous CPU float32/float64 tensors, when numba is installed: one compiled call copies
+  the snapshot (summing its squares on the way), one forms :math:`d` and the other three sums,
+  all accumulated in float64 and written straight into a host array. Inside a training step
+  every separate operation pays for code and data that the forward, backward and optimizer
+  passes have pushed out of the caches: on the benchmark's MLP (``benchmarks/_monitor.py``)
+  each PyTorch or NumPy call measured 15-70 us there against 1-15 us outside a step, so two
+  passes is what keeps the monitor near 5% of the step.
+* Anywhere else (GPUs, half precision, non-contiguous weights, no numba): PyTorch's fused
+  ``_foreach`` operations in the working dtype (float32 for half precision), the sums stacked
+  into one small tensor per device and step and moved to the host in chunks (one copy per
+  :data:`CHUNK` sampled steps), so a CUDA run never waits on them.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -22,61 +37,183 @@ STATISTICS = ("theta_sq", "theta_dot_d", "d_sq", "next_theta_sq")
 #: Sampled steps kept on the device before one copy to the host.
 CHUNK = 256
 
+_KERNELS: list[Any] = []
 
-class _Bucket:
+
+def _save(snapshots, currents, out, row):  # pragma: no cover (run compiled by numba)
+    """``snapshots[k][:] = currents[k]`` for every tensor, and ``out[row, 0, k]`` its sum of
+    squares (float64), in the same pass: the copy is what costs."""
+    for k in range(len(snapshots)):
+        before = snapshots[k]
+        weights = currents[k]
+        theta_sq = 0.0
+        for i in range(before.size):
+            x = weights[i]
+            before[i] = x
+            x = np.float64(x)
+            theta_sq += x * x
+        out[row, 0, k] = theta_sq
+
+
+def _step_sums(snapshots, currents, betas, scale, out, row):  # pragma: no cover (numba)
+    """``out[row, 1:, k]``: the last three sums of tensor ``k`` from its snapshot, its weights
+    now and its :math:`\beta_3` (``betas[k]``, rounded to the weights' dtype through
+    ``scale``), accumulated in float64."""
+    for k in range(len(snapshots)):
+        before = snapshots[k]
+        after = currents[k]
+        scale[k] = betas[k]
+        beta = scale[k]
+        theta_dot_d = 0.0
+        d_sq = 0.0
+        next_sq = 0.0
+        for i in range(before.size):
+            s = before[i]
+            c = after[i]
+            d = np.float64(s * beta - c)  # in the weights' dtype: the optimizer's own rounding
+            s = np.float64(s)
+            c = np.float64(c)
+            theta_dot_d += s * d
+            d_sq += d * d
+            next_sq += c * c
+        out[row, 1, k] = theta_dot_d
+        out[row, 2, k] = d_sq
+        out[row, 3, k] = next_sq
+
+
+def _kernels() -> tuple[Any, Any] | None:
+    """``(save, step_sums)`` compiled by numba, or ``None`` without numba (compiled once)."""
+    if not _KERNELS:
+        try:
+            import numba
+        except ImportError:
+            _KERNELS.append(None)
+        else:
+            options = {"cache": True, "boundscheck": False, "error_model": "numpy",
+                       "nogil": True}  # fmt: skip
+            # Reassociation lets the sums vectorise (float64 accumulators: their order does not
+            # matter at the inputs' precision); no contraction, so d keeps its two roundings.
+            fast = numba.njit(fastmath={"reassoc"}, **options)
+            _KERNELS.append((fast(_save), fast(_step_sums)))
+    return _KERNELS[0]
+
+
+class _CompiledBucket:
+    """CPU tensors of one float dtype, all contiguous: snapshots and sums as NumPy arrays.
+
+    Per step one compiled call copies, one forms the sums; nothing else crosses into NumPy.
+    """
+
+    def __init__(self, tensors: list[Any], kernels: tuple[Any, Any]) -> None:
+        self.tensors = tensors
+        self.save_kernel, self.step_sums = kernels
+        self.kind = tensors[0].dtype
+        self.dtype = tensors[0].detach().numpy().dtype
+        sizes = [p.numel() for p in tensors]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self.buffer = np.empty(int(offsets[-1]), dtype=self.dtype)
+        self.snapshots = tuple(self.buffer[a:b] for a, b in itertools.pairwise(offsets))
+        self.scale = np.empty(len(tensors), dtype=self.dtype)
+        self.chunk = np.empty((CHUNK, 4, len(tensors)))
+        self.filled = 0
+        self._bind()
+
+    def _bind(self) -> None:
+        # Views of the weights, rebuilt should a tensor's storage be replaced (``p.data = ...``).
+        if not _compilable(self.tensors) or any(p.dtype != self.kind for p in self.tensors):
+            raise RuntimeError(
+                "WeightRMSMonitor: a monitored tensor changed device, dtype or layout after the "
+                "monitor was created; create the monitor after moving or casting the model"
+            )
+        self.pointers = [p.data_ptr() for p in self.tensors]
+        self.currents = tuple(p.detach().numpy().reshape(-1) for p in self.tensors)
+
+    def save(self) -> None:
+        # Only between steps can user code replace a tensor's storage; the step itself updates
+        # the weights in place, so the views bound here still hold them in record().
+        if [p.data_ptr() for p in self.tensors] != self.pointers:
+            self._bind()
+        self.save_kernel(self.snapshots, self.currents, self.chunk, self.filled)
+
+    def record(self, betas: list[float]) -> None:
+        self.step_sums(self.snapshots, self.currents, tuple(betas), self.scale, self.chunk,
+                       self.filled)  # fmt: skip
+        self.filled += 1
+
+    def take(self) -> np.ndarray:
+        block = self.chunk[: self.filled].copy()
+        self.filled = 0
+        return block
+
+
+class _TorchBucket:
     """The tensors of one device and working dtype, with their snapshot buffers."""
 
-    def __init__(self, tensors: list[Any], columns: list[int]) -> None:
+    def __init__(self, tensors: list[Any]) -> None:
         import torch
 
-        self.columns = np.asarray(columns, dtype=np.int64)
         self.tensors = tensors
         # Half precision cannot hold beta3 * theta (1 - 1e-4 rounds to 1 in bfloat16): those
         # tensors are compared in float32.
         self.upcast = tensors[0].dtype in (torch.float16, torch.bfloat16)
         work = torch.float32 if self.upcast else tensors[0].dtype
         self.snapshots = [torch.empty(p.shape, dtype=work, device=p.device) for p in tensors]
+        self.pending: list[Any] = []
+        self.filled = 0
 
     def current(self) -> list[Any]:
         if self.upcast:
             return [p.detach().float() for p in self.tensors]
         return [p.detach() for p in self.tensors]
 
-    def save(self, active: np.ndarray | None) -> None:
+    def save(self) -> None:
         import torch
 
-        if active is None:
-            torch._foreach_copy_(self.snapshots, [p.detach() for p in self.tensors])
-        else:
-            for index in np.flatnonzero(active):
-                self.snapshots[index].copy_(self.tensors[index].detach())
+        torch._foreach_copy_(self.snapshots, [p.detach() for p in self.tensors])
 
-    def sums(self, decay: list[float], active: np.ndarray | None) -> Any:
-        """A ``(4, len(tensors))`` tensor of the sums (inactive tensors: unchanged weights)."""
+    def record(self, betas: list[float]) -> None:
+        """Append a ``(4, len(tensors))`` tensor of the sums (norms for rows 0, 2, 3)."""
         import torch
 
         current = self.current()
-        if active is None:
-            before = self.snapshots
-        else:
-            # A tensor the optimizer skipped (no grad) kept its weights: compare it with itself.
-            before = [
-                s if a else c for s, c, a in zip(self.snapshots, current, active, strict=True)
-            ]
-            decay = [b if a else 1.0 for b, a in zip(decay, active, strict=True)]
-        d = torch._foreach_mul(before, decay)
+        d = torch._foreach_mul(self.snapshots, betas)
         torch._foreach_sub_(d, current)
         theta_dot_d = [
-            torch.dot(s.reshape(-1), x.reshape(-1)) for s, x in zip(before, d, strict=True)
+            torch.dot(s.reshape(-1), x.reshape(-1)) for s, x in zip(self.snapshots, d, strict=True)
         ]
         rows = (
-            torch._foreach_norm(before),
+            torch._foreach_norm(self.snapshots),
             theta_dot_d,
             torch._foreach_norm(d),
             torch._foreach_norm(current),
         )
         stacked = torch.stack([value for row in rows for value in row])
-        return stacked.reshape(4, len(self.tensors))
+        self.pending.append(stacked.reshape(4, len(self.tensors)))
+        self.filled += 1
+
+    def take(self) -> np.ndarray:
+        import torch
+
+        if not self.pending:
+            return np.empty((0, 4, len(self.tensors)))
+        values = torch.stack(self.pending).to("cpu", torch.float64).numpy()
+        self.pending.clear()
+        self.filled = 0
+        # The norms were stored (one reduction each); the sums of squares are their squares.
+        for row in (0, 2, 3):
+            values[:, row] **= 2
+        return values
+
+
+def _compilable(tensors: list[Any]) -> bool:
+    import torch
+
+    first = tensors[0]
+    return (
+        first.device.type == "cpu"
+        and first.dtype in (torch.float32, torch.float64)
+        and all(p.is_contiguous() for p in tensors)
+    )
 
 
 class StepRecorder:
@@ -86,44 +223,70 @@ class StepRecorder:
     ----------
     tensors
         The monitored parameters, in the monitor's column order.
+    groups
+        The param group of each tensor (its :math:`\\beta_3` at a step is its group's).
     """
 
-    def __init__(self, tensors: list[Any]) -> None:
-        groups: dict[tuple[Any, Any], list[int]] = {}
+    def __init__(self, tensors: list[Any], groups: list[int]) -> None:
+        if len(groups) != len(tensors):
+            raise ValueError(f"groups: one per tensor ({len(tensors)}); got {len(groups)}")
+        by_kind: dict[tuple[Any, Any], list[int]] = {}
         for column, tensor in enumerate(tensors):
-            groups.setdefault((tensor.device, tensor.dtype), []).append(column)
+            by_kind.setdefault((tensor.device, tensor.dtype), []).append(column)
         self.width = len(tensors)
-        self._buckets = [_Bucket([tensors[c] for c in cols], cols) for cols in groups.values()]
-        self._pending: list[list[Any]] = [[] for _ in self._buckets]
+        kernels = _kernels()
+        self._buckets: list[Any] = []
+        self._columns: list[list[int]] = []
+        self._groups: list[list[int]] = []
+        for columns in by_kind.values():
+            members = [tensors[c] for c in columns]
+            if kernels is not None and _compilable(members):
+                self._buckets.append(_CompiledBucket(members, kernels))
+            else:
+                self._buckets.append(_TorchBucket(members))
+            self._columns.append(columns)
+            self._groups.append([groups[c] for c in columns])
         self._host: list[np.ndarray] = []
 
-    def save(self, active: np.ndarray | None) -> None:
-        """Copy the weights before the step (``active``: mask of tensors that have a grad)."""
-        for bucket in self._buckets:
-            bucket.save(None if active is None else active[bucket.columns])
+    @property
+    def compiled(self) -> list[bool]:
+        """Per bucket (device and dtype), whether the numba pass records it."""
+        return [isinstance(bucket, _CompiledBucket) for bucket in self._buckets]
 
-    def record(self, decay: np.ndarray, active: np.ndarray | None) -> None:
-        """Form the sums after the step; ``decay`` is :math:`\\beta_3` per tensor."""
-        for bucket, pending in zip(self._buckets, self._pending, strict=True):
-            mask = None if active is None else active[bucket.columns]
-            pending.append(bucket.sums(decay[bucket.columns].tolist(), mask))
-        if len(self._pending[0]) >= CHUNK:
+    def save(self) -> None:
+        """Copy the weights before the step (all of them: one the optimizer skips keeps its
+        weights, so its snapshot equals them after the step and its ``d`` is 0)."""
+        for bucket in self._buckets:
+            bucket.save()
+
+    def record(self, factors: list[float], skipped: list[bool] | None) -> None:
+        """Form the sums after the step.
+
+        Parameters
+        ----------
+        factors
+            :math:`\\beta_3` of each param group at this step.
+        skipped
+            Per tensor, whether the optimizer left it alone (no grad): its :math:`\\beta_3` is
+            1. ``None``: none was.
+        """
+        for bucket, columns, groups in zip(self._buckets, self._columns, self._groups,
+                                           strict=True):  # fmt: skip
+            betas = [factors[g] for g in groups]
+            if skipped is not None:
+                betas = [1.0 if skipped[c] else b for c, b in zip(columns, betas, strict=True)]
+            bucket.record(betas)
+        if self._buckets[0].filled >= CHUNK:
             self.flush()
 
     def flush(self) -> None:
         """Move the pending sums to the host (one copy per bucket)."""
-        import torch
-
-        if not self._pending[0]:
+        count = self._buckets[0].filled
+        if not count:
             return
-        block = np.empty((len(self._pending[0]), 4, self.width))
-        for bucket, pending in zip(self._buckets, self._pending, strict=True):
-            values = torch.stack(pending).to("cpu", torch.float64).numpy()
-            block[:, :, bucket.columns] = values
-            pending.clear()
-        # The norms were stored (one reduction each); the sums of squares are their squares.
-        for row in (0, 2, 3):
-            block[:, row] **= 2
+        block = np.empty((count, 4, self.width))
+        for bucket, columns in zip(self._buckets, self._columns, strict=True):
+            block[:, :, columns] = bucket.take()
         self._host.append(block)
 
     def sums(self) -> np.ndarray:
@@ -137,6 +300,6 @@ class StepRecorder:
 
     def load(self, sums: np.ndarray) -> None:
         """Restore the sums of a saved run (:meth:`WeightRMSMonitor.load_state_dict`)."""
-        for pending in self._pending:
-            pending.clear()
+        for bucket in self._buckets:
+            bucket.take()
         self._host = [np.array(sums, dtype=np.float64).reshape(-1, 4, self.width)]

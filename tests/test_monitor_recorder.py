@@ -1,0 +1,183 @@
+"""The monitor's two ways of recording a step's sums (``adamw_rms.torch.recorder``).
+
+The compiled pass (CPU float32/float64 with numba) against float64 sums of the step the
+optimizer took, recomputed here from copies of the weights: equal to float64 rounding, which
+needs its ``d`` to be bit for bit the one PyTorch forms (a fused multiply-add would be off by
+a rounding of the weights, 1e-4 of ``d`` at ``lr = 1e-5``). Then the PyTorch path (GPUs, half
+precision, no numba) against the compiled one, a storage replaced between steps, a cast after
+the monitor was made, and sums across chunk boundaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from adamw_rms.torch import WeightRMSMonitor, recorder  # noqa: E402
+
+EPS32 = float(np.finfo(np.float32).eps)
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def torch_path(monkeypatch):
+    """The recorder as it runs without numba."""
+    monkeypatch.setattr(recorder, "_kernels", lambda: None)
+
+
+def model_and_optimizer(lr: float, dtype=torch.float32):
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(6, 32), torch.nn.LayerNorm(32), torch.nn.Tanh(), torch.nn.Linear(32, 3)
+    ).to(dtype)
+    decayed = [p for p in model.parameters() if p.ndim == 2]
+    others = [p for p in model.parameters() if p.ndim != 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": 0.5}, {"params": others, "weight_decay": 0.0}], lr=lr
+    )
+    return model, optimizer
+
+
+def train(model, optimizer, steps: int, between=None, dtype=torch.float32) -> list[dict]:
+    """Train; per step the float64 sums of the step taken, from copies of the weights.
+
+    ``d`` is formed here as PyTorch forms the decayed weights (``beta3`` a Python float times
+    the float32 tensor, then the difference), the sums in float64.
+    """
+    generator = torch.Generator().manual_seed(3)
+    params = [p for group in optimizer.param_groups for p in group["params"]]  # monitor's order
+    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    reference = []
+    for step in range(steps):
+        if between is not None:
+            between(step)
+        x = torch.randn(16, 6, generator=generator, dtype=dtype)
+        y = torch.randn(16, 3, generator=generator, dtype=dtype)
+        before = [p.detach().clone() for p in params]
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        rows = []
+        for p, s in zip(params, before, strict=True):
+            group = group_of[id(p)]
+            beta = 1.0 - group["lr"] * group["weight_decay"]
+            d = (s * beta - p.detach()).double()
+            s64, c64 = s.double(), p.detach().double()
+            rows.append(
+                (
+                    float(s64.square().sum()),
+                    float((s64 * d).sum()),
+                    float(d.square().sum()),
+                    float(c64.square().sum()),
+                    float((s64 * d).abs().sum()),
+                )
+            )
+        reference.append(np.array(rows).T)
+    return reference
+
+
+def test_compiled_sums_are_the_float64_sums_of_the_step_taken():
+    pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-5)
+    monitor = WeightRMSMonitor(model, optimizer)
+    assert monitor._recorder.compiled == [True]
+    reference = np.array(train(model, optimizer, 30))
+    sums = monitor.history().sums
+    # Two float64 summation orders: measured at most one float64 rounding apart.
+    squares = reference[:, [0, 2, 3]]
+    np.testing.assert_allclose(sums[:, [0, 2, 3]], squares, rtol=64 * EPS64, atol=0)
+    # theta . d is signed: its rounding is relative to the sum of |s d|.
+    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 64 * EPS64 * reference[:, 4])
+    # The updates are tiny (lr 1e-5): on the matrices (columns 0 and 1, the decayed group)
+    # |d| ~ 1e-4 |theta|, where one rounding of the weights would show.
+    assert np.all(reference[:, 2, :2] < 1e-7 * reference[:, 0, :2])
+
+
+def test_torch_path_agrees_with_the_compiled_one(torch_path):
+    pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-3)
+    monitor = WeightRMSMonitor(model, optimizer)
+    assert monitor._recorder.compiled == [False]
+    reference = np.array(train(model, optimizer, 30))
+    sums = monitor.history().sums
+    # Float32 reductions, the norms squared: measured at most 1.9 float32 roundings (the
+    # squares), 0.8 for theta . d (against the sum of |s d|).
+    np.testing.assert_allclose(sums[:, [0, 2, 3]], reference[:, [0, 2, 3]], rtol=4 * EPS32)
+    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 2 * EPS32 * reference[:, 4])
+
+
+def test_a_storage_replaced_between_steps_is_followed():
+    pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-3)
+    monitor = WeightRMSMonitor(model, optimizer)
+    first = model[0].weight
+
+    def replace(step: int) -> None:
+        if step == 5:  # as model.to() and friends do: the Parameter keeps, its storage changes
+            first.data = first.data.clone()
+
+    reference = np.array(train(model, optimizer, 10, between=replace))
+    sums = monitor.history().sums
+    np.testing.assert_allclose(sums[:, [0, 2, 3]], reference[:, [0, 2, 3]], rtol=64 * EPS64)
+    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 64 * EPS64 * reference[:, 4])
+
+
+def test_a_cast_after_the_monitor_was_made_is_refused():
+    pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-3)
+    WeightRMSMonitor(model, optimizer)
+    model.double()
+    with pytest.raises(RuntimeError, match="changed device, dtype or layout"):
+        train(model, optimizer, 1, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("path", ["compiled", "torch"])
+def test_sums_across_chunks(path, monkeypatch):
+    if path == "torch":
+        monkeypatch.setattr(recorder, "_kernels", lambda: None)
+    else:
+        pytest.importorskip("numba")
+    runs = []
+    for chunk in (recorder.CHUNK, 3):
+        monkeypatch.setattr(recorder, "CHUNK", chunk)
+        model, optimizer = model_and_optimizer(lr=1e-3)
+        monitor = WeightRMSMonitor(model, optimizer, every=2)
+        train(model, optimizer, 15)
+        runs.append(monitor.history().sums)
+    assert runs[0].shape == (8, 4, 6)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_each_dtype_its_own_path():
+    pytest.importorskip("numba")
+    torch.manual_seed(1)
+    model = torch.nn.ModuleDict(
+        {
+            "f32": torch.nn.Linear(4, 4),
+            "f64": torch.nn.Linear(4, 4).double(),
+            "bf16": torch.nn.Linear(4, 4).bfloat16(),
+        }
+    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    monitor = WeightRMSMonitor(model, optimizer)
+    assert monitor._recorder.compiled == [True, True, False]
+    x = torch.randn(8, 4)
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = model["f32"](x).square().mean() + model["f64"](x.double()).square().mean()
+        loss = loss + model["bf16"](x.bfloat16()).float().square().mean()
+        loss.backward()
+        optimizer.step()
+    error = np.abs(monitor.report().series["identity_error"])
+    assert error[:, 2:4].max() < 1e-13  # float64 weights, float64 sums
+    assert error.max() < 1e-4
