@@ -1,11 +1,11 @@
 """The monitor's two ways of recording a step's sums (``adamw_rms.torch.recorder``).
 
 The compiled pass (CPU float32/float64 with numba) against float64 sums of the step the
-optimizer took, recomputed here from copies of the weights: equal to float64 rounding, which
-needs its ``d`` to be bit for bit the one PyTorch forms (a fused multiply-add would be off by
-a rounding of the weights, 1e-4 of ``d`` at ``lr = 1e-5``). Then the PyTorch path (GPUs, half
-precision, no numba) against the compiled one, a storage replaced between steps, a cast after
-the monitor was made, and sums across chunk boundaries.
+optimizer took, recomputed here from copies of the weights: within a fraction of a float32
+rounding, which needs its ``d`` to be bit for bit the one PyTorch forms (a fused multiply-add
+would be off by a rounding of the weights, 1e-4 of ``d`` at ``lr = 1e-5``). Then the PyTorch
+path (GPUs, half precision, no numba) against the same sums, a storage replaced between steps,
+a cast after the monitor was made, and sums across chunk boundaries.
 """
 
 from __future__ import annotations
@@ -86,18 +86,23 @@ def train(model, optimizer, steps: int, between=None, dtype=torch.float32) -> li
     return reference
 
 
-def test_compiled_sums_are_the_float64_sums_of_the_step_taken():
+def assert_compiled_sums(sums: np.ndarray, reference: np.ndarray) -> None:
+    """The compiled pass's rounding: the snapshot's sum of squares in float64 (measured one
+    float64 rounding); the others from float32 partial sums of 32 terms (measured at most 0.35
+    float32 roundings of the squares, 0.2 of the sum of |s d| for the signed theta . d)."""
+    np.testing.assert_allclose(sums[:, 0], reference[:, 0], rtol=64 * EPS64, atol=0)
+    np.testing.assert_allclose(sums[:, [2, 3]], reference[:, [2, 3]], rtol=EPS32, atol=0)
+    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= EPS32 / 2 * reference[:, 4])
+
+
+def test_compiled_sums_are_the_sums_of_the_step_taken():
     pytest.importorskip("numba")
     model, optimizer = model_and_optimizer(lr=1e-5)
     monitor = WeightRMSMonitor(model, optimizer)
     assert monitor._recorder.compiled == [True]
     reference = np.array(train(model, optimizer, 30))
     sums = monitor.history().sums
-    # Two float64 summation orders: measured at most one float64 rounding apart.
-    squares = reference[:, [0, 2, 3]]
-    np.testing.assert_allclose(sums[:, [0, 2, 3]], squares, rtol=64 * EPS64, atol=0)
-    # theta . d is signed: its rounding is relative to the sum of |s d|.
-    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 64 * EPS64 * reference[:, 4])
+    assert_compiled_sums(sums, reference)
     # The updates are tiny (lr 1e-5): on the matrices (columns 0 and 1, the decayed group)
     # |d| ~ 1e-4 |theta|, where one rounding of the weights would show.
     assert np.all(reference[:, 2, :2] < 1e-7 * reference[:, 0, :2])
@@ -128,8 +133,7 @@ def test_a_storage_replaced_between_steps_is_followed():
 
     reference = np.array(train(model, optimizer, 10, between=replace))
     sums = monitor.history().sums
-    np.testing.assert_allclose(sums[:, [0, 2, 3]], reference[:, [0, 2, 3]], rtol=64 * EPS64)
-    assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 64 * EPS64 * reference[:, 4])
+    assert_compiled_sums(sums, reference)
 
 
 def test_a_cast_after_the_monitor_was_made_is_refused():
