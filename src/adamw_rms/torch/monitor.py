@@ -57,14 +57,14 @@ class WeightRMSMonitor:
     Cost: one snapshot of the monitored weights (in their dtype; float32 for half precision),
     and per sampled step two passes over them: with numba installed (the ``sim`` extra),
     contiguous float32/float64 weights on the CPU are copied and summed by two compiled calls
-    (the first monitored step compiles them, about 1 s, cached on disk); elsewhere a handful
-    of PyTorch's fused reductions run. On the benchmark's MLP (``make bench``, 86k parameters,
-    about 2.2 ms a step on one CPU thread) that measured +5% to +7% at ``every=1`` with numba
-    and +19% to +20% without; ``every=10`` about +1%. Four numbers per tensor and sampled step
-    are kept (on the host, copied in chunks). Tensors without ``requires_grad`` when the
-    monitor is made, and param groups added to the optimizer later, are not monitored; a tensor
-    without a grad at a step is left alone by the optimizer and counted as unchanged. Single
-    process only (no DDP/FSDP).
+    (compiled when the monitor is made: about 1 s the first time, then from numba's disk
+    cache); elsewhere a handful of PyTorch's fused reductions run. On the benchmark's MLP
+    (``make bench``: 86k parameters, about 2.1 ms a step on one CPU thread) that measured +5%
+    to +6.5% at ``every=1`` with numba and +19% to +20% without; ``every=10`` about +1%. Four
+    numbers per tensor and sampled step are kept (on the host, copied in chunks). Tensors
+    without ``requires_grad`` when the monitor is made, and param groups added to the
+    optimizer later, are not monitored; a tensor without a grad at a step is left alone by the
+    optimizer and counted as unchanged. Single process only (no DDP/FSDP).
 
     Examples
     --------

@@ -150,6 +150,11 @@ class _CompiledBucket:
         self.chunk = np.empty((CHUNK, 4, len(tensors)))
         self.filled = 0
         self._bind()
+        # Compile (or load from numba's cache) now, for these tensors' dtype and count, rather
+        # than inside the first training step; the row written is overwritten by the first step.
+        self.save_kernel(self.snapshots, self.currents, self.chunk, 0)
+        self.step_sums(self.snapshots, self.currents, (1.0,) * len(tensors), self.scale,
+                       self.chunk, 0)  # fmt: skip
 
     def _bind(self) -> None:
         # Views of the weights, rebuilt should a tensor's storage be replaced (``p.data = ...``).
