@@ -2,7 +2,8 @@
 
 overhead: the step time (``zero_grad``, forward, backward, ``optimizer.step``) of a small MLP
 on the CPU (:data:`MODEL`: one thread, ``torch.optim.AdamW``) without the monitor, with
-``WeightRMSMonitor(every=1)`` and with ``every=10``. One seeded model trains throughout; after
+``WeightRMSMonitor(every=1)``, with ``every=10``, and with ``every=1`` recorded as without
+numba (the PyTorch path). One seeded model trains throughout; after
 a warm-up, every round runs each configuration for :data:`STEPS` steps back to back (a fresh
 monitor attached for the block, removed after it), the order alternating between rounds, and
 the report gives the median step time, its spread (min-max over rounds) and the median and
@@ -50,7 +51,9 @@ HISTORY_STEPS = 10_000
 OVERHEAD_BAR = 0.05
 SEED = 20261130
 #: The configurations, by label: the monitor's ``every`` (None: no monitor).
-CONFIGURATIONS = {"no monitor": None, "every=1": 1, "every=10": 10}
+CONFIGURATIONS = {"no monitor": None, "every=1": 1, "every=10": 10, "every=1, no numba": 1}
+#: Configurations recorded by the PyTorch path (what runs where numba is not installed).
+WITHOUT_NUMBA = ("every=1, no numba",)
 
 
 def _model(seed: int) -> Any:
@@ -129,27 +132,34 @@ def overhead(rounds: int = ROUNDS, steps: int = STEPS, warmup: int = WARMUP) -> 
     steps and removed after it. (Separate copies of the same model differ by up to 2.5% in
     step time here, with no monitor on either: where their tensors sit in memory.)
     """
-    from adamw_rms.torch import WeightRMSMonitor
+    from adamw_rms.torch import WeightRMSMonitor, recorder
 
     trainer = _Trainer(None)
 
-    def block(every: int | None, count: int) -> float:
+    def block(label: str, count: int) -> float:
+        every = CONFIGURATIONS[label]
         monitor = None
         if every is not None:
-            monitor = WeightRMSMonitor(trainer.model, trainer.optimizer, every=every)
+            kernels = recorder._kernels
+            if label in WITHOUT_NUMBA:
+                recorder._kernels = lambda: None  # as if numba were not installed
+            try:
+                monitor = WeightRMSMonitor(trainer.model, trainer.optimizer, every=every)
+            finally:
+                recorder._kernels = kernels
         try:
             return trainer.run(count)
         finally:
             if monitor is not None:
                 monitor.remove()
 
-    for every in CONFIGURATIONS.values():  # numba's compile (or cache load) falls in here
-        block(every, warmup)
+    for label in CONFIGURATIONS:  # numba's compile (or cache load) falls in here
+        block(label, warmup)
     times: dict[str, list[float]] = {label: [] for label in CONFIGURATIONS}
     labels = list(CONFIGURATIONS)
     for round_ in range(rounds):
         for label in labels if round_ % 2 == 0 else labels[::-1]:
-            times[label].append(block(CONFIGURATIONS[label], steps))
+            times[label].append(block(label, steps))
     baseline = times["no monitor"]
     ratios = {
         label: [t / b for t, b in zip(values, baseline, strict=True)]

@@ -31,9 +31,9 @@ accuracy: ``adamw-rms accuracy --size small`` as users run it (<= 60 s), and one
 task with the sweep's control variate against the plain mean; see ``benchmarks/_accuracy.py``.
 
 monitor: the step time of a small MLP on the CPU (one thread, AdamW) without
-``WeightRMSMonitor``, with it at ``every=1`` and at ``every=10``, in paired rounds (bar: at
-most 5% overhead at ``every=1``), and the time of ``report()``, ``forecast()`` and ``metrics()``
-on a 10^4-step history; see ``benchmarks/_monitor.py``.
+``WeightRMSMonitor``, with it at ``every=1`` and at ``every=10``, and at ``every=1`` as without
+numba, in paired rounds (bar: at most 5% overhead at ``every=1``), and the time of ``report()``,
+``forecast()`` and ``metrics()`` on a 10^4-step history; see ``benchmarks/_monitor.py``.
 """
 
 from __future__ import annotations
