@@ -37,8 +37,10 @@ def torch_path(monkeypatch):
 
 def model_and_optimizer(lr: float, dtype=torch.float32):
     torch.manual_seed(7)
+    # 7 x 77 = 539 elements: 33 blocks of the compiled pass's 16 lanes (partials flushed after
+    # 32 and at the end) and a tail of 11; 77 x 3 = 231: 14 blocks and 7; the last bias: a tail.
     model = torch.nn.Sequential(
-        torch.nn.Linear(6, 32), torch.nn.LayerNorm(32), torch.nn.Tanh(), torch.nn.Linear(32, 3)
+        torch.nn.Linear(7, 77), torch.nn.LayerNorm(77), torch.nn.Tanh(), torch.nn.Linear(77, 3)
     ).to(dtype)
     decayed = [p for p in model.parameters() if p.ndim == 2]
     others = [p for p in model.parameters() if p.ndim != 2]
@@ -61,7 +63,7 @@ def train(model, optimizer, steps: int, between=None, dtype=torch.float32) -> li
     for step in range(steps):
         if between is not None:
             between(step)
-        x = torch.randn(16, 6, generator=generator, dtype=dtype)
+        x = torch.randn(16, 7, generator=generator, dtype=dtype)
         y = torch.randn(16, 3, generator=generator, dtype=dtype)
         before = [p.detach().clone() for p in params]
         optimizer.zero_grad()
@@ -88,8 +90,8 @@ def train(model, optimizer, steps: int, between=None, dtype=torch.float32) -> li
 
 def assert_compiled_sums(sums: np.ndarray, reference: np.ndarray) -> None:
     """The compiled pass's rounding: the snapshot's sum of squares in float64 (measured one
-    float64 rounding); the others from float32 partial sums of 32 terms (measured at most 0.35
-    float32 roundings of the squares, 0.2 of the sum of |s d| for the signed theta . d)."""
+    float64 rounding); the others from float32 partial sums of 32 terms (measured at most 0.65
+    float32 roundings of the squares, 0.28 of the sum of |s d| for the signed theta . d)."""
     np.testing.assert_allclose(sums[:, 0], reference[:, 0], rtol=64 * EPS64, atol=0)
     np.testing.assert_allclose(sums[:, [2, 3]], reference[:, [2, 3]], rtol=EPS32, atol=0)
     assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= EPS32 / 2 * reference[:, 4])
@@ -115,8 +117,8 @@ def test_torch_path_agrees_with_the_compiled_one(torch_path):
     assert monitor._recorder.compiled == [False]
     reference = np.array(train(model, optimizer, 30))
     sums = monitor.history().sums
-    # Float32 reductions, the norms squared: measured at most 1.9 float32 roundings (the
-    # squares), 0.8 for theta . d (against the sum of |s d|).
+    # Float32 reductions, the norms squared: measured at most 2.1 float32 roundings (the
+    # squares), 0.73 for theta . d (against the sum of |s d|).
     np.testing.assert_allclose(sums[:, [0, 2, 3]], reference[:, [0, 2, 3]], rtol=4 * EPS32)
     assert np.all(np.abs(sums[:, 1] - reference[:, 1]) <= 2 * EPS32 * reference[:, 4])
 
