@@ -3,12 +3,11 @@
 overhead: the step time (``zero_grad``, forward, backward, ``optimizer.step``) of a small MLP
 on the CPU (:data:`MODEL`: one thread, ``torch.optim.AdamW``) without the monitor, with
 ``WeightRMSMonitor(every=1)``, with ``every=10``, and with ``every=1`` recorded as without
-numba (the PyTorch path). One seeded model trains throughout; after
-a warm-up, every round runs each configuration for :data:`STEPS` steps back to back (a fresh
-monitor attached for the block, removed after it), the order alternating between rounds, and
-the report gives the median step time, its spread (min-max over rounds) and the median and
-spread of the per-round ratios monitored/plain. The bar of the issue: at most 5% overhead at
-``every=1``.
+numba (the PyTorch path). One seeded model trains throughout; after a warm-up, every round
+runs each configuration for :data:`STEPS` steps back to back (a fresh monitor attached for
+the block, removed after it), the order alternating between rounds, and the report gives the
+median step time, its spread (min-max over rounds) and the median and spread of the
+per-round ratios monitored/plain. The bar of the issue: at most 5% overhead at ``every=1``.
 
 record: ``report()``, ``forecast()`` (the rest of a cosine schedule, as many steps again) and
 ``metrics()`` on a monitor that recorded :data:`HISTORY_STEPS` steps of the same model at
