@@ -32,17 +32,31 @@ def _thin(count: int) -> np.ndarray:
     return np.unique(np.linspace(0, count - 1, min(count, POINTS)).round().astype(int))
 
 
-def iid_trajectories(run: dict[str, Any], beta1: float = 0.9) -> dict[str, np.ndarray]:
-    """The iid theory's RMS after each step ``1..steps`` of every decayed tensor of ``run``."""
+def iid_trajectories(run: dict[str, Any], beta1: float = 0.9) -> dict[str, tuple[Any, Any]]:
+    """The iid theory's RMS of every decayed tensor of ``run``: ``{name: (steps, rms)}``.
+
+    The monitor's own ``iid_rms`` series where the run has one (what the report's tables
+    show); else :func:`adamw_rms.estimators.weight_rms_trajectory` along the recorded rates
+    from the measured initial RMS, after each step ``1..steps``.
+    """
     from ..estimators import weight_rms_trajectory
 
+    series = (run.get("report_series") or {}).get("iid_rms")
     curves = {}
     for i, (name, decayed) in enumerate(zip(run["names"], run["decayed"], strict=True)):
-        if decayed:
-            curves[name] = weight_rms_trajectory(
-                run["lr"], run["weight_decay"], beta1=beta1,
-                init_rms=float(run["measured"][0, i]), method="mean_field",
-            )  # fmt: skip
+        if not decayed:
+            continue
+        if series is not None and np.isfinite(series[:, i]).any():
+            curves[name] = (np.asarray(run["report_steps"]), series[:, i])
+            continue
+        rms = weight_rms_trajectory(
+            run["lr"],
+            run["weight_decay"],
+            beta1=beta1,
+            init_rms=float(run["measured"][0, i]),
+            method="mean_field",
+        )
+        curves[name] = (np.arange(1, run["steps"] + 1), rms)
     return curves
 
 
@@ -63,9 +77,9 @@ def run_figure(run: dict[str, Any]) -> Any:
             keep = _thin(len(steps))
             axis.plot(steps[keep], run["measured"][keep, i], color="black", lw=1.1,
                       label="measured")  # fmt: skip
-            keep = _thin(run["steps"])
-            axis.plot(steps[1:][keep], iid[name][keep], color=IID_COLOR, ls="--",
-                      label="iid theory")  # fmt: skip
+            at, rms = iid[name]
+            keep = _thin(len(at))
+            axis.plot(at[keep], rms[keep], color=IID_COLOR, ls="--", label="iid theory")
             for color, (fraction, forecast) in zip(
                 FORECAST_COLORS, sorted(run["forecasts"].items()), strict=False
             ):

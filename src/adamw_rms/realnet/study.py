@@ -50,7 +50,7 @@ RUN_COLUMNS = ("problem", "schedule", "seed", "steps", "peak_lr", "weight_decay"
                "final_loss", "warnings")  # fmt: skip
 TENSOR_COLUMNS = ("tensor", "shape", "matrix", "init_rms", "measured_rms", "report_rms",
                   "iid_rms", "update_factor", "correlation_factor", "init_factor",
-                  "decomposition_error")  # fmt: skip
+                  "decomposition_error", "decomposition_max")  # fmt: skip
 
 
 def point_label(fraction: float) -> str:
@@ -89,6 +89,18 @@ def _restart(run: dict[str, Any], i: int, at: int) -> float:
     start = float(run["measured"][at, i])
     rms = weight_rms_trajectory(run["lr"][at:], decay, init_rms=start, method="mean_field")
     return float(rms[-1])
+
+
+def _decomposition_max(run: dict[str, Any], i: int) -> float:
+    """Max over the reported steps of |iid x factors / measured - 1| (NaN: none reported)."""
+    series = run.get("report_series") or {}
+    keys = ("iid_rms", "update_factor", "correlation_factor", "init_factor")
+    if "measured_rms" not in series or not all(key in series for key in keys):
+        return math.nan
+    product = np.prod([series[key][:, i] for key in keys], axis=0)
+    error = np.abs(product / series["measured_rms"][:, i] - 1.0)
+    error = error[np.isfinite(error)]
+    return float(error.max()) if error.size else math.nan
 
 
 def _number(row: dict[str, Any], key: str) -> float:
@@ -130,6 +142,7 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             "correlation_factor": factors[2],
             "init_factor": factors[3],
             "decomposition_error": math.prod(factors) / measured - 1.0,
+            "decomposition_max": _decomposition_max(run, i),
         }
         for fraction in FORECAST_POINTS:
             p = point_label(fraction)

@@ -41,7 +41,7 @@ import torch
 from .problems import PROBLEMS, SIZES
 from .schedules import SCHEDULE_KINDS, make_schedule
 
-__all__ = ["DATA_SEED_OFFSET", "FORECAST_POINTS", "save_history", "train_run"]
+__all__ = ["DATA_SEED_OFFSET", "FORECAST_POINTS", "SERIES", "save_history", "train_run"]
 
 #: Fractions of the run after which the forecast is made.
 FORECAST_POINTS = (0.3, 0.5)
@@ -168,6 +168,7 @@ def train_run(
                     }
         report = watcher.report().to_dict() if watcher is not None else None
         metrics = dict(watcher.metrics()) if watcher is not None else None
+    series = _series(report, names)
     seconds = time.perf_counter() - started
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     run = {
@@ -185,7 +186,11 @@ def train_run(
         "lr": rates,
         "loss": losses.numpy(),
         "forecasts": forecasts,
-        "report": report,
+        "report": None
+        if report is None
+        else {"step": report.get("step"), "rows": report.get("rows", [])},
+        "report_steps": np.asarray((report or {}).get("steps", []), dtype=int),
+        "report_series": series,
         "metrics": metrics,
         "warnings": messages,
         "seconds": seconds,
@@ -194,6 +199,28 @@ def train_run(
     if history is not None:
         save_history(run, watcher.state_dict() if watcher is not None else None, history)
     return run
+
+
+#: The report's per-step series the run keeps (as ``(sampled steps, tensors)`` arrays).
+SERIES = ("measured_rms", "iid_rms", "update_factor", "correlation_factor", "init_factor")
+
+
+def _series(report: dict[str, Any] | None, names: list[str]) -> dict[str, np.ndarray]:
+    """``report["series"][key][name]`` lists as ``(S, tensors)`` arrays, None as NaN."""
+    out: dict[str, np.ndarray] = {}
+    for key in SERIES:
+        by_name = ((report or {}).get("series") or {}).get(key)
+        if not by_name:
+            continue
+        columns = [
+            np.array([np.nan if v is None else v for v in by_name.get(name, [])], dtype=float)
+            for name in names
+        ]
+        length = max(len(c) for c in columns)
+        out[key] = np.column_stack(
+            [c if len(c) == length else np.full(length, np.nan) for c in columns]
+        )
+    return out
 
 
 def save_history(
