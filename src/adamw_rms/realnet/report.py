@@ -231,7 +231,7 @@ def _decomposition(rows: list[dict[str, Any]]) -> list[str]:
     monitor = [e for e in monitor if math.isfinite(e)]
     lines = ["## The decomposition", ""]
     if not errors:
-        return [*lines, "No report (the runs had no monitor).", ""]
+        return [*lines, "The report has no per-step factors (no monitor, or none reported).", ""]
     worst = max(errors)
     lines += [
         "measured RMS = iid RMS x update factor x correlation factor x initialisation factor, "
