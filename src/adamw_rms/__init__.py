@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .accuracy_warning import AccuracyWarning  # no imports of its own: stays light
+from .accuracy_warning import AccuracyWarning, MonitorWarning  # no imports: stays light
 
 __version__ = "0.1.0"
 __all__ = [
     "DERIVATION_NAMES",
     "AccuracyWarning",
     "Derivation",
+    "MonitorWarning",
     "SimulationConfig",
     "SimulationResult",
     "Step",
@@ -54,7 +55,8 @@ __all__ = [
 ]
 _SYMBOLIC = frozenset({"DERIVATION_NAMES", "Derivation", "Step", "derivation", "find_step"})
 _SIMULATION = frozenset({"SimulationConfig", "SimulationResult", "simulate"})
-_NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - {"AccuracyWarning", "compare"}
+_WARNINGS = frozenset({"AccuracyWarning", "MonitorWarning"})
+_NUMERIC = frozenset(__all__) - _SYMBOLIC - _SIMULATION - _WARNINGS - {"compare"}
 
 if TYPE_CHECKING:
     from .comparison import compare

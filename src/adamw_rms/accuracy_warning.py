@@ -10,9 +10,14 @@ Examples
 True
 """
 
-__all__ = ["AccuracyWarning"]
+__all__ = ["AccuracyWarning", "MonitorWarning"]
 
 
 class AccuracyWarning(UserWarning):
     """An estimate was asked for where its measured error is large (the message says how
     large and what to use instead)."""
+
+
+class MonitorWarning(UserWarning):
+    """The training-time monitor (:mod:`adamw_rms.torch`) has news for you: e.g. a schedule
+    that will shrink a layer's weight norm by more than half."""
