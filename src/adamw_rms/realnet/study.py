@@ -45,10 +45,13 @@ CSV_NAME = "realnet.csv"
 FIGURE_FOLDER = "figures"
 #: The share of the last steps whose mean loss is reported as the final loss.
 LOSS_TAIL = 0.05
+#: The share of the run (the schedules' warmup) before which the peak RMS is not looked for.
+WARMUP_SHARE = 0.02
 
 RUN_COLUMNS = ("problem", "schedule", "seed", "steps", "peak_lr", "weight_decay", "kappa",
                "final_loss", "warnings")  # fmt: skip
-TENSOR_COLUMNS = ("tensor", "shape", "matrix", "init_rms", "measured_rms", "report_rms",
+TENSOR_COLUMNS = ("tensor", "shape", "matrix", "init_rms", "peak_rms", "peak_step",
+                  "measured_rms", "report_rms",
                   "iid_rms", "update_factor", "correlation_factor", "init_factor",
                   "decomposition_error", "decomposition_max")  # fmt: skip
 
@@ -123,6 +126,7 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
         "warnings": " | ".join(run["warnings"]),
     }
     report = _report_rows(run)
+    warm = max(1, round(WARMUP_SHARE * run["steps"]))
     out = []
     for i, name in enumerate(run["names"]):
         measured = float(run["measured"][-1, i])
@@ -135,6 +139,9 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             "shape": "x".join(str(n) for n in run["shapes"][i]),
             "matrix": int(run["decayed"][i]),
             "init_rms": float(run["measured"][0, i]),
+            # After the warmup: the highest RMS and its step (a norm that rises, then falls).
+            "peak_rms": float(run["measured"][warm:, i].max()),
+            "peak_step": int(warm + np.argmax(run["measured"][warm:, i])),
             "measured_rms": measured,
             "report_rms": _number(entry, "measured_rms"),
             "iid_rms": factors[0],
