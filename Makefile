@@ -30,7 +30,7 @@ help:
 	@echo "make figures    render docs/figures/*.png at full size (seeded, byte-stable)"
 	@echo "make bench      benchmarks/run.py"
 	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (~7 min on 2 cores)"
-	@echo "make realnet    train small real networks with the monitor -> docs/real-networks.md (~6 min on 2 cores)"
+	@echo "make realnet    train small real networks with the monitor -> docs/real-networks.md (~5 min on 2 cores)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make clean      remove venv, node_modules and caches"
 

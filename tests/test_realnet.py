@@ -252,3 +252,13 @@ def test_committed_report_and_figures_are_the_csv():
     for problem, schedule in {(r["problem"], r["schedule"]) for r in rows}:
         assert (REPO / "docs" / "figures" / f"realnet-{problem}-{schedule}.png").is_file()
     assert {r["steps"] for r in rows if r["problem"] == "mlp"} == {PROBLEMS["mlp"].steps["full"]}
+
+
+def test_a_figure_is_byte_stable(tmp_path):
+    from adamw_rms.realnet.plots import plot_run
+
+    run = train_run("cnn", "cosine", 1, size="small", steps=30, monitor=False)
+    first = plot_run(run, tmp_path).read_bytes()
+    (tmp_path / "again").mkdir()
+    assert plot_run(run, tmp_path / "again").read_bytes() == first
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
