@@ -219,6 +219,8 @@ def test_bad_run_arguments_name_the_parameter():
         train_run("mlp", "wsd", -1, monitor=False)
     with pytest.raises(ValueError, match=r"forecast_at must hold fractions in \(0, 1\)"):
         train_run("mlp", "wsd", 0, forecast_at=(1.0,), monitor=False)
+    with pytest.raises(ValueError, match="at least one step before and after"):
+        train_run("mlp", "wsd", 0, steps=2, forecast_at=(0.9,), monitor=False)
 
 
 # ---- the study ---------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def train_run(
     Returns
     -------
     dict
-        ``problem, schedule, seed, size, steps, lr`` (the peak), ``weight_decay``; ``names``,
+        ``problem, schedule, seed, size, steps, peak_lr, weight_decay``; ``names``,
         ``shapes``, ``decayed`` (per tensor); ``measured`` ``(steps + 1, tensors)``, the RMS
         before the first step and after each; ``lr`` ``(steps,)``, group 0's rate of each step
         as the optimizer used it; ``loss`` ``(steps,)``; ``forecasts``: ``{fraction: {"step":
@@ -136,6 +136,11 @@ def train_run(
 
         watcher = WeightRMSMonitor(model, optimizer, every=1)
     forecast_steps = {f: round(f * steps) for f in forecast_at}
+    if not all(1 <= at < steps for at in forecast_steps.values()):
+        raise ValueError(
+            f"forecast_at must leave at least one step before and after each forecast point "
+            f"in a run of {steps} steps; got {forecast_at!r}"
+        )
     measured = torch.empty(steps + 1, len(parameters), dtype=torch.float64)
     measured[0] = _rms(parameters)
     rates = np.empty(steps)
@@ -169,6 +174,7 @@ def train_run(
         report = watcher.report().to_dict() if watcher is not None else None
         metrics = dict(watcher.metrics()) if watcher is not None else None
     series = _series(report, names)
+    final = None if report is None else {"step": report.get("step"), "rows": report.get("rows")}
     seconds = time.perf_counter() - started
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     run = {
@@ -186,9 +192,7 @@ def train_run(
         "lr": rates,
         "loss": losses.numpy(),
         "forecasts": forecasts,
-        "report": None
-        if report is None
-        else {"step": report.get("step"), "rows": report.get("rows", [])},
+        "report": final,
         "report_steps": np.asarray((report or {}).get("steps", []), dtype=int),
         "report_series": series,
         "metrics": metrics,
