@@ -45,8 +45,8 @@ class RunHistory:
     sums
         ``(len(sampled), 4, n)``: the sums of :data:`~adamw_rms.torch.recorder.STATISTICS`.
     first_step
-        Adam's step count of each tensor before the first monitored step (0 for a fresh
-        optimizer), for the iid bias of the EMA.
+        Adam's step count of each tensor before the first monitored step, for the iid bias of
+        the EMA; left out: 0 for every tensor (a fresh optimizer).
     """
 
     names: list[str]
@@ -61,6 +61,12 @@ class RunHistory:
     sums: np.ndarray
     every: int
     first_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        # The empty default stands for a fresh optimizer; it is widened to one count per tensor
+        # so that the iid terms broadcast against the (T, n) arrays.
+        if np.size(self.first_step) == 0:
+            self.first_step = np.zeros(len(self.names))
 
     @property
     def steps(self) -> int:

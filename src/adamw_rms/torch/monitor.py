@@ -56,9 +56,10 @@ class WeightRMSMonitor:
     -----
     Cost: one snapshot of the monitored weights (in their dtype; float32 for half precision),
     and per sampled step a handful of fused reductions; four numbers per tensor and sampled
-    step are kept (on the host, copied in chunks). Tensors without ``requires_grad`` are not
-    monitored; a tensor without a grad at a step is left alone by the optimizer and counted as
-    unchanged. Single process only (no DDP/FSDP).
+    step are kept (on the host, copied in chunks). Tensors without ``requires_grad`` when the
+    monitor is made, and param groups added to the optimizer later, are not monitored; a tensor
+    without a grad at a step is left alone by the optimizer and counted as unchanged. Single
+    process only (no DDP/FSDP).
 
     Examples
     --------
@@ -74,7 +75,7 @@ class WeightRMSMonitor:
     ...     optimizer.step()
     >>> monitor.steps
     3
-    >>> sorted(monitor.metrics())[:2]
+    >>> sorted(monitor.metrics())[-2:]
     ['weight_rms/bias', 'weight_rms/weight']
     """
 
@@ -119,7 +120,7 @@ class WeightRMSMonitor:
         self._weight_decay: list[list[float]] = []
         self._skipped: dict[int, np.ndarray] = {}
         self._sampled: list[int] = []
-        self._pending: tuple[bool, np.ndarray | None] | None = None
+        self._pending: tuple[bool, list[float], list[float]] | None = None
         self._handles = [
             optimizer.register_step_pre_hook(self._before_step),
             optimizer.register_step_post_hook(self._after_step),
@@ -133,20 +134,26 @@ class WeightRMSMonitor:
         return len(self._lr)
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        lr = [float(g["lr"]) for g in optimizer.param_groups]
-        decay = [float(g.get("weight_decay", 0.0)) for g in optimizer.param_groups]
-        active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
-        mask = None if active.all() else active
+        # Groups added later (add_param_group appends) hold no monitored tensor: not read.
+        groups = optimizer.param_groups[: len(self.rules)]
+        lr = [float(g["lr"]) for g in groups]
+        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         sampled = self.steps % self.every == 0
         if sampled:
-            self._recorder.save(mask)
-        self._pending = (sampled, mask, lr, decay)
+            # Every tensor: which ones have a grad is known only after the step, since
+            # optimizer.step(closure) computes the gradients inside the step.
+            self._recorder.save(None)
+        self._pending = (sampled, lr, decay)
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._pending is None:  # the pre-step hook did not run (registered mid-step)
             return
-        sampled, mask, lr, decay = self._pending
+        sampled, lr, decay = self._pending
         self._pending = None
+        # The optimizer skipped exactly the tensors that had no grad when it ran; nothing
+        # removes a grad during the step, so they are the ones without one now.
+        active = np.fromiter((p.grad is not None for p in self._tensors), bool, self._sizes.size)
+        mask = None if active.all() else active
         step = self.steps + 1
         if sampled:
             factors = np.array([rule.decay_factor(a, b) for rule, a, b in
@@ -189,17 +196,23 @@ class WeightRMSMonitor:
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything recorded, as plain Python and NumPy values (``torch.save``-able)."""
+        """Everything recorded, as plain Python values and CPU tensors.
+
+        No NumPy arrays: a checkpoint holding it loads with ``torch.load``'s default
+        ``weights_only=True``.
+        """
+        import torch
+
         return {
             "version": _STATE_VERSION,
             "names": list(self.names),
             "every": self.every,
             "lr": [list(row) for row in self._lr],
             "weight_decay": [list(row) for row in self._weight_decay],
-            "skipped": {step: mask.copy() for step, mask in self._skipped.items()},
+            "skipped": {step: torch.from_numpy(m.copy()) for step, m in self._skipped.items()},
             "sampled": list(self._sampled),
-            "sums": self._recorder.sums().copy(),
-            "first_step": self._first_step.copy(),
+            "sums": torch.from_numpy(self._recorder.sums().copy()),
+            "first_step": torch.from_numpy(self._first_step.copy()),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
