@@ -16,6 +16,7 @@ pytest.importorskip("matplotlib")
 
 from adamw_rms.realnet import PROBLEMS, SCHEDULE_KINDS, make_schedule, train_run  # noqa: E402
 from adamw_rms.realnet.cli import main  # noqa: E402
+from adamw_rms.realnet.curves import curve_rows, read_curves  # noqa: E402
 from adamw_rms.realnet.data import (  # noqa: E402
     VOCABULARY,
     CharText,
@@ -24,9 +25,10 @@ from adamw_rms.realnet.data import (  # noqa: E402
     read_corpus,
 )
 from adamw_rms.realnet.models import MLP, CharTransformer, SmallCNN  # noqa: E402
+from adamw_rms.realnet.plots import plot_run  # noqa: E402
 from adamw_rms.realnet.report import document, read_rows  # noqa: E402
 from adamw_rms.realnet.schedules import Schedule  # noqa: E402
-from adamw_rms.realnet.study import CSV_NAME, REPORT_NAME, run_study  # noqa: E402
+from adamw_rms.realnet.study import CSV_NAME, CURVES_NAME, REPORT_NAME, rows, run_study  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -229,14 +231,12 @@ def test_bad_run_arguments_name_the_parameter():
 def test_small_study_writes_the_report_figures_and_csv(tmp_path):
     pytest.importorskip("adamw_rms.torch")
     assert main(["--size", "small", "--out", str(tmp_path), "--workers", "1"]) == 0
-    rows = read_rows(tmp_path / CSV_NAME)
-    runs = {(r["problem"], r["schedule"]) for r in rows}
+    table = read_rows(tmp_path / CSV_NAME)
+    runs = {(r["problem"], r["schedule"]) for r in table}
     assert runs == {(p, s) for p in PROBLEMS for s in SCHEDULE_KINDS}
-    assert (tmp_path / REPORT_NAME).read_text(encoding="utf-8") == document(rows, size="small")
-    for problem, schedule in runs:
-        figure = tmp_path / "figures" / f"realnet-{problem}-{schedule}.png"
-        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for row in rows:
+    assert (tmp_path / REPORT_NAME).read_text(encoding="utf-8") == document(table, size="small")
+    _check_curves(table, read_curves(tmp_path / CURVES_NAME), tmp_path / "figures")
+    for row in table:
         assert math.isfinite(row["forecast_50"]) and math.isfinite(row["iid_rms"]), row
 
 
@@ -248,19 +248,35 @@ def test_small_size_needs_out(capsys):
 
 
 @pytest.mark.skipif(not (REPO / "docs" / CSV_NAME).is_file(), reason="no committed study yet")
-def test_committed_report_and_figures_are_the_csv():
-    rows = read_rows(REPO / "docs" / CSV_NAME)
-    assert (REPO / "docs" / REPORT_NAME).read_text(encoding="utf-8") == document(rows)
-    for problem, schedule in {(r["problem"], r["schedule"]) for r in rows}:
-        assert (REPO / "docs" / "figures" / f"realnet-{problem}-{schedule}.png").is_file()
-    assert {r["steps"] for r in rows if r["problem"] == "mlp"} == {PROBLEMS["mlp"].steps["full"]}
+def test_committed_report_and_figures_are_the_csvs():
+    table = read_rows(REPO / "docs" / CSV_NAME)
+    assert (REPO / "docs" / REPORT_NAME).read_text(encoding="utf-8") == document(table)
+    _check_curves(table, read_curves(REPO / "docs" / CURVES_NAME), REPO / "docs" / "figures")
+    assert {r["steps"] for r in table if r["problem"] == "mlp"} == {PROBLEMS["mlp"].steps["full"]}
+
+
+def _check_curves(table, curves, figures):
+    """The curves (what the figures draw) end at the table's numbers; one figure per run."""
+    for row in (r for r in table if r["matrix"]):
+        key = (row["problem"], row["schedule"], row["tensor"])
+        points = [c for c in curves if (c["problem"], c["schedule"], c["tensor"]) == key]
+        assert points[0]["step"] == 0 and points[-1]["step"] == row["steps"], key
+        assert points[0]["measured"] == pytest.approx(row["init_rms"], rel=1e-5)
+        for column in ("measured", "forecast_30", "forecast_50"):
+            table_column = "measured_rms" if column == "measured" else column
+            assert points[-1][column] == pytest.approx(row[table_column], rel=1e-5), key
+        started = [c["step"] for c in points if math.isfinite(c["forecast_50"])]
+        assert started[0] == round(0.5 * row["steps"]), key
+    for problem, schedule in {(r["problem"], r["schedule"]) for r in table}:
+        figure = figures / f"realnet-{problem}-{schedule}.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_figure_is_byte_stable(tmp_path):
-    from adamw_rms.realnet.plots import plot_run
-
     run = train_run("cnn", "cosine", 1, size="small", steps=30, monitor=False)
-    first = plot_run(run, tmp_path).read_bytes()
+    table, curves = rows(run), curve_rows(run)
+    assert {r["tensor"] for r in curves} == {"conv1.weight", "conv2.weight", "head.weight"}
+    first = plot_run(table, curves, tmp_path).read_bytes()
     (tmp_path / "again").mkdir()
-    assert plot_run(run, tmp_path / "again").read_bytes() == first
+    assert plot_run(table, curves, tmp_path / "again").read_bytes() == first
     assert first[:8] == b"\x89PNG\r\n\x1a\n"

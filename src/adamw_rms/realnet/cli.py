@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
-        help="write DIR/real-networks.md, DIR/realnet.csv, DIR/figures/ (default: docs)",
+        help="write DIR/real-networks.md, DIR/realnet.csv, DIR/realnet-curves.csv and "
+        "DIR/figures/ (default: docs)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, metavar="N",
                         help="worker processes (default 2; 1 runs in this process)")  # fmt: skip
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --seed must be >= 0; got {args.seed}", file=sys.stderr)
         return 2
     out = Path("docs") if args.out is None else args.out
-    from .study import CSV_NAME, FIGURE_FOLDER, REPORT_NAME, run_study
+    from .study import CSV_NAME, CURVES_NAME, FIGURE_FOLDER, REPORT_NAME, run_study
 
     started = time.perf_counter()
 
@@ -83,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {out / REPORT_NAME}, {out / CSV_NAME} and {out / FIGURE_FOLDER}/realnet-*.png "
-          f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    elapsed = time.perf_counter() - started
+    print(f"wrote {out / REPORT_NAME}, {out / CSV_NAME}, {out / CURVES_NAME} and "
+          f"{out / FIGURE_FOLDER}/realnet-*.png in {elapsed:.1f} s")  # fmt: skip
     return 0

@@ -2,10 +2,10 @@ r"""The study: every problem under every schedule, run in parallel, turned into 
 
 :func:`run_study` trains the runs (in ``workers`` processes; each run is seeded and
 single-threaded, so the numbers do not depend on how runs are spread over processes), then
-writes, each atomically: one figure per run (:func:`.plots.plot_run`), the CSV of per-tensor
-numbers (:func:`rows` -> :data:`COLUMNS`) and the Markdown report rendered from that CSV alone
-(:func:`.report.document`), so that the committed report can be checked against the committed
-CSV.
+writes, each atomically: the CSV of per-tensor numbers (:func:`rows` -> :data:`COLUMNS`), the
+CSV of the figures' curves (:func:`.curves.curve_rows`), then, from these two files alone, one
+figure per run (:func:`.plots.plot_run`) and the Markdown report (:func:`.report.document`),
+so that the committed report and figures can be checked against the committed CSVs.
 
 Per tensor and forecast point ``f`` (after ``k`` steps) the CSV holds the monitor's forecast of
 the final RMS and its relative error ``forecast / measured - 1``, and two baselines that need no
@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .curves import curve_rows
 from .problems import PROBLEMS, SIZES
 from .schedules import SCHEDULE_KINDS
 from .train import FORECAST_POINTS, train_run
@@ -32,16 +33,19 @@ from .train import FORECAST_POINTS, train_run
 __all__ = [
     "COLUMNS",
     "CSV_NAME",
+    "CURVES_NAME",
     "FIGURE_FOLDER",
     "REPORT_NAME",
     "point_label",
     "rows",
     "run_study",
+    "write_study",
 ]
 
 #: File names inside ``--out``.
 REPORT_NAME = "real-networks.md"
 CSV_NAME = "realnet.csv"
+CURVES_NAME = "realnet-curves.csv"
 FIGURE_FOLDER = "figures"
 #: The share of the last steps whose mean loss is reported as the final loss.
 LOSS_TAIL = 0.05
@@ -165,6 +169,10 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _of_run(rows: list[dict[str, Any]], run: tuple[str, str]) -> list[dict[str, Any]]:
+    return [row for row in rows if (row["problem"], row["schedule"]) == run]
+
+
 def _run_task(arguments: tuple[str, str, int, str, str | None]) -> dict[str, Any]:
     problem, schedule, seed, size, history = arguments
     return train_run(problem, schedule, seed, size=size, history=history)
@@ -194,8 +202,9 @@ def run_study(
     histories: str | os.PathLike[str] | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the study and write ``<out>/real-networks.md``, ``<out>/realnet.csv`` and
-    ``<out>/figures/realnet-<problem>-<schedule>.png``; return the CSV rows.
+    """Run the study and write ``<out>/real-networks.md``, ``<out>/realnet.csv``,
+    ``<out>/realnet-curves.csv`` and ``<out>/figures/realnet-<problem>-<schedule>.png``;
+    return the rows of ``realnet.csv``.
 
     Parameters
     ----------
@@ -214,11 +223,6 @@ def run_study(
     progress
         Called with each finished run (e.g. to print its wall time).
     """
-    from ..artifacts import write_file_atomically
-    from ..data import write_csv
-    from .plots import plot_run
-    from .report import document, read_rows
-
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}; got {size!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -231,23 +235,49 @@ def run_study(
     for kind in schedules:
         if kind not in SCHEDULE_KINDS:
             raise ValueError(f"schedules must be among {SCHEDULE_KINDS}; got {kind!r}")
-    out = Path(out)
-    figures = out / FIGURE_FOLDER
-    figures.mkdir(parents=True, exist_ok=True)
     history = None if histories is None else os.fspath(histories)
     # The slowest runs first, so that two workers finish together.
     cost = {name: PROBLEMS[name].steps[size] * PROBLEMS[name].step_ms for name in PROBLEMS}
     order = sorted(((p, s) for p in problems for s in schedules), key=lambda ps: -cost[ps[0]])
     tasks = [(p, s, seed, size, history) for p, s in order]
-    finished: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    finished = []
     for run in _in_order(tasks, workers):
         if progress is not None:
             progress(run)
-        plot_run(run, figures)
-        finished[run["problem"], run["schedule"]] = rows(run)
-    table = [row for p in problems for s in schedules for row in finished[p, s]]
+        # Keep each run's rows only, not every run's full record (every step's RMS) at once.
+        finished.append({"problem": run["problem"], "schedule": run["schedule"],
+                         "rows": rows(run), "curves": curve_rows(run)})  # fmt: skip
+    return write_study(out, finished, size=size)
+
+
+def write_study(out: str | os.PathLike[str], runs: list[dict[str, Any]], *, size: str) -> list:
+    """Write the study's files for ``runs`` into ``out``; return the rows of ``realnet.csv``.
+
+    ``runs`` holds, per run, ``problem``, ``schedule``, ``rows`` (:func:`rows`) and ``curves``
+    (:func:`.curves.curve_rows`); the files list them ordered by problem, then schedule, as
+    :data:`.PROBLEMS` and :data:`.SCHEDULE_KINDS` order them.
+    """
+    from ..artifacts import write_file_atomically
+    from ..data import write_csv
+    from .curves import read_curves, write_curves
+    from .plots import plot_run
+    from .report import document, read_rows
+
+    out = Path(out)
+    figures = out / FIGURE_FOLDER
+    figures.mkdir(parents=True, exist_ok=True)
+    rank = {(p, s): (list(PROBLEMS).index(p), SCHEDULE_KINDS.index(s))
+            for p in PROBLEMS for s in SCHEDULE_KINDS}  # fmt: skip
+    ordered = sorted(runs, key=lambda run: rank[run["problem"], run["schedule"]])
+    keys = [(run["problem"], run["schedule"]) for run in ordered]
+    table = [row for run in ordered for row in run["rows"]]
+    curves = [row for run in ordered for row in run["curves"]]
     write_file_atomically(write_csv(table, COLUMNS), out / CSV_NAME)
-    # The report from the file just written, so that the CSV alone reproduces it.
-    table = read_rows(out / CSV_NAME)
+    write_file_atomically(write_curves(curves), out / CURVES_NAME)
+    # The figures and the report from the files just written, so that they alone reproduce
+    # them.
+    table, curves = read_rows(out / CSV_NAME), read_curves(out / CURVES_NAME)
+    for key in keys:
+        plot_run(_of_run(table, key), _of_run(curves, key), figures)
     write_file_atomically(document(table, size=size), out / REPORT_NAME)
     return table
