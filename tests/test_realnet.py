@@ -187,6 +187,9 @@ class _RecordingMonitor:
         type(self).calls.append((self.steps, np.array(lr)))
         return {name: np.full(len(lr), float(self.steps)) for name in self.names}
 
+    def history(self):
+        return self
+
     def report(self):
         return types.SimpleNamespace(to_dict=lambda: {"rows": []})
 
@@ -200,13 +203,20 @@ class _RecordingMonitor:
 def test_forecasts_get_the_rates_lambda_lr_will_set(monkeypatch, tmp_path):
     module = types.ModuleType("adamw_rms.torch")
     module.WeightRMSMonitor = _RecordingMonitor
+    models = types.ModuleType("adamw_rms.torch.forecast")
+    models.MODELS = ("only",)
+    models.forecast = lambda history, lr, model: history.forecast(lr)
     monkeypatch.setitem(sys.modules, "adamw_rms.torch", module)
+    monkeypatch.setitem(sys.modules, "adamw_rms.torch.forecast", models)
     _RecordingMonitor.calls = []
     run = train_run("mlp", "cosine", 0, size="small", steps=40, history=tmp_path)
-    assert [step for step, _ in _RecordingMonitor.calls] == [12, 20]
+    # monitor.forecast, then the module's one model, at each point.
+    assert [step for step, _ in _RecordingMonitor.calls] == [12, 12, 20, 20]
     for step, lr in _RecordingMonitor.calls:
         assert np.array_equal(lr, run["lr"][step:])  # the rates the optimizer then used
-        assert run["forecasts"][step / 40]["rms"]["layers.0.weight"].shape == (40 - step,)
+        forecast = run["forecasts"][step / 40]
+        assert forecast["rms"]["layers.0.weight"].shape == (40 - step,)
+        assert forecast["models"]["only"]["layers.0.weight"] == step
     saved = torch.load(tmp_path / "mlp-cosine-seed0.pt", weights_only=False)
     assert saved["monitor_state"] == {"steps": 40}
     assert np.array_equal(saved["measured"], run["measured"])

@@ -65,16 +65,31 @@ def point_label(fraction: float) -> str:
     return f"{round(100 * fraction)}"
 
 
+def _models() -> tuple[str, ...]:
+    """The drive models of the monitor's forecast (none if it has no choice of model)."""
+    try:
+        from ..torch.forecast import MODELS
+    except ImportError:
+        return ()
+    return tuple(MODELS)
+
+
+#: The forecast models compared, each at each forecast point.
+MODELS = _models()
+
+
 def _point_columns(fractions: Iterable[float]) -> tuple[str, ...]:
     columns: list[str] = []
     for fraction in fractions:
         p = point_label(fraction)
         columns += [f"forecast_{p}", f"error_{p}", f"hold_{p}", f"restart_{p}"]
+        columns += [f"model_{model}_{p}" for model in MODELS]
     return tuple(columns)
 
 
 #: The CSV's columns: run settings, per-tensor measurements, then per forecast point
-#: ``forecast_<p>, error_<p>, hold_<p>, restart_<p>`` (the last three relative errors).
+#: ``forecast_<p>, error_<p>, hold_<p>, restart_<p>`` and ``model_<model>_<p>`` (all but the
+#: first relative errors: ``monitor.forecast``, hold, iid restart, each drive model).
 COLUMNS = RUN_COLUMNS + TENSOR_COLUMNS + _point_columns(FORECAST_POINTS)
 
 
@@ -165,6 +180,9 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             row[f"error_{p}"] = final / measured - 1.0
             row[f"hold_{p}"] = float(run["measured"][at, i]) / measured - 1.0
             row[f"restart_{p}"] = _restart(run, i, at) / measured - 1.0
+            for model in MODELS:
+                value = (forecast or {}).get("models", {}).get(model, {}).get(name, math.nan)
+                row[f"model_{model}_{p}"] = value / measured - 1.0
         out.append(row)
     return out
 

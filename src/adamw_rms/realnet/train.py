@@ -94,7 +94,9 @@ def train_run(
         ``shapes``, ``decayed`` (per tensor); ``measured`` ``(steps + 1, tensors)``, the RMS
         before the first step and after each; ``lr`` ``(steps,)``, group 0's rate of each step
         as the optimizer used it; ``loss`` ``(steps,)``; ``forecasts``: ``{fraction: {"step":
-        k, "lr": rates given, "rms": {name: (steps - k,) predicted RMS after steps k+1..}}}``;
+        k, "lr": rates given, "rms": {name: (steps - k,) predicted RMS after steps k+1..},
+        "models": {model: {name: final RMS}}}}`` (``rms`` from ``monitor.forecast``, ``models``
+        from each drive model of :mod:`adamw_rms.torch.forecast`, to compare them);
         ``report``, ``metrics``, ``warnings`` (``"Category: message"``, each once);
         ``seconds`` and ``forecast_seconds`` (wall time, not part of any committed output).
     """
@@ -170,6 +172,7 @@ def train_run(
                         "step": at,
                         "lr": future,
                         "rms": {n: np.asarray(v, dtype=float) for n, v in predicted.items()},
+                        "models": _every_model(watcher, future),
                     }
         report = watcher.report().to_dict() if watcher is not None else None
         metrics = dict(watcher.metrics()) if watcher is not None else None
@@ -203,6 +206,22 @@ def train_run(
     if history is not None:
         save_history(run, watcher.state_dict() if watcher is not None else None, history)
     return run
+
+
+def _every_model(watcher: Any, future: np.ndarray) -> dict[str, dict[str, float]]:
+    """The final RMS forecast by every drive model the monitor's forecast module has
+    (``{model: {name: value}}``; empty where it has no choice of model)."""
+    try:
+        from ..torch.forecast import MODELS, forecast
+    except ImportError:  # a monitor without a choice of model
+        return {}
+    history = watcher.history()
+    return {
+        model: {
+            n: float(np.asarray(v)[-1]) for n, v in forecast(history, future, model=model).items()
+        }
+        for model in MODELS
+    }
 
 
 #: The report's per-step series the run keeps (as ``(sampled steps, tensors)`` arrays).
