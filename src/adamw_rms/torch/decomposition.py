@@ -27,7 +27,7 @@ import numpy as np
 from ..estimators.schedules import linear_recurrence
 from .history import RunHistory
 
-__all__ = ["iid_terms", "measured_terms", "recurrence", "update_statistics"]
+__all__ = ["balance", "iid_terms", "measured_terms", "recurrence", "update_statistics"]
 
 
 def recurrence(factor: np.ndarray, term: np.ndarray, start: np.ndarray | float = 0.0):
@@ -125,3 +125,39 @@ def iid_terms(history: RunHistory, *, bias_correction: bool = True) -> dict[str,
     previous = np.vstack([np.zeros((1, lr.shape[1])), memory[:-1]])
     correlation = recurrence(decay**2, 2 * decay * lr * beta1 * previous / correction)
     return {"drive": drive, "correlation": correlation}
+
+
+#: The trailing window of :func:`balance`: this fraction of the samples so far, at least
+#: :data:`BALANCE_MIN_SAMPLES` of them.
+BALANCE_WINDOW = 0.1
+BALANCE_MIN_SAMPLES = 20
+
+
+def balance(history: RunHistory) -> np.ndarray:
+    r"""``(S, n)``: how far each tensor sits from its equilibrium at each sampled step.
+
+    The ratio of what the updates add to what the decay removes, over a trailing window
+    (:data:`BALANCE_WINDOW` of the samples so far, at least :data:`BALANCE_MIN_SAMPLES`):
+    :math:`\sum q_t / \sum (1-\beta_{3,t}^2)\rho_{t-1}` with
+    :math:`q_t = \eta_t^2\langle u_t^2\rangle - 2\beta_{3,t}\eta_t\langle\theta_{t-1},u_t\rangle`.
+    1 at equilibrium; below 1 the norm is shrinking toward it, above 1 growing. NaN where
+    nothing is decayed (coupled L2 decay: :math:`\beta_3 = 1`; or no decay).
+    """
+    stats = update_statistics(history)
+    decay = stats["decay_factor"]
+    drive = (
+        stats["lr"] ** 2 * stats["update_sq"] - 2 * decay * stats["lr"] * stats["theta_dot_update"]
+    )
+    loss = (1 - decay**2) * stats["rho_before"]
+    samples = drive.shape[0]
+    index = np.arange(1, samples + 1)
+    start = np.maximum(
+        index - np.maximum(BALANCE_MIN_SAMPLES, (BALANCE_WINDOW * index).astype(int)), 0
+    )
+    zero = np.zeros((1, drive.shape[1]))
+    drive_sum = np.vstack([zero, np.cumsum(drive, axis=0)])
+    loss_sum = np.vstack([zero, np.cumsum(loss, axis=0)])
+    added = drive_sum[index] - drive_sum[start]
+    removed = loss_sum[index] - loss_sum[start]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(removed > 0, added / removed, np.nan)
