@@ -208,6 +208,9 @@ def test_forecasts_get_the_rates_lambda_lr_will_set(monkeypatch, tmp_path):
     models.forecast = lambda history, lr, model: history.forecast(lr)
     monkeypatch.setitem(sys.modules, "adamw_rms.torch", module)
     monkeypatch.setitem(sys.modules, "adamw_rms.torch.forecast", models)
+    decomposition = types.ModuleType("adamw_rms.torch.decomposition")
+    decomposition.balance = lambda history: np.full((1, len(history.names)), 0.5)
+    monkeypatch.setitem(sys.modules, "adamw_rms.torch.decomposition", decomposition)
     _RecordingMonitor.calls = []
     run = train_run("mlp", "cosine", 0, size="small", steps=40, history=tmp_path)
     # monitor.forecast, then the module's one model, at each point.
@@ -217,6 +220,7 @@ def test_forecasts_get_the_rates_lambda_lr_will_set(monkeypatch, tmp_path):
         forecast = run["forecasts"][step / 40]
         assert forecast["rms"]["layers.0.weight"].shape == (40 - step,)
         assert forecast["models"]["only"]["layers.0.weight"] == step
+        assert forecast["balance"]["layers.0.weight"] == 0.5
     saved = torch.load(tmp_path / "mlp-cosine-seed0.pt", weights_only=False)
     assert saved["monitor_state"] == {"steps": 40}
     assert np.array_equal(saved["measured"], run["measured"])

@@ -169,6 +169,40 @@ def _models(rows: list[dict[str, Any]], points: list[str]) -> list[str]:
         "RMS. Over all matrices of all runs:",
         "",
         *_table(header, body),
+        "",
+        *_by_balance(rows, points),
+    ]
+
+
+def _by_balance(rows: list[dict[str, Any]], points: list[str]) -> list[str]:
+    """Forecast errors of matrices near and far from equilibrium at the forecast point (the
+    forecast's far-from-equilibrium warning: balance below its threshold)."""
+    from ..torch.forecast import BALANCE_WARN
+
+    if f"balance_{points[0]}" not in rows[0]:
+        return []
+    matrices = [r for r in rows if r["matrix"]]
+    header = ["balance at the forecast point"]
+    for p in points:
+        header += [f"matrices at {p}%", f"median \\|err\\| from {p}%", f"max \\|err\\| from {p}%"]
+    bins = [(f"below {BALANCE_WARN:g} (warned)", lambda b: b < BALANCE_WARN),
+            (f"{BALANCE_WARN:g} and above", lambda b: b >= BALANCE_WARN)]  # fmt: skip
+    body = []
+    for label, inside in bins:
+        cells = [label]
+        for p in points:
+            chosen = [r for r in matrices if math.isfinite(r[f"balance_{p}"])
+                      and inside(r[f"balance_{p}"])]  # fmt: skip
+            median, worst, _ = _stats(chosen, f"error_{p}") if chosen else (math.nan,) * 3
+            cells += [str(len(chosen)), _abs_pct(median), _abs_pct(worst)]
+        body.append(cells)
+    return [
+        "The forecast warns (`MonitorWarning`) for tensors far from equilibrium: a recent "
+        "balance (what the updates add to the mean square over what the decay removes; 1 at "
+        f"equilibrium) below {BALANCE_WARN:g}. The matrices' errors on either side:",
+        "",
+        *_table(header, body),
+        "",
     ]
 
 

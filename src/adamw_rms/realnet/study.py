@@ -82,14 +82,15 @@ def _point_columns(fractions: Iterable[float]) -> tuple[str, ...]:
     columns: list[str] = []
     for fraction in fractions:
         p = point_label(fraction)
-        columns += [f"forecast_{p}", f"error_{p}", f"hold_{p}", f"restart_{p}"]
+        columns += [f"forecast_{p}", f"error_{p}", f"hold_{p}", f"restart_{p}", f"balance_{p}"]
         columns += [f"model_{model}_{p}" for model in MODELS]
     return tuple(columns)
 
 
 #: The CSV's columns: run settings, per-tensor measurements, then per forecast point
-#: ``forecast_<p>, error_<p>, hold_<p>, restart_<p>`` and ``model_<model>_<p>`` (all but the
-#: first relative errors: ``monitor.forecast``, hold, iid restart, each drive model).
+#: ``forecast_<p>, error_<p>, hold_<p>, restart_<p>, balance_<p>`` and ``model_<model>_<p>``
+#: (relative errors of ``monitor.forecast``, hold, iid restart and each drive model; the
+#: tensor's balance at the forecast point, where the forecast warns below its threshold).
 COLUMNS = RUN_COLUMNS + TENSOR_COLUMNS + _point_columns(FORECAST_POINTS)
 
 
@@ -180,6 +181,7 @@ def rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             row[f"error_{p}"] = final / measured - 1.0
             row[f"hold_{p}"] = float(run["measured"][at, i]) / measured - 1.0
             row[f"restart_{p}"] = _restart(run, i, at) / measured - 1.0
+            row[f"balance_{p}"] = float((forecast or {}).get("balance", {}).get(name, math.nan))
             for model in MODELS:
                 value = (forecast or {}).get("models", {}).get(model, {}).get(name, math.nan)
                 row[f"model_{model}_{p}"] = value / measured - 1.0

@@ -173,6 +173,7 @@ def train_run(
                         "lr": future,
                         "rms": {n: np.asarray(v, dtype=float) for n, v in predicted.items()},
                         "models": _every_model(watcher, future),
+                        "balance": _balance(watcher),
                     }
         report = watcher.report().to_dict() if watcher is not None else None
         metrics = dict(watcher.metrics()) if watcher is not None else None
@@ -206,6 +207,15 @@ def train_run(
     if history is not None:
         save_history(run, watcher.state_dict() if watcher is not None else None, history)
     return run
+
+
+def _balance(watcher: Any) -> dict[str, float]:
+    """Each tensor's balance at this step (what its updates add over what its decay removes,
+    recently; NaN where nothing is decayed), which the forecast's warning reads."""
+    from ..torch.decomposition import balance
+
+    history = watcher.history()
+    return {n: float(v) for n, v in zip(history.names, balance(history)[-1], strict=True)}
 
 
 def _every_model(watcher: Any, future: np.ndarray) -> dict[str, dict[str, float]]:
