@@ -424,3 +424,19 @@ def test_balance_warning_only_far_from_equilibrium():
     assert balance(high)[-1, 0] < BALANCE_WARN
     with pytest.warns(MonitorWarning, match=r"far from equilibrium.*\['w'\]"):
         forecast(high, np.full(10, 1e-3))
+
+
+def test_readme_example_runs(capsys):
+    # The README's plain-PyTorch example, as written (it prints the report).
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (example,) = [b for b in blocks if "WeightRMSMonitor(model" in b]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert printed.startswith("weight RMS at step 300")
+    assert set(namespace["final"]) == set(namespace["monitor"].names)
+    assert all(np.isfinite(v) and v > 0 for v in namespace["final"].values())
+    assert "weight_rms/0.weight" in namespace["logged"]

@@ -12,7 +12,8 @@ the weight RMS is the product of three factors, each from its own measured stati
 
 The product is :math:`\\sqrt{(I + D + C)/\\rho^{iid}}`; it equals measured/iid exactly when
 the three measured terms add up to the measured :math:`\\rho` (``identity_error``).
-Where the updates shrink the weights (:math:`S \\le 0`) no such factorisation exists: the
+Where the updates' net contribution is not positive (:math:`S \\le 0`: they have undone
+the initialisation faster than the decay alone would) no such factorisation exists: the
 factors are ``None`` and the row says why.
 """
 
@@ -133,7 +134,7 @@ def _note(row: dict[str, Any]) -> str:
     if row["rule"] != "adamw":
         return f"no iid schedule theory for {row['rule']}: measured terms only"
     if row["update_factor"] is not None and row["correlation_factor"] is None:
-        return "updates shrink the weights (D + C <= 0): no factors"
+        return "the updates' net contribution D + C <= 0: no factors"
     return ""
 
 
