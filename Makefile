@@ -1,7 +1,7 @@
 # adamw-rms developer tasks.  `make test` bootstraps everything it needs on first use:
 #   - a virtualenv in $(VENV) with the package installed editable, plus the [test] extra
 #   - node_modules/ (KaTeX) from package-lock.json, if npm is available
-# Targets: derive test test-slow notebooks figures bench accuracy lint clean  (see `make help`)
+# Targets: derive test test-slow notebooks figures bench accuracy realnet lint clean  (see `make help`)
 
 VENV    ?= .venv
 PYTHON  ?= python3
@@ -20,7 +20,7 @@ VENV_STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv node-deps derive test test-slow notebooks figures bench accuracy lint clean
+.PHONY: help venv node-deps derive test test-slow notebooks figures bench accuracy realnet lint clean
 
 help:
 	@echo "make derive     regenerate derivations/ (adamw-rms derive)"
@@ -30,6 +30,7 @@ help:
 	@echo "make figures    render docs/figures/*.png at full size (seeded, byte-stable)"
 	@echo "make bench      benchmarks/run.py"
 	@echo "make accuracy   measure every formula on the grids -> docs/accuracy.md (~7 min on 2 cores)"
+	@echo "make realnet    train small real networks with the monitor -> docs/real-networks.md (~5 min on 2 cores)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make clean      remove venv, node_modules and caches"
 
@@ -82,6 +83,9 @@ bench: venv
 
 accuracy: venv
 	$(VENV)/bin/adamw-rms accuracy --size full
+
+realnet: venv
+	$(PY) -m adamw_rms.realnet --size full --out docs
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -33,6 +33,10 @@ def _one_thread():
 # --- 7. the forecast on a run with a known answer -------------------------------------------------
 
 LR = 1e-2
+# The records here are built far from equilibrium on purpose (zero gradients, synthetic drives):
+# the forecast's balance warning is right there, and is tested on its own below.
+pytestmark = pytest.mark.filterwarnings("ignore:.*far from equilibrium:adamw_rms.MonitorWarning")
+
 DECAY = (1.0, 0.05)  # matrices, biases (whose lr is 10x): lr * wd of the biases is half
 
 
@@ -130,12 +134,12 @@ def test_collapse_warning_only_below_half(decaying):
         if warns:
             with pytest.warns(MonitorWarning, match="shrinks the weight RMS") as record:
                 monitor.forecast(lr)
-            message = str(record[0].message)
+            (message,) = [str(w.message) for w in record if "shrinks" in str(w.message)]
             assert all(name in message for name in matrices)
             assert not any(name in message for name in biases)
         else:
             with warnings.catch_warnings():
-                warnings.simplefilter("error")
+                warnings.filterwarnings("error", message=".*shrinks the weight RMS")
                 monitor.forecast(lr)
 
 
@@ -397,3 +401,42 @@ def test_plot(trained):
     assert len(own.get_lines()) == 2
     with pytest.raises(ValueError, match="names: unknown tensors"):
         monitor.plot(names=["nope"])
+
+
+@pytest.mark.filterwarnings("error::adamw_rms.MonitorWarning")
+def test_balance_warning_only_far_from_equilibrium():
+    # A record whose drive is q = c eta rho^0.5 (the fitted model's own form): started at
+    # its equilibrium rho* = (c / (2 wd))^2 the balance is 1 and nothing is said; started 4x
+    # above, after 300 steps it is still far (balance ~0.5 < BALANCE_WARN) and the forecast says
+    # so, naming the tensor.
+    from adamw_rms.torch.decomposition import balance
+    from adamw_rms.torch.forecast import BALANCE_WARN, forecast
+
+    lr, weight_decay, level = np.full(300, 1e-3), np.full(300, 1.0), 0.02
+
+    def drive(eta, rho):
+        return level * eta * math.sqrt(rho)
+
+    settled = synthetic_history(lr, weight_decay, drive, (level / 2) ** 2)
+    assert abs(balance(settled)[-1, 0] - 1) < 2e-3
+    forecast(settled, np.full(10, 1e-3))
+    high = synthetic_history(lr, weight_decay, drive, 16 * (level / 2) ** 2)
+    assert balance(high)[-1, 0] < BALANCE_WARN
+    with pytest.warns(MonitorWarning, match=r"far from equilibrium.*\['w'\]"):
+        forecast(high, np.full(10, 1e-3))
+
+
+def test_readme_example_runs(capsys):
+    # The README's plain-PyTorch example, as written (it prints the report).
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (example,) = [b for b in blocks if "WeightRMSMonitor(model" in b]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert printed.startswith("weight RMS at step 300")
+    assert set(namespace["final"]) == set(namespace["monitor"].names)
+    assert all(np.isfinite(v) and v > 0 for v in namespace["final"].values())
+    assert "weight_rms/0.weight" in namespace["logged"]

@@ -27,7 +27,7 @@ import numpy as np
 from ..estimators.schedules import linear_recurrence
 from .history import RunHistory
 
-__all__ = ["iid_terms", "measured_terms", "recurrence", "update_statistics"]
+__all__ = ["balance", "iid_terms", "measured_terms", "recurrence", "update_statistics"]
 
 
 def recurrence(factor: np.ndarray, term: np.ndarray, start: np.ndarray | float = 0.0):
@@ -82,24 +82,82 @@ def measured_terms(history: RunHistory) -> dict[str, np.ndarray]:
     }
 
 
-def iid_update_sq(history: RunHistory) -> np.ndarray:
-    """``(T, n)``: AdamW's mean-field :math:`E[u_t^2]` (counting each tensor's own steps)."""
+def _momentum_moments(history: RunHistory) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(T, n)``: :math:`E[m_t^2]` (unit gradient variance) and the bias correction
+    :math:`c_t = 1 - \beta_1^{t}`, counting each tensor's own steps (from the optimizer's)."""
     beta1 = np.array([rule.beta1 for rule in history.rules])[history.group]
     count = history.first_step + np.cumsum(~history.skipped, axis=0)
-    ema_sq = np.exp(2 * count * np.log(np.where(beta1 > 0, beta1, 1.0)))
-    ema_sq = np.where(beta1 > 0, ema_sq, 0.0)
-    return (1 - beta1) ** 2 * (1 - ema_sq) / (1 - beta1**2)
+    log_beta1 = np.log(np.where(beta1 > 0, beta1, 1.0))
+    power = np.where(beta1 > 0, np.exp(count * log_beta1), 0.0)  # beta1 ** count
+    momentum_sq = (1 - beta1) ** 2 * (1 - power**2) / (1 - beta1**2)
+    # Before a tensor's first step c = 0; nothing divides by it there (E[m^2] = 0 too).
+    correction = np.where(count > 0, 1 - power, 1.0)
+    return momentum_sq, correction
 
 
-def iid_terms(history: RunHistory) -> dict[str, np.ndarray]:
-    """AdamW's iid ``drive`` and ``correlation`` ``(T, n)`` for the recorded schedule (the
-    ``init`` term is the measured one: the same :math:`\\theta_0`)."""
+def iid_update_sq(history: RunHistory, *, bias_correction: bool = True) -> np.ndarray:
+    r"""``(T, n)``: AdamW's mean-field :math:`E[u_t^2] = E[m_t^2]/c_t^2` (:math:`c_t = 1` without
+    bias correction)."""
+    momentum_sq, correction = _momentum_moments(history)
+    return momentum_sq / correction**2 if bias_correction else momentum_sq
+
+
+def iid_terms(history: RunHistory, *, bias_correction: bool = True) -> dict[str, np.ndarray]:
+    r"""AdamW's iid ``drive`` and ``correlation`` ``(T, n)`` for the recorded schedule (the
+    ``init`` term is the measured one: the same :math:`\theta_0`).
+
+    With Adam's bias correction (the default; torch's AdamW applies it) the update is
+    :math:`u_t = m_t/(c_t\sigma)`, so :math:`E[u_l u_k] = \beta_1^{k-l}E[m_l^2]/(c_l c_k)` and
+    :math:`E\langle\theta_{k-1},u_k\rangle = -(\beta_1/c_k)\,h_{k-1}` with
+    :math:`h_k = \beta_1\beta_{3,k}h_{k-1} + \eta_k E[m_k^2]/c_k`. ``bias_correction=False``
+    is eq. theta-rms as the source writes it (:math:`c = 1`); the two differ only in the first
+    few :math:`1/(1-\beta_1)` steps and in what those steps leave behind.
+    """
     beta1 = np.array([rule.beta1 for rule in history.rules])[history.group]
     lr = history.step_lr()
     decay = history.decay_factor()
-    expected = np.where(history.skipped, 0.0, iid_update_sq(history))
-    drive = recurrence(decay**2, lr**2 * expected)
-    memory = recurrence(beta1 * decay, lr * expected)  # h_t
+    momentum_sq, correction = _momentum_moments(history)
+    if not bias_correction:
+        correction = np.ones_like(correction)
+    active = ~history.skipped
+    drive = recurrence(decay**2, np.where(active, lr**2 * momentum_sq / correction**2, 0.0))
+    memory = recurrence(beta1 * decay, np.where(active, lr * momentum_sq / correction, 0.0))
     previous = np.vstack([np.zeros((1, lr.shape[1])), memory[:-1]])
-    correlation = recurrence(decay**2, 2 * decay * lr * beta1 * previous)
+    correlation = recurrence(decay**2, 2 * decay * lr * beta1 * previous / correction)
     return {"drive": drive, "correlation": correlation}
+
+
+#: The trailing window of :func:`balance`: this fraction of the samples so far, at least
+#: :data:`BALANCE_MIN_SAMPLES` of them.
+BALANCE_WINDOW = 0.1
+BALANCE_MIN_SAMPLES = 20
+
+
+def balance(history: RunHistory) -> np.ndarray:
+    r"""``(S, n)``: how far each tensor sits from its equilibrium at each sampled step.
+
+    The ratio of what the updates add to what the decay removes, over a trailing window
+    (:data:`BALANCE_WINDOW` of the samples so far, at least :data:`BALANCE_MIN_SAMPLES`):
+    :math:`\sum q_t / \sum (1-\beta_{3,t}^2)\rho_{t-1}` with
+    :math:`q_t = \eta_t^2\langle u_t^2\rangle - 2\beta_{3,t}\eta_t\langle\theta_{t-1},u_t\rangle`.
+    1 at equilibrium; below 1 the norm is shrinking toward it, above 1 growing. NaN where
+    nothing is decayed (coupled L2 decay: :math:`\beta_3 = 1`; or no decay).
+    """
+    stats = update_statistics(history)
+    decay = stats["decay_factor"]
+    drive = (
+        stats["lr"] ** 2 * stats["update_sq"] - 2 * decay * stats["lr"] * stats["theta_dot_update"]
+    )
+    loss = (1 - decay**2) * stats["rho_before"]
+    samples = drive.shape[0]
+    index = np.arange(1, samples + 1)
+    start = np.maximum(
+        index - np.maximum(BALANCE_MIN_SAMPLES, (BALANCE_WINDOW * index).astype(int)), 0
+    )
+    zero = np.zeros((1, drive.shape[1]))
+    drive_sum = np.vstack([zero, np.cumsum(drive, axis=0)])
+    loss_sum = np.vstack([zero, np.cumsum(loss, axis=0)])
+    added = drive_sum[index] - drive_sum[start]
+    removed = loss_sum[index] - loss_sum[start]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(removed > 0, added / removed, np.nan)

@@ -85,7 +85,12 @@ class WeightRMSMonitor:
     """
 
     def __init__(self, model: Any, optimizer: Any, *, every: int = 1) -> None:
-        import torch
+        try:
+            import torch
+        except ImportError as error:
+            raise ImportError(
+                "WeightRMSMonitor needs PyTorch: pip install 'adamw-rms[torch]'"
+            ) from error
 
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"every must be an integer >= 1; got {every!r}")

@@ -12,7 +12,8 @@ the weight RMS is the product of three factors, each from its own measured stati
 
 The product is :math:`\\sqrt{(I + D + C)/\\rho^{iid}}`; it equals measured/iid exactly when
 the three measured terms add up to the measured :math:`\\rho` (``identity_error``).
-Where the updates shrink the weights (:math:`S \\le 0`) no such factorisation exists: the
+Where the updates' net contribution is not positive (:math:`S \\le 0`: they have undone
+the initialisation faster than the decay alone would) no such factorisation exists: the
 factors are ``None`` and the row says why.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .decomposition import iid_terms, measured_terms, update_statistics
+from .decomposition import balance, iid_terms, measured_terms, update_statistics
 from .history import RunHistory
 
 __all__ = ["COLUMNS", "Report", "build_report", "last_metrics", "plot_report"]
@@ -41,6 +42,7 @@ COLUMNS = (
     "correlation_factor",
     "init_factor",
     "identity_error",
+    "balance",
     "update_rms",
     "iid_update_rms",
     "note",
@@ -59,7 +61,9 @@ class Report:
         The sampled steps ``(S,)``.
     series
         Name -> ``(S, n)`` array: ``measured_rms``, ``iid_rms``, ``update_factor``,
-        ``correlation_factor``, ``init_factor``, ``identity_error``, ``update_rms``,
+        ``correlation_factor``, ``init_factor``, ``identity_error``, ``balance`` (what the
+        updates add over what the decay removes, recently: 1 at equilibrium; see
+        :func:`~adamw_rms.torch.decomposition.balance`), ``update_rms``,
         ``iid_update_rms``, ``init``, ``drive``, ``correlation`` (NaN where a value does not
         exist: no iid theory for the rule, or :math:`S \\le 0`).
     """
@@ -111,9 +115,9 @@ class Report:
         rows = self.rows()
         if not rows:
             return "WeightRMSMonitor report: no step recorded yet"
-        header = ("tensor", "rms", "iid", "ratio", "update", "corr", "init", "note")
+        header = ("tensor", "rms", "iid", "ratio", "update", "corr", "init", "balance", "note")
         keys = ("measured_rms", "iid_rms", "ratio", "update_factor", "correlation_factor",
-                "init_factor")  # fmt: skip
+                "init_factor", "balance")  # fmt: skip
         width = max(len(header[0]), *(len(r["name"]) for r in rows))
         lines = [f"weight RMS at step {rows[0]['step']} (factors: measured / iid AdamW)",
                  "  ".join([header[0].ljust(width), *(h.rjust(9) for h in header[1:-1]),
@@ -130,7 +134,7 @@ def _note(row: dict[str, Any]) -> str:
     if row["rule"] != "adamw":
         return f"no iid schedule theory for {row['rule']}: measured terms only"
     if row["update_factor"] is not None and row["correlation_factor"] is None:
-        return "updates shrink the weights (D + C <= 0): no factors"
+        return "the updates' net contribution D + C <= 0: no factors"
     return ""
 
 
@@ -172,6 +176,7 @@ def build_report(history: RunHistory) -> Report:
             "correlation_factor": correlation_factor,
             "init_factor": init_factor,
             "identity_error": (init + noise) / rho - 1,
+            "balance": balance(history),
             "update_rms": update_rms,
             "iid_update_rms": iid_update_rms,
             "init": init,
