@@ -59,12 +59,13 @@ class WeightRMSMonitor:
     contiguous float32/float64 weights on the CPU are copied and summed by two compiled calls
     (compiled when the monitor is made: about 1 s the first time, then from numba's disk
     cache); elsewhere a handful of PyTorch's fused reductions run. On the benchmark's MLP
-    (``make bench``: 86k parameters, about 2.1 ms a step on one CPU thread) that measured +5%
-    to +6.5% at ``every=1`` with numba and +19% to +20% without; ``every=10`` about +1%. Four
-    numbers per tensor and sampled step are kept (on the host, copied in chunks). Tensors
-    without ``requires_grad`` when the monitor is made, and param groups added to the
-    optimizer later, are not monitored; a tensor without a grad at a step is left alone by the
-    optimizer and counted as unchanged. Single process only (no DDP/FSDP).
+    (``make bench``: 86k parameters, 2-2.7 ms a step on one CPU thread) that measured about
+    +6% at ``every=1`` with numba (+4% to +8% over runs) and +19% to +21% without;
+    ``every=10`` about +1%. Four numbers per tensor and sampled step are kept (on the host,
+    copied in chunks). Tensors without ``requires_grad`` when the monitor is made, and param
+    groups added to the optimizer later, are not monitored; a tensor without a grad at a step
+    is left alone by the optimizer and counted as unchanged. Single process only (no
+    DDP/FSDP).
 
     Examples
     --------
