@@ -685,7 +685,12 @@ def test_sampling_every_k_records_the_every_step_values(cosine_monitors):
     assert sampled.every == 4
     np.testing.assert_array_equal(sampled.sampled, np.arange(1, 201, 4))
     # The same computations at the sampled steps; the schedule is still read at every step.
-    np.testing.assert_array_equal(sampled.sums, exact.sums[::4])
+    # Only the rounding differs: every 4th step the snapshot's sum of squares is summed with
+    # the copy before the step, every step it is the previous step's last sum, carried over;
+    # and the pass that also keeps the snapshot (every step) is compiled apart, its float64
+    # totals gathered in another order (measured: one element of 600 off by 1.2e-16).
+    np.testing.assert_allclose(sampled.sums[:, 1:], exact.sums[::4, 1:], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(sampled.sums[:, 0], exact.sums[::4, 0], rtol=EPS32, atol=0)
     np.testing.assert_array_equal(sampled.lr, exact.lr)
     np.testing.assert_array_equal(sampled.weight_decay, exact.weight_decay)
 

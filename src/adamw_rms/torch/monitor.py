@@ -127,7 +127,7 @@ class WeightRMSMonitor:
         self._group = np.asarray(group_of, dtype=np.int64)
         self._sizes = np.array([p.numel() for p in self._tensors], dtype=np.float64)
         self._first_step = np.array([_state_step(optimizer, p) for p in self._tensors])
-        self._recorder = StepRecorder(self._tensors, group_of)
+        self._recorder = StepRecorder(self._tensors, group_of, carry=self.every == 1)
         self._lr: list[list[float]] = []
         self._weight_decay: list[list[float]] = []
         self._skipped: dict[int, np.ndarray] = {}
@@ -148,22 +148,24 @@ class WeightRMSMonitor:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         # Plain Python on the way (no NumPy): inside a training step each call into another
         # library pays for code the step pushed out of the caches (benchmarks/_monitor.py).
-        # Groups added later (add_param_group appends) hold no monitored tensor: not read.
-        groups = optimizer.param_groups[: len(self.rules)]
-        lr = [float(g["lr"]) for g in groups]
-        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         sampled = self.steps % self.every == 0
         if sampled:
             # Every tensor: which ones have a grad is known only after the step, since
-            # optimizer.step(closure) computes the gradients inside the step.
+            # optimizer.step(closure) computes the gradients inside the step. With every step
+            # sampled the previous step left the snapshot (nothing to copy).
             self._recorder.save()
-        self._pending = (sampled, lr, decay)
+        self._pending = sampled
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._pending is None:  # the pre-step hook did not run (registered mid-step)
             return
-        sampled, lr, decay = self._pending
+        sampled = self._pending
         self._pending = None
+        # The rates the step ran with: nothing changes them during the step (schedulers step
+        # after it). Groups added later (add_param_group appends) hold no monitored tensor.
+        groups = optimizer.param_groups[: len(self._decoupled)]
+        lr = [float(g["lr"]) for g in groups]
+        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         # The optimizer skipped exactly the tensors that had no grad when it ran; nothing
         # removes a grad during the step, so they are the ones without one now.
         skipped = [p.grad is None for p in self._tensors]

@@ -1,7 +1,10 @@
 """The per-step statistics, computed next to the parameters without a host synchronisation.
 
 At a sampled step the pre-step hook copies the weights :math:`\\theta_{t-1}` (one snapshot buffer
-per tensor, reused: no history is kept on the device), and the post-step hook forms
+per tensor, reused: no history is kept on the device) — or, when every step is sampled, the
+previous step left them there (the post-step pass writes the weights into the snapshot as it
+reads them, so no copy runs before the step, and a change made to the weights between steps
+is counted in the next update) — and the post-step hook forms
 :math:`d = \\beta_3\\theta_{t-1} - \\theta_t = \\eta_t u_t` and four sums per tensor:
 :math:`\\sum\\theta_{t-1}^2`, :math:`\\sum\\theta_{t-1} d`, :math:`\\sum d^2`,
 :math:`\\sum\\theta_t^2`. :math:`d` is formed in the weights' dtype exactly as the optimizer
@@ -61,10 +64,18 @@ LANES = 16
 FLUSH = 32
 
 
-def _step_sums(snapshots, currents, betas, scale, out, row):  # pragma: no cover (numba)
+def _step_sums(
+    snapshots, currents, betas, scale, out, row, carry_sq, carried, keep
+):  # pragma: no cover (numba)
     """``out[row, 1:, k]``: the last three sums of tensor ``k`` from its snapshot, its weights
     now and its :math:`\\beta_3` (``betas[k]``, rounded to the weights' dtype through
     ``scale``).
+
+    ``carried``: the snapshot is the weights after the previous (recorded) step, kept by it,
+    so ``out[row, 0, k]`` is that step's last sum, ``carry_sq[k]``. ``keep``: copy the weights
+    into the snapshot on the way, and their sum of squares into ``carry_sq``, for the next
+    step (every step sampled: the copy costs one write in this pass instead of a pass of its
+    own before the step).
 
     Each of :data:`LANES` partial sums takes :data:`FLUSH` terms in the weights' dtype before
     it is added into a float64 total: float64 throughout took 60 us of the benchmark's step
@@ -76,6 +87,8 @@ def _step_sums(snapshots, currents, betas, scale, out, row):  # pragma: no cover
     for k in range(len(snapshots)):
         before = snapshots[k]
         after = currents[k]
+        if carried:
+            out[row, 0, k] = carry_sq[k]
         scale[k] = betas[k]
         beta = scale[k]
         theta_dot_d = 0.0
@@ -92,6 +105,8 @@ def _step_sums(snapshots, currents, betas, scale, out, row):  # pragma: no cover
                 lane[0, j] += s * d
                 lane[1, j] += d * d
                 lane[2, j] += c * c
+                if keep:
+                    before[start + j] = c
             count += 1
             if count == FLUSH or start + LANES == whole:
                 for j in range(LANES):
@@ -109,9 +124,13 @@ def _step_sums(snapshots, currents, betas, scale, out, row):  # pragma: no cover
             theta_dot_d += np.float64(s) * d
             d_sq += d * d
             next_sq += np.float64(c) * np.float64(c)
+            if keep:
+                before[i] = c
         out[row, 1, k] = theta_dot_d
         out[row, 2, k] = d_sq
         out[row, 3, k] = next_sq
+        if keep:
+            carry_sq[k] = next_sq
 
 
 def _kernels() -> tuple[Any, Any] | None:
@@ -149,12 +168,15 @@ class _CompiledBucket:
         self.scale = np.empty(len(tensors), dtype=self.dtype)
         self.chunk = np.empty((CHUNK, 4, len(tensors)))
         self.filled = 0
+        self.carry_sq = np.zeros(len(tensors))
+        self.carried = False
         self._bind()
         # Compile (or load from numba's cache) now, for these tensors' dtype and count, rather
         # than inside the first training step; the row written is overwritten by the first step.
         self.save_kernel(self.snapshots, self.currents, self.chunk, 0)
-        self.step_sums(self.snapshots, self.currents, (1.0,) * len(tensors), self.scale,
-                       self.chunk, 0)  # fmt: skip
+        for keep in (False, True):
+            self.step_sums(self.snapshots, self.currents, (1.0,) * len(tensors), self.scale,
+                           self.chunk, 0, self.carry_sq, False, keep)  # fmt: skip
 
     def _bind(self) -> None:
         # Views of the weights, rebuilt should a tensor's storage be replaced (``p.data = ...``).
@@ -171,21 +193,28 @@ class _CompiledBucket:
         # the weights in place, so the views bound here still hold them in record().
         if [p.data_ptr() for p in self.tensors] != self.pointers:
             self._bind()
-        self.save_kernel(self.snapshots, self.currents, self.chunk, self.filled)
+            self.carried = False
+        if not self.carried:
+            self.save_kernel(self.snapshots, self.currents, self.chunk, self.filled)
 
-    def record(self, betas: list[float], skipped: list[int]) -> None:
+    def record(self, betas: list[float], skipped: list[int], keep: bool) -> None:
         self.step_sums(self.snapshots, self.currents, tuple(betas), self.scale, self.chunk,
-                       self.filled)  # fmt: skip
+                       self.filled, self.carry_sq, self.carried, keep)  # fmt: skip
         for k in skipped:
             # Left alone by the optimizer: the same weights, so the same sum of squares (the
             # two kernels sum in different orders, which would differ in the last bits).
             self.chunk[self.filled, 3, k] = self.chunk[self.filled, 0, k]
+            self.carry_sq[k] = self.chunk[self.filled, 0, k]
+        self.carried = keep
         self.filled += 1
 
     def take(self) -> np.ndarray:
         block = self.chunk[: self.filled].copy()
         self.filled = 0
         return block
+
+    def forget(self) -> None:
+        self.carried = False
 
 
 class _TorchBucket:
@@ -202,6 +231,7 @@ class _TorchBucket:
         self.snapshots = [torch.empty(p.shape, dtype=work, device=p.device) for p in tensors]
         self.pending: list[Any] = []
         self.filled = 0
+        self.carried = False
 
     def current(self) -> list[Any]:
         if self.upcast:
@@ -211,9 +241,13 @@ class _TorchBucket:
     def save(self) -> None:
         import torch
 
-        torch._foreach_copy_(self.snapshots, [p.detach() for p in self.tensors])
+        if not self.carried:
+            torch._foreach_copy_(self.snapshots, [p.detach() for p in self.tensors])
 
-    def record(self, betas: list[float], skipped: list[int]) -> None:
+    def forget(self) -> None:
+        self.carried = False
+
+    def record(self, betas: list[float], skipped: list[int], keep: bool) -> None:
         """Append a ``(4, len(tensors))`` tensor of the sums (norms for rows 0, 2, 3); the
         ``skipped`` tensors' weights are the snapshot's, summed the same way (nothing to do)."""
         import torch
@@ -232,6 +266,9 @@ class _TorchBucket:
         )
         stacked = torch.stack([value for row in rows for value in row])
         self.pending.append(stacked.reshape(4, len(self.tensors)))
+        if keep:  # the next step's snapshot: the weights now
+            torch._foreach_copy_(self.snapshots, current)
+        self.carried = keep
         self.filled += 1
 
     def take(self) -> np.ndarray:
@@ -268,15 +305,21 @@ class StepRecorder:
         The monitored parameters, in the monitor's column order.
     groups
         The param group of each tensor (its :math:`\\beta_3` at a step is its group's).
+    carry
+        Every step is sampled: each step's weights after it become the next step's snapshot
+        (no copy before the step). A change made to the weights between two steps is then
+        counted in the next step's update, and the record's identity stays unbroken;
+        replacing a tensor's storage (``p.data = ...``) starts a fresh snapshot.
     """
 
-    def __init__(self, tensors: list[Any], groups: list[int]) -> None:
+    def __init__(self, tensors: list[Any], groups: list[int], *, carry: bool = False) -> None:
         if len(groups) != len(tensors):
             raise ValueError(f"groups: one per tensor ({len(tensors)}); got {len(groups)}")
         by_kind: dict[tuple[Any, Any], list[int]] = {}
         for column, tensor in enumerate(tensors):
             by_kind.setdefault((tensor.device, tensor.dtype), []).append(column)
         self.width = len(tensors)
+        self.carry = bool(carry)
         kernels = _kernels()
         self._buckets: list[Any] = []
         self._columns: list[list[int]] = []
@@ -321,7 +364,7 @@ class StepRecorder:
                 left = [k for k, c in enumerate(columns) if skipped[c]]
                 for k in left:
                     betas[k] = 1.0
-            bucket.record(betas, left)
+            bucket.record(betas, left, self.carry)
         if self._buckets[0].filled >= CHUNK:
             self.flush()
 
@@ -348,4 +391,5 @@ class StepRecorder:
         """Restore the sums of a saved run (:meth:`WeightRMSMonitor.load_state_dict`)."""
         for bucket in self._buckets:
             bucket.take()
+            bucket.forget()
         self._host = [np.array(sums, dtype=np.float64).reshape(-1, 4, self.width)]
