@@ -332,6 +332,20 @@ def test_metrics_against_the_weights(trained):
         assert metrics[f"angular_update/{name}"] == pytest.approx(angle, rel=tolerance)
 
 
+def test_metrics_read_only_the_last_sample():
+    # metrics() builds a one-step record of the last sample instead of the whole history: the
+    # same numbers as from the whole record, with a schedule, a skipped tensor and every=3.
+    from adamw_rms.torch.report import last_metrics
+
+    model = mlp(4)
+    optimizer = torch.optim.AdamW(two_groups(model, 0.3), lr=1e-2)
+    monitor = WeightRMSMonitor(model, optimizer, every=3)
+    for step in range(1, 11):
+        optimizer.param_groups[0]["lr"] = 1e-2 / step
+        train_step(model, optimizer, step)
+    assert monitor.metrics() == last_metrics(monitor.history())
+
+
 def test_report_outputs(trained):
     _, _, monitor, _, _ = trained
     report = monitor.report()

@@ -276,11 +276,34 @@ class WeightRMSMonitor:
 
         Keys ``"<quantity>/<tensor name>"``: ``weight_rms``, ``update_rms`` (of :math:`u`),
         ``relative_update`` (:math:`\\|\\theta_t-\\theta_{t-1}\\|/\\|\\theta_{t-1}\\|`) and
-        ``angular_update`` (radians) at the last sampled step.
+        ``angular_update`` (radians) at the last sampled step; a value that does not exist
+        there (the relative update of a tensor that was all zeros before the step) is left
+        out. Reads only the last sample, so logging it at every step costs the same at step
+        10 and at step 10⁶.
         """
         from .report import last_metrics
 
-        return last_metrics(self.history())
+        sums = self._recorder.sums()
+        if not sums.shape[0]:
+            return {}
+        step = self._sampled[-1]
+        width = self._sizes.size
+        skipped = self._skipped.get(step, np.zeros(width, dtype=bool))
+        last = RunHistory(
+            names=list(self.names),
+            sizes=self._sizes,
+            shapes=[tuple(p.shape) for p in self._tensors],
+            group=self._group,
+            rules=list(self.rules),
+            lr=np.asarray([self._lr[step - 1]], dtype=np.float64),
+            weight_decay=np.asarray([self._weight_decay[step - 1]], dtype=np.float64),
+            skipped=np.asarray(skipped, dtype=bool).reshape(1, width),
+            sampled=np.array([1]),
+            sums=sums[-1:],
+            every=1,
+            first_step=self._first_step,
+        )
+        return last_metrics(last)
 
     def plot(self, names: Any = None, *, axes: Any = None) -> Any:
         """Measured RMS against the iid theory per tensor (see :func:`~.report.plot_report`)."""
