@@ -202,7 +202,6 @@ def _by_balance(rows: list[dict[str, Any]], points: list[str]) -> list[str]:
         f"equilibrium) below {BALANCE_WARN:g}. The matrices' errors on either side:",
         "",
         *_table(header, body),
-        "",
     ]
 
 

@@ -54,14 +54,16 @@ class WeightRMSMonitor:
 
     Notes
     -----
-    Cost: one snapshot of the monitored weights (in their dtype; float32 for half precision),
-    and per sampled step two passes over them: with numba installed (the ``sim`` extra),
-    contiguous float32/float64 weights on the CPU are copied and summed by two compiled calls
-    (compiled when the monitor is made: about 1 s the first time, then from numba's disk
-    cache); elsewhere a handful of PyTorch's fused reductions run. On the benchmark's MLP
-    (``make bench``: 86k parameters, 2-2.7 ms a step on one CPU thread) that measured about
-    +6% at ``every=1`` with numba (+4% to +8% over runs) and +19% to +21% without;
-    ``every=10`` about +1%. Four numbers per tensor and sampled step are kept (on the host,
+    Cost: one snapshot of the monitored weights (in their dtype; float32 for half precision).
+    With every step sampled, one pass over the weights after each step forms the sums and
+    keeps the weights as the next snapshot; otherwise a copy before each sampled step and that
+    pass after it. With numba installed (the ``torch`` extra brings it), contiguous
+    float32/float64 weights on the CPU run a compiled pass (compiled when the monitor is made:
+    about 1 s the first time, then from numba's disk cache); elsewhere a handful of PyTorch's
+    fused reductions run. On the benchmark's MLP (``make bench``: 86k parameters, 2-2.7 ms a
+    step on one CPU thread) that measured +3.7% to +5.4% at ``every=1`` (medians of paired
+    rounds over four runs), +18% to +20% without numba, and within the noise at ``every=10``.
+    Four numbers per tensor and sampled step are kept (on the host,
     copied in chunks). Tensors without ``requires_grad`` when the monitor is made, and param
     groups added to the optimizer later, are not monitored; a tensor without a grad at a step
     is left alone by the optimizer and counted as unchanged. Single process only (no
