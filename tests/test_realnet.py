@@ -294,3 +294,36 @@ def test_a_figure_is_byte_stable(tmp_path):
     (tmp_path / "again").mkdir()
     assert plot_run(table, curves, tmp_path / "again").read_bytes() == first
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_quotes_the_committed_study(repo_root):
+    # The README's monitor section quotes the committed study; recompute each number from
+    # docs/realnet.csv (matrices only), so a rerun that changes them fails here until the
+    # README follows.
+    from adamw_rms.realnet.report import read_rows
+    from adamw_rms.torch.forecast import BALANCE_WARN
+
+    rows = [r for r in read_rows(repo_root / "docs" / "realnet.csv") if r["matrix"]]
+
+    def pct(values, how):
+        return f"{100 * how(np.abs(values)):.1f}%"
+
+    def column(key, chosen=rows):
+        return np.array([r[key] for r in chosen])
+
+    calm = [r for r in rows if r["balance_50"] >= BALANCE_WARN]
+    warned = [r for r in rows if r["balance_50"] < BALANCE_WARN]
+    ratio = column("measured_rms") / column("iid_rms")
+    quoted = [
+        f"within {pct(column('error_50'), np.median)} (median) and "
+        f"{pct(column('error_50'), np.max)} (worst)",
+        f"{pct(column('error_30'), np.median)} and {pct(column('error_30'), np.max)}",
+        f"{pct(column('model_eta2_50'), np.median)} and {pct(column('model_eta2_50'), np.max)} "
+        "from 50%",
+        f"the worst of {len(calm)} matrices is {pct(column('error_50', calm), np.max)}",
+        f"The {len(warned)} it warns about",
+        f"from {ratio.min():.2f} to {ratio.max():.1f} times the iid value",
+    ]
+    text = " ".join((repo_root / "README.md").read_text(encoding="utf-8").split())
+    for phrase in quoted:
+        assert phrase in text, phrase
