@@ -41,3 +41,14 @@ def verifications(derivations: dict[str, Derivation]) -> dict[str, Verification]
         for name, d in derivations.items()
         for result in d.verify()
     }
+
+
+@pytest.fixture
+def one_torch_thread():
+    """PyTorch on one thread for the test (restored after): several test processes share two
+    cores, and one thread keeps the monitor's runs bit-reproducible."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -28,14 +28,7 @@ from adamw_rms.torch.rules import GroupRule  # noqa: E402
 
 EPS32 = float(np.finfo(np.float32).eps)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Several test processes share two cores; one thread also keeps the runs bit-reproducible.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mlp(seed: int = 0, *, bias: bool = True, dtype=torch.float32) -> torch.nn.Module:

@@ -21,21 +21,15 @@ from adamw_rms.torch.forecast import MODELS, fit_drive, forecast  # noqa: E402
 from adamw_rms.torch.history import RunHistory  # noqa: E402
 from adamw_rms.torch.rules import GroupRule  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- 7. the forecast on a run with a known answer -------------------------------------------------
 
 LR = 1e-2
 # The records here are built far from equilibrium on purpose (zero gradients, synthetic drives):
 # the forecast's balance warning is right there, and is tested on its own below.
-pytestmark = pytest.mark.filterwarnings("ignore:.*far from equilibrium:adamw_rms.MonitorWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*far from equilibrium:adamw_rms.MonitorWarning"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
 DECAY = (1.0, 0.05)  # matrices, biases (whose lr is 10x): lr * wd of the biases is half
 
