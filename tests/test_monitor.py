@@ -545,17 +545,15 @@ def branches_run(every: int) -> WeightRMSMonitor:
     return monitor
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: the sampled steps are shared by all tensors, so a tensor whose "
-    "grad is missing at every sampled step (here: b, used on even steps, sampled at odd ones) "
-    "is never measured and its drive is held at 0; identity error 5.3 on b.weight",
-)
-def test_sampling_sees_a_tensor_used_between_samples():
+def test_sampling_misses_a_tensor_used_only_between_samples():
+    # A documented limitation (WeightRMSMonitor Notes): all tensors share the sampled steps, so
+    # a tensor whose grad is missing at every sampled step (b: used on even steps, sampled at
+    # odd ones with every=2) is never measured; its drive is held at 0 and its identity breaks
+    # (measured error 5.3), while the tensors used at every step keep what the held
+    # statistics cost (measured 0.098).
     error = np.abs(branches_run(every=2).report().series["identity_error"])
-    # What the held statistics cost on the tensors used at every step (measured 0.098).
     assert error[:, :2].max() < 0.2
-    assert error[:, 2:].max() < 0.2
+    assert error[:, 2:].max() > 1.0
 
 
 def test_monitor_attached_to_a_resumed_optimizer():

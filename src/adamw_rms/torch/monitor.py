@@ -66,7 +66,9 @@ class WeightRMSMonitor:
     Four numbers per tensor and sampled step are kept (on the host,
     copied in chunks). Tensors without ``requires_grad`` when the monitor is made, and param
     groups added to the optimizer later, are not monitored; a tensor without a grad at a step
-    is left alone by the optimizer and counted as unchanged. Single process only (no
+    is left alone by the optimizer and counted as unchanged. With ``every > 1`` all tensors
+    share the sampled steps: a tensor that has a grad only between them (a branch used on
+    other steps) is never measured, and its record says nothing. Single process only (no
     DDP/FSDP).
 
     Examples
