@@ -448,3 +448,32 @@ def test_readme_example_runs(capsys):
     assert set(namespace["final"]) == set(namespace["monitor"].names)
     assert all(np.isfinite(v) and v > 0 for v in namespace["final"].values())
     assert "weight_rms/0.weight" in namespace["logged"]
+
+
+def test_unused_and_empty_tensors():
+    # An unused layer in the decayed group (never a grad: AdamW leaves it alone) keeps its RMS
+    # in the forecast, and is not reported as collapsing; an empty tensor is not monitored.
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(2)
+            self.used = torch.nn.Linear(6, 3)
+            self.unused = torch.nn.Linear(6, 3)
+            self.empty = torch.nn.Parameter(torch.zeros(0, 3))
+
+        def forward(self, x):
+            return self.used(x)
+
+    model = Net()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1.0)
+    monitor = WeightRMSMonitor(model, optimizer)
+    assert "empty" not in monitor.names
+    for step in range(1, 61):
+        train_step(model, optimizer, step)
+    rms = monitor.metrics()["weight_rms/unused.weight"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predicted = monitor.forecast(np.full(500, 1e-2))
+    assert not any("unused" in str(w.message) for w in caught)
+    np.testing.assert_allclose(predicted["unused.weight"], rms, rtol=1e-12)
+    monitor.report()

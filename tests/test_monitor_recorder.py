@@ -214,3 +214,67 @@ def test_a_change_between_steps_is_counted_in_the_next_update(path, monkeypatch)
     assert sums[5, 2, 0] > 0.1 * sums[5, 0, 0] > 100 * sums[4, 2, 0]
     error = monitor.report().series["identity_error"]
     assert np.all(np.abs(error[:, 0]) < 1e-5)
+
+
+def test_one_compiled_kernel_for_every_tensor_count():
+    # The weights go to numba as typed lists: a model of 4 tensors and one of 40 run the same
+    # compiled kernels (a tuple would compile anew per count: minutes for hundreds of tensors).
+    pytest.importorskip("numba")
+    save, step_sums = recorder._kernels()
+    for layers in (2, 20):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(*(torch.nn.Linear(5, 5) for _ in range(layers)))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        WeightRMSMonitor(model, optimizer)
+        if layers == 2:
+            counts = (len(save.signatures), len(step_sums.signatures))
+    assert (len(save.signatures), len(step_sums.signatures)) == counts
+
+
+@pytest.mark.parametrize("path", ["compiled", "torch"])
+def test_storage_replaced_or_resized_between_steps(path, monkeypatch):
+    # Replaced storage (p.data = ...) starts a fresh snapshot on both paths: the change is not
+    # an update. A tensor of another size is refused, never read out of bounds.
+    if path == "torch":
+        monkeypatch.setattr(recorder, "_kernels", lambda: None)
+    else:
+        pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-3)
+    monitor = WeightRMSMonitor(model, optimizer)
+    first = model[0].weight
+
+    def double(step: int) -> None:
+        if step == 5:
+            first.data = first.data * 2
+
+    train(model, optimizer, 10, between=double)
+    update_sq = monitor.history().sums[:, 2, 0]
+    assert update_sq[5] < 10 * np.median(update_sq)
+    first.data = torch.zeros(4, 7)
+    with pytest.raises(RuntimeError, match="changed size"):
+        monitor._recorder.save()  # what the next step's pre-step hook does first
+
+
+def test_a_step_skipped_for_overflow_inside_a_fused_optimizer():
+    # GradScaler gives a fused optimizer its overflow flag (optimizer.found_inf) and the step
+    # changes nothing; the monitor records the step as skipped by every tensor, not as a decay.
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.5, fused=True)
+    monitor = WeightRMSMonitor(model, optimizer)
+    scaler = torch.amp.GradScaler("cpu")
+    moved = []
+    for step in range(6):
+        optimizer.zero_grad()
+        scaler.scale(model(torch.randn(8, 4)).square().mean()).backward()
+        if step == 3:
+            model.weight.grad[0, 0] = float("inf")
+        before = model.weight.detach().clone()
+        scaler.step(optimizer)
+        scaler.update()
+        moved.append(not torch.equal(before, model.weight))
+    assert moved == [True, True, True, False, True, True]
+    history = monitor.history()
+    assert history.skipped[3].all() and not history.skipped[[0, 1, 2, 4, 5]].any()
+    assert history.sampled.tolist() == [1, 2, 3, 5, 6]
+    assert np.all(np.abs(monitor.report().series["identity_error"]) < 1e-5)

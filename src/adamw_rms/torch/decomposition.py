@@ -13,11 +13,11 @@ adds. Each is accumulated from its own measured statistic; their sum meeting the
 :math:`\rho_t` is a test of the record, not an assumption.
 
 AdamW's iid mean field (eq. theta-rms, zero-mean gradients, :math:`u = m/\sigma` with
-:math:`m` the EMA of the gradients, no bias correction) has the same three terms:
-:math:`E[u_k^2] = (1-\beta_1)^2(1-\beta_1^{2k})/(1-\beta_1^2)`, and since
-:math:`E[u_l u_k] = \beta_1^{k-l}E[u_l^2]` for :math:`l < k`,
-:math:`E\langle\theta_{k-1},u_k\rangle = -\beta_1 h_{k-1}` with
-:math:`h_k = \beta_1\beta_{3,k}h_{k-1} + \eta_k E[u_k^2]`.
+:math:`m` the EMA of the gradients) has the same three terms, with
+:math:`E[m_k^2] = (1-\beta_1)^2(1-\beta_1^{2k})/(1-\beta_1^2)` and, since
+:math:`E[m_l m_k] = \beta_1^{k-l}E[m_l^2]` for :math:`l < k`, a cross term that is a linear
+recursion (:func:`iid_terms`). The report adds Adam's bias correction of :math:`m`, which the
+source's equation leaves out and torch's AdamW applies; it matters in the first steps only.
 """
 
 from __future__ import annotations
@@ -121,7 +121,10 @@ def iid_terms(history: RunHistory, *, bias_correction: bool = True) -> dict[str,
         correction = np.ones_like(correction)
     active = ~history.skipped
     drive = recurrence(decay**2, np.where(active, lr**2 * momentum_sq / correction**2, 0.0))
-    memory = recurrence(beta1 * decay, np.where(active, lr * momentum_sq / correction, 0.0))
+    # The momentum does not move at a step its tensor skips (no grad): the memory is kept.
+    memory = recurrence(
+        np.where(active, beta1 * decay, 1.0), np.where(active, lr * momentum_sq / correction, 0.0)
+    )
     previous = np.vstack([np.zeros((1, lr.shape[1])), memory[:-1]])
     correlation = recurrence(decay**2, 2 * decay * lr * beta1 * previous / correction)
     return {"drive": drive, "correlation": correlation}

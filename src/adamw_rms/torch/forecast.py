@@ -200,12 +200,16 @@ def forecast(
     lr_table = np.concatenate([history.lr[last:], future_lr])[:, history.group]
     decay_table = np.concatenate([history.weight_decay[last:], future_decay])[:, history.group]
     decoupled = np.array([rule.decoupled for rule in history.rules])[history.group]
-    factor = np.where(decoupled, 1.0 - lr_table * decay_table, 1.0)
+    # A tensor the optimizer left alone over the whole recent window (no grad: an unused
+    # branch) is taken to stay so: no decay, no drive.
+    window = max(1, int(RECENT * history.steps))
+    idle = history.skipped[-window:].all(axis=0)
+    factor = np.where(decoupled & ~idle, 1.0 - lr_table * decay_table, 1.0)
     rho = history.sums[-1, 3] / history.sizes
     level, power, exponent = (coefficients[k] for k in ("level", "lr_power", "exponent"))
     out = np.empty(lr_table.shape)
     for step in range(lr_table.shape[0]):
-        drive = level * lr_table[step] ** power * rho**exponent
+        drive = np.where(idle, 0.0, level * lr_table[step] ** power * rho**exponent)
         rho = np.maximum(factor[step] ** 2 * rho + drive, 0.0)
         out[step] = rho
     rms = np.sqrt(out[out.shape[0] - future_lr.shape[0] :])

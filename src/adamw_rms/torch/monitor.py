@@ -33,11 +33,15 @@ class WeightRMSMonitor:
               + \eta_t^2\langle u_t^2\rangle .
 
     The monitor recovers the applied update :math:`u_t` exactly from the weights before and
-    after the step (weight-decay convention of PyTorch: ``theta <- theta - lr * (u +
-    weight_decay * theta)`` for AdamW), and records the three terms per tensor; the report
-    (:meth:`report`) sums them along the run into the measured drive, the correlation of the
-    updates and the initialisation still remembered, and compares each with AdamW's iid mean
-    field; :meth:`forecast` continues the identity along the learning rates still to come.
+    after the step (with ``every=1`` "before" is the weights the previous step left: a change
+    made to them between steps — a clamp, a projection, a reload — is counted in the next
+    update, and the identity stays exact; with ``every > 1`` a copy is taken just before each
+    sampled step, and such changes fall between the samples). Weight-decay convention of
+    PyTorch: ``theta <- theta - lr * (u + weight_decay * theta)`` for AdamW. It records the
+    three terms per tensor; the report (:meth:`report`) sums them along the run into the
+    measured drive, the correlation of the updates and the initialisation still remembered,
+    and compares each with AdamW's iid mean field; :meth:`forecast` continues the identity
+    along the learning rates still to come.
 
     Parameters
     ----------
@@ -115,8 +119,8 @@ class WeightRMSMonitor:
         group_of: list[int] = []
         for index, param_group in enumerate(optimizer.param_groups):
             for param in param_group["params"]:
-                if not param.requires_grad:
-                    continue
+                if not param.requires_grad or param.numel() == 0:
+                    continue  # nothing to measure (an empty tensor has no RMS)
                 if id(param) not in names:
                     raise ValueError(
                         "every parameter the optimizer updates must belong to the model (the "
@@ -152,29 +156,40 @@ class WeightRMSMonitor:
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         # Plain Python on the way (no NumPy): inside a training step each call into another
         # library pays for code the step pushed out of the caches (benchmarks/_monitor.py).
+        # The rates are read before the step: a post-step hook registered earlier (a scheduler
+        # stepped from one) could change them before this monitor's. Groups added later
+        # (add_param_group appends) hold no monitored tensor: not read.
+        groups = optimizer.param_groups[: len(self._decoupled)]
+        lr = [float(g["lr"]) for g in groups]
+        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
         sampled = self.steps % self.every == 0
         if sampled:
             # Every tensor: which ones have a grad is known only after the step, since
             # optimizer.step(closure) computes the gradients inside the step. With every step
             # sampled the previous step left the snapshot (nothing to copy).
             self._recorder.save()
-        self._pending = sampled
+        self._pending = (sampled, lr, decay)
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._pending is None:  # the pre-step hook did not run (registered mid-step)
             return
-        sampled = self._pending
+        sampled, lr, decay = self._pending
         self._pending = None
-        # The rates the step ran with: nothing changes them during the step (schedulers step
-        # after it). Groups added later (add_param_group appends) hold no monitored tensor.
-        groups = optimizer.param_groups[: len(self._decoupled)]
-        lr = [float(g["lr"]) for g in groups]
-        decay = [float(g.get("weight_decay", 0.0)) for g in groups]
+        step = self.steps + 1
+        found_inf = getattr(optimizer, "found_inf", None)
+        if found_inf is not None and bool(found_inf):
+            # GradScaler hands a fused optimizer its overflow flag (optimizer.found_inf, set
+            # for the duration of step()) and the optimizer skips the update inside step():
+            # nothing moved. Reading the flag synchronises once per step, only in that setting
+            # (without fusion GradScaler skips step() altogether).
+            self._skipped[step] = np.ones(self._sizes.size, dtype=bool)
+            self._lr.append(lr)
+            self._weight_decay.append(decay)
+            return
         # The optimizer skipped exactly the tensors that had no grad when it ran; nothing
         # removes a grad during the step, so they are the ones without one now.
         skipped = [p.grad is None for p in self._tensors]
         mask = skipped if True in skipped else None
-        step = self.steps + 1
         if sampled:
             # GroupRule.decay_factor written out: a method call per group costs as much here.
             factors = [1.0 - a * b if decoupled else 1.0 for decoupled, a, b in
@@ -287,8 +302,8 @@ class WeightRMSMonitor:
         """
         from .report import last_metrics
 
-        sums = self._recorder.sums()
-        if not sums.shape[0]:
+        row = self._recorder.last()
+        if row is None:
             return {}
         step = self._sampled[-1]
         width = self._sizes.size
@@ -303,7 +318,7 @@ class WeightRMSMonitor:
             weight_decay=np.asarray([self._weight_decay[step - 1]], dtype=np.float64),
             skipped=np.asarray(skipped, dtype=bool).reshape(1, width),
             sampled=np.array([1]),
-            sums=sums[-1:],
+            sums=row[None],
             every=1,
             first_step=self._first_step,
         )

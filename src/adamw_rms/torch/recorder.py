@@ -133,6 +133,12 @@ def _step_sums(
             carry_sq[k] = next_sq
 
 
+def _typed_list(arrays: Any) -> Any:
+    from numba.typed import List
+
+    return List(arrays)
+
+
 def _kernels() -> tuple[Any, Any] | None:
     """``(save, step_sums)`` compiled by numba, or ``None`` without numba (compiled once)."""
     if not _KERNELS:
@@ -164,7 +170,11 @@ class _CompiledBucket:
         sizes = [p.numel() for p in tensors]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.buffer = np.empty(int(offsets[-1]), dtype=self.dtype)
-        self.snapshots = tuple(self.buffer[a:b] for a, b in itertools.pairwise(offsets))
+        # Typed lists, not tuples: numba compiles a tuple's kernel anew for every tensor count
+        # (minutes for a model with hundreds of tensors), a typed list's once for all.
+        self.snapshots = _typed_list(self.buffer[a:b] for a, b in itertools.pairwise(offsets))
+        self.sizes = sizes
+        self.betas = np.ones(len(tensors))
         self.scale = np.empty(len(tensors), dtype=self.dtype)
         self.chunk = np.empty((CHUNK, 4, len(tensors)))
         self.filled = 0
@@ -175,7 +185,7 @@ class _CompiledBucket:
         # than inside the first training step; the row written is overwritten by the first step.
         self.save_kernel(self.snapshots, self.currents, self.chunk, 0)
         for keep in (False, True):
-            self.step_sums(self.snapshots, self.currents, (1.0,) * len(tensors), self.scale,
+            self.step_sums(self.snapshots, self.currents, self.betas, self.scale,
                            self.chunk, 0, self.carry_sq, False, keep)  # fmt: skip
 
     def _bind(self) -> None:
@@ -185,8 +195,13 @@ class _CompiledBucket:
                 "WeightRMSMonitor: a monitored tensor changed device, dtype or layout after the "
                 "monitor was created; create the monitor after moving or casting the model"
             )
+        if [p.numel() for p in self.tensors] != self.sizes:
+            raise RuntimeError(
+                "WeightRMSMonitor: a monitored tensor changed size after the monitor was "
+                "created; create the monitor after the model's shapes are final"
+            )
         self.pointers = [p.data_ptr() for p in self.tensors]
-        self.currents = tuple(p.detach().numpy().reshape(-1) for p in self.tensors)
+        self.currents = _typed_list(p.detach().numpy().reshape(-1) for p in self.tensors)
 
     def save(self) -> None:
         # Only between steps can user code replace a tensor's storage; the step itself updates
@@ -198,7 +213,10 @@ class _CompiledBucket:
             self.save_kernel(self.snapshots, self.currents, self.chunk, self.filled)
 
     def record(self, betas: list[float], skipped: list[int], keep: bool) -> None:
-        self.step_sums(self.snapshots, self.currents, tuple(betas), self.scale, self.chunk,
+        values = self.betas
+        for k, beta in enumerate(betas):  # element by element: no NumPy call inside the step
+            values[k] = beta
+        self.step_sums(self.snapshots, self.currents, values, self.scale, self.chunk,
                        self.filled, self.carry_sq, self.carried, keep)  # fmt: skip
         for k in skipped:
             # Left alone by the optimizer: the same weights, so the same sum of squares (the
@@ -232,6 +250,7 @@ class _TorchBucket:
         self.pending: list[Any] = []
         self.filled = 0
         self.carried = False
+        self.pointers = [p.data_ptr() for p in tensors]
 
     def current(self) -> list[Any]:
         if self.upcast:
@@ -241,6 +260,17 @@ class _TorchBucket:
     def save(self) -> None:
         import torch
 
+        # A tensor whose storage was replaced between steps (p.data = ...) starts a fresh
+        # snapshot, as on the compiled path (host-side integers: no synchronisation).
+        pointers = [p.data_ptr() for p in self.tensors]
+        if pointers != self.pointers:
+            if [p.numel() for p in self.tensors] != [s.numel() for s in self.snapshots]:
+                raise RuntimeError(
+                    "WeightRMSMonitor: a monitored tensor changed size after the monitor was "
+                    "created; create the monitor after the model's shapes are final"
+                )
+            self.pointers = pointers
+            self.carried = False
         if not self.carried:
             torch._foreach_copy_(self.snapshots, [p.detach() for p in self.tensors])
 
@@ -377,6 +407,12 @@ class StepRecorder:
         for bucket, columns in zip(self._buckets, self._columns, strict=True):
             block[:, :, columns] = bucket.take()
         self._host.append(block)
+
+    def last(self) -> np.ndarray | None:
+        """The last sampled step's sums ``(4, tensors)`` (None before any), without joining the
+        record: its cost does not grow with the run."""
+        self.flush()
+        return self._host[-1][-1].copy() if self._host else None
 
     def sums(self) -> np.ndarray:
         """All sums so far, ``(sampled steps, 4, tensors)``, float64."""

@@ -133,6 +133,10 @@ class Report:
 def _note(row: dict[str, Any]) -> str:
     if row["rule"] != "adamw":
         return f"no iid schedule theory for {row['rule']}: measured terms only"
+    if row["measured_rms"] is None or row["measured_rms"] == 0:
+        return "all zeros: no RMS to explain"
+    if row["update_factor"] is None:
+        return "no update recorded yet: no factors"
     if row["update_factor"] is not None and row["correlation_factor"] is None:
         return "the updates' net contribution D + C <= 0: no factors"
     return ""
