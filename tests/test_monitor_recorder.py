@@ -188,18 +188,23 @@ def test_each_dtype_its_own_path():
     assert error.max() < 1e-4
 
 
+def monitored_on(path: str, monkeypatch):
+    """The test model, its optimizer and a monitor recording on ``path``."""
+    if path == "torch":
+        monkeypatch.setattr(recorder, "_kernels", lambda: None)
+    else:
+        pytest.importorskip("numba")
+    model, optimizer = model_and_optimizer(lr=1e-3)
+    return model, optimizer, WeightRMSMonitor(model, optimizer)
+
+
 @pytest.mark.parametrize("path", ["compiled", "torch"])
 def test_a_change_between_steps_is_counted_in_the_next_update(path, monkeypatch):
     # Every step sampled: the snapshot of a step is the weights the previous step left, so a
     # change made between steps (here the first matrix shrunk in place at step 5, as a
     # projection or a manual rescale would) is part of the next step's recovered update, and
     # the record's identity stays unbroken at every step.
-    if path == "torch":
-        monkeypatch.setattr(recorder, "_kernels", lambda: None)
-    else:
-        pytest.importorskip("numba")
-    model, optimizer = model_and_optimizer(lr=1e-3)
-    monitor = WeightRMSMonitor(model, optimizer)
+    model, optimizer, monitor = monitored_on(path, monkeypatch)
     first = model[0].weight
 
     def shrink(step: int) -> None:
@@ -235,12 +240,7 @@ def test_one_compiled_kernel_for_every_tensor_count():
 def test_storage_replaced_or_resized_between_steps(path, monkeypatch):
     # Replaced storage (p.data = ...) starts a fresh snapshot on both paths: the change is not
     # an update. A tensor of another size is refused, never read out of bounds.
-    if path == "torch":
-        monkeypatch.setattr(recorder, "_kernels", lambda: None)
-    else:
-        pytest.importorskip("numba")
-    model, optimizer = model_and_optimizer(lr=1e-3)
-    monitor = WeightRMSMonitor(model, optimizer)
+    model, optimizer, monitor = monitored_on(path, monkeypatch)
     first = model[0].weight
 
     def double(step: int) -> None:
