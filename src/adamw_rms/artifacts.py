@@ -6,7 +6,7 @@ import difflib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ __all__ = [
     "file_differences",
     "render",
     "render_one",
+    "replace_file_atomically",
     "write_atomically",
     "write_file_atomically",
 ]
@@ -94,12 +95,13 @@ def _check_owned(out: Path, tree: Mapping[str, str]) -> None:
         )
 
 
-def write_file_atomically(text: str, path: Path) -> None:
-    """Replace one file by ``text``: a temporary file in the same folder, then ``os.replace``."""
+def replace_file_atomically(path: Path, write: Callable[[str], object]) -> None:
+    """Replace one file by what ``write(temporary)`` writes to the temporary path it is given
+    (in the same folder), then ``os.replace``; nothing is left behind if ``write`` fails."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        write(temporary)
         # mkstemp creates the file 0600; give it the mode a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
@@ -108,6 +110,16 @@ def write_file_atomically(text: str, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_file_atomically(text: str, path: Path) -> None:
+    """Replace one file by ``text`` (:func:`replace_file_atomically`)."""
+
+    def write(temporary: str) -> None:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+
+    replace_file_atomically(path, write)
 
 
 def file_differences(text: str, path: Path) -> list[str]:

@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..artifacts import replace_file_atomically
 from .problems import PROBLEMS, SIZES
 from .schedules import SCHEDULE_KINDS, make_schedule
 
@@ -268,16 +268,6 @@ def save_history(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{run['problem']}-{run['schedule']}-seed{run['seed']}.pt"
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}-", dir=folder)
-    os.close(handle)
-    try:
-        torch.save({**run, "monitor_state": monitor_state}, temporary)
-        # mkstemp creates the file 0600; give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    state = {**run, "monitor_state": monitor_state}
+    replace_file_atomically(target, lambda temporary: torch.save(state, temporary))
     return target

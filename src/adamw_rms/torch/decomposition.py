@@ -27,7 +27,14 @@ import numpy as np
 from ..estimators.schedules import linear_recurrence
 from .history import RunHistory
 
-__all__ = ["balance", "iid_terms", "measured_terms", "recurrence", "update_statistics"]
+__all__ = [
+    "balance",
+    "iid_terms",
+    "measured_terms",
+    "recurrence",
+    "sampled_drive",
+    "update_statistics",
+]
 
 
 def recurrence(factor: np.ndarray, term: np.ndarray, start: np.ndarray | float = 0.0):
@@ -85,7 +92,7 @@ def measured_terms(history: RunHistory) -> dict[str, np.ndarray]:
 def _momentum_moments(history: RunHistory) -> tuple[np.ndarray, np.ndarray]:
     r"""``(T, n)``: :math:`E[m_t^2]` (unit gradient variance) and the bias correction
     :math:`c_t = 1 - \beta_1^{t}`, counting each tensor's own steps (from the optimizer's)."""
-    beta1 = np.array([rule.beta1 for rule in history.rules])[history.group]
+    beta1 = history.per_rule("beta1")
     count = history.first_step + np.cumsum(~history.skipped, axis=0)
     log_beta1 = np.log(np.where(beta1 > 0, beta1, 1.0))
     power = np.where(beta1 > 0, np.exp(count * log_beta1), 0.0)  # beta1 ** count
@@ -113,7 +120,7 @@ def iid_terms(history: RunHistory, *, bias_correction: bool = True) -> dict[str,
     is eq. theta-rms as the source writes it (:math:`c = 1`); the two differ only in the first
     few :math:`1/(1-\beta_1)` steps and in what those steps leave behind.
     """
-    beta1 = np.array([rule.beta1 for rule in history.rules])[history.group]
+    beta1 = history.per_rule("beta1")
     lr = history.step_lr()
     decay = history.decay_factor()
     momentum_sq, correction = _momentum_moments(history)
@@ -128,6 +135,16 @@ def iid_terms(history: RunHistory, *, bias_correction: bool = True) -> dict[str,
     previous = np.vstack([np.zeros((1, lr.shape[1])), memory[:-1]])
     correlation = recurrence(decay**2, 2 * decay * lr * beta1 * previous / correction)
     return {"drive": drive, "correlation": correlation}
+
+
+def sampled_drive(history: RunHistory) -> np.ndarray:
+    r"""``(S, n)``: the measured drive of each sampled step,
+    :math:`q_t = \eta_t^2\langle u_t^2\rangle - 2\beta_{3,t}\eta_t\langle\theta_{t-1},u_t
+    \rangle`, straight from the recorded sums of :math:`d = \eta_t u_t` (0 at a skipped
+    step, where :math:`d = 0`)."""
+    means = history.sample_means()
+    decay = history.decay_factor()[history.sampled - 1]
+    return means["drive_sq"] - 2 * decay * means["theta_dot_step"]
 
 
 #: The trailing window of :func:`balance`: this fraction of the samples so far, at least
@@ -147,11 +164,8 @@ def balance(history: RunHistory) -> np.ndarray:
     nothing is decayed (coupled L2 decay: :math:`\beta_3 = 1`; or no decay).
     """
     stats = update_statistics(history)
-    decay = stats["decay_factor"]
-    drive = (
-        stats["lr"] ** 2 * stats["update_sq"] - 2 * decay * stats["lr"] * stats["theta_dot_update"]
-    )
-    loss = (1 - decay**2) * stats["rho_before"]
+    drive = sampled_drive(history)
+    loss = (1 - stats["decay_factor"] ** 2) * stats["rho_before"]
     samples = drive.shape[0]
     index = np.arange(1, samples + 1)
     start = np.maximum(

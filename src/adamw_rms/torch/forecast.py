@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..accuracy_warning import MonitorWarning
-from .decomposition import balance, update_statistics
+from .decomposition import balance, sampled_drive, update_statistics
 from .history import RunHistory
 
 __all__ = [
@@ -111,8 +111,8 @@ def fit_drive(history: RunHistory, model: str = "fitted") -> dict[str, np.ndarra
             f"a forecast needs at least {MIN_SAMPLES} sampled steps of history; have {sampled}"
         )
     stats = update_statistics(history)
-    lr, decay = stats["lr"], stats["decay_factor"]
-    drive = lr**2 * stats["update_sq"] - 2 * decay * lr * stats["theta_dot_update"]
+    lr = stats["lr"]
+    drive = sampled_drive(history)
     rho = np.maximum(stats["rho_before"], 0.0)
     recent = slice(sampled - max(MIN_SAMPLES, int(RECENT * sampled)), sampled)
     width = drive.shape[1]
@@ -199,7 +199,7 @@ def forecast(
     last = int(history.sampled[-1])
     lr_table = np.concatenate([history.lr[last:], future_lr])[:, history.group]
     decay_table = np.concatenate([history.weight_decay[last:], future_decay])[:, history.group]
-    decoupled = np.array([rule.decoupled for rule in history.rules])[history.group]
+    decoupled = history.per_rule("decoupled")
     # A tensor the optimizer left alone over the whole recent window (no grad: an unused
     # branch) is taken to stay so: no decay, no drive.
     window = max(1, int(RECENT * history.steps))

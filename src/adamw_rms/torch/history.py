@@ -77,13 +77,17 @@ class RunHistory:
         """A ``(T, groups)`` array spread to ``(T, n)`` by each tensor's group."""
         return values[:, self.group]
 
+    def per_rule(self, attribute: str) -> np.ndarray:
+        """``(n,)``: each tensor's group rule's ``attribute`` (``"decoupled"``, ``"beta1"``)."""
+        return np.array([getattr(rule, attribute) for rule in self.rules])[self.group]
+
     def step_lr(self) -> np.ndarray:
         """``(T, n)``: :math:`\\eta_t` per tensor, 0 where the tensor was skipped."""
         return np.where(self.skipped, 0.0, self.per_tensor(self.lr))
 
     def decay_factor(self) -> np.ndarray:
         """``(T, n)``: :math:`\\beta_{3,t}` per tensor (1 where skipped or the decay is L2)."""
-        decoupled = np.array([rule.decoupled for rule in self.rules])[self.group]
+        decoupled = self.per_rule("decoupled")
         product = self.per_tensor(self.lr) * self.per_tensor(self.weight_decay)
         return np.where(self.skipped | ~decoupled, 1.0, 1.0 - product)
 

@@ -211,22 +211,26 @@ class WeightRMSMonitor:
 
     def history(self) -> RunHistory:
         """The recorded run as NumPy arrays (:class:`~adamw_rms.torch.history.RunHistory`)."""
-        steps = self.steps
-        skipped = np.zeros((steps, self._sizes.size), dtype=bool)
+        skipped = np.zeros((self.steps, self._sizes.size), dtype=bool)
         for step, mask in self._skipped.items():
             skipped[step - 1] = mask
-        shape = (steps, len(self.rules))
+        return self._record(
+            self._lr, self._weight_decay, skipped, self._sampled, self._recorder.sums().copy()
+        )
+
+    def _record(self, lr, weight_decay, skipped, sampled, sums) -> RunHistory:
+        shape = (len(lr), len(self.rules))
         return RunHistory(
             names=list(self.names),
             sizes=self._sizes.copy(),
             shapes=[tuple(p.shape) for p in self._tensors],
             group=self._group.copy(),
             rules=list(self.rules),
-            lr=np.asarray(self._lr, dtype=np.float64).reshape(shape),
-            weight_decay=np.asarray(self._weight_decay, dtype=np.float64).reshape(shape),
-            skipped=skipped,
-            sampled=np.asarray(self._sampled, dtype=np.int64),
-            sums=self._recorder.sums().copy(),
+            lr=np.asarray(lr, dtype=np.float64).reshape(shape),
+            weight_decay=np.asarray(weight_decay, dtype=np.float64).reshape(shape),
+            skipped=np.asarray(skipped, dtype=bool).reshape(shape[0], self._sizes.size),
+            sampled=np.asarray(sampled, dtype=np.int64),
+            sums=sums,
             every=self.every,
             first_step=self._first_step.copy(),
         )
@@ -306,21 +310,11 @@ class WeightRMSMonitor:
         if row is None:
             return {}
         step = self._sampled[-1]
-        width = self._sizes.size
-        skipped = self._skipped.get(step, np.zeros(width, dtype=bool))
-        last = RunHistory(
-            names=list(self.names),
-            sizes=self._sizes,
-            shapes=[tuple(p.shape) for p in self._tensors],
-            group=self._group,
-            rules=list(self.rules),
-            lr=np.asarray([self._lr[step - 1]], dtype=np.float64),
-            weight_decay=np.asarray([self._weight_decay[step - 1]], dtype=np.float64),
-            skipped=np.asarray(skipped, dtype=bool).reshape(1, width),
-            sampled=np.array([1]),
-            sums=row[None],
-            every=1,
-            first_step=self._first_step,
+        skipped = self._skipped.get(step, np.zeros(self._sizes.size, dtype=bool))
+        # A one-step record of the last sample: what the metrics need, at a cost that does not
+        # grow with the run.
+        last = self._record(
+            [self._lr[step - 1]], [self._weight_decay[step - 1]], skipped, [1], row[None]
         )
         return last_metrics(last)
 

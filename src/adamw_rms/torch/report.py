@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from .decomposition import balance, iid_terms, measured_terms, update_statistics
+from .decomposition import (
+    balance,
+    iid_terms,
+    iid_update_sq,
+    measured_terms,
+    update_statistics,
+)
 from .history import RunHistory
 
 __all__ = ["COLUMNS", "Report", "build_report", "last_metrics", "plot_report"]
@@ -148,7 +154,7 @@ def build_report(history: RunHistory) -> Report:
     terms = measured_terms(history)
     init, drive, correlation = (terms[k][rows] for k in ("init", "drive", "correlation"))
     rho = terms["rho"]
-    iid_available = np.array([history.rules[g].has_iid_theory for g in history.group])
+    iid_available = history.per_rule("has_iid_theory")
     nan = np.full_like(rho, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         if iid_available.any():
@@ -169,8 +175,6 @@ def build_report(history: RunHistory) -> Report:
                                np.nan)  # fmt: skip
         stats = update_statistics(history)
         update_rms = np.sqrt(stats["update_sq"])
-        from .decomposition import iid_update_sq
-
         iid_update_rms = np.where(iid_available, np.sqrt(iid_update_sq(history)[rows]), np.nan)
         series = {
             "measured_rms": np.sqrt(rho),
